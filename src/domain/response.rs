@@ -1,0 +1,29 @@
+//! The wire response: trust score, decision and explained reasons.
+
+use serde::{Deserialize, Serialize};
+
+use super::reason::Reason;
+use super::score::{Decision, RiskBand, TrustScore};
+
+/// Tessera's answer to one [`super::ScoreRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreResponse {
+    /// The caller's request id, or the one Tessera generated.
+    pub request_id: String,
+    /// 0–100; 100 = certainly the genuine user.
+    pub trust_score: TrustScore,
+    /// 0–1: how much evidence the score rests on (signals present, depth of verified history).
+    pub confidence: f32,
+    /// Coarse risk band of the session.
+    pub risk: RiskBand,
+    /// What the broker should do.
+    pub decision: Decision,
+    /// Delay before the challenge, ms (non-zero only for `step_up_otp_kba`).
+    pub delay_ms: u32,
+    /// Reasons, strongest first.
+    pub reasons: Vec<Reason>,
+    /// Whether the session may enrol new factors (false for medium risk or worse).
+    pub allow_factor_enrollment: bool,
+    /// Version of the model that produced the score.
+    pub model_version: String,
+}

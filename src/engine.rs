@@ -1,0 +1,3 @@
+//! (skeleton)
+/// The scoring engine (skeleton).
+pub struct Engine;

@@ -1,0 +1,32 @@
+//! # Tessera
+//!
+//! A risk-scoring and behavioural-biometrics engine for authenticating customers in chat. One
+//! [`Engine`] turns a [`ScoreRequest`] (typing cadence, device, IP, geolocation, the user's verified
+//! history) into a [`ScoreResponse`]: a trust score 0–100, a decision and stable reason codes.
+//!
+//! Layers, bottom up (each imports only layers below it): [`domain`]; [`config`], [`enrich`],
+//! [`store`]; [`features`]; [`model`], [`policy`]; [`engine`]; [`train`], offline tools.
+//!
+//! Online scoring and offline training share one feature path: [`features::extract`].
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod domain;
+pub mod engine;
+pub mod enrich;
+pub mod error;
+pub mod features;
+pub mod gen_data;
+pub mod geodb;
+pub mod model;
+pub mod policy;
+pub mod privacy;
+pub mod store;
+pub mod train;
+
+pub use domain::{
+    Decision, InputError, OutcomeKind, OutcomeRecord, Reason, ReasonCode, RiskBand, ScoreRequest,
+    ScoreResponse, TrustScore,
+};
+pub use engine::Engine;
+pub use error::Error;
