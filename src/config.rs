@@ -1,1 +1,272 @@
-//! (skeleton)
+//! [`Config`]: the one TOML configuration file. Every key has a working default, so a fresh clone
+//! runs with no file at all; unknown keys are refused and errors name the key. Validated once at
+//! start-up ([`Config::check`]).
+//!
+//! ```toml
+//! [geo]                         # MaxMind-format files, or "builtin:demo", or "" for none
+//! city = "builtin:demo"
+//! asn = "builtin:demo"
+//! anonymous_ip = "builtin:demo"
+//! [lists]                       # files of CIDRs (Tor exit lists, FireHOL netsets) or inline CIDRs
+//! block = []
+//! allow = []
+//! [store]
+//! backend = "embedded"          # or "memory"
+//! path = "tessera-data/profiles.redb"
+//! [privacy]
+//! key_file = "tessera-data/hash.key"
+//! [model]
+//! path = "builtin"              # the model trained into models/tessera-lr.json, or a file
+//! [policy]
+//! path = ""                     # a policy TOML file; "" = built-in defaults
+//! [features]
+//! trusted_device_days = 30
+//! max_travel_speed_kmh = 1000.0
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Limits;
+use crate::features::FeatureConfig;
+
+/// Why the configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("config {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema, or a value is out of range. Names the key.
+    #[error("config {path}: {problem}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Geo and IP-reputation databases.
+    pub geo: GeoConfig,
+    /// Block and allow lists.
+    pub lists: ListsConfig,
+    /// Profile store.
+    pub store: StoreConfig,
+    /// Pseudonymisation key.
+    pub privacy: PrivacyConfig,
+    /// Model artifact.
+    pub model: ModelConfig,
+    /// Policy file.
+    pub policy: PolicyConfig,
+    /// Feature tunables.
+    pub features: FeaturesConfig,
+    /// Request bounds.
+    pub limits: LimitsConfig,
+}
+
+/// `[geo]`: each is a path to a MaxMind-format file, `builtin:demo`, or empty for none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GeoConfig {
+    /// City database (GeoIP2/GeoLite2-City format).
+    pub city: String,
+    /// ASN database (GeoLite2-ASN format).
+    pub asn: String,
+    /// Anonymous-IP database (GeoIP2-Anonymous-IP format).
+    pub anonymous_ip: String,
+}
+
+impl Default for GeoConfig {
+    fn default() -> Self {
+        GeoConfig { city: "builtin:demo".into(), asn: "builtin:demo".into(), anonymous_ip: "builtin:demo".into() }
+    }
+}
+
+/// `[lists]`: entries are list files or inline CIDRs/IPs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListsConfig {
+    /// Block lists.
+    pub block: Vec<String>,
+    /// Allow lists (an allowed IP is never treated as block-listed).
+    pub allow: Vec<String>,
+}
+
+/// Which store backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// redb file (default).
+    Embedded,
+    /// In-process memory (tests, demos).
+    Memory,
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Backend.
+    pub backend: Backend,
+    /// redb file path for the embedded backend.
+    pub path: PathBuf,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { backend: Backend::Embedded, path: PathBuf::from("tessera-data/profiles.redb") }
+    }
+}
+
+/// `[privacy]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// File holding the 32-byte pseudonymisation key (created when missing).
+    pub key_file: PathBuf,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        PrivacyConfig { key_file: PathBuf::from("tessera-data/hash.key") }
+    }
+}
+
+/// `[model]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Artifact path, `builtin` (the trained default compiled in) or `rules` (hand baseline).
+    pub path: String,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig { path: "builtin".into() }
+    }
+}
+
+/// `[policy]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Policy TOML file; empty for the built-in defaults.
+    pub path: String,
+}
+
+/// `[features]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeaturesConfig {
+    /// A device verified within this many days is trusted.
+    pub trusted_device_days: u32,
+    /// Fastest plausible travel, km/h.
+    pub max_travel_speed_kmh: f64,
+    /// Velocity window for per-IP counters, minutes.
+    pub velocity_window_min: u32,
+}
+
+impl Default for FeaturesConfig {
+    fn default() -> Self {
+        FeaturesConfig { trusted_device_days: 30, max_travel_speed_kmh: 1_000.0, velocity_window_min: 60 }
+    }
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Most key events per request.
+    pub max_key_events: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig { max_key_events: 2_000 }
+    }
+}
+
+impl Config {
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: name.clone(), source })?;
+        Config::from_toml(&text, &name)
+    }
+
+    /// Parses and checks TOML; `name` only labels errors.
+    pub fn from_toml(text: &str, name: &str) -> Result<Config, ConfigError> {
+        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: name.to_string(),
+            problem: e.message().trim().to_string(),
+        })?;
+        cfg.check().map_err(|problem| ConfigError::Invalid { path: name.to_string(), problem })?;
+        Ok(cfg)
+    }
+
+    /// Range checks; the error names the key.
+    pub fn check(&self) -> Result<(), String> {
+        let f = &self.features;
+        if f.trusted_device_days == 0 || f.trusted_device_days > 3_650 {
+            return Err("features.trusted_device_days: must be 1–3650".into());
+        }
+        if !(f.max_travel_speed_kmh.is_finite() && f.max_travel_speed_kmh >= 100.0 && f.max_travel_speed_kmh <= 20_000.0) {
+            return Err("features.max_travel_speed_kmh: must be 100–20000".into());
+        }
+        if f.velocity_window_min == 0 || f.velocity_window_min > 1_440 {
+            return Err("features.velocity_window_min: must be 1–1440".into());
+        }
+        if self.limits.max_key_events == 0 || self.limits.max_key_events > 10_000 {
+            return Err("limits.max_key_events: must be 1–10000".into());
+        }
+        Ok(())
+    }
+
+    /// Feature tunables derived from `[features]`.
+    pub fn feature_config(&self) -> FeatureConfig {
+        FeatureConfig {
+            trusted_device_window_ms: i64::from(self.features.trusted_device_days) * 86_400_000,
+            max_travel_speed_kmh: self.features.max_travel_speed_kmh,
+            velocity_window_ms: i64::from(self.features.velocity_window_min) * 60_000,
+            ..FeatureConfig::default()
+        }
+    }
+
+    /// Request bounds derived from `[limits]`.
+    pub fn limits(&self) -> Limits {
+        Limits { max_key_events: self.limits.max_key_events, ..Limits::default() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_working_defaults() {
+        let c = Config::from_toml("", "empty.toml").expect("defaults");
+        assert_eq!(c.geo.city, "builtin:demo");
+        assert_eq!(c.store.backend, Backend::Embedded);
+        assert_eq!(c.feature_config().trusted_device_window_ms, 30 * 86_400_000);
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = Config::from_toml("[store]\nbackend = \"postgres\"\n", "c.toml").expect_err("bad backend");
+        assert!(e.to_string().contains("c.toml") && e.to_string().contains("postgres"), "{e}");
+        let e = Config::from_toml("[geo]\ncitty = \"x\"\n", "c.toml").expect_err("typo");
+        assert!(e.to_string().contains("citty"), "{e}");
+        let e = Config::from_toml("[features]\ntrusted_device_days = 0\n", "c.toml").expect_err("range");
+        assert!(e.to_string().contains("features.trusted_device_days"), "{e}");
+    }
+}

@@ -1,3 +1,303 @@
-//! (skeleton)
-/// The scoring engine (skeleton).
-pub struct Engine;
+//! [`Engine`]: the only place the scoring flow is wired.
+//!
+//! `score`: validate → enrich (geo DB, IP lists) → snapshot the store → [`features::extract`] →
+//! fail-secure imputation → model → reasons → policy → response, then record the request in the
+//! activity ledger (velocity counters, seen timing vectors, pending evidence). `score` never
+//! writes a profile: only [`Engine::record_outcome`] does, from verified outcomes.
+//!
+//! Nothing here touches axum, tokio or clap.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use crate::config::{Backend, Config};
+use crate::domain::{Limits, OutcomeRecord, ReasonCode, ScoreRequest, ScoreResponse, TrustScore, ValidRequest};
+use crate::enrich::{Enricher, GeoSources, IpIntel, Lookup};
+use crate::error::Error;
+use crate::features::{self, Evidence, FeatureConfig, FeatureRow, Findings, Inputs, N_FEATURES, Unavailable};
+use crate::model::explain::{self, Imputed};
+use crate::model::{Artifact, LinearModel};
+use crate::policy::{PolicyContext, PolicyTable};
+use crate::privacy::{IdKind, Pseudonymizer};
+use crate::store::memory::MemoryStore;
+use crate::store::redb::RedbStore;
+use crate::store::{self, LearnConfig, Observation, OutcomeEffect, OutcomeRejection, PendingEvidence, ProfileStore, SubjectKeys};
+
+/// The default model, trained by `tessera train` and committed in `models/`.
+pub const BUILTIN_MODEL: &str = include_str!("../models/tessera-lr.json");
+
+/// The parts an engine is built from.
+pub struct Parts {
+    /// IP enrichment.
+    pub enricher: Enricher,
+    /// History and activity.
+    pub store: Box<dyn ProfileStore>,
+    /// Model.
+    pub model: LinearModel,
+    /// Policy.
+    pub policy: PolicyTable,
+    /// Pseudonymiser for ids.
+    pub pseudonymizer: Pseudonymizer,
+    /// Feature tunables.
+    pub features: FeatureConfig,
+    /// Request bounds.
+    pub limits: Limits,
+}
+
+/// The scoring engine. Cheap to share (`Arc<Engine>`); every method takes `&self`.
+pub struct Engine {
+    enricher: Enricher,
+    store: Box<dyn ProfileStore>,
+    model: RwLock<Arc<LinearModel>>,
+    policy: PolicyTable,
+    pseudo: Pseudonymizer,
+    features: FeatureConfig,
+    limits: Limits,
+    learn: LearnConfig,
+    warnings: Vec<String>,
+    nonce: u32,
+    seq: AtomicU64,
+}
+
+/// What assessment of one request produced, before the model (used by offline replay).
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    /// Event time, ms.
+    pub at_ms: i64,
+    /// Features as extracted (before imputation).
+    pub row: FeatureRow,
+    /// Findings behind the features.
+    pub findings: Findings,
+    /// The request id (given or generated).
+    pub request_id: String,
+    /// IP country, when located.
+    pub country: Option<String>,
+}
+
+impl Engine {
+    /// Builds an engine from a checked configuration: opens geo sources, the store, the key,
+    /// the model and the policy. Unavailable geo sources are warnings (see [`Engine::warnings`]),
+    /// not errors: scoring treats them as `geo_unavailable`.
+    pub fn from_config(cfg: &Config) -> Result<Engine, Error> {
+        let source = |s: &str| (!s.trim().is_empty()).then(|| s.to_string());
+        let sources = GeoSources { city: source(&cfg.geo.city), asn: source(&cfg.geo.asn), anonymous_ip: source(&cfg.geo.anonymous_ip) };
+        let (enricher, warnings) = Enricher::open(&sources, &cfg.lists.block, &cfg.lists.allow)?;
+        let (store, pseudonymizer): (Box<dyn ProfileStore>, Pseudonymizer) = match cfg.store.backend {
+            Backend::Memory => (Box::new(MemoryStore::new()), Pseudonymizer::random()),
+            Backend::Embedded => (Box::new(RedbStore::open(&cfg.store.path)?), Pseudonymizer::load_or_create(&cfg.privacy.key_file)?),
+        };
+        let model = load_model(&cfg.model.path)?;
+        let policy = if cfg.policy.path.trim().is_empty() {
+            PolicyTable::default()
+        } else {
+            let text = std::fs::read_to_string(&cfg.policy.path)
+                .map_err(|e| crate::policy::PolicyError(format!("{}: {e}", cfg.policy.path)))?;
+            PolicyTable::from_toml(&text).map_err(|e| crate::policy::PolicyError(format!("{}: {}", cfg.policy.path, e.0)))?
+        };
+        let mut engine = Engine::new(Parts { enricher, store, model, policy, pseudonymizer, features: cfg.feature_config(), limits: cfg.limits() });
+        engine.warnings = warnings;
+        Ok(engine)
+    }
+
+    /// Builds an engine from explicit parts.
+    pub fn new(parts: Parts) -> Engine {
+        let nonce = parts.pseudonymizer.id(IdKind::Request, "nonce").short() as u32;
+        Engine {
+            enricher: parts.enricher,
+            store: parts.store,
+            model: RwLock::new(Arc::new(parts.model)),
+            policy: parts.policy,
+            pseudo: parts.pseudonymizer,
+            features: parts.features,
+            limits: parts.limits,
+            learn: LearnConfig::default(),
+            warnings: Vec::new(),
+            nonce: nonce ^ (std::process::id() << 16),
+            seq: AtomicU64::new(0),
+        }
+    }
+
+    /// Start-up warnings (unavailable geo sources).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The active model.
+    pub fn model(&self) -> Arc<LinearModel> {
+        match self.model.read() {
+            Ok(m) => Arc::clone(&m),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Replaces the active model atomically.
+    pub fn set_model(&self, model: LinearModel) {
+        let mut slot = match self.model.write() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *slot = Arc::new(model);
+    }
+
+    /// Scores one request at the current time.
+    pub fn score(&self, req: &ScoreRequest) -> Result<ScoreResponse, Error> {
+        self.score_at(req, now_ms())
+    }
+
+    /// Scores one request with `now_ms` as the clock (for replays of recorded traffic).
+    pub fn score_at(&self, req: &ScoreRequest, now_ms: i64) -> Result<ScoreResponse, Error> {
+        let valid = ValidRequest::check(req, &self.limits, now_ms)?;
+        let intel = valid.ip.map(|ip| self.enricher.lookup(ip));
+        let (a, keys, evidence) = self.assess_valid(&valid, intel.as_ref());
+        let model = self.model();
+        let mut row = a.row;
+        let imputed = Imputed {
+            geo: model.impute(&mut row, &Unavailable { geo: a.findings.unavailable.geo, ..Default::default() }),
+            reputation: model.impute(&mut row, &Unavailable { reputation: a.findings.unavailable.reputation, ..Default::default() }),
+            store: model.impute(&mut row, &Unavailable { store: a.findings.unavailable.store, ..Default::default() }),
+        };
+        let logit = model.logit(&row);
+        let trust = TrustScore::from_attack_probability(crate::model::linear::sigmoid(f64::from(logit)));
+        let mut found = Vec::with_capacity(8);
+        explain::find(&model, &a.row, &a.findings, &imputed, &mut found);
+        let codes: Vec<ReasonCode> = found.iter().map(|f| f.code).collect();
+        let ctx = PolicyContext { country: a.country.as_deref(), ip: valid.ip };
+        let out = self.policy.decide(trust, valid.channel, valid.action, &codes, &ctx);
+        let reasons = explain::finish(found, logit, &out.added, &model, &a.row);
+        let confidence = confidence(&a, &valid);
+        self.commit(&valid, &keys, &a, evidence);
+        Ok(ScoreResponse {
+            request_id: a.request_id,
+            trust_score: trust,
+            confidence,
+            risk: out.risk,
+            decision: out.decision,
+            delay_ms: out.delay_ms,
+            reasons,
+            allow_factor_enrollment: out.risk == crate::domain::RiskBand::Low,
+            model_version: model.version().to_string(),
+        })
+    }
+
+    /// Extracts the features of a request and records it in the activity ledger, exactly as
+    /// `score_at` does, without a model or policy: the offline replay path of `tessera train`.
+    pub fn assess(&self, req: &ScoreRequest, now_ms: i64) -> Result<Assessment, Error> {
+        let valid = ValidRequest::check(req, &self.limits, now_ms)?;
+        let intel = valid.ip.map(|ip| self.enricher.lookup(ip));
+        let (a, keys, evidence) = self.assess_valid(&valid, intel.as_ref());
+        self.commit(&valid, &keys, &a, evidence);
+        Ok(a)
+    }
+
+    fn assess_valid(&self, valid: &ValidRequest<'_>, intel: Option<&IpIntel<'_>>) -> (Assessment, SubjectKeys, Evidence) {
+        let req = valid.req;
+        let keys = SubjectKeys {
+            user: self.pseudo.id(IdKind::User, &req.user_id),
+            device: req.device.as_ref().and_then(|d| d.id.as_deref()).map(|id| self.pseudo.id(IdKind::Device, id)),
+            ip: valid.ip.map(|ip| self.pseudo.ip(ip)),
+        };
+        let snapshot = match store::snapshot(self.store.as_ref(), &keys) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!(error = %e, "profile store unavailable; scoring history as worst case");
+                None
+            }
+        };
+        let mut row = [0f32; N_FEATURES];
+        let inputs = Inputs { req: valid, intel, snapshot: snapshot.as_ref(), keys: &keys, cfg: &self.features };
+        let (findings, evidence) = features::extract(&inputs, &mut row);
+        let country = match intel.map(|i| &i.location) {
+            Some(Lookup::Found(l)) => l.country.map(str::to_string),
+            _ => None,
+        };
+        let request_id = match &req.request_id {
+            Some(id) => id.clone(),
+            None => format!("req-{:08x}{:08x}", self.nonce, self.seq.fetch_add(1, Ordering::Relaxed)),
+        };
+        (Assessment { at_ms: valid.at_ms, row, findings, request_id, country }, keys, evidence)
+    }
+
+    fn commit(&self, valid: &ValidRequest<'_>, keys: &SubjectKeys, a: &Assessment, evidence: Evidence) {
+        let pending = PendingEvidence {
+            user: keys.user,
+            at_ms: valid.at_ms,
+            device: keys.device,
+            ip: keys.ip,
+            fix: evidence.fix,
+            typing: evidence.typing,
+            hour: features::context::utc_hour(valid.at_ms),
+            learned: false,
+        };
+        let failed = valid.req.auth.as_ref().is_some_and(|x| x.failed_attempts > 0);
+        let obs = Observation {
+            keys: *keys,
+            at_ms: valid.at_ms,
+            failed,
+            sketch: evidence.sketch.as_ref(),
+            request: self.pseudo.id(IdKind::Request, &a.request_id),
+            pending: &pending,
+        };
+        if let Err(e) = store::observe(self.store.as_ref(), &obs, &self.learn) {
+            tracing::warn!(error = %e, "could not record the request in the activity ledger");
+        }
+    }
+
+    /// Applies a verified outcome to the profile of the request it names. The only way profiles
+    /// change. Errors name the field: an unknown or expired `request_id`, or a `user_id` that is
+    /// not the scored request's.
+    pub fn record_outcome(&self, rec: &OutcomeRecord) -> Result<OutcomeEffect, Error> {
+        let at_ms = crate::domain::validate::parse_timestamp("timestamp", &rec.timestamp)?;
+        if rec.request_id.is_empty() || rec.request_id.len() > self.limits.max_id_len {
+            return Err(crate::domain::InputError::invalid("request_id", "must be 1–128 bytes").into());
+        }
+        let request = self.pseudo.id(IdKind::Request, &rec.request_id);
+        let user = self.pseudo.id(IdKind::User, &rec.user_id);
+        match store::apply_outcome(self.store.as_ref(), request, user, rec.outcome, at_ms, &self.learn)? {
+            Ok(effect) => Ok(effect),
+            Err(OutcomeRejection::UnknownRequest) => {
+                Err(crate::domain::InputError::invalid("request_id", "no scored request with this id (unknown or expired)").into())
+            }
+            Err(OutcomeRejection::UserMismatch) => {
+                Err(crate::domain::InputError::invalid("user_id", "does not match the scored request").into())
+            }
+        }
+    }
+}
+
+/// Loads the configured model: `builtin`, `rules`, or an artifact file.
+pub fn load_model(path: &str) -> Result<LinearModel, Error> {
+    let art = match path {
+        "builtin" => Artifact::from_json(BUILTIN_MODEL, "builtin:models/tessera-lr.json")?,
+        "rules" => crate::model::rules::artifact(),
+        p => Artifact::load(std::path::Path::new(p))?,
+    };
+    Ok(LinearModel::from_artifact(&art))
+}
+
+/// How much evidence the score rests on, 0–1: 60 % for the share of the five evidence sources
+/// present (typing, device, IP, geo, history store), 40 % for the depth of verified history
+/// (saturating at 20 verified events).
+fn confidence(a: &Assessment, valid: &ValidRequest<'_>) -> f32 {
+    use crate::features::F;
+    let u = &a.findings.unavailable;
+    let present = [
+        a.row[F::TypingAbsent as usize] < 0.5,
+        a.row[F::DeviceAbsent as usize] < 0.5,
+        valid.ip.is_some(),
+        valid.ip.is_some() && !u.geo,
+        !u.store,
+    ]
+    .iter()
+    .filter(|p| **p)
+    .count() as f32;
+    let history = (a.row[F::ContextHistoryLog as usize].exp_m1() / 20.0).min(1.0);
+    (((0.6 * present / 5.0) + 0.4 * history) * 100.0).round() / 100.0
+}
+
+/// Wall clock, ms since the epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

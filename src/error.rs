@@ -7,4 +7,29 @@ pub enum Error {
     /// Bad request or outcome from a caller.
     #[error("invalid input: {0}")]
     Input(#[from] crate::domain::InputError),
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// IP enrichment set-up failed (bad list file).
+    #[error(transparent)]
+    Enrich(#[from] crate::enrich::EnrichError),
+    /// The profile store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// A model artifact could not be used.
+    #[error(transparent)]
+    Artifact(#[from] crate::model::ArtifactError),
+    /// Bad policy file.
+    #[error(transparent)]
+    Policy(#[from] crate::policy::PolicyError),
+    /// The pseudonymisation key could not be loaded.
+    #[error(transparent)]
+    Key(#[from] crate::privacy::KeyError),
+}
+
+impl Error {
+    /// True when the caller sent bad input (4xx in HTTP terms); false for server-side faults.
+    pub fn is_client_error(&self) -> bool {
+        matches!(self, Error::Input(_))
+    }
 }

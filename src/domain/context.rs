@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The chat surface an event arrives on. Weaker channels (SMS, social) carry less device evidence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// Chat widget embedded in the bank's web site (browser signals available).
@@ -66,7 +66,7 @@ impl Sensitivity {
 }
 
 /// What the customer is trying to do in this chat event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Authenticate at the start of a conversation.

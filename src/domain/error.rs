@@ -49,7 +49,7 @@ pub(crate) fn parse_json<T: DeserializeOwned>(text: &str) -> Result<T, InputErro
         let path = e.path().to_string();
         let inner = e.into_inner();
         InputError::Malformed {
-            field: if path.is_empty() { ".".to_string() } else { path },
+            field: if path.is_empty() || path == "?" { ".".to_string() } else { path },
             problem: redact_serde_message(&inner),
         }
     })?;

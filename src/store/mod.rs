@@ -1,1 +1,309 @@
-//! (skeleton)
+//! Per-user history and per-device / per-IP activity, behind one [`ProfileStore`] trait.
+//!
+//! Two kinds of state live here, with different write rules:
+//! - **Profiles** ([`UserProfile`]: devices, places, hours, typing template) change only through
+//!   [`apply_outcome`], i.e. verified outcomes. `score()` never writes them, so an attacker cannot
+//!   train a victim's profile by sending requests.
+//! - **Activity** (velocity counters, distinct users per IP/device, timing vectors already seen,
+//!   the evidence of pending requests) is written by [`observe`] on every scored request. It can
+//!   only ever raise risk, never trust.
+//!
+//! Backends are plain byte key-value stores with transactions ([`memory`], [`redb`]); all the logic
+//! is in this module and [`records`], so every backend behaves the same.
+
+pub mod memory;
+pub mod records;
+pub mod redb;
+
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::domain::OutcomeKind;
+use crate::privacy::Pseudonym;
+pub use records::{
+    DeviceActivity, GeoFix, IpActivity, KnownDevice, KnownPlace, LearnConfig, PendingEvidence,
+    TimingSketch, TypingTemplate, UserActivity, UserProfile,
+};
+
+/// Which kind of record a key addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Table {
+    /// [`UserProfile`] by user pseudonym.
+    Profile,
+    /// [`UserActivity`] by user pseudonym.
+    UserActivity,
+    /// [`DeviceActivity`] by device pseudonym.
+    Device,
+    /// [`IpActivity`] by IP pseudonym.
+    Ip,
+    /// [`PendingEvidence`] by request pseudonym.
+    Pending,
+}
+
+impl Table {
+    /// Every table.
+    pub const ALL: [Table; 5] = [Table::Profile, Table::UserActivity, Table::Device, Table::Ip, Table::Pending];
+
+    /// Stable name (redb table name).
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Profile => "profile",
+            Table::UserActivity => "user_activity",
+            Table::Device => "device",
+            Table::Ip => "ip",
+            Table::Pending => "pending",
+        }
+    }
+}
+
+/// Why the store failed. The engine turns any of these during scoring into `store_unavailable`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend failed (I/O, corruption, lock poisoned).
+    #[error("store backend: {0}")]
+    Backend(String),
+    /// A stored record could not be decoded.
+    #[error("store record in table {table}: {problem}")]
+    Corrupt {
+        /// Table name.
+        table: &'static str,
+        /// What went wrong.
+        problem: String,
+    },
+    /// Opening the store failed.
+    #[error("store at {path}: {problem}")]
+    Open {
+        /// Path of the store.
+        path: String,
+        /// What went wrong.
+        problem: String,
+    },
+}
+
+/// Reads inside one consistent view.
+pub trait KvRead {
+    /// The value under `key` in `table`, if any.
+    fn get(&mut self, table: Table, key: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError>;
+}
+
+/// Reads and writes inside one atomic transaction.
+pub trait KvWrite: KvRead {
+    /// Sets `key` to `value`.
+    fn put(&mut self, table: Table, key: &[u8; 16], value: &[u8]) -> Result<(), StoreError>;
+    /// Removes `key`.
+    fn remove(&mut self, table: Table, key: &[u8; 16]) -> Result<(), StoreError>;
+}
+
+/// How durable a write must be before it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Flushed to stable storage before returning (profile learning).
+    Durable,
+    /// May be lost in a crash (velocity counters); the backend flushes them periodically.
+    Relaxed,
+}
+
+/// A transactional byte store. Implementations: [`memory::MemoryStore`], [`redb::RedbStore`].
+pub trait ProfileStore: Send + Sync {
+    /// Runs `f` against a consistent read view.
+    fn read(&self, f: &mut dyn FnMut(&mut dyn KvRead) -> Result<(), StoreError>) -> Result<(), StoreError>;
+    /// Runs `f` in one atomic write transaction; on error nothing is written.
+    fn write(
+        &self,
+        durability: Durability,
+        f: &mut dyn FnMut(&mut dyn KvWrite) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+}
+
+/// The keys of the subjects one request touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubjectKeys {
+    /// The claimed user.
+    pub user: Pseudonym,
+    /// The client device, when given.
+    pub device: Option<Pseudonym>,
+    /// The client IP, when given.
+    pub ip: Option<Pseudonym>,
+}
+
+/// What the store knew about a request's subjects at scoring time. Read-only.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProfileSnapshot {
+    /// Verified profile; `None` when the user has no verified history.
+    pub profile: Option<UserProfile>,
+    /// Recent activity on the user.
+    pub user_activity: UserActivity,
+    /// Recent activity on the device (default when no device id).
+    pub device: DeviceActivity,
+    /// Recent activity on the IP (default when no IP).
+    pub ip: IpActivity,
+}
+
+fn decode<T: DeserializeOwned>(table: Table, bytes: &[u8]) -> Result<T, StoreError> {
+    postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt {
+        table: table.name(),
+        problem: e.to_string(),
+    })
+}
+
+fn encode<T: Serialize>(table: Table, value: &T) -> Result<Vec<u8>, StoreError> {
+    postcard::to_stdvec(value).map_err(|e| StoreError::Corrupt {
+        table: table.name(),
+        problem: e.to_string(),
+    })
+}
+
+fn load<T: DeserializeOwned>(kv: &mut dyn KvRead, table: Table, key: &Pseudonym) -> Result<Option<T>, StoreError> {
+    match kv.get(table, &key.0)? {
+        Some(bytes) => decode(table, &bytes).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn save<T: Serialize>(kv: &mut dyn KvWrite, table: Table, key: &Pseudonym, value: &T) -> Result<(), StoreError> {
+    let bytes = encode(table, value)?;
+    kv.put(table, &key.0, &bytes)
+}
+
+/// Reads everything scoring needs about `keys` in one consistent view.
+pub fn snapshot(store: &dyn ProfileStore, keys: &SubjectKeys) -> Result<ProfileSnapshot, StoreError> {
+    let mut snap = ProfileSnapshot::default();
+    store.read(&mut |kv| {
+        snap.profile = load(kv, Table::Profile, &keys.user)?;
+        snap.user_activity = load(kv, Table::UserActivity, &keys.user)?.unwrap_or_default();
+        if let Some(d) = &keys.device {
+            snap.device = load(kv, Table::Device, d)?.unwrap_or_default();
+        }
+        if let Some(ip) = &keys.ip {
+            snap.ip = load(kv, Table::Ip, ip)?.unwrap_or_default();
+        }
+        Ok(())
+    })?;
+    Ok(snap)
+}
+
+/// What one scored request adds to the activity ledger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation<'a> {
+    /// The subjects.
+    pub keys: SubjectKeys,
+    /// Event time, ms since the epoch.
+    pub at_ms: i64,
+    /// The session already had failed attempts.
+    pub failed: bool,
+    /// The request's timing sketch, remembered for replay detection.
+    pub sketch: Option<&'a TimingSketch>,
+    /// Pseudonym of the request id, under which the pending evidence is kept.
+    pub request: Pseudonym,
+    /// Evidence to learn from if a verified outcome arrives.
+    pub pending: &'a PendingEvidence,
+}
+
+/// Records one scored request in the activity ledger. Never touches profiles.
+pub fn observe(store: &dyn ProfileStore, obs: &Observation<'_>, cfg: &LearnConfig) -> Result<(), StoreError> {
+    store.write(Durability::Relaxed, &mut |kv| {
+        let user = obs.keys.user;
+        let mut act: UserActivity = load(kv, Table::UserActivity, &user)?.unwrap_or_default();
+        act.observe(obs.at_ms, obs.failed, obs.sketch, cfg);
+        save(kv, Table::UserActivity, &user, &act)?;
+        if let Some(d) = &obs.keys.device {
+            let mut dev: DeviceActivity = load(kv, Table::Device, d)?.unwrap_or_default();
+            dev.observe(user.short(), obs.at_ms, cfg);
+            save(kv, Table::Device, d, &dev)?;
+        }
+        if let Some(ip) = &obs.keys.ip {
+            let mut rec: IpActivity = load(kv, Table::Ip, ip)?.unwrap_or_default();
+            rec.observe(user.short(), obs.at_ms, obs.failed, cfg);
+            save(kv, Table::Ip, ip, &rec)?;
+        }
+        save(kv, Table::Pending, &obs.request, obs.pending)
+    })
+}
+
+/// What a recorded outcome changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutcomeEffect {
+    /// The profile learned from the request's evidence.
+    Learned,
+    /// Failure counters were raised.
+    CountedFailure,
+    /// The device and IP were marked as fraud-linked and the evidence unlearned.
+    MarkedFraud,
+}
+
+/// Why an outcome could not be applied (besides store failure).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutcomeRejection {
+    /// No pending request with that id (never scored, or expired).
+    UnknownRequest,
+    /// The outcome names another user than the scored request.
+    UserMismatch,
+}
+
+/// Applies a verified outcome to the profile of the request it verifies. This is the only
+/// function that writes profiles.
+pub fn apply_outcome(
+    store: &dyn ProfileStore,
+    request: Pseudonym,
+    user: Pseudonym,
+    outcome: OutcomeKind,
+    at_ms: i64,
+    cfg: &LearnConfig,
+) -> Result<Result<OutcomeEffect, OutcomeRejection>, StoreError> {
+    let mut result = Err(OutcomeRejection::UnknownRequest);
+    store.write(Durability::Durable, &mut |kv| {
+        result = Err(OutcomeRejection::UnknownRequest);
+        let Some(pending): Option<PendingEvidence> = load(kv, Table::Pending, &request)? else {
+            return Ok(());
+        };
+        if pending.user != user {
+            result = Err(OutcomeRejection::UserMismatch);
+            return Ok(());
+        }
+        if at_ms.saturating_sub(pending.at_ms) > cfg.pending_ttl_ms {
+            kv.remove(Table::Pending, &request.0)?;
+            return Ok(());
+        }
+        if outcome.is_verified_genuine() {
+            if pending.learned {
+                result = Ok(OutcomeEffect::Learned);
+                return Ok(());
+            }
+            let mut profile: UserProfile = load(kv, Table::Profile, &user)?.unwrap_or_default();
+            profile.learn(&pending, cfg);
+            save(kv, Table::Profile, &user, &profile)?;
+            let mut p = pending.clone();
+            p.learned = true;
+            save(kv, Table::Pending, &request, &p)?;
+            result = Ok(OutcomeEffect::Learned);
+        } else if outcome.is_failure() {
+            let mut act: UserActivity = load(kv, Table::UserActivity, &user)?.unwrap_or_default();
+            act.failures.push(at_ms, cfg.max_recent);
+            save(kv, Table::UserActivity, &user, &act)?;
+            if let Some(ip) = &pending.ip {
+                let mut rec: IpActivity = load(kv, Table::Ip, ip)?.unwrap_or_default();
+                rec.failures.push(at_ms, cfg.max_recent);
+                save(kv, Table::Ip, ip, &rec)?;
+            }
+            result = Ok(OutcomeEffect::CountedFailure);
+        } else {
+            // Confirmed fraud: remember the device and IP, and take back anything learned.
+            if let Some(d) = &pending.device {
+                let mut dev: DeviceActivity = load(kv, Table::Device, d)?.unwrap_or_default();
+                dev.fraud_ms = Some(at_ms);
+                save(kv, Table::Device, d, &dev)?;
+            }
+            if let Some(ip) = &pending.ip {
+                let mut rec: IpActivity = load(kv, Table::Ip, ip)?.unwrap_or_default();
+                rec.fraud_ms = Some(at_ms);
+                save(kv, Table::Ip, ip, &rec)?;
+            }
+            if let Some(mut profile) = load::<UserProfile>(kv, Table::Profile, &user)? {
+                profile.unlearn(&pending);
+                save(kv, Table::Profile, &user, &profile)?;
+            }
+            result = Ok(OutcomeEffect::MarkedFraud);
+        }
+        Ok(())
+    })?;
+    Ok(result)
+}

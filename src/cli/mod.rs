@@ -1,0 +1,58 @@
+//! The command line: one clap `Command` per subcommand, each a short file over the library.
+
+mod demo;
+mod gen_data;
+mod geodb;
+mod score;
+mod train;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use tessera::config::Config;
+
+/// Boxed error for the binary: every library error is readable through its cause chain.
+pub type CliError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Tessera: risk scoring and behavioural biometrics for chat authentication.
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Score requests (and record outcomes) from JSON lines; one output line per input line.
+    Score(score::Args),
+    /// Build or inspect MaxMind-format geo databases.
+    Geodb(geodb::Args),
+    /// Generate a seeded, labelled synthetic event log (Parquet).
+    GenData(gen_data::Args),
+    /// Train a model from an event log and write its artifact.
+    Train(train::Args),
+    /// End-to-end demo on embedded defaults: generate data, train, score showcase requests.
+    Demo(demo::Args),
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    match cli.command {
+        Command::Score(a) => score::run(a),
+        Command::Geodb(a) => geodb::run(a),
+        Command::GenData(a) => gen_data::run(a),
+        Command::Train(a) => train::run(a),
+        Command::Demo(a) => demo::run(a),
+    }
+}
+
+/// Loads `--config FILE`, or the defaults when absent.
+pub fn load_config(path: Option<&PathBuf>) -> Result<Config, CliError> {
+    Ok(match path {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    })
+}

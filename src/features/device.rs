@@ -1,0 +1,181 @@
+//! Device features: new or trusted device for this user, device age, accounts seen on the
+//! device, phone vs desktop, automation flags, and consistency of the device's time zone and
+//! languages with the IP's location.
+
+use chrono::{Offset, TimeZone};
+
+use super::{F, FeatureRow, Findings, Inputs, set};
+use crate::domain::{DeviceInfo, ReasonCode};
+use crate::enrich::Lookup;
+
+/// User-agent fragments of headless browsers and scripted HTTP clients.
+const AUTOMATION_AGENTS: &[&str] = &[
+    "HeadlessChrome", "PhantomJS", "Selenium", "puppeteer", "Playwright", "python-requests",
+    "python-urllib", "curl/", "Wget/", "Go-http-client", "okhttp", "node-fetch", "axios/", "Scrapy",
+];
+
+/// True when the device declares or betrays automation.
+pub fn is_automated(dev: &DeviceInfo) -> bool {
+    dev.webdriver == Some(true)
+        || dev
+            .user_agent
+            .as_deref()
+            .is_some_and(|ua| AUTOMATION_AGENTS.iter().any(|a| ua.contains(a)))
+}
+
+/// True for phones and tablets, from the platform or the user agent.
+pub fn is_mobile(dev: &DeviceInfo) -> bool {
+    let platform = dev.platform.as_deref().unwrap_or("");
+    let ua = dev.user_agent.as_deref().unwrap_or("");
+    ["iOS", "iPhone", "iPad", "Android"].iter().any(|p| platform.contains(p))
+        || ["Mobile", "Android", "iPhone", "iPad"].iter().any(|p| ua.contains(p))
+}
+
+/// UTC offset of an IANA zone at `at_ms`, seconds; `None` for an unknown zone name.
+pub fn utc_offset_s(zone: &str, at_ms: i64) -> Option<i32> {
+    let tz: chrono_tz::Tz = zone.parse().ok()?;
+    let utc = chrono::DateTime::from_timestamp_millis(at_ms)?.naive_utc();
+    Some(tz.offset_from_utc_datetime(&utc).fix().local_minus_utc())
+}
+
+/// Languages commonly used in a country (ISO 639-1), for the language/location check.
+/// Countries not listed are not judged.
+fn country_languages(country: &str) -> Option<&'static [&'static str]> {
+    Some(match country {
+        "FR" => &["fr"],
+        "DE" | "AT" => &["de"],
+        "CH" => &["de", "fr", "it"],
+        "BE" => &["fr", "nl", "de"],
+        "GB" | "IE" | "AU" | "NZ" | "NG" => &["en"],
+        "US" => &["en", "es"],
+        "CA" => &["en", "fr"],
+        "ES" => &["es", "ca", "eu", "gl"],
+        "IT" => &["it"],
+        "NL" => &["nl"],
+        "PT" | "BR" => &["pt"],
+        "SE" => &["sv"],
+        "RU" => &["ru"],
+        "RO" => &["ro"],
+        "PL" => &["pl"],
+        "JP" => &["ja"],
+        "CN" => &["zh"],
+        "VN" => &["vi"],
+        "IN" => &["en", "hi", "mr", "ta", "te", "bn"],
+        "SG" => &["en", "zh", "ms", "ta"],
+        "PH" => &["en", "fil", "tl"],
+        "MX" | "AR" | "CO" | "CL" => &["es"],
+        _ => return None,
+    })
+}
+
+/// True when none of `languages` fits `country` (by region subtag or by a common language).
+/// False when there is nothing to judge.
+pub fn language_mismatch(languages: &[String], country: &str) -> bool {
+    let Some(common) = country_languages(country) else {
+        return false;
+    };
+    if languages.is_empty() {
+        return false;
+    }
+    !languages.iter().any(|tag| {
+        let mut parts = tag.split(['-', '_']);
+        let primary = parts.next().unwrap_or("");
+        let region_fits = parts.any(|p| p.len() == 2 && p.eq_ignore_ascii_case(country));
+        region_fits || common.iter().any(|c| primary.eq_ignore_ascii_case(c))
+    })
+}
+
+pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut Findings) {
+    let req = inputs.req;
+    let dev = req.req.device.as_ref();
+    let Some(dev) = dev else {
+        set(row, F::DeviceAbsent, 1.0);
+        return;
+    };
+    set(row, F::DeviceMobile, f32::from(u8::from(is_mobile(dev))));
+    set(row, F::DeviceAutomation, f32::from(u8::from(is_automated(dev))));
+
+    if let Some(Lookup::Found(loc)) = inputs.intel.map(|i| &i.location) {
+        if let (Some(dev_tz), Some(ip_tz)) = (dev.timezone.as_deref(), loc.time_zone) {
+            let mismatch = match (utc_offset_s(dev_tz, req.at_ms), utc_offset_s(ip_tz, req.at_ms)) {
+                (Some(a), Some(b)) => (a - b).abs() >= 3_600,
+                (None, Some(_)) => true, // a zone name no system knows is itself suspicious
+                _ => false,
+            };
+            set(row, F::DeviceTimezoneMismatch, f32::from(u8::from(mismatch)));
+        }
+        if let Some(country) = loc.country {
+            set(row, F::DeviceLanguageMismatch, f32::from(u8::from(language_mismatch(&dev.languages, country))));
+        }
+    }
+
+    if dev.id.is_none() {
+        set(row, F::DeviceAbsent, 1.0);
+        return;
+    }
+    let (Some(snap), Some(key)) = (inputs.snapshot, inputs.keys.device) else {
+        return;
+    };
+    let now = req.at_ms;
+    let accounts = snap.device.users.distinct_between(now - inputs.cfg.day_window_ms, now, inputs.keys.user.short());
+    set(row, F::DeviceAccounts24hLog, (accounts as f32).ln().min(4.2));
+    if accounts >= 3 {
+        findings.counts.push((ReasonCode::DeviceSharedAccounts, "accounts_24h", f64::from(accounts)));
+    }
+    set(row, F::DeviceFraudLinked, f32::from(u8::from(snap.device.fraud_ms.is_some())));
+    let Some(profile) = snap.profile.as_ref().filter(|p| p.has_history()) else {
+        return;
+    };
+    match profile.device(&key) {
+        None => set(row, F::DeviceNewForUser, 1.0),
+        Some(known) => {
+            let days = ((now - known.first_verified_ms).max(0) as f32) / 86_400_000.0;
+            set(row, F::DeviceAgeDaysLog, days.ln_1p().min(7.0));
+            let trusted = now - known.last_verified_ms <= inputs.cfg.trusted_device_window_ms;
+            set(row, F::DeviceTrusted, f32::from(u8::from(trusted)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JAN_2026: i64 = 1_767_225_600_000;
+    const JUL_2026: i64 = 1_782_864_000_000;
+
+    #[test]
+    fn offsets_follow_daylight_saving() {
+        assert_eq!(utc_offset_s("Europe/Paris", JAN_2026), Some(3_600));
+        assert_eq!(utc_offset_s("Europe/Paris", JUL_2026), Some(7_200));
+        assert_eq!(utc_offset_s("America/New_York", JAN_2026), Some(-18_000));
+        assert_eq!(utc_offset_s("Mars/Olympus", JAN_2026), None);
+        // Paris and Berlin differ by name, not by offset.
+        assert_eq!(utc_offset_s("Europe/Berlin", JAN_2026), utc_offset_s("Europe/Paris", JAN_2026));
+    }
+
+    #[test]
+    fn language_fits_by_region_or_common_language() {
+        let langs = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(!language_mismatch(&langs(&["fr-FR", "en"]), "FR"));
+        assert!(!language_mismatch(&langs(&["en-US"]), "CA"));
+        assert!(language_mismatch(&langs(&["ru-RU"]), "FR"));
+        assert!(!language_mismatch(&langs(&["en-FR"]), "FR"), "region subtag fits");
+        assert!(!language_mismatch(&langs(&["ru"]), "ZZ"), "unknown country is not judged");
+        assert!(!language_mismatch(&[], "FR"));
+    }
+
+    #[test]
+    fn automation_and_mobile_detection() {
+        let dev = DeviceInfo { user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120.0".into()), ..Default::default() };
+        assert!(is_automated(&dev));
+        let dev = DeviceInfo { webdriver: Some(true), ..Default::default() };
+        assert!(is_automated(&dev));
+        let dev = DeviceInfo {
+            user_agent: Some("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148".into()),
+            ..Default::default()
+        };
+        assert!(!is_automated(&dev));
+        assert!(is_mobile(&dev));
+    }
+}

@@ -1,0 +1,169 @@
+//! Geolocation features: distance and implied speed from the user's last verified location
+//! (impossible travel, allowing for both accuracy radii), new country or city, and distance from
+//! the user's usual area. An anonymiser's or hosting provider's location is not the user's place:
+//! it is neither compared nor learned, so the same evidence does not count twice.
+
+use super::{Evidence, F, FeatureRow, Findings, Inputs, set};
+use crate::enrich::{Location, Lookup};
+use crate::store::GeoFix;
+
+/// Mean Earth radius, km (IUGG).
+pub const EARTH_RADIUS_KM: f64 = 6_371.008_8;
+
+/// Great-circle distance between two points in degrees, km (haversine).
+pub fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = p2 - p1;
+    let dl = (lon2 - lon1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_KM * a.sqrt().min(1.0).asin()
+}
+
+/// Travel from the last verified fix to the current location.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Travel {
+    /// Previous verified place: country, city.
+    pub from_country: String,
+    /// Previous verified city.
+    pub from_city: String,
+    /// When the user was verified there, ms since the epoch.
+    pub from_ms: i64,
+    /// Great-circle distance, km.
+    pub distance_km: f64,
+    /// Distance minus both accuracy radii (the least the user must have moved), km, ≥ 0.
+    pub min_distance_km: f64,
+    /// Elapsed time, hours.
+    pub hours: f64,
+    /// Implied speed over the minimum distance, km/h.
+    pub speed_kmh: f64,
+    /// Faster than any plausible travel.
+    pub impossible: bool,
+}
+
+/// Computes travel between a previous fix and a current location at `now_ms`. Elapsed time is
+/// floored at one minute so simultaneous events give a finite speed.
+pub fn travel(prev: &GeoFix, lat: f64, lon: f64, radius_km: f64, now_ms: i64, max_speed_kmh: f64, min_km: f64) -> Travel {
+    let distance_km = haversine_km(prev.lat, prev.lon, lat, lon);
+    let min_distance_km = (distance_km - prev.radius_km.max(0.0) - radius_km.max(0.0)).max(0.0);
+    let hours = ((now_ms - prev.at_ms) as f64 / 3_600_000.0).max(1.0 / 60.0);
+    let speed_kmh = min_distance_km / hours;
+    Travel {
+        from_country: prev.country.clone(),
+        from_city: prev.city.clone(),
+        from_ms: prev.at_ms,
+        distance_km,
+        min_distance_km,
+        hours,
+        speed_kmh,
+        impossible: speed_kmh > max_speed_kmh && min_distance_km >= min_km,
+    }
+}
+
+pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut Findings, evidence: &mut Evidence) {
+    let Some(intel) = inputs.intel else {
+        return; // no IP: network.ip_absent carries it
+    };
+    let loc: &Location<'_> = match &intel.location {
+        Lookup::Found(l) => l,
+        Lookup::NotFound => {
+            findings.unavailable.geo = true;
+            findings.geo_cause = Some("not_in_database");
+            return;
+        }
+        Lookup::Unavailable => {
+            findings.unavailable.geo = true;
+            findings.geo_cause = Some("no_database");
+            return;
+        }
+    };
+    let country = loc.country.unwrap_or("");
+    let city = loc.city.unwrap_or("");
+    findings.place = Some((country.to_string(), city.to_string()));
+    let anonymised = match &intel.reputation {
+        Lookup::Found(r) => r.anonymous_vpn || r.tor_exit || r.hosting_provider || r.public_proxy || r.residential_proxy,
+        _ => false,
+    };
+    if anonymised {
+        return; // not the user's place: neither compared nor learned
+    }
+    let at_ms = inputs.req.at_ms;
+    evidence.fix = Some(GeoFix {
+        lat: loc.latitude,
+        lon: loc.longitude,
+        radius_km: loc.radius_km,
+        at_ms,
+        country: country.to_string(),
+        city: city.to_string(),
+    });
+    let Some(profile) = inputs.snapshot.and_then(|s| s.profile.as_ref()) else {
+        return;
+    };
+    if let Some(prev) = &profile.last_fix {
+        let t = travel(prev, loc.latitude, loc.longitude, loc.radius_km, at_ms, inputs.cfg.max_travel_speed_kmh, inputs.cfg.min_travel_distance_km);
+        set(row, F::GeoImpossibleTravel, f32::from(u8::from(t.impossible)));
+        set(row, F::GeoSpeedLog, ((t.speed_kmh / 100.0) as f32).ln_1p().min(5.3));
+        set(row, F::GeoDistanceLog, (t.min_distance_km as f32).ln_1p().min(10.0));
+        findings.travel = Some(t);
+    }
+    if !profile.places.is_empty() && !country.is_empty() {
+        let known_country = profile.places.iter().any(|p| p.country == country);
+        set(row, F::GeoNewCountry, f32::from(u8::from(!known_country)));
+        let known_city = city.is_empty() || profile.places.iter().any(|p| p.country == country && p.city == city);
+        set(row, F::GeoNewCity, f32::from(u8::from(known_country && !known_city)));
+    }
+    if let Some((hlat, hlon)) = profile.home {
+        let d = haversine_km(hlat, hlon, loc.latitude, loc.longitude);
+        set(row, F::GeoHomeDistanceLog, (d as f32).ln_1p().min(10.0));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PARIS: (f64, f64) = (48.8566, 2.3522);
+    const NEW_YORK: (f64, f64) = (40.7128, -74.0060);
+    const LYON: (f64, f64) = (45.7640, 4.8357);
+    const H: i64 = 3_600_000;
+
+    fn fix_at(p: (f64, f64), radius_km: f64) -> GeoFix {
+        GeoFix { lat: p.0, lon: p.1, radius_km, at_ms: 0, country: "FR".into(), city: "Paris".into() }
+    }
+
+    #[test]
+    fn known_great_circle_distances() {
+        // Paris–New York ≈ 5,837 km; Paris–Lyon ≈ 392 km.
+        let d = haversine_km(PARIS.0, PARIS.1, NEW_YORK.0, NEW_YORK.1);
+        assert!((d - 5_837.0).abs() < 5.0, "{d}");
+        let d = haversine_km(PARIS.0, PARIS.1, LYON.0, LYON.1);
+        assert!((d - 392.0).abs() < 3.0, "{d}");
+        // MaxMind test DB: London (81.2.69.142) to Milton WA (216.160.83.56) ≈ 7,732 km.
+        let d = haversine_km(51.5142, -0.0931, 47.2513, -122.3149);
+        assert!((d - 7_732.0).abs() < 5.0, "{d}");
+        assert_eq!(haversine_km(10.0, 20.0, 10.0, 20.0), 0.0);
+    }
+
+    #[test]
+    fn paris_to_new_york_in_an_hour_is_impossible() {
+        let t = travel(&fix_at(PARIS, 10.0), NEW_YORK.0, NEW_YORK.1, 10.0, H, 1_000.0, 100.0);
+        assert!(t.impossible);
+        assert!((t.min_distance_km - (t.distance_km - 20.0)).abs() < 1e-9);
+        assert!((t.speed_kmh - t.min_distance_km).abs() < 1e-6, "one hour: speed equals distance");
+    }
+
+    #[test]
+    fn paris_to_lyon_in_three_hours_is_not() {
+        let t = travel(&fix_at(PARIS, 10.0), LYON.0, LYON.1, 10.0, 3 * H, 1_000.0, 100.0);
+        assert!(!t.impossible);
+        assert!((t.speed_kmh - (t.distance_km - 20.0) / 3.0).abs() < 1e-6);
+        assert!(t.speed_kmh < 150.0);
+    }
+
+    #[test]
+    fn wide_accuracy_radii_absorb_the_distance() {
+        // Two coarse fixes 1,000 km radius each: Paris → Lyon in a minute is not provably travel.
+        let t = travel(&fix_at(PARIS, 1_000.0), LYON.0, LYON.1, 1_000.0, 60_000, 1_000.0, 100.0);
+        assert_eq!(t.min_distance_km, 0.0);
+        assert!(!t.impossible);
+    }
+}

@@ -1,0 +1,186 @@
+//! The feature schema: every feature's name (`family.name`), what evidence it needs, and its
+//! range. The schema's version and hash are recorded in every model artifact; a model refuses to
+//! load against another schema.
+
+use serde::{Deserialize, Serialize};
+
+/// Which infrastructure sources a feature depends on (see [`super::Unavailable`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Needs {
+    /// Needs the geo (City) database.
+    pub geo: bool,
+    /// Needs the IP-reputation database.
+    pub reputation: bool,
+    /// Needs the profile store.
+    pub store: bool,
+}
+
+const NONE: Needs = Needs { geo: false, reputation: false, store: false };
+const GEO: Needs = Needs { geo: true, reputation: false, store: false };
+const REP: Needs = Needs { geo: false, reputation: true, store: false };
+const STORE: Needs = Needs { geo: false, reputation: false, store: true };
+const GEO_STORE: Needs = Needs { geo: true, reputation: false, store: true };
+
+/// One feature.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FeatureDef {
+    /// `family.name`, stable within a schema version.
+    pub name: &'static str,
+    /// Sources it needs.
+    pub needs: Needs,
+    /// Largest value it takes (smallest is 0); the worst case used for fail-secure imputation.
+    pub max: f32,
+    /// What it measures, with units.
+    pub doc: &'static str,
+}
+
+macro_rules! features {
+    ($( $id:ident = $name:literal, $needs:expr, $max:expr, $doc:literal; )*) => {
+        /// Every feature of schema version [`SCHEMA_VERSION`], in vector order.
+        pub const FEATURES: &[FeatureDef] = &[$(FeatureDef { name: $name, needs: $needs, max: $max, doc: $doc },)*];
+
+        /// Feature ids: `F::X as usize` is the position of feature X in a [`FeatureRow`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(usize)]
+        pub enum F {
+            $(#[doc = $doc] $id,)*
+        }
+    };
+}
+
+/// Version of the feature schema; bump on any change to names, order or meaning.
+pub const SCHEMA_VERSION: u32 = 1;
+
+features! {
+    TypingAbsent = "typing.absent", NONE, 1.0, "1 when the request has fewer than 4 key events (autofill, paste, passkey, no timing on the channel)";
+    TypingKeysLog = "typing.keys_log", NONE, 7.7, "ln(1 + key events)";
+    TypingDwellMeanS = "typing.dwell_mean_s", NONE, 10.0, "mean key hold time, s";
+    TypingFlightMeanS = "typing.flight_mean_s", NONE, 10.0, "mean key-down to next key-down interval, s";
+    TypingTemplateDistance = "typing.template_distance", STORE, 10.0, "scaled Manhattan distance of the sample's summary to the user's template (0 without one), capped at 10";
+    TypingNoTemplate = "typing.no_template", STORE, 1.0, "1 when typing is present but the user has no usable template";
+    TypingBotCadence = "typing.bot_cadence", NONE, 1.0, "1 for machine-regular or humanly impossible timing";
+    TypingReplay = "typing.replay", STORE, 1.0, "1 when the timing vector matches one already seen for this user";
+    DeviceAbsent = "device.absent", NONE, 1.0, "1 when the request has no device id";
+    DeviceNewForUser = "device.new_for_user", STORE, 1.0, "1 when the user has verified history and this device was never verified for them";
+    DeviceAgeDaysLog = "device.age_days_log", STORE, 7.0, "ln(1 + days since the device was first verified for the user)";
+    DeviceTrusted = "device.trusted", STORE, 1.0, "1 when the device was verified for the user within the trust window";
+    DeviceAccounts24hLog = "device.accounts_24h_log", STORE, 4.2, "ln(distinct users on this device in 24 h, this one included)";
+    DeviceMobile = "device.mobile", NONE, 1.0, "1 for a phone or tablet";
+    DeviceAutomation = "device.automation", NONE, 1.0, "1 when webdriver is set or the user agent is a headless or scripted client";
+    DeviceTimezoneMismatch = "device.timezone_mismatch", GEO, 1.0, "1 when the device's UTC offset differs from the IP location's by an hour or more";
+    DeviceLanguageMismatch = "device.language_mismatch", GEO, 1.0, "1 when no device language fits the IP's country";
+    DeviceFraudLinked = "device.fraud_linked", STORE, 1.0, "1 when the device was part of confirmed fraud";
+    NetworkIpAbsent = "network.ip_absent", NONE, 1.0, "1 when the request has no IP";
+    NetworkTor = "network.tor", REP, 1.0, "1 for a Tor exit relay";
+    NetworkVpn = "network.vpn", REP, 1.0, "1 for a commercial VPN exit";
+    NetworkHosting = "network.hosting", REP, 1.0, "1 for a hosting provider or data centre";
+    NetworkProxy = "network.proxy", REP, 1.0, "1 for a public or residential proxy";
+    NetworkBlocklisted = "network.blocklisted", NONE, 1.0, "1 when the IP is on a configured block list";
+    NetworkIpAttempts1hLog = "network.ip_attempts_1h_log", STORE, 4.9, "ln(1 + scored requests from this IP in the velocity window)";
+    NetworkIpFailures1hLog = "network.ip_failures_1h_log", STORE, 4.9, "ln(1 + failures from this IP in the velocity window)";
+    NetworkIpUsers1hLog = "network.ip_users_1h_log", STORE, 4.2, "ln(distinct users from this IP in the velocity window, this one included)";
+    NetworkFraudLinked = "network.fraud_linked", STORE, 1.0, "1 when the IP was part of confirmed fraud";
+    GeoImpossibleTravel = "geo.impossible_travel", GEO_STORE, 1.0, "1 when the implied speed from the last verified fix exceeds the plausible maximum";
+    GeoSpeedLog = "geo.speed_log", GEO_STORE, 5.3, "ln(1 + implied speed from the last verified fix / 100 km/h), radius-corrected";
+    GeoDistanceLog = "geo.distance_log", GEO_STORE, 10.0, "ln(1 + km from the last verified fix), radius-corrected";
+    GeoNewCountry = "geo.new_country", GEO_STORE, 1.0, "1 when the user has verified places and none in this country";
+    GeoNewCity = "geo.new_city", GEO_STORE, 1.0, "1 when the country is known for the user but the city is not";
+    GeoHomeDistanceLog = "geo.home_distance_log", GEO_STORE, 10.0, "ln(1 + km from the centre of the user's verified places)";
+    ContextNoHistory = "context.no_history", STORE, 1.0, "1 when the user has no verified history";
+    ContextHistoryLog = "context.history_log", STORE, 0.0, "ln(1 + verified events), capped at ln(101); more history never raises risk";
+    ContextActionSensitivity = "context.action_sensitivity", NONE, 2.0, "0 low, 1 medium, 2 high";
+    ContextHourUnusual = "context.hour_unusual", STORE, 1.0, "1 − (share of verified events within ±1 h of this hour) / (3/24), clamped to [0, 1]";
+    ContextFailedAttemptsLog = "context.failed_attempts_log", NONE, 7.0, "ln(1 + failed attempts earlier in the session)";
+    ContextUserFailures24hLog = "context.user_failures_24h_log", STORE, 4.9, "ln(1 + failures on the account in 24 h)";
+    ContextChannelWebWidget = "context.channel_web_widget", NONE, 1.0, "channel one-hot";
+    ContextChannelInApp = "context.channel_in_app", NONE, 1.0, "channel one-hot";
+    ContextChannelWhatsapp = "context.channel_whatsapp", NONE, 1.0, "channel one-hot";
+    ContextChannelSms = "context.channel_sms", NONE, 1.0, "channel one-hot";
+    ContextChannelSocial = "context.channel_social", NONE, 1.0, "channel one-hot";
+}
+
+/// Number of features.
+pub const N_FEATURES: usize = FEATURES.len();
+
+/// One feature vector, in [`FEATURES`] order.
+pub type FeatureRow = [f32; N_FEATURES];
+
+/// Index of feature `name`.
+pub fn feature_index(name: &str) -> Option<usize> {
+    FEATURES.iter().position(|f| f.name == name)
+}
+
+/// Names, version and hash of a feature vector layout, as recorded in model artifacts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureSchema {
+    /// Schema version.
+    pub version: u32,
+    /// Feature names in vector order.
+    pub names: Vec<String>,
+    /// blake3 of the version and names, hex (first 16 bytes).
+    pub hash: String,
+}
+
+impl FeatureSchema {
+    /// The schema this build extracts.
+    pub fn current() -> FeatureSchema {
+        let names: Vec<String> = FEATURES.iter().map(|f| f.name.to_string()).collect();
+        let hash = Self::hash_of(SCHEMA_VERSION, &names);
+        FeatureSchema { version: SCHEMA_VERSION, names, hash }
+    }
+
+    /// The hash a schema with this version and these names has.
+    pub fn hash_of(version: u32, names: &[String]) -> String {
+        let mut h = blake3::Hasher::new();
+        h.update(&version.to_le_bytes());
+        for n in names {
+            h.update(n.as_bytes());
+            h.update(&[0]);
+        }
+        h.finalize().to_hex()[..32].to_string()
+    }
+
+    /// True when the stored hash matches the version and names (the artifact was not edited).
+    pub fn is_consistent(&self) -> bool {
+        self.hash == Self::hash_of(self.version, &self.names)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_family_dotted() {
+        for (i, f) in FEATURES.iter().enumerate() {
+            let (family, rest) = f.name.split_once('.').expect("family.name");
+            assert!(["typing", "device", "network", "geo", "context"].contains(&family), "{}", f.name);
+            assert!(!rest.is_empty());
+            assert_eq!(feature_index(f.name), Some(i), "duplicate {}", f.name);
+            assert!(f.max >= 0.0);
+        }
+    }
+
+    #[test]
+    fn schema_hash_detects_a_change() {
+        let s = FeatureSchema::current();
+        assert!(s.is_consistent());
+        assert_eq!(s.names.len(), N_FEATURES);
+        let mut other = s.clone();
+        other.names.swap(0, 1);
+        assert!(!other.is_consistent());
+        assert_ne!(FeatureSchema::hash_of(2, &s.names), s.hash);
+    }
+}
+
+#[cfg(test)]
+mod id_tests {
+    use super::*;
+
+    #[test]
+    fn ids_index_the_feature_table() {
+        assert_eq!(F::TypingAbsent as usize, 0);
+        assert_eq!(F::ContextChannelSocial as usize, N_FEATURES - 1);
+        assert_eq!(FEATURES[F::GeoImpossibleTravel as usize].name, "geo.impossible_travel");
+    }
+}

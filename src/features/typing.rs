@@ -1,0 +1,271 @@
+//! Typing-cadence features: dwell and flight statistics, distance to the user's enrolled template
+//! (scaled Manhattan over a summary vector), bot cadence, and replay of a timing vector already
+//! seen. Only timings and key *classes* are used; key identities never leave this function.
+
+use super::{Evidence, F, FeatureRow, Findings, Inputs, set};
+use crate::store::TimingSketch;
+use crate::store::records::{SKETCH_LEN, TYPING_DIMS, TypingTemplate};
+
+/// Fewer key events than this is `typing.absent`.
+pub const MIN_KEYS: usize = 4;
+
+/// Summary statistics of one sample, ms.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Cadence {
+    /// Key events.
+    pub keys: usize,
+    /// Mean hold time.
+    pub dwell_mean: f32,
+    /// Standard deviation of hold time.
+    pub dwell_sd: f32,
+    /// Mean down-down interval.
+    pub flight_mean: f32,
+    /// Standard deviation of the down-down interval.
+    pub flight_sd: f32,
+    /// Median down-down interval.
+    pub flight_median: f32,
+    /// Mean up-down gap (negative when keys overlap).
+    pub gap_mean: f32,
+    /// Share of backspace/delete keys.
+    pub backspace_rate: f32,
+}
+
+impl Cadence {
+    /// The summary vector kept in templates: dwell mean/sd, flight median/sd, gap mean,
+    /// backspace rate ×100 (all in ms-like magnitudes).
+    pub fn summary(&self) -> [f32; TYPING_DIMS] {
+        [
+            self.dwell_mean,
+            self.dwell_sd,
+            self.flight_median,
+            self.flight_sd,
+            self.gap_mean,
+            100.0 * self.backspace_rate,
+        ]
+    }
+
+    /// True for machine-regular or humanly impossible timing: a coefficient of variation under
+    /// 5 % on holds or flights over at least 6 keys, holds under 15 ms, or a median down-down
+    /// interval under 30 ms (over 33 keys/s; the fastest human typists stay under ~15 keys/s).
+    pub fn is_bot_like(&self) -> bool {
+        if self.keys < 6 {
+            return false;
+        }
+        let cv = |sd: f32, mean: f32| if mean > 0.0 { sd / mean } else { 0.0 };
+        cv(self.dwell_sd, self.dwell_mean) < 0.05
+            || cv(self.flight_sd, self.flight_mean) < 0.05
+            || self.dwell_mean < 15.0
+            || self.flight_median < 30.0
+    }
+}
+
+/// Computes a [`Cadence`] from key events (validated: ordered, finite). Allocation-free except
+/// for the median, which uses a small stack buffer.
+pub fn cadence(events: &[crate::domain::KeyEvent]) -> Cadence {
+    let n = events.len();
+    if n == 0 {
+        return Cadence::default();
+    }
+    let (mut d_sum, mut d_sq) = (0.0f64, 0.0f64);
+    let mut backspaces = 0usize;
+    for e in events {
+        let d = e.up_ms - e.down_ms;
+        d_sum += d;
+        d_sq += d * d;
+        if e.key.as_deref().is_some_and(is_correction) {
+            backspaces += 1;
+        }
+    }
+    let (mut f_sum, mut f_sq, mut g_sum) = (0.0f64, 0.0f64, 0.0f64);
+    let mut buf = [0f32; 256];
+    let mut m = 0usize;
+    for w in events.windows(2) {
+        let f = w[1].down_ms - w[0].down_ms;
+        f_sum += f;
+        f_sq += f * f;
+        g_sum += w[1].down_ms - w[0].up_ms;
+        if let Some(slot) = buf.get_mut(m) {
+            *slot = f as f32;
+            m += 1;
+        }
+    }
+    let nf = (n - 1).max(1) as f64;
+    let mean_sd = |sum: f64, sq: f64, k: f64| {
+        let mean = sum / k;
+        (mean, (sq / k - mean * mean).max(0.0).sqrt())
+    };
+    let (dm, dsd) = mean_sd(d_sum, d_sq, n as f64);
+    let (fm, fsd) = mean_sd(f_sum, f_sq, nf);
+    let median = match buf.get_mut(..m) {
+        Some(s) if !s.is_empty() => {
+            let mid = s.len() / 2;
+            let (_, v, _) = s.select_nth_unstable_by(mid, f32::total_cmp);
+            *v
+        }
+        _ => 0.0,
+    };
+    Cadence {
+        keys: n,
+        dwell_mean: dm as f32,
+        dwell_sd: dsd as f32,
+        flight_mean: fm as f32,
+        flight_sd: fsd as f32,
+        flight_median: median,
+        gap_mean: (g_sum / nf) as f32,
+        backspace_rate: backspaces as f32 / n as f32,
+    }
+}
+
+fn is_correction(key: &str) -> bool {
+    matches!(key, "backspace" | "Backspace" | "delete" | "Delete")
+}
+
+/// Scaled Manhattan distance (Araújo et al. 2005; Killourhy & Maxion 2009): mean over dimensions
+/// of |x − μ| / spread, where the spread is the template's mean absolute deviation, floored at
+/// 5 % of |μ| (and 1 ms) so a very consistent typist's template is not infinitely sharp.
+pub fn scaled_manhattan(x: &[f32; TYPING_DIMS], t: &TypingTemplate) -> f32 {
+    let mut sum = 0.0;
+    for i in 0..TYPING_DIMS {
+        let spread = t.mad[i].max(0.05 * t.mean[i].abs()).max(1.0);
+        sum += (x[i] - t.mean[i]).abs() / spread;
+    }
+    sum / TYPING_DIMS as f32
+}
+
+/// Interleaved hold and flight times, whole ms, at most [`SKETCH_LEN`].
+pub fn sketch(events: &[crate::domain::KeyEvent]) -> TimingSketch {
+    let mut intervals = Vec::with_capacity(SKETCH_LEN.min(2 * events.len()));
+    for (i, e) in events.iter().enumerate() {
+        if intervals.len() + 2 > SKETCH_LEN {
+            break;
+        }
+        intervals.push(to_u16(e.up_ms - e.down_ms));
+        if let Some(next) = events.get(i + 1) {
+            intervals.push(to_u16(next.down_ms - e.down_ms));
+        }
+    }
+    TimingSketch { intervals }
+}
+
+fn to_u16(ms: f64) -> u16 {
+    ms.round().clamp(0.0, f64::from(u16::MAX)) as u16
+}
+
+/// Mean absolute difference between two sketches of equal length, ms; `None` if lengths differ
+/// or they are too short to mean anything (under 8 intervals).
+pub fn sketch_distance(a: &TimingSketch, b: &TimingSketch) -> Option<f32> {
+    if a.intervals.len() != b.intervals.len() || a.intervals.len() < 8 {
+        return None;
+    }
+    let sum: u32 = a
+        .intervals
+        .iter()
+        .zip(&b.intervals)
+        .map(|(x, y)| u32::from(x.abs_diff(*y)))
+        .sum();
+    Some(sum as f32 / a.intervals.len() as f32)
+}
+
+pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut Findings, evidence: &mut Evidence) {
+    let events = inputs.req.req.typing.as_ref().map(|t| t.events.as_slice()).unwrap_or(&[]);
+    if events.len() < MIN_KEYS {
+        set(row, F::TypingAbsent, 1.0);
+        return;
+    }
+    let c = cadence(events);
+    set(row, F::TypingKeysLog, (1.0 + c.keys as f32).ln());
+    set(row, F::TypingDwellMeanS, (c.dwell_mean / 1000.0).min(10.0));
+    set(row, F::TypingFlightMeanS, (c.flight_mean / 1000.0).min(10.0));
+    let bot = c.is_bot_like();
+    set(row, F::TypingBotCadence, f32::from(u8::from(bot)));
+
+    let sk = sketch(events);
+    let profile = inputs.snapshot.and_then(|s| s.profile.as_ref());
+    if let Some(snap) = inputs.snapshot {
+        let replay = snap
+            .user_activity
+            .sketches
+            .iter()
+            .filter_map(|seen| sketch_distance(&sk, seen))
+            .any(|d| d <= inputs.cfg.replay_tolerance_ms);
+        set(row, F::TypingReplay, f32::from(u8::from(replay)));
+    }
+    let summary = c.summary();
+    let template = profile
+        .and_then(|p| p.typing.as_ref())
+        .filter(|t| t.samples >= inputs.cfg.min_template_samples);
+    match template {
+        Some(t) if c.keys >= inputs.cfg.min_template_keys => {
+            let d = scaled_manhattan(&summary, t).min(10.0);
+            set(row, F::TypingTemplateDistance, d);
+            findings.typing_distance = Some(d);
+        }
+        _ => set(row, F::TypingNoTemplate, 1.0),
+    }
+    if !bot && c.keys >= inputs.cfg.min_template_keys {
+        evidence.typing = Some(summary);
+    }
+    evidence.sketch = Some(sk);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::KeyEvent;
+
+    fn keys(pairs: &[(f64, f64)]) -> Vec<KeyEvent> {
+        pairs.iter().map(|&(d, u)| KeyEvent { key: None, down_ms: d, up_ms: u }).collect()
+    }
+
+    #[test]
+    fn cadence_of_known_sample() {
+        // holds 100, 80, 120; flights 200, 300
+        let c = cadence(&keys(&[(0.0, 100.0), (200.0, 280.0), (500.0, 620.0)]));
+        assert_eq!(c.keys, 3);
+        assert!((c.dwell_mean - 100.0).abs() < 1e-4);
+        assert!((c.dwell_sd - 16.329_932).abs() < 1e-3);
+        assert!((c.flight_mean - 250.0).abs() < 1e-4);
+        assert!((c.flight_sd - 50.0).abs() < 1e-4);
+        assert_eq!(c.flight_median, 300.0);
+        // gaps: 200-100=100, 500-280=220
+        assert!((c.gap_mean - 160.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn machine_regular_timing_is_bot_like_and_human_is_not() {
+        let bot: Vec<(f64, f64)> = (0..12).map(|i| (i as f64 * 100.0, i as f64 * 100.0 + 50.0)).collect();
+        assert!(cadence(&keys(&bot)).is_bot_like());
+        let human = keys(&[
+            (0.0, 95.0), (180.0, 260.0), (410.0, 530.0), (560.0, 640.0), (820.0, 905.0),
+            (1010.0, 1120.0), (1300.0, 1370.0), (1420.0, 1530.0),
+        ]);
+        assert!(!cadence(&human).is_bot_like());
+        let too_fast: Vec<(f64, f64)> = (0..10).map(|i| (i as f64 * 20.0 + (i % 3) as f64 * 4.0, i as f64 * 20.0 + 60.0 + (i % 2) as f64 * 9.0)).collect();
+        assert!(cadence(&keys(&too_fast)).is_bot_like());
+    }
+
+    #[test]
+    fn scaled_manhattan_known_distance() {
+        let t = TypingTemplate { mean: [100.0, 20.0, 200.0, 40.0, 100.0, 5.0], mad: [10.0, 5.0, 20.0, 10.0, 20.0, 2.0], samples: 5 };
+        let x = [110.0, 20.0, 160.0, 40.0, 100.0, 5.0];
+        // |10|/10 + |−40|/20 = 1 + 2 = 3, over 6 dims = 0.5
+        assert!((scaled_manhattan(&x, &t) - 0.5).abs() < 1e-6);
+        // A floored spread: mad 0 → 5 % of mean 100 = 5
+        let t0 = TypingTemplate { mad: [0.0; TYPING_DIMS], ..t };
+        let d = scaled_manhattan(&[105.0, 20.0, 200.0, 40.0, 100.0, 5.0], &t0);
+        assert!((d - 1.0 / 6.0).abs() < 1e-6, "{d}");
+    }
+
+    #[test]
+    fn replayed_sketch_is_close_and_a_fresh_sample_is_not() {
+        let a = keys(&[(0.0, 95.0), (180.0, 260.0), (410.0, 530.0), (560.0, 640.0), (820.0, 905.0), (1010.0, 1120.0)]);
+        let jittered: Vec<KeyEvent> = a.iter().enumerate().map(|(i, e)| KeyEvent { key: None, down_ms: e.down_ms + (i % 2) as f64, up_ms: e.up_ms + 1.0 }).collect();
+        let fresh = keys(&[(0.0, 110.0), (150.0, 240.0), (440.0, 520.0), (600.0, 700.0), (790.0, 880.0), (1050.0, 1140.0)]);
+        let (sa, sj, sf) = (sketch(&a), sketch(&jittered), sketch(&fresh));
+        assert_eq!(sa.intervals.len(), 11);
+        assert_eq!(sketch_distance(&sa, &sa), Some(0.0));
+        assert!(sketch_distance(&sa, &sj).expect("same length") <= 2.0);
+        assert!(sketch_distance(&sa, &sf).expect("same length") > 10.0);
+        assert_eq!(sketch_distance(&sa, &sketch(&a[..5])), None);
+    }
+}

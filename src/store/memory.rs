@@ -1,0 +1,130 @@
+//! [`MemoryStore`]: the in-process backend for tests and for offline replay (`tessera train`),
+//! where history must be rebuilt from nothing in time order. Nothing survives the process.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use super::{Durability, KvRead, KvWrite, ProfileStore, StoreError, Table};
+
+type Map = HashMap<(u8, [u8; 16]), Vec<u8>>;
+
+/// A hash map behind a reader-writer lock. Writes are atomic: a transaction works on a staged
+/// copy of the keys it touches and commits only if it succeeds.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    map: RwLock<Map>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemoryStore::default()
+    }
+
+    /// Number of records held (all tables).
+    pub fn len(&self) -> usize {
+        self.map.read().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// True when nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Backend("memory store lock poisoned".into())
+}
+
+struct Reader<'a> {
+    map: &'a Map,
+}
+
+impl KvRead for Reader<'_> {
+    fn get(&mut self, table: Table, key: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.map.get(&(table as u8, *key)).cloned())
+    }
+}
+
+struct Writer<'a> {
+    map: &'a Map,
+    staged: Vec<((u8, [u8; 16]), Option<Vec<u8>>)>,
+}
+
+impl KvRead for Writer<'_> {
+    fn get(&mut self, table: Table, key: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError> {
+        let k = (table as u8, *key);
+        if let Some((_, v)) = self.staged.iter().rev().find(|(sk, _)| *sk == k) {
+            return Ok(v.clone());
+        }
+        Ok(self.map.get(&k).cloned())
+    }
+}
+
+impl KvWrite for Writer<'_> {
+    fn put(&mut self, table: Table, key: &[u8; 16], value: &[u8]) -> Result<(), StoreError> {
+        self.staged.push(((table as u8, *key), Some(value.to_vec())));
+        Ok(())
+    }
+
+    fn remove(&mut self, table: Table, key: &[u8; 16]) -> Result<(), StoreError> {
+        self.staged.push(((table as u8, *key), None));
+        Ok(())
+    }
+}
+
+impl ProfileStore for MemoryStore {
+    fn read(&self, f: &mut dyn FnMut(&mut dyn KvRead) -> Result<(), StoreError>) -> Result<(), StoreError> {
+        let map = self.map.read().map_err(|_| poisoned())?;
+        f(&mut Reader { map: &map })
+    }
+
+    fn write(
+        &self,
+        _durability: Durability,
+        f: &mut dyn FnMut(&mut dyn KvWrite) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut map = self.map.write().map_err(|_| poisoned())?;
+        let staged = {
+            let mut w = Writer { map: &map, staged: Vec::new() };
+            f(&mut w)?;
+            w.staged
+        };
+        for (k, v) in staged {
+            match v {
+                Some(v) => {
+                    map.insert(k, v);
+                }
+                None => {
+                    map.remove(&k);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_transaction_writes_nothing() {
+        let s = MemoryStore::new();
+        s.write(Durability::Durable, &mut |kv| kv.put(Table::Ip, &[1; 16], b"a")).expect("write");
+        let r = s.write(Durability::Durable, &mut |kv| {
+            kv.put(Table::Ip, &[1; 16], b"b")?;
+            kv.put(Table::Ip, &[2; 16], b"c")?;
+            Err(StoreError::Backend("abort".into()))
+        });
+        assert!(r.is_err());
+        let mut got = Vec::new();
+        s.read(&mut |kv| {
+            got.push(kv.get(Table::Ip, &[1; 16])?);
+            got.push(kv.get(Table::Ip, &[2; 16])?);
+            Ok(())
+        })
+        .expect("read");
+        assert_eq!(got, vec![Some(b"a".to_vec()), None]);
+    }
+}

@@ -1,0 +1,474 @@
+//! The records the store keeps and the pure rules that update them. No I/O here: backends load a
+//! record, call one of these methods and save it back inside a transaction.
+
+use serde::{Deserialize, Serialize};
+
+use crate::privacy::Pseudonym;
+
+/// Length of the typing summary vector (see `features::typing`).
+pub const TYPING_DIMS: usize = 6;
+/// Most intervals kept in one timing sketch.
+pub const SKETCH_LEN: usize = 64;
+
+/// Tunables for learning and for the activity ledger.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LearnConfig {
+    /// Timestamps kept per counter (attempts, failures); windows count within these.
+    pub max_recent: usize,
+    /// Distinct users remembered per device or IP.
+    pub max_users: usize,
+    /// Devices kept per profile (least recently verified dropped first).
+    pub max_devices: usize,
+    /// Places kept per profile.
+    pub max_places: usize,
+    /// Timing sketches remembered per user for replay detection.
+    pub max_sketches: usize,
+    /// How long a scored request waits for its outcome, ms.
+    pub pending_ttl_ms: i64,
+    /// Smallest weight a new typing sample gets in the template (old habits fade).
+    pub template_min_weight: f32,
+    /// Decay of the hour histogram per verified event.
+    pub hour_decay: f32,
+}
+
+impl Default for LearnConfig {
+    fn default() -> Self {
+        LearnConfig {
+            max_recent: 128,
+            max_users: 64,
+            max_devices: 12,
+            max_places: 24,
+            max_sketches: 16,
+            pending_ttl_ms: 7 * 24 * 3_600_000,
+            template_min_weight: 0.1,
+            hour_decay: 0.98,
+        }
+    }
+}
+
+/// Recent event times, newest last, capped.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Recent {
+    times: Vec<i64>,
+}
+
+impl Recent {
+    /// Adds an event at `at_ms`, dropping the oldest beyond `cap`.
+    pub fn push(&mut self, at_ms: i64, cap: usize) {
+        self.times.push(at_ms);
+        if self.times.len() > cap {
+            let excess = self.times.len() - cap;
+            self.times.drain(..excess);
+        }
+    }
+
+    /// Events in `[since_ms, until_ms]`.
+    pub fn count_between(&self, since_ms: i64, until_ms: i64) -> u32 {
+        self.times.iter().filter(|&&t| t >= since_ms && t <= until_ms).count() as u32
+    }
+}
+
+/// Distinct keys with the last time each was seen, capped (least recent dropped).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RecentKeys {
+    entries: Vec<(u64, i64)>,
+}
+
+impl RecentKeys {
+    /// Marks `key` as seen at `at_ms`.
+    pub fn touch(&mut self, key: u64, at_ms: i64, cap: usize) {
+        if let Some(e) = self.entries.iter_mut().find(|e| e.0 == key) {
+            e.1 = e.1.max(at_ms);
+            return;
+        }
+        self.entries.push((key, at_ms));
+        if self.entries.len() > cap
+            && let Some((i, _)) = self.entries.iter().enumerate().min_by_key(|(_, e)| e.1)
+        {
+            self.entries.swap_remove(i);
+        }
+    }
+
+    /// Distinct keys seen in `[since_ms, until_ms]`, counting `also` as seen too.
+    pub fn distinct_between(&self, since_ms: i64, until_ms: i64, also: u64) -> u32 {
+        let others = self
+            .entries
+            .iter()
+            .filter(|e| e.0 != also && e.1 >= since_ms && e.1 <= until_ms)
+            .count();
+        others as u32 + 1
+    }
+}
+
+/// A device verified for a user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KnownDevice {
+    /// Device pseudonym.
+    pub key: Pseudonym,
+    /// First verified use, ms.
+    pub first_verified_ms: i64,
+    /// Last verified use, ms.
+    pub last_verified_ms: i64,
+    /// Verified uses.
+    pub count: u32,
+}
+
+/// A place verified for a user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KnownPlace {
+    /// ISO country code.
+    pub country: String,
+    /// City name (empty when the database has none).
+    pub city: String,
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lon: f64,
+    /// Last verified visit, ms.
+    pub last_ms: i64,
+    /// Verified visits.
+    pub count: u32,
+}
+
+/// A located, verified event: where and when the user was.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeoFix {
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lon: f64,
+    /// Accuracy radius of the geo lookup, km.
+    pub radius_km: f64,
+    /// When, ms since the epoch.
+    pub at_ms: i64,
+    /// ISO country code ("" when unknown).
+    pub country: String,
+    /// City name ("" when unknown).
+    pub city: String,
+}
+
+/// A user's typing template: per-dimension centre and spread of the summary vector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TypingTemplate {
+    /// Exponentially weighted mean of each dimension.
+    pub mean: [f32; TYPING_DIMS],
+    /// Exponentially weighted mean absolute deviation of each dimension.
+    pub mad: [f32; TYPING_DIMS],
+    /// Samples enrolled.
+    pub samples: u32,
+}
+
+/// Timing intervals of one sample, quantised to whole ms, for replay detection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimingSketch {
+    /// Dwell and flight times interleaved, ms, at most [`SKETCH_LEN`].
+    pub intervals: Vec<u16>,
+}
+
+/// What is normal for a user, learned from verified outcomes only.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserProfile {
+    /// Verified events learned.
+    pub verified_count: u32,
+    /// First verified event, ms.
+    pub first_verified_ms: i64,
+    /// Last verified event, ms.
+    pub last_verified_ms: i64,
+    /// Devices verified for this user.
+    pub devices: Vec<KnownDevice>,
+    /// Places verified for this user.
+    pub places: Vec<KnownPlace>,
+    /// The most recent verified location (for impossible travel).
+    pub last_fix: Option<GeoFix>,
+    /// Weighted centre of verified places: (lat, lon).
+    pub home: Option<(f64, f64)>,
+    /// Decayed histogram of verified event hours (UTC).
+    pub hours: [f32; 24],
+    /// Typing template, once enrolled.
+    pub typing: Option<TypingTemplate>,
+}
+
+/// Evidence from a scored request, kept until its outcome arrives.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PendingEvidence {
+    /// The claimed user.
+    pub user: Pseudonym,
+    /// When the request was scored, ms.
+    pub at_ms: i64,
+    /// Device pseudonym.
+    pub device: Option<Pseudonym>,
+    /// IP pseudonym.
+    pub ip: Option<Pseudonym>,
+    /// Location, only when it can stand for the user's place (not an anonymiser or host).
+    pub fix: Option<GeoFix>,
+    /// Typing summary vector, when the sample was long enough and human.
+    pub typing: Option<[f32; TYPING_DIMS]>,
+    /// Hour of day (UTC), 0–23.
+    pub hour: u8,
+    /// Already learned (a second positive outcome must not count twice).
+    pub learned: bool,
+}
+
+/// Recent activity on a user account.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserActivity {
+    /// Scored requests.
+    pub attempts: Recent,
+    /// Failed attempts and failed challenges.
+    pub failures: Recent,
+    /// Timing sketches already seen, newest last.
+    pub sketches: Vec<TimingSketch>,
+}
+
+/// Recent activity on a device.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeviceActivity {
+    /// Users (short pseudonyms) seen on the device.
+    pub users: RecentKeys,
+    /// When the device was last part of confirmed fraud.
+    pub fraud_ms: Option<i64>,
+}
+
+/// Recent activity from an IP.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IpActivity {
+    /// Scored requests.
+    pub attempts: Recent,
+    /// Failed attempts and failed challenges.
+    pub failures: Recent,
+    /// Users (short pseudonyms) seen from the IP.
+    pub users: RecentKeys,
+    /// When the IP was last part of confirmed fraud.
+    pub fraud_ms: Option<i64>,
+}
+
+impl UserActivity {
+    /// Counts one scored request.
+    pub fn observe(&mut self, at_ms: i64, failed: bool, sketch: Option<&TimingSketch>, cfg: &LearnConfig) {
+        self.attempts.push(at_ms, cfg.max_recent);
+        if failed {
+            self.failures.push(at_ms, cfg.max_recent);
+        }
+        if let Some(s) = sketch {
+            self.sketches.push(s.clone());
+            if self.sketches.len() > cfg.max_sketches {
+                let excess = self.sketches.len() - cfg.max_sketches;
+                self.sketches.drain(..excess);
+            }
+        }
+    }
+}
+
+impl DeviceActivity {
+    /// Counts one scored request by `user`.
+    pub fn observe(&mut self, user: u64, at_ms: i64, cfg: &LearnConfig) {
+        self.users.touch(user, at_ms, cfg.max_users);
+    }
+}
+
+impl IpActivity {
+    /// Counts one scored request by `user`.
+    pub fn observe(&mut self, user: u64, at_ms: i64, failed: bool, cfg: &LearnConfig) {
+        self.attempts.push(at_ms, cfg.max_recent);
+        if failed {
+            self.failures.push(at_ms, cfg.max_recent);
+        }
+        self.users.touch(user, at_ms, cfg.max_users);
+    }
+}
+
+impl UserProfile {
+    /// True once anything has been verified.
+    pub fn has_history(&self) -> bool {
+        self.verified_count > 0
+    }
+
+    /// The known device with this key.
+    pub fn device(&self, key: &Pseudonym) -> Option<&KnownDevice> {
+        self.devices.iter().find(|d| &d.key == key)
+    }
+
+    /// Learns from a verified genuine event.
+    pub fn learn(&mut self, ev: &PendingEvidence, cfg: &LearnConfig) {
+        if self.verified_count == 0 {
+            self.first_verified_ms = ev.at_ms;
+        }
+        self.verified_count = self.verified_count.saturating_add(1);
+        self.last_verified_ms = self.last_verified_ms.max(ev.at_ms);
+        if let Some(key) = ev.device {
+            match self.devices.iter_mut().find(|d| d.key == key) {
+                Some(d) => {
+                    d.last_verified_ms = d.last_verified_ms.max(ev.at_ms);
+                    d.count = d.count.saturating_add(1);
+                }
+                None => {
+                    self.devices.push(KnownDevice {
+                        key,
+                        first_verified_ms: ev.at_ms,
+                        last_verified_ms: ev.at_ms,
+                        count: 1,
+                    });
+                    evict_oldest(&mut self.devices, cfg.max_devices, |d| d.last_verified_ms);
+                }
+            }
+        }
+        if let Some(fix) = &ev.fix {
+            match self.places.iter_mut().find(|p| p.country == fix.country && p.city == fix.city) {
+                Some(p) => {
+                    p.last_ms = p.last_ms.max(fix.at_ms);
+                    p.count = p.count.saturating_add(1);
+                }
+                None => {
+                    self.places.push(KnownPlace {
+                        country: fix.country.clone(),
+                        city: fix.city.clone(),
+                        lat: fix.lat,
+                        lon: fix.lon,
+                        last_ms: fix.at_ms,
+                        count: 1,
+                    });
+                    evict_oldest(&mut self.places, cfg.max_places, |p| p.last_ms);
+                }
+            }
+            if self.last_fix.as_ref().is_none_or(|f| f.at_ms <= fix.at_ms) {
+                self.last_fix = Some(fix.clone());
+            }
+            self.home = Some(self.weighted_home());
+        }
+        for h in self.hours.iter_mut() {
+            *h *= cfg.hour_decay;
+        }
+        if let Some(slot) = self.hours.get_mut(usize::from(ev.hour)) {
+            *slot += 1.0;
+        }
+        if let Some(v) = &ev.typing {
+            self.enroll_typing(v, cfg);
+        }
+    }
+
+    /// Takes back what a confirmed-fraud request taught (its device and place).
+    pub fn unlearn(&mut self, ev: &PendingEvidence) {
+        if !ev.learned {
+            return;
+        }
+        if let Some(key) = ev.device {
+            self.devices.retain(|d| d.key != key || d.first_verified_ms < ev.at_ms);
+        }
+        if let Some(fix) = &ev.fix {
+            self.places
+                .retain(|p| !(p.country == fix.country && p.city == fix.city && p.count <= 1));
+            if self.last_fix.as_ref().is_some_and(|f| f.at_ms == fix.at_ms) {
+                self.last_fix = None;
+            }
+            self.home = (!self.places.is_empty()).then(|| self.weighted_home());
+        }
+    }
+
+    fn weighted_home(&self) -> (f64, f64) {
+        // Count-weighted mean of places on the unit sphere (safe across the antimeridian).
+        let (mut x, mut y, mut z, mut w) = (0.0, 0.0, 0.0, 0.0);
+        for p in &self.places {
+            let (lat, lon) = (p.lat.to_radians(), p.lon.to_radians());
+            let c = f64::from(p.count);
+            x += c * lat.cos() * lon.cos();
+            y += c * lat.cos() * lon.sin();
+            z += c * lat.sin();
+            w += c;
+        }
+        if w == 0.0 {
+            return (0.0, 0.0);
+        }
+        let (x, y, z) = (x / w, y / w, z / w);
+        (z.atan2((x * x + y * y).sqrt()).to_degrees(), y.atan2(x).to_degrees())
+    }
+
+    fn enroll_typing(&mut self, v: &[f32; TYPING_DIMS], cfg: &LearnConfig) {
+        match &mut self.typing {
+            None => {
+                self.typing = Some(TypingTemplate {
+                    mean: *v,
+                    mad: [0.0; TYPING_DIMS],
+                    samples: 1,
+                });
+            }
+            Some(t) => {
+                t.samples = t.samples.saturating_add(1);
+                let w = (1.0 / t.samples as f32).max(cfg.template_min_weight);
+                for i in 0..TYPING_DIMS {
+                    let dev = (v[i] - t.mean[i]).abs();
+                    t.mad[i] = (1.0 - w) * t.mad[i] + w * dev;
+                    t.mean[i] = (1.0 - w) * t.mean[i] + w * v[i];
+                }
+            }
+        }
+    }
+}
+
+fn evict_oldest<T>(items: &mut Vec<T>, cap: usize, time: impl Fn(&T) -> i64) {
+    while items.len() > cap {
+        let Some((i, _)) = items.iter().enumerate().min_by_key(|(_, x)| time(x)) else {
+            return;
+        };
+        items.swap_remove(i);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pseudo(b: u8) -> Pseudonym {
+        Pseudonym([b; 16])
+    }
+
+    #[test]
+    fn windows_count_only_their_span_and_cap() {
+        let mut r = Recent::default();
+        for t in [10, 20, 30, 40] {
+            r.push(t, 3);
+        }
+        assert_eq!(r.count_between(0, 100), 3);
+        assert_eq!(r.count_between(25, 35), 1);
+        let mut k = RecentKeys::default();
+        k.touch(1, 100, 2);
+        k.touch(2, 200, 2);
+        k.touch(1, 300, 2);
+        k.touch(3, 400, 2); // evicts 2 (least recent)
+        assert_eq!(k.distinct_between(0, 1000, 9), 3);
+        assert_eq!(k.distinct_between(350, 1000, 3), 1);
+    }
+
+    #[test]
+    fn learning_tracks_devices_places_and_fades_typing() {
+        let cfg = LearnConfig::default();
+        let mut p = UserProfile::default();
+        let fix = |at_ms| GeoFix { lat: 48.8566, lon: 2.3522, radius_km: 10.0, at_ms, country: "FR".into(), city: "Paris".into() };
+        for i in 0..20 {
+            let ev = PendingEvidence {
+                user: pseudo(1),
+                at_ms: 1_000 * i,
+                device: Some(pseudo(2)),
+                fix: Some(fix(1_000 * i)),
+                typing: Some([100.0, 10.0, 200.0, 40.0, 100.0, 0.0]),
+                hour: 9,
+                ..Default::default()
+            };
+            p.learn(&ev, &cfg);
+        }
+        assert_eq!(p.verified_count, 20);
+        assert_eq!(p.devices.len(), 1);
+        assert_eq!(p.devices[0].count, 20);
+        assert_eq!(p.places.len(), 1);
+        let (lat, lon) = p.home.expect("home");
+        assert!((lat - 48.8566).abs() < 1e-9 && (lon - 2.3522).abs() < 1e-9);
+        let t = p.typing.as_ref().expect("template");
+        assert!((t.mean[0] - 100.0).abs() < 1e-3);
+        assert!(t.mad[0].abs() < 1e-3);
+        assert!(p.hours[9] > p.hours[8]);
+        // A new habit pulls the mean at least by the minimum weight.
+        let ev = PendingEvidence { typing: Some([200.0, 10.0, 200.0, 40.0, 100.0, 0.0]), ..Default::default() };
+        p.learn(&ev, &cfg);
+        let t = p.typing.as_ref().expect("template");
+        assert!((t.mean[0] - 110.0).abs() < 1e-3, "{}", t.mean[0]);
+    }
+}
