@@ -1,0 +1,209 @@
+//! Synthetic keystroke timing: a per-person [`Rhythm`] (human), machine-regular bot typing, and
+//! replays of a recorded sample with small jitter.
+//!
+//! Times are whole milliseconds relative to the start of the message. Every sample satisfies the
+//! wire rules: `down_ms` non-decreasing, `up_ms ≥ down_ms`, all ≥ 0.
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::domain::KeyEvent;
+
+/// Range of a person's mean key hold (dwell), ms.
+pub const DWELL_MEAN_MS: (f64, f64) = (70.0, 140.0);
+/// Range of a person's mean down-to-down interval (flight), ms.
+pub const FLIGHT_MEAN_MS: (f64, f64) = (120.0, 300.0);
+/// Range of a person's log-normal sigma (variability) for dwell and flight.
+pub const SIGMA: (f64, f64) = (0.12, 0.35);
+/// Range of a person's backspace probability per key.
+pub const BACKSPACE_RATE: (f64, f64) = (0.01, 0.06);
+/// Keys per message.
+pub const KEYS_PER_MESSAGE: (usize, usize) = (10, 60);
+/// Probability of a thinking pause (300–1500 ms extra) before a key.
+pub const PAUSE_RATE: f64 = 0.04;
+/// Shortest human dwell and flight, ms (so that ±2 ms replay jitter never breaks ordering).
+pub const MIN_HUMAN_MS: f64 = 20.0;
+/// Bot dwell, ms (each key 49–51 ms).
+pub const BOT_DWELL_MS: f64 = 50.0;
+
+/// A person's typing habits. Each person keeps one for the whole log.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rhythm {
+    /// Mean key hold, ms.
+    pub dwell_mean_ms: f64,
+    /// Mean down-to-down interval, ms.
+    pub flight_mean_ms: f64,
+    /// Log-normal sigma of the per-key jitter.
+    pub sigma: f64,
+    /// Digit interval multiplier (digits are slower for most people), 1.1–1.5.
+    pub digit_factor: f64,
+    /// Space hold multiplier, 0.85–1.2.
+    pub space_factor: f64,
+    /// Probability that a key is a backspace.
+    pub backspace_rate: f64,
+}
+
+impl Rhythm {
+    /// Draws a new person's rhythm.
+    pub fn sample(rng: &mut ChaCha8Rng) -> Rhythm {
+        Rhythm {
+            dwell_mean_ms: rng.gen_range(DWELL_MEAN_MS.0..DWELL_MEAN_MS.1),
+            flight_mean_ms: rng.gen_range(FLIGHT_MEAN_MS.0..FLIGHT_MEAN_MS.1),
+            sigma: rng.gen_range(SIGMA.0..SIGMA.1),
+            digit_factor: rng.gen_range(1.1..1.5),
+            space_factor: rng.gen_range(0.85..1.2),
+            backspace_rate: rng.gen_range(BACKSPACE_RATE.0..BACKSPACE_RATE.1),
+        }
+    }
+
+    /// Types one message of 10–60 keys.
+    pub fn type_message(&self, rng: &mut ChaCha8Rng) -> Vec<KeyEvent> {
+        let n = rng.gen_range(KEYS_PER_MESSAGE.0..=KEYS_PER_MESSAGE.1);
+        let mut down = rng.gen_range(200.0..2_000.0_f64).round();
+        let mut events = Vec::with_capacity(n);
+        for i in 0..n {
+            let class = key_class(rng, self.backspace_rate);
+            let (dwell_f, flight_f) = match class {
+                "digit" => (1.0, self.digit_factor),
+                "space" => (self.space_factor, 0.9),
+                "backspace" => (0.9, 1.6),
+                _ => (1.0, 1.0),
+            };
+            if i > 0 {
+                let mut flight = self.flight_mean_ms * flight_f * lognormal(rng, self.sigma);
+                if rng.gen_bool(PAUSE_RATE) {
+                    flight += rng.gen_range(300.0..1_500.0);
+                }
+                down += flight.max(MIN_HUMAN_MS).round();
+            }
+            let dwell = (self.dwell_mean_ms * dwell_f * lognormal(rng, self.sigma * 0.8))
+                .max(MIN_HUMAN_MS)
+                .round();
+            events.push(KeyEvent { key: Some(class.to_string()), down_ms: down, up_ms: down + dwell });
+        }
+        events
+    }
+}
+
+/// Machine-regular typing: dwell 50 ± 1 ms, a constant interval (80–160 ms per bot) ± 1 ms.
+pub fn bot_typing(rng: &mut ChaCha8Rng, interval_ms: f64) -> Vec<KeyEvent> {
+    let n = rng.gen_range(KEYS_PER_MESSAGE.0..=KEYS_PER_MESSAGE.1);
+    let mut down = 100.0;
+    (0..n)
+        .map(|i| {
+            if i > 0 {
+                down += interval_ms + f64::from(rng.gen_range(-1..=1_i32));
+            }
+            let dwell = BOT_DWELL_MS + f64::from(rng.gen_range(-1..=1_i32));
+            let class = if rng.gen_bool(0.2) { "digit" } else { "letter" };
+            KeyEvent { key: Some(class.to_string()), down_ms: down, up_ms: down + dwell }
+        })
+        .collect()
+}
+
+/// A replay of `sample`: an exact copy, or each time moved by ±1–2 ms when `jitter`.
+pub fn replay(sample: &[KeyEvent], jitter: bool, rng: &mut ChaCha8Rng) -> Vec<KeyEvent> {
+    let shift = |rng: &mut ChaCha8Rng| {
+        if jitter {
+            let d = f64::from(rng.gen_range(1..=2_i32));
+            if rng.gen_bool(0.5) { d } else { -d }
+        } else {
+            0.0
+        }
+    };
+    sample
+        .iter()
+        .map(|e| {
+            let down = (e.down_ms + shift(rng)).max(0.0);
+            let up = (e.up_ms + shift(rng)).max(down);
+            KeyEvent { key: e.key.clone(), down_ms: down, up_ms: up }
+        })
+        .collect()
+}
+
+fn key_class(rng: &mut ChaCha8Rng, backspace_rate: f64) -> &'static str {
+    if rng.gen_bool(backspace_rate) {
+        return "backspace";
+    }
+    match rng.gen_range(0..100) {
+        0..=74 => "letter",
+        75..=90 => "space",
+        _ => "digit",
+    }
+}
+
+/// A standard normal draw (Box–Muller).
+pub fn std_normal(rng: &mut ChaCha8Rng) -> f64 {
+    let u1: f64 = rng.gen_range(f64::EPSILON..1.0);
+    let u2: f64 = rng.r#gen();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// A log-normal multiplier with median 1.
+fn lognormal(rng: &mut ChaCha8Rng, sigma: f64) -> f64 {
+    (sigma * std_normal(rng)).exp()
+}
+
+/// Standard deviation of consecutive down-to-down intervals, ms (0 for fewer than 3 keys).
+pub fn interval_std_ms(events: &[KeyEvent]) -> f64 {
+    let gaps: Vec<f64> = events.windows(2).map(|w| w[1].down_ms - w[0].down_ms).collect();
+    if gaps.len() < 2 {
+        return 0.0;
+    }
+    let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+    (gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64).sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn ordered(events: &[KeyEvent]) -> bool {
+        events.windows(2).all(|w| w[1].down_ms >= w[0].down_ms)
+            && events.iter().all(|e| e.up_ms >= e.down_ms && e.down_ms >= 0.0)
+    }
+
+    #[test]
+    fn human_typing_is_ordered_and_irregular() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let r = Rhythm::sample(&mut rng);
+        for _ in 0..50 {
+            let ev = r.type_message(&mut rng);
+            assert!((10..=60).contains(&ev.len()));
+            assert!(ordered(&ev));
+            assert!(interval_std_ms(&ev) > 5.0);
+        }
+    }
+
+    #[test]
+    fn bot_typing_is_regular() {
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let ev = bot_typing(&mut rng, 120.0);
+        assert!(ordered(&ev));
+        assert!(interval_std_ms(&ev) <= 1.0);
+        assert!(ev.iter().all(|e| (49.0..=51.0).contains(&(e.up_ms - e.down_ms))));
+    }
+
+    #[test]
+    fn replay_stays_within_two_ms_and_ordered() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let sample = Rhythm::sample(&mut rng).type_message(&mut rng);
+        assert_eq!(replay(&sample, false, &mut rng), sample);
+        let jittered = replay(&sample, true, &mut rng);
+        assert!(ordered(&jittered));
+        for (a, b) in sample.iter().zip(&jittered) {
+            assert!((a.down_ms - b.down_ms).abs() <= 2.0 && (a.up_ms - b.up_ms).abs() <= 2.0);
+            assert_ne!(a.down_ms, b.down_ms);
+        }
+    }
+
+    #[test]
+    fn interval_std_known_answer() {
+        let ev: Vec<KeyEvent> = [0.0, 100.0, 300.0]
+            .iter()
+            .map(|&d| KeyEvent { key: None, down_ms: d, up_ms: d + 50.0 })
+            .collect();
+        assert!((interval_std_ms(&ev) - 50.0).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,259 @@
+//! Reads the labelled event log (the Parquet file `tessera gen-data` writes, or a real broker
+//! export in the same schema) into typed [`LogEvent`]s in time order, with a summary.
+//!
+//! Uses the polars lazy API: scan, select the needed columns, stable sort by `ts_ms`, collect.
+//! Outside data never panics: a missing column, a null, or a bad payload becomes a
+//! [`DatasetError`] naming the column, or the file row (0-based) and the payload field.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::domain::validate::parse_timestamp;
+use crate::domain::{InputError, Limits, OutcomeRecord, ScoreRequest, ValidRequest};
+
+/// Columns `read_dataset` needs, with their Parquet types. (`channel` and `ip` are conveniences
+/// duplicated from the payload and are not read.)
+pub const REQUIRED_COLUMNS: [(&str, &str); 7] = [
+    ("ts_ms", "i64"),
+    ("kind", "str"),
+    ("request_id", "str"),
+    ("user_id", "str"),
+    ("scenario", "str"),
+    ("is_attack", "bool"),
+    ("payload", "str"),
+];
+
+const ROW_INDEX: &str = "__file_row";
+
+/// Why a dataset could not be read. Row numbers are 0-based positions in the file.
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    /// The file does not exist or cannot be opened.
+    #[error("dataset {path}: {source}")]
+    Io {
+        /// The dataset path.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Polars could not read the file (not Parquet, corrupt, …).
+    #[error("dataset {path}: {source}")]
+    Polars {
+        /// The dataset path.
+        path: String,
+        /// The polars error.
+        source: PolarsError,
+    },
+    /// A required column is absent.
+    #[error("dataset: missing column `{column}`")]
+    MissingColumn {
+        /// The column name.
+        column: &'static str,
+    },
+    /// A required column has the wrong type.
+    #[error("dataset: column `{column}`: expected {expected}, found {found}")]
+    ColumnType {
+        /// The column name.
+        column: &'static str,
+        /// The type the contract requires.
+        expected: &'static str,
+        /// The type in the file.
+        found: String,
+    },
+    /// A required value is null.
+    #[error("row {row}: {column}: is null")]
+    Null {
+        /// File row.
+        row: u64,
+        /// The column name.
+        column: &'static str,
+    },
+    /// `kind` is neither `score` nor `outcome`.
+    #[error("row {row}: kind: expected \"score\" or \"outcome\"")]
+    UnknownKind {
+        /// File row.
+        row: u64,
+    },
+    /// The payload does not parse or validate; `source` names the payload field.
+    #[error("row {row}: payload: {source}")]
+    Payload {
+        /// File row.
+        row: u64,
+        /// What is wrong, naming the field inside the payload.
+        source: InputError,
+    },
+    /// A column disagrees with the payload.
+    #[error("row {row}: {column}: does not match the payload")]
+    Mismatch {
+        /// File row.
+        row: u64,
+        /// The column name.
+        column: &'static str,
+    },
+}
+
+/// One event of the log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogEvent {
+    /// A scored request with its ground truth.
+    Score {
+        /// The request, parsed and validated.
+        request: ScoreRequest,
+        /// True when an attacker sent it.
+        is_attack: bool,
+        /// The generating scenario (`genuine`, `credential_stuffing`, …; free text for real logs).
+        scenario: String,
+    },
+    /// A verified outcome about an earlier request.
+    Outcome(OutcomeRecord),
+}
+
+/// Summary of a dataset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DatasetDescription {
+    /// The file read.
+    pub path: String,
+    /// All rows.
+    pub rows: usize,
+    /// Score rows.
+    pub score_rows: usize,
+    /// Outcome rows.
+    pub outcome_rows: usize,
+    /// Score rows labelled as attacks.
+    pub attack_rows: usize,
+    /// Earliest `ts_ms` (0 when empty).
+    pub first_ts_ms: i64,
+    /// Latest `ts_ms` (0 when empty).
+    pub last_ts_ms: i64,
+    /// Score rows per scenario.
+    pub scenarios: BTreeMap<String, usize>,
+}
+
+/// A dataset in time order (ties keep file order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// `(ts_ms, event)`, sorted by `ts_ms`.
+    pub events: Vec<(i64, LogEvent)>,
+    /// Counts and time range.
+    pub description: DatasetDescription,
+}
+
+/// Reads the Parquet event log at `path`.
+pub fn read_dataset(path: &Path) -> Result<Dataset, DatasetError> {
+    let shown = path.display().to_string();
+    let pl = |source| DatasetError::Polars { path: shown.clone(), source };
+    std::fs::metadata(path).map_err(|source| DatasetError::Io { path: shown.clone(), source })?;
+    let pl_path = PlRefPath::try_from_path(path).map_err(pl)?;
+    let mut lf = LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()).map_err(pl)?;
+    let schema = lf.collect_schema().map_err(pl)?;
+    for (column, expected) in REQUIRED_COLUMNS {
+        let found = schema.get(column).ok_or(DatasetError::MissingColumn { column })?;
+        let ok = match expected {
+            "i64" => *found == DataType::Int64,
+            "bool" => *found == DataType::Boolean,
+            _ => *found == DataType::String,
+        };
+        if !ok {
+            return Err(DatasetError::ColumnType { column, expected, found: found.to_string() });
+        }
+    }
+    let mut wanted: Vec<Expr> = vec![col(ROW_INDEX)];
+    wanted.extend(REQUIRED_COLUMNS.iter().map(|(c, _)| col(*c)));
+    let df = lf
+        .with_row_index(ROW_INDEX, None)
+        .select(wanted)
+        .sort(["ts_ms"], SortMultipleOptions::default().with_maintain_order(true))
+        .collect()
+        .map_err(pl)?;
+    events_of(&df, shown).map_err(|e| match e {
+        Failure::Dataset(d) => d,
+        Failure::Polars(source) => DatasetError::Polars { path: path.display().to_string(), source },
+    })
+}
+
+enum Failure {
+    Dataset(DatasetError),
+    Polars(PolarsError),
+}
+
+impl From<PolarsError> for Failure {
+    fn from(e: PolarsError) -> Self {
+        Failure::Polars(e)
+    }
+}
+
+impl From<DatasetError> for Failure {
+    fn from(e: DatasetError) -> Self {
+        Failure::Dataset(e)
+    }
+}
+
+fn events_of(df: &DataFrame, path: String) -> Result<Dataset, Failure> {
+    let file_row = df.column(ROW_INDEX)?.idx()?;
+    let ts = df.column("ts_ms")?.i64()?;
+    let kind = df.column("kind")?.str()?;
+    let request_id = df.column("request_id")?.str()?;
+    let user_id = df.column("user_id")?.str()?;
+    let scenario = df.column("scenario")?.str()?;
+    let is_attack = df.column("is_attack")?.bool()?;
+    let payload = df.column("payload")?.str()?;
+    let limits = Limits::default();
+    let mut d = DatasetDescription {
+        path,
+        rows: df.height(),
+        score_rows: 0,
+        outcome_rows: 0,
+        attack_rows: 0,
+        first_ts_ms: 0,
+        last_ts_ms: 0,
+        scenarios: BTreeMap::new(),
+    };
+    let mut events = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        let row = file_row.get(i).map_or(i as u64, u64::from);
+        let null = |column| DatasetError::Null { row, column };
+        let at = ts.get(i).ok_or(null("ts_ms"))?;
+        let text = payload.get(i).ok_or(null("payload"))?;
+        let bad = |source| DatasetError::Payload { row, source };
+        let (rid, uid) = match kind.get(i).ok_or(null("kind"))? {
+            "score" => {
+                let request = ScoreRequest::from_json(text).map_err(bad)?;
+                let valid = ValidRequest::check(&request, &limits, i64::MAX).map_err(bad)?;
+                if valid.at_ms != at {
+                    return Err(DatasetError::Mismatch { row, column: "ts_ms" }.into());
+                }
+                let attack = is_attack.get(i).ok_or(null("is_attack"))?;
+                let name = scenario.get(i).ok_or(null("scenario"))?.to_string();
+                d.score_rows += 1;
+                d.attack_rows += usize::from(attack);
+                *d.scenarios.entry(name.clone()).or_default() += 1;
+                let ids = (request.request_id.clone(), request.user_id.clone());
+                events.push((at, LogEvent::Score { request, is_attack: attack, scenario: name }));
+                ids
+            }
+            "outcome" => {
+                let rec = OutcomeRecord::from_json(text).map_err(bad)?;
+                if parse_timestamp("timestamp", &rec.timestamp).map_err(bad)? != at {
+                    return Err(DatasetError::Mismatch { row, column: "ts_ms" }.into());
+                }
+                d.outcome_rows += 1;
+                let ids = (Some(rec.request_id.clone()), rec.user_id.clone());
+                events.push((at, LogEvent::Outcome(rec)));
+                ids
+            }
+            _ => return Err(DatasetError::UnknownKind { row }.into()),
+        };
+        if rid.as_deref() != Some(request_id.get(i).ok_or(null("request_id"))?) {
+            return Err(DatasetError::Mismatch { row, column: "request_id" }.into());
+        }
+        if uid != user_id.get(i).ok_or(null("user_id"))? {
+            return Err(DatasetError::Mismatch { row, column: "user_id" }.into());
+        }
+    }
+    d.first_ts_ms = events.first().map_or(0, |e| e.0);
+    d.last_ts_ms = events.last().map_or(0, |e| e.0);
+    Ok(Dataset { events, description: d })
+}
