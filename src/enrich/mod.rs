@@ -204,6 +204,12 @@ pub struct Enricher {
     allow: IpList,
 }
 
+/// `database_type` fragments expected for each role (ours, [`crate::geodb::DATABASE_TYPE`],
+/// fits all three).
+const CITY_TYPES: &[&str] = &["City", "Enterprise", "Tessera"];
+const ASN_TYPES: &[&str] = &["ASN", "ISP", "Tessera"];
+const ANONYMOUS_TYPES: &[&str] = &["Anonymous", "IP-Risk", "Tessera"];
+
 /// One configured database, or why there is none.
 #[derive(Debug)]
 enum Slot {
@@ -213,12 +219,29 @@ enum Slot {
 }
 
 impl Slot {
-    fn open(kind: &str, source: Option<&String>, warnings: &mut Vec<String>) -> Slot {
+    /// Opens `source` for role `kind`. `expected` are `database_type` fragments that fit the
+    /// role: a City DB read as Anonymous-IP would answer "no flags" for every address, so a
+    /// mismatch is warned about (but still loaded, for custom databases).
+    fn open(
+        kind: &str,
+        expected: &[&str],
+        source: Option<&String>,
+        warnings: &mut Vec<String>,
+    ) -> Slot {
         let Some(source) = source else {
             return Slot::NotConfigured;
         };
         match GeoDb::open(source) {
-            Ok(db) => Slot::Loaded(db),
+            Ok(db) => {
+                let db_type = db.database_type();
+                if !expected.iter().any(|e| db_type.contains(e)) {
+                    warnings.push(format!(
+                        "{kind} database `{source}` has database_type `{db_type}`, expected one \
+                         containing {expected:?}; its answers may be empty"
+                    ));
+                }
+                Slot::Loaded(db)
+            }
             Err(why) => {
                 warnings.push(format!("{kind} database `{source}` unavailable: {why}"));
                 Slot::Failed
@@ -256,9 +279,14 @@ impl Enricher {
         let allow = IpList::from_entries(allow, "allow")?;
         let mut warnings = Vec::new();
         let enricher = Enricher {
-            city: Slot::open("city", sources.city.as_ref(), &mut warnings),
-            asn: Slot::open("asn", sources.asn.as_ref(), &mut warnings),
-            anonymous_ip: Slot::open("anonymous_ip", sources.anonymous_ip.as_ref(), &mut warnings),
+            city: Slot::open("city", CITY_TYPES, sources.city.as_ref(), &mut warnings),
+            asn: Slot::open("asn", ASN_TYPES, sources.asn.as_ref(), &mut warnings),
+            anonymous_ip: Slot::open(
+                "anonymous_ip",
+                ANONYMOUS_TYPES,
+                sources.anonymous_ip.as_ref(),
+                &mut warnings,
+            ),
             block,
             allow,
         };
