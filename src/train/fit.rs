@@ -10,7 +10,7 @@ use super::TrainError;
 use crate::features::{FeatureRow, N_FEATURES};
 
 /// L2 penalty used by `tessera train`.
-pub const ALPHA: f64 = 0.05;
+pub const ALPHA: f64 = 1.0;
 /// Optimiser iterations.
 pub const MAX_ITERATIONS: u64 = 400;
 
