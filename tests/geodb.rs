@@ -224,6 +224,19 @@ fn identical_records_are_stored_once() {
 }
 
 #[test]
+fn ipv6_only_csv_has_no_ipv4_data() {
+    let csv = format!("{HEADER}\n2a0d:6::/32,GB,London,51.5074,-0.1278,20,,,,0,0,0,0,0\n");
+    let (r, summary) = build_and_open(&csv);
+    assert_eq!((summary.networks, summary.ipv4_networks), (1, 0));
+    // Root + one node per depth 1..=31; no IPv4 subtree, so no aliases either.
+    assert_eq!(summary.node_count, 32);
+    assert_eq!(city(&r, "2a0d:6::9").city.names.english, Some("London"));
+    for outside in ["31.0.0.1", "::ffff:31.0.0.1", "2002:1f00:1::"] {
+        assert!(!r.lookup(ip(outside)).unwrap().has_data(), "{outside}");
+    }
+}
+
+#[test]
 fn whole_ipv4_space_is_allowed() {
     let csv = format!("{HEADER}\n0.0.0.0/0,ZZ,,0,0,1000,,,,0,0,0,0,0\n");
     let (r, _) = build_and_open(&csv);
