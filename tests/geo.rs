@@ -528,7 +528,8 @@ fn bad_inline_entry_and_missing_list_file_are_errors() {
     );
     let dir = tempfile::tempdir().expect("temp dir");
     let missing = dir.path().join("absent.netset").display().to_string();
-    let err = Enricher::open(&GeoSources::default(), &[missing.clone()], &[]).expect_err("missing");
+    let err = Enricher::open(&GeoSources::default(), std::slice::from_ref(&missing), &[])
+        .expect_err("missing");
     assert!(matches!(err, EnrichError::ListFile { .. }));
     assert!(
         err.to_string()

@@ -95,11 +95,7 @@ fn demo_db_serves_city_asn_and_anonymous_ip_schemas() {
     assert_eq!(tor.is_anonymous, Some(true));
     assert_eq!(tor.is_anonymous_vpn, None);
     assert_eq!(prefix(&r, "47.2.0.9"), (true, "47.2.0.0/24".to_owned()));
-    assert_eq!(
-        prefix(&r, "47.2.1.9").0,
-        false,
-        "47.2.1.x is outside the /24"
-    );
+    assert!(!prefix(&r, "47.2.1.9").0, "47.2.1.x is outside the /24");
 
     // IPv6: London broadband 2a0d:6::/32.
     let london = city(&r, "2a0d:6::1");
@@ -179,7 +175,7 @@ fn hand_made_csv_gives_exact_values_and_prefixes() {
     assert_eq!(host.city.names.english, Some("Milton, WA"));
     assert_eq!(host.location.longitude, Some(-122.3149));
     assert_eq!(prefix(&r, "10.2.3.4"), (true, "10.2.3.4/32".to_owned()));
-    assert_eq!(prefix(&r, "10.2.3.5").0, false);
+    assert!(!prefix(&r, "10.2.3.5").0);
     let flags: geoip2::AnonymousIp = r.lookup(ip("10.2.3.4")).unwrap().decode().unwrap().unwrap();
     assert_eq!(
         (
@@ -207,12 +203,11 @@ fn hand_made_csv_gives_exact_values_and_prefixes() {
         .unwrap();
     assert_eq!(jp_asn.autonomous_system_number, Some(u32::MAX));
     assert_eq!(prefix(&r, "2001:db8:8000::").1, "2001:db8:8000::/33");
-    assert_eq!(
-        prefix(&r, "2001:db8:7fff::1").0,
-        false,
+    assert!(
+        !prefix(&r, "2001:db8:7fff::1").0,
         "lower half of the /32 is absent"
     );
-    assert_eq!(prefix(&r, "10.0.0.1").0, false);
+    assert!(!prefix(&r, "10.0.0.1").0);
 }
 
 #[test]
@@ -226,6 +221,19 @@ fn identical_records_are_stored_once() {
         .map(|a| r.lookup(ip(a)).unwrap().offset())
         .collect();
     assert_eq!(offsets, vec![Some(0), Some(0), Some(0)]);
+}
+
+#[test]
+fn ipv6_only_csv_has_no_ipv4_data() {
+    let csv = format!("{HEADER}\n2a0d:6::/32,GB,London,51.5074,-0.1278,20,,,,0,0,0,0,0\n");
+    let (r, summary) = build_and_open(&csv);
+    assert_eq!((summary.networks, summary.ipv4_networks), (1, 0));
+    // Root + one node per depth 1..=31; no IPv4 subtree, so no aliases either.
+    assert_eq!(summary.node_count, 32);
+    assert_eq!(city(&r, "2a0d:6::9").city.names.english, Some("London"));
+    for outside in ["31.0.0.1", "::ffff:31.0.0.1", "2002:1f00:1::"] {
+        assert!(!r.lookup(ip(outside)).unwrap().has_data(), "{outside}");
+    }
 }
 
 #[test]

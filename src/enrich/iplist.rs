@@ -128,13 +128,12 @@ impl IpList {
             IpNet::V6(n) => {
                 // IPv4-mapped networks are stored as IPv4, so both spellings match.
                 let first = n.network();
-                if n.prefix_len() >= 96 {
-                    if let (Some(a), Some(b)) =
+                if n.prefix_len() >= 96
+                    && let (Some(a), Some(b)) =
                         (first.to_ipv4_mapped(), n.broadcast().to_ipv4_mapped())
-                    {
-                        self.v4.push((u32::from(a), u32::from(b)));
-                        return;
-                    }
+                {
+                    self.v4.push((u32::from(a), u32::from(b)));
+                    return;
                 }
                 self.v6.push((u128::from(first), u128::from(n.broadcast())));
             }

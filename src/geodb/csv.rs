@@ -141,9 +141,8 @@ fn parse_row(f: &[String], line: usize) -> Result<Row, GeoDbError> {
 
     let (key, tree_len, is_ipv4) = parse_network(get(0)).map_err(|m| err(0, &m))?;
     let country = get(1);
-    if !country.is_empty()
-        && !(country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase()))
-    {
+    let iso_code = country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase());
+    if !country.is_empty() && !iso_code {
         return Err(err(1, "expected a two-letter ISO 3166-1 code such as FR"));
     }
     let city = get(2);
@@ -271,16 +270,14 @@ fn parse_network(text: &str) -> Result<(u128, u8, bool), String> {
     if key & host_mask != 0 {
         return Err(format!("host bits set after /{len}"));
     }
-    if addr.is_ipv6() {
-        if let Some((r, rl)) = RESERVED
-            .iter()
-            .find(|(r, rl)| overlaps(key, tree_len, *r, *rl))
-        {
-            return Err(format!(
-                "overlaps {}, which this writer reserves for IPv4 data (write the row as IPv4)",
-                reserved_name(*r, *rl)
-            ));
-        }
+    let reserved = RESERVED
+        .iter()
+        .find(|(r, rl)| overlaps(key, tree_len, *r, *rl));
+    if let (true, Some((r, rl))) = (addr.is_ipv6(), reserved) {
+        return Err(format!(
+            "overlaps {}, which this writer reserves for IPv4 data (write the row as IPv4)",
+            reserved_name(*r, *rl)
+        ));
     }
     Ok((key, tree_len, addr.is_ipv4()))
 }

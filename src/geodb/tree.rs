@@ -223,6 +223,19 @@ mod tests {
     }
 
     #[test]
+    fn large_data_sections_switch_to_32_bit_records() {
+        let mut t = Tree::new();
+        t.insert(0, 1, 0).expect("insert ::/1");
+        // Data offset 2^28 cannot fit in 28 bits once node_count + 16 is added.
+        let (bytes, size) = t.serialize(|_| 1 << 28, (1 << 28) + 10).expect("fits 32");
+        assert_eq!(size, 32);
+        // Left = 1 + 16 + 2^28, right = 1 (empty).
+        assert_eq!(bytes, vec![0x10, 0x00, 0x00, 0x11, 0x00, 0x00, 0x00, 0x01]);
+        let too_big = t.serialize(|_| 0, u64::from(u32::MAX));
+        assert_eq!(too_big, Err(InsertError::TooManyNodes));
+    }
+
+    #[test]
     fn ipv4_aliases_share_the_ipv4_root() {
         let mut t = Tree::new();
         t.insert(u128::from(u32::from_be_bytes([1, 0, 0, 0])), 96 + 8, 0)
