@@ -56,7 +56,12 @@ pub struct GenConfig {
 
 impl Default for GenConfig {
     fn default() -> Self {
-        GenConfig { users: 2_000, days: 60, seed: 7, end: DEFAULT_END_MS }
+        GenConfig {
+            users: 2_000,
+            days: 60,
+            seed: 7,
+            end: DEFAULT_END_MS,
+        }
     }
 }
 
@@ -69,10 +74,16 @@ impl GenConfig {
     /// Checks the bounds; the error names the field.
     pub fn check(&self) -> Result<(), GenError> {
         if self.users == 0 || self.users > MAX_USERS {
-            return Err(GenError::Config { field: "users", problem: format!("must be 1–{MAX_USERS}") });
+            return Err(GenError::Config {
+                field: "users",
+                problem: format!("must be 1–{MAX_USERS}"),
+            });
         }
         if self.days == 0 || self.days > MAX_DAYS {
-            return Err(GenError::Config { field: "days", problem: format!("must be 1–{MAX_DAYS}") });
+            return Err(GenError::Config {
+                field: "days",
+                problem: format!("must be 1–{MAX_DAYS}"),
+            });
         }
         if self.start() < crate::domain::validate::EARLIEST_MS {
             return Err(GenError::Config {
@@ -245,7 +256,11 @@ pub fn generate(cfg: &GenConfig) -> Result<Vec<LogRow>, GenError> {
         .par_iter()
         .enumerate()
         .map(|(i, drafts)| {
-            draft::to_rows(cfg, drafts, &mut stream(cfg.seed, OUTCOME_STREAM + i as u64))
+            draft::to_rows(
+                cfg,
+                drafts,
+                &mut stream(cfg.seed, OUTCOME_STREAM + i as u64),
+            )
         })
         .collect::<Result<Vec<_>, _>>()?
         .into_iter()
@@ -295,10 +310,24 @@ mod tests {
 
     #[test]
     fn config_errors_name_the_field() {
-        let cfg = GenConfig { users: 0, ..GenConfig::default() };
-        assert_eq!(cfg.check().expect_err("0 users").to_string(), "gen-data: users: must be 1–1000000");
-        let cfg = GenConfig { days: 0, ..GenConfig::default() };
-        assert!(cfg.check().expect_err("0 days").to_string().contains("days"));
+        let cfg = GenConfig {
+            users: 0,
+            ..GenConfig::default()
+        };
+        assert_eq!(
+            cfg.check().expect_err("0 users").to_string(),
+            "gen-data: users: must be 1–1000000"
+        );
+        let cfg = GenConfig {
+            days: 0,
+            ..GenConfig::default()
+        };
+        assert!(
+            cfg.check()
+                .expect_err("0 days")
+                .to_string()
+                .contains("days")
+        );
     }
 
     #[test]
