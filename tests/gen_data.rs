@@ -387,3 +387,47 @@ fn a_missing_file_is_an_error_naming_it() {
         "{err}"
     );
 }
+
+#[test]
+fn a_one_user_one_day_log_is_valid() {
+    for seed in 0..20 {
+        let cfg = GenConfig {
+            users: 1,
+            days: 1,
+            seed,
+            end: DEFAULT_END_MS,
+        };
+        let rows = generate(&cfg).expect("tiny run");
+        for r in rows.iter().filter(|r| r.kind == RowKind::Score) {
+            let req = ScoreRequest::from_json(&r.payload).expect("parses");
+            ValidRequest::check(&req, &Limits::default(), DEFAULT_END_MS).expect("validates");
+            assert!(r.ts_ms >= DEFAULT_END_MS - 24 * HOUR_MS);
+            assert_eq!(r.user_id, "u000000");
+        }
+    }
+}
+
+#[test]
+fn a_column_of_the_wrong_type_is_named() {
+    let payload = r#"{"schema":1,"request_id":"r1","user_id":"u1","timestamp":"2025-12-01T00:00:00Z","channel":"sms"}"#;
+    let mut df = DataFrame::new(
+        1,
+        vec![
+            Column::new("ts_ms".into(), ["1764547200000"]),
+            Column::new("kind".into(), ["score"]),
+            Column::new("request_id".into(), ["r1"]),
+            Column::new("user_id".into(), ["u1"]),
+            Column::new("scenario".into(), ["genuine"]),
+            Column::new("is_attack".into(), [false]),
+            Column::new("payload".into(), [payload]),
+        ],
+    )
+    .expect("frame");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write_frame(&mut df, dir.path(), "typed.parquet");
+    let err = read_dataset(&path).expect_err("string ts_ms");
+    assert_eq!(
+        err.to_string(),
+        "dataset: column `ts_ms`: expected i64, found str"
+    );
+}
