@@ -20,13 +20,24 @@ const HOUR_MS: i64 = 3_600_000;
 fn mid() -> &'static [LogRow] {
     static ROWS: OnceLock<Vec<LogRow>> = OnceLock::new();
     ROWS.get_or_init(|| {
-        let cfg = GenConfig { users: 300, days: 20, seed: 11, end: DEFAULT_END_MS };
+        let cfg = GenConfig {
+            users: 300,
+            days: 20,
+            seed: 11,
+            end: DEFAULT_END_MS,
+        };
         generate(&cfg).expect("generate 300 × 20")
     })
 }
 
 fn small(seed: u64) -> Vec<LogRow> {
-    generate(&GenConfig { users: 60, days: 10, seed, end: DEFAULT_END_MS }).expect("generate small")
+    generate(&GenConfig {
+        users: 60,
+        days: 10,
+        seed,
+        end: DEFAULT_END_MS,
+    })
+    .expect("generate small")
 }
 
 fn scores() -> impl Iterator<Item = &'static LogRow> {
@@ -92,20 +103,39 @@ fn outcomes_follow_an_earlier_score_of_the_same_user() {
             seen.insert(&r.request_id, r);
             continue;
         }
-        let s = seen.get(r.request_id.as_str()).expect("outcome after its score");
-        assert_eq!((&s.user_id, s.is_attack, s.scenario), (&r.user_id, r.is_attack, r.scenario));
+        let s = seen
+            .get(r.request_id.as_str())
+            .expect("outcome after its score");
+        assert_eq!(
+            (&s.user_id, s.is_attack, s.scenario),
+            (&r.user_id, r.is_attack, r.scenario)
+        );
         let delay = r.ts_ms - s.ts_ms;
         let rec = OutcomeRecord::from_json(&r.payload).expect("outcome");
         if rec.outcome == OutcomeKind::ConfirmedFraud {
-            assert!((2 * HOUR_MS..=72 * HOUR_MS).contains(&delay), "fraud after {delay} ms");
+            assert!(
+                (2 * HOUR_MS..=72 * HOUR_MS).contains(&delay),
+                "fraud after {delay} ms"
+            );
         } else {
-            assert!((20_000..=180_000).contains(&delay), "challenge after {delay} ms");
+            assert!(
+                (20_000..=180_000).contains(&delay),
+                "challenge after {delay} ms"
+            );
         }
-        *counts.entry((r.is_attack, rec.outcome.as_str())).or_default() += 1;
+        *counts
+            .entry((r.is_attack, rec.outcome.as_str()))
+            .or_default() += 1;
     }
     let get = |k: (bool, &str)| counts.get(&k).copied().unwrap_or(0);
-    assert!(get((false, "otp_passed")) > 10 * get((false, "otp_failed")), "{counts:?}");
-    assert!(get((true, "otp_failed")) > get((true, "otp_passed")), "{counts:?}");
+    assert!(
+        get((false, "otp_passed")) > 10 * get((false, "otp_failed")),
+        "{counts:?}"
+    );
+    assert!(
+        get((true, "otp_failed")) > get((true, "otp_passed")),
+        "{counts:?}"
+    );
     assert!(get((true, "confirmed_fraud")) > 0, "{counts:?}");
     assert_eq!(get((false, "confirmed_fraud")), 0, "{counts:?}");
 }
@@ -131,7 +161,10 @@ fn stuffing_bursts_hit_many_users_from_one_hosting_ip() {
         assert!(req.auth.expect("auth").failed_attempts >= 1);
         users_per_ip.entry(ip).or_default().insert(&r.user_id);
     }
-    assert!(users_per_ip.values().any(|u| u.len() >= 4), "{users_per_ip:?}");
+    assert!(
+        users_per_ip.values().any(|u| u.len() >= 4),
+        "{users_per_ip:?}"
+    );
 }
 
 #[test]
@@ -144,7 +177,10 @@ fn bots_type_like_machines_and_people_do_not() {
             Scenario::Bot => {
                 bots += 1;
                 assert!(sd <= 1.0, "bot interval sd {sd}");
-                assert!(keys.iter().all(|k| (49.0..=51.0).contains(&(k.up_ms - k.down_ms))));
+                assert!(
+                    keys.iter()
+                        .all(|k| (49.0..=51.0).contains(&(k.up_ms - k.down_ms)))
+                );
             }
             Scenario::Genuine => {
                 genuine += 1;
@@ -153,7 +189,10 @@ fn bots_type_like_machines_and_people_do_not() {
             _ => {}
         }
     }
-    assert!(bots >= 5 && genuine >= 100, "bots {bots}, genuine {genuine}");
+    assert!(
+        bots >= 5 && genuine >= 100,
+        "bots {bots}, genuine {genuine}"
+    );
 }
 
 #[test]
@@ -177,15 +216,24 @@ fn replays_copy_an_earlier_genuine_sample_of_the_victim() {
                         && (a.up_ms - b.up_ms).abs() <= 2.0
                 })
         };
-        let earlier = samples.get(r.user_id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-        let source = earlier.iter().find(close).expect("a replay copies an earlier sample");
+        let earlier = samples
+            .get(r.user_id.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let source = earlier
+            .iter()
+            .find(close)
+            .expect("a replay copies an earlier sample");
         if *source == keys {
             exact += 1;
         } else {
             jittered += 1;
         }
     }
-    assert!(exact >= 1 && jittered >= 1, "exact {exact}, jittered {jittered}");
+    assert!(
+        exact >= 1 && jittered >= 1,
+        "exact {exact}, jittered {jittered}"
+    );
 }
 
 #[test]
@@ -204,7 +252,11 @@ fn travellers_change_city_only_after_hours() {
             && r.scenario == Scenario::GenuineTravel
         {
             moves += 1;
-            assert!(r.ts_ms - t >= 2 * HOUR_MS, "moved within {} ms", r.ts_ms - t);
+            assert!(
+                r.ts_ms - t >= 2 * HOUR_MS,
+                "moved within {} ms",
+                r.ts_ms - t
+            );
         }
         last.insert(&r.user_id, (r.ts_ms, city));
     }
@@ -222,22 +274,38 @@ fn parquet_round_trip_gives_the_same_events_in_time_order() {
     for (row, (ts, ev)) in rows.iter().zip(&ds.events) {
         assert_eq!(*ts, row.ts_ms);
         match ev {
-            LogEvent::Score { request, is_attack, scenario } => {
+            LogEvent::Score {
+                request,
+                is_attack,
+                scenario,
+            } => {
                 assert_eq!(row.kind, RowKind::Score);
-                assert_eq!(*request, ScoreRequest::from_json(&row.payload).expect("payload"));
+                assert_eq!(
+                    *request,
+                    ScoreRequest::from_json(&row.payload).expect("payload")
+                );
                 assert_eq!(*is_attack, row.is_attack);
                 assert_eq!(scenario, row.scenario.as_str());
             }
             LogEvent::Outcome(rec) => {
                 assert_eq!(row.kind, RowKind::Outcome);
-                assert_eq!(*rec, OutcomeRecord::from_json(&row.payload).expect("payload"));
+                assert_eq!(
+                    *rec,
+                    OutcomeRecord::from_json(&row.payload).expect("payload")
+                );
             }
         }
     }
     let d = &ds.description;
     let n_scores = rows.iter().filter(|r| r.kind == RowKind::Score).count();
-    assert_eq!((d.rows, d.score_rows, d.outcome_rows), (rows.len(), n_scores, rows.len() - n_scores));
-    let n_attacks = rows.iter().filter(|r| r.kind == RowKind::Score && r.is_attack).count();
+    assert_eq!(
+        (d.rows, d.score_rows, d.outcome_rows),
+        (rows.len(), n_scores, rows.len() - n_scores)
+    );
+    let n_attacks = rows
+        .iter()
+        .filter(|r| r.kind == RowKind::Score && r.is_attack)
+        .count();
     assert_eq!(d.attack_rows, n_attacks);
     assert_eq!(d.first_ts_ms, rows.first().map_or(0, |r| r.ts_ms));
     assert_eq!(d.last_ts_ms, rows.last().map_or(0, |r| r.ts_ms));
@@ -269,12 +337,19 @@ fn a_missing_column_is_named() {
     let dir = tempfile::tempdir().expect("temp dir");
     let full = dir.path().join("full.parquet");
     write_parquet(&small(23), &full).expect("write parquet");
-    let df = ParquetReader::new(std::fs::File::open(&full).expect("open")).finish().expect("read");
+    let df = ParquetReader::new(std::fs::File::open(&full).expect("open"))
+        .finish()
+        .expect("read");
     let mut df = df.drop("is_attack").expect("drop column");
     let path = write_frame(&mut df, dir.path(), "no_label.parquet");
     let err = read_dataset(&path).expect_err("missing column");
     assert_eq!(err.to_string(), "dataset: missing column `is_attack`");
-    assert!(matches!(err, DatasetError::MissingColumn { column: "is_attack" }));
+    assert!(matches!(
+        err,
+        DatasetError::MissingColumn {
+            column: "is_attack"
+        }
+    ));
 }
 
 #[test]
@@ -297,11 +372,62 @@ fn a_bad_payload_names_the_row_and_field() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = write_frame(&mut df, dir.path(), "bad.parquet");
     let err = read_dataset(&path).expect_err("bad payload");
-    assert_eq!(err.to_string(), "row 1: payload: typing.events[3].up_ms: before down_ms");
+    assert_eq!(
+        err.to_string(),
+        "row 1: payload: typing.events[3].up_ms: before down_ms"
+    );
 }
 
 #[test]
 fn a_missing_file_is_an_error_naming_it() {
     let err = read_dataset(Path::new("/nonexistent/log.parquet")).expect_err("no file");
-    assert!(err.to_string().starts_with("dataset /nonexistent/log.parquet:"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("dataset /nonexistent/log.parquet:"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_one_user_one_day_log_is_valid() {
+    for seed in 0..20 {
+        let cfg = GenConfig {
+            users: 1,
+            days: 1,
+            seed,
+            end: DEFAULT_END_MS,
+        };
+        let rows = generate(&cfg).expect("tiny run");
+        for r in rows.iter().filter(|r| r.kind == RowKind::Score) {
+            let req = ScoreRequest::from_json(&r.payload).expect("parses");
+            ValidRequest::check(&req, &Limits::default(), DEFAULT_END_MS).expect("validates");
+            assert!(r.ts_ms >= DEFAULT_END_MS - 24 * HOUR_MS);
+            assert_eq!(r.user_id, "u000000");
+        }
+    }
+}
+
+#[test]
+fn a_column_of_the_wrong_type_is_named() {
+    let payload = r#"{"schema":1,"request_id":"r1","user_id":"u1","timestamp":"2025-12-01T00:00:00Z","channel":"sms"}"#;
+    let mut df = DataFrame::new(
+        1,
+        vec![
+            Column::new("ts_ms".into(), ["1764547200000"]),
+            Column::new("kind".into(), ["score"]),
+            Column::new("request_id".into(), ["r1"]),
+            Column::new("user_id".into(), ["u1"]),
+            Column::new("scenario".into(), ["genuine"]),
+            Column::new("is_attack".into(), [false]),
+            Column::new("payload".into(), [payload]),
+        ],
+    )
+    .expect("frame");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write_frame(&mut df, dir.path(), "typed.parquet");
+    let err = read_dataset(&path).expect_err("string ts_ms");
+    assert_eq!(
+        err.to_string(),
+        "dataset: column `ts_ms`: expected i64, found str"
+    );
 }

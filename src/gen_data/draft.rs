@@ -109,7 +109,11 @@ impl Draft {
 }
 
 /// Serialises `drafts` into score rows and their outcome rows (unsorted).
-pub fn to_rows(cfg: &GenConfig, drafts: &[Draft], rng: &mut ChaCha8Rng) -> Result<Vec<LogRow>, GenError> {
+pub fn to_rows(
+    cfg: &GenConfig,
+    drafts: &[Draft],
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<LogRow>, GenError> {
     let mut rows = Vec::with_capacity(drafts.len() * 2);
     for d in drafts {
         let is_attack = d.scenario.is_attack();
@@ -125,13 +129,18 @@ pub fn to_rows(cfg: &GenConfig, drafts: &[Draft], rng: &mut ChaCha8Rng) -> Resul
             ip: d.ip.clone(),
         });
         let (weights, fraud_rate) = match d.scenario {
-            Scenario::CredentialStuffing => (&STUFFING_OUTCOME_WEIGHTS, STUFFING_CONFIRMED_FRAUD_RATE),
+            Scenario::CredentialStuffing => {
+                (&STUFFING_OUTCOME_WEIGHTS, STUFFING_CONFIRMED_FRAUD_RATE)
+            }
             s if s.is_attack() => (&ATTACK_OUTCOME_WEIGHTS, CONFIRMED_FRAUD_RATE),
             _ => (&GENUINE_OUTCOME_WEIGHTS, 0.0),
         };
         let mut outcomes = Vec::with_capacity(2);
         if let Some(kind) = OUTCOME_CHOICES[weighted(rng, weights)] {
-            outcomes.push((d.ts_ms + rng.gen_range(CHALLENGE_DELAY_MS.0..=CHALLENGE_DELAY_MS.1), kind));
+            outcomes.push((
+                d.ts_ms + rng.gen_range(CHALLENGE_DELAY_MS.0..=CHALLENGE_DELAY_MS.1),
+                kind,
+            ));
         }
         if rng.gen_bool(fraud_rate) {
             let at = d.ts_ms + rng.gen_range(FRAUD_DELAY_MS.0..=FRAUD_DELAY_MS.1);
@@ -164,12 +173,19 @@ mod tests {
 
     #[test]
     fn rfc3339_has_millis_and_z() {
-        assert_eq!(rfc3339(super::super::DEFAULT_END_MS + 1_234), "2026-01-01T00:00:01.234Z");
+        assert_eq!(
+            rfc3339(super::super::DEFAULT_END_MS + 1_234),
+            "2026-01-01T00:00:01.234Z"
+        );
     }
 
     #[test]
     fn weights_line_up_with_choices() {
-        for w in [GENUINE_OUTCOME_WEIGHTS, ATTACK_OUTCOME_WEIGHTS, STUFFING_OUTCOME_WEIGHTS] {
+        for w in [
+            GENUINE_OUTCOME_WEIGHTS,
+            ATTACK_OUTCOME_WEIGHTS,
+            STUFFING_OUTCOME_WEIGHTS,
+        ] {
             assert_eq!(w.iter().sum::<u32>(), 1000);
         }
         assert_eq!(OUTCOME_CHOICES[1], Some(OutcomeKind::OtpPassed));

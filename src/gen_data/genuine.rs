@@ -99,7 +99,11 @@ fn event(p: &Person, ts: i64, away: Option<usize>, n: u64, rng: &mut ChaCha8Rng)
         Some((at, dev)) if ts >= *at => (dev, true),
         _ => (&p.phone, false),
     };
-    let mut scenario = if away.is_some() { Scenario::GenuineTravel } else { Scenario::Genuine };
+    let mut scenario = if away.is_some() {
+        Scenario::GenuineTravel
+    } else {
+        Scenario::Genuine
+    };
     let mut passed_methods = Vec::new();
     let (device, ip, typing) = match channel {
         Channel::WebWidget | Channel::InApp => {
@@ -117,7 +121,11 @@ fn event(p: &Person, ts: i64, away: Option<usize>, n: u64, rng: &mut ChaCha8Rng)
             let ip = if vpn {
                 world::ip_in(Net::Vpn, rng)
             } else if let Some(city) = away {
-                let net = if rng.gen_bool(0.5) { Net::Residential(city) } else { Net::Mobile(city) };
+                let net = if rng.gen_bool(0.5) {
+                    Net::Residential(city)
+                } else {
+                    Net::Mobile(city)
+                };
                 world::ip_in(net, rng)
             } else if dev.kind == DeviceKind::Desktop || rng.gen_bool(PHONE_HOME_WIFI_RATE) {
                 p.home_ips[usize::from(rng.gen_bool(0.15))].clone()
@@ -135,8 +143,14 @@ fn event(p: &Person, ts: i64, away: Option<usize>, n: u64, rng: &mut ChaCha8Rng)
                     Scenario::Genuine
                 };
             }
-            let typing_rate = if channel == Channel::WebWidget { WEB_TYPING_RATE } else { APP_TYPING_RATE };
-            let typing = rng.gen_bool(typing_rate).then(|| p.rhythm.type_message(rng));
+            let typing_rate = if channel == Channel::WebWidget {
+                WEB_TYPING_RATE
+            } else {
+                APP_TYPING_RATE
+            };
+            let typing = rng
+                .gen_bool(typing_rate)
+                .then(|| p.rhythm.type_message(rng));
             passed_methods = match (channel, rng.gen_range(0..10)) {
                 (Channel::WebWidget, 0..=5) => vec!["password"],
                 (Channel::InApp, 0..=3) => vec!["passkey"],
@@ -154,7 +168,9 @@ fn event(p: &Person, ts: i64, away: Option<usize>, n: u64, rng: &mut ChaCha8Rng)
             if device.is_some() && new_phone && scenario == Scenario::Genuine {
                 scenario = Scenario::GenuineNewDevice;
             }
-            let typing = rng.gen_bool(WHATSAPP_TYPING_RATE).then(|| p.rhythm.type_message(rng));
+            let typing = rng
+                .gen_bool(WHATSAPP_TYPING_RATE)
+                .then(|| p.rhythm.type_message(rng));
             (device, None, typing)
         }
         Channel::Sms | Channel::Social => (None, None, None),

@@ -27,6 +27,8 @@ pub const DAY_MS: i64 = 86_400_000;
 pub const HOUR_MS: i64 = 3_600_000;
 /// Default end of the log: 2026-01-01T00:00:00Z, ms since the Unix epoch.
 pub const DEFAULT_END_MS: i64 = 1_767_225_600_000;
+/// Latest accepted end: 9999-12-31T23:59:59.999Z, ms (RFC 3339 has four-digit years).
+pub const LATEST_END_MS: i64 = 253_402_300_799_999;
 /// Most users one run may simulate.
 pub const MAX_USERS: usize = 1_000_000;
 /// Most days one run may cover.
@@ -56,23 +58,40 @@ pub struct GenConfig {
 
 impl Default for GenConfig {
     fn default() -> Self {
-        GenConfig { users: 2_000, days: 60, seed: 7, end: DEFAULT_END_MS }
+        GenConfig {
+            users: 2_000,
+            days: 60,
+            seed: 7,
+            end: DEFAULT_END_MS,
+        }
     }
 }
 
 impl GenConfig {
     /// Start of the log (inclusive), ms: `end - days` days.
     pub fn start(&self) -> i64 {
-        self.end - i64::from(self.days) * DAY_MS
+        self.end.saturating_sub(i64::from(self.days) * DAY_MS)
     }
 
     /// Checks the bounds; the error names the field.
     pub fn check(&self) -> Result<(), GenError> {
         if self.users == 0 || self.users > MAX_USERS {
-            return Err(GenError::Config { field: "users", problem: format!("must be 1–{MAX_USERS}") });
+            return Err(GenError::Config {
+                field: "users",
+                problem: format!("must be 1–{MAX_USERS}"),
+            });
         }
         if self.days == 0 || self.days > MAX_DAYS {
-            return Err(GenError::Config { field: "days", problem: format!("must be 1–{MAX_DAYS}") });
+            return Err(GenError::Config {
+                field: "days",
+                problem: format!("must be 1–{MAX_DAYS}"),
+            });
+        }
+        if self.end > LATEST_END_MS {
+            return Err(GenError::Config {
+                field: "end",
+                problem: "after 9999-12-31".to_string(),
+            });
         }
         if self.start() < crate::domain::validate::EARLIEST_MS {
             return Err(GenError::Config {
@@ -245,7 +264,11 @@ pub fn generate(cfg: &GenConfig) -> Result<Vec<LogRow>, GenError> {
         .par_iter()
         .enumerate()
         .map(|(i, drafts)| {
-            draft::to_rows(cfg, drafts, &mut stream(cfg.seed, OUTCOME_STREAM + i as u64))
+            draft::to_rows(
+                cfg,
+                drafts,
+                &mut stream(cfg.seed, OUTCOME_STREAM + i as u64),
+            )
         })
         .collect::<Result<Vec<_>, _>>()?
         .into_iter()
@@ -295,10 +318,42 @@ mod tests {
 
     #[test]
     fn config_errors_name_the_field() {
-        let cfg = GenConfig { users: 0, ..GenConfig::default() };
-        assert_eq!(cfg.check().expect_err("0 users").to_string(), "gen-data: users: must be 1–1000000");
-        let cfg = GenConfig { days: 0, ..GenConfig::default() };
-        assert!(cfg.check().expect_err("0 days").to_string().contains("days"));
+        let cfg = GenConfig {
+            users: 0,
+            ..GenConfig::default()
+        };
+        assert_eq!(
+            cfg.check().expect_err("0 users").to_string(),
+            "gen-data: users: must be 1–1000000"
+        );
+        let cfg = GenConfig {
+            days: 0,
+            ..GenConfig::default()
+        };
+        assert!(
+            cfg.check()
+                .expect_err("0 days")
+                .to_string()
+                .contains("days")
+        );
+        let cfg = GenConfig {
+            end: i64::MAX / 2,
+            ..GenConfig::default()
+        };
+        assert_eq!(
+            cfg.check().expect_err("far future").to_string(),
+            "gen-data: end: after 9999-12-31"
+        );
+        let cfg = GenConfig {
+            end: 0,
+            ..GenConfig::default()
+        };
+        assert!(
+            cfg.check()
+                .expect_err("1970")
+                .to_string()
+                .starts_with("gen-data: end:")
+        );
     }
 
     #[test]

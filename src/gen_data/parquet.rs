@@ -11,20 +11,65 @@ use super::{GenError, LogRow};
 /// Writes `rows` in order to `path` (created or truncated), zstd-compressed.
 pub fn write_parquet(rows: &[LogRow], path: &Path) -> Result<(), GenError> {
     let shown = path.display().to_string();
-    let parquet_err = |source| GenError::Parquet { path: shown.clone(), source };
+    let parquet_err = |source| GenError::Parquet {
+        path: shown.clone(),
+        source,
+    };
     let columns = vec![
-        Column::new("ts_ms".into(), rows.iter().map(|r| r.ts_ms).collect::<Vec<i64>>()),
-        Column::new("kind".into(), rows.iter().map(|r| r.kind.as_str()).collect::<Vec<&str>>()),
-        Column::new("request_id".into(), rows.iter().map(|r| r.request_id.as_str()).collect::<Vec<&str>>()),
-        Column::new("user_id".into(), rows.iter().map(|r| r.user_id.as_str()).collect::<Vec<&str>>()),
-        Column::new("scenario".into(), rows.iter().map(|r| r.scenario.as_str()).collect::<Vec<&str>>()),
-        Column::new("is_attack".into(), rows.iter().map(|r| r.is_attack).collect::<Vec<bool>>()),
-        Column::new("payload".into(), rows.iter().map(|r| r.payload.as_str()).collect::<Vec<&str>>()),
-        Column::new("channel".into(), rows.iter().map(|r| r.channel.as_deref()).collect::<Vec<Option<&str>>>()),
-        Column::new("ip".into(), rows.iter().map(|r| r.ip.as_deref()).collect::<Vec<Option<&str>>>()),
+        Column::new(
+            "ts_ms".into(),
+            rows.iter().map(|r| r.ts_ms).collect::<Vec<i64>>(),
+        ),
+        Column::new(
+            "kind".into(),
+            rows.iter().map(|r| r.kind.as_str()).collect::<Vec<&str>>(),
+        ),
+        Column::new(
+            "request_id".into(),
+            rows.iter()
+                .map(|r| r.request_id.as_str())
+                .collect::<Vec<&str>>(),
+        ),
+        Column::new(
+            "user_id".into(),
+            rows.iter()
+                .map(|r| r.user_id.as_str())
+                .collect::<Vec<&str>>(),
+        ),
+        Column::new(
+            "scenario".into(),
+            rows.iter()
+                .map(|r| r.scenario.as_str())
+                .collect::<Vec<&str>>(),
+        ),
+        Column::new(
+            "is_attack".into(),
+            rows.iter().map(|r| r.is_attack).collect::<Vec<bool>>(),
+        ),
+        Column::new(
+            "payload".into(),
+            rows.iter()
+                .map(|r| r.payload.as_str())
+                .collect::<Vec<&str>>(),
+        ),
+        Column::new(
+            "channel".into(),
+            rows.iter()
+                .map(|r| r.channel.as_deref())
+                .collect::<Vec<Option<&str>>>(),
+        ),
+        Column::new(
+            "ip".into(),
+            rows.iter()
+                .map(|r| r.ip.as_deref())
+                .collect::<Vec<Option<&str>>>(),
+        ),
     ];
     let mut df = DataFrame::new(rows.len(), columns).map_err(parquet_err)?;
-    let file = std::fs::File::create(path).map_err(|source| GenError::Io { path: shown.clone(), source })?;
+    let file = std::fs::File::create(path).map_err(|source| GenError::Io {
+        path: shown.clone(),
+        source,
+    })?;
     ParquetWriter::new(file)
         .with_compression(ParquetCompression::Zstd(None))
         .finish(&mut df)

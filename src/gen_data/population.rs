@@ -128,15 +128,26 @@ fn person(cfg: &GenConfig, index: usize) -> Person {
         world::ip_in(world::Net::Residential(home), rng),
     ];
     let phone = new_device(rng, DeviceKind::Phone, home);
-    let desktop = rng.gen_bool(DESKTOP_RATE).then(|| new_device(rng, DeviceKind::Desktop, home));
+    let desktop = rng
+        .gen_bool(DESKTOP_RATE)
+        .then(|| new_device(rng, DeviceKind::Desktop, home));
     let span = i64::from(cfg.days) * DAY_MS;
     let trip = rng.gen_bool(TRAVELLER_RATE).then(|| {
         let abroad = rng.gen_bool(0.7);
         let city = world::pick_other_city(rng, home, abroad);
-        let flight_h = if abroad { rng.gen_range(3..=14) } else { rng.gen_range(2..=5) };
+        let flight_h = if abroad {
+            rng.gen_range(3..=14)
+        } else {
+            rng.gen_range(2..=5)
+        };
         let depart_ms = cfg.start() + (span as f64 * rng.gen_range(0.1..0.6)) as i64;
         let stay_ms = rng.gen_range(2..=10) * DAY_MS;
-        Trip { city, depart_ms, return_ms: depart_ms + stay_ms, flight_ms: flight_h * super::HOUR_MS }
+        Trip {
+            city,
+            depart_ms,
+            return_ms: depart_ms + stay_ms,
+            flight_ms: flight_h * super::HOUR_MS,
+        }
     });
     let new_phone = rng.gen_bool(NEW_PHONE_RATE).then(|| {
         let at = cfg.start() + (span as f64 * rng.gen_range(0.2..0.8)) as i64;
@@ -169,7 +180,10 @@ fn person(cfg: &GenConfig, index: usize) -> Person {
 /// Builds the population: people in parallel, then households (the second member moves into the
 /// first one's home and shares its desktop).
 pub fn build(cfg: &GenConfig) -> Vec<Person> {
-    let mut people: Vec<Person> = (0..cfg.users).into_par_iter().map(|i| person(cfg, i)).collect();
+    let mut people: Vec<Person> = (0..cfg.users)
+        .into_par_iter()
+        .map(|i| person(cfg, i))
+        .collect();
     let rng = &mut stream(cfg.seed, POPULATION_STREAM);
     let mut i = 0;
     while i + 1 < people.len() {

@@ -79,7 +79,11 @@ impl Rhythm {
             let dwell = (self.dwell_mean_ms * dwell_f * lognormal(rng, self.sigma * 0.8))
                 .max(MIN_HUMAN_MS)
                 .round();
-            events.push(KeyEvent { key: Some(class.to_string()), down_ms: down, up_ms: down + dwell });
+            events.push(KeyEvent {
+                key: Some(class.to_string()),
+                down_ms: down,
+                up_ms: down + dwell,
+            });
         }
         events
     }
@@ -96,7 +100,11 @@ pub fn bot_typing(rng: &mut ChaCha8Rng, interval_ms: f64) -> Vec<KeyEvent> {
             }
             let dwell = BOT_DWELL_MS + f64::from(rng.gen_range(-1..=1_i32));
             let class = if rng.gen_bool(0.2) { "digit" } else { "letter" };
-            KeyEvent { key: Some(class.to_string()), down_ms: down, up_ms: down + dwell }
+            KeyEvent {
+                key: Some(class.to_string()),
+                down_ms: down,
+                up_ms: down + dwell,
+            }
         })
         .collect()
 }
@@ -116,7 +124,11 @@ pub fn replay(sample: &[KeyEvent], jitter: bool, rng: &mut ChaCha8Rng) -> Vec<Ke
         .map(|e| {
             let down = (e.down_ms + shift(rng)).max(0.0);
             let up = (e.up_ms + shift(rng)).max(down);
-            KeyEvent { key: e.key.clone(), down_ms: down, up_ms: up }
+            KeyEvent {
+                key: e.key.clone(),
+                down_ms: down,
+                up_ms: up,
+            }
         })
         .collect()
 }
@@ -146,7 +158,10 @@ fn lognormal(rng: &mut ChaCha8Rng, sigma: f64) -> f64 {
 
 /// Standard deviation of consecutive down-to-down intervals, ms (0 for fewer than 3 keys).
 pub fn interval_std_ms(events: &[KeyEvent]) -> f64 {
-    let gaps: Vec<f64> = events.windows(2).map(|w| w[1].down_ms - w[0].down_ms).collect();
+    let gaps: Vec<f64> = events
+        .windows(2)
+        .map(|w| w[1].down_ms - w[0].down_ms)
+        .collect();
     if gaps.len() < 2 {
         return 0.0;
     }
@@ -161,7 +176,9 @@ mod tests {
 
     fn ordered(events: &[KeyEvent]) -> bool {
         events.windows(2).all(|w| w[1].down_ms >= w[0].down_ms)
-            && events.iter().all(|e| e.up_ms >= e.down_ms && e.down_ms >= 0.0)
+            && events
+                .iter()
+                .all(|e| e.up_ms >= e.down_ms && e.down_ms >= 0.0)
     }
 
     #[test]
@@ -182,7 +199,10 @@ mod tests {
         let ev = bot_typing(&mut rng, 120.0);
         assert!(ordered(&ev));
         assert!(interval_std_ms(&ev) <= 1.0);
-        assert!(ev.iter().all(|e| (49.0..=51.0).contains(&(e.up_ms - e.down_ms))));
+        assert!(
+            ev.iter()
+                .all(|e| (49.0..=51.0).contains(&(e.up_ms - e.down_ms)))
+        );
     }
 
     #[test]
@@ -202,7 +222,11 @@ mod tests {
     fn interval_std_known_answer() {
         let ev: Vec<KeyEvent> = [0.0, 100.0, 300.0]
             .iter()
-            .map(|&d| KeyEvent { key: None, down_ms: d, up_ms: d + 50.0 })
+            .map(|&d| KeyEvent {
+                key: None,
+                down_ms: d,
+                up_ms: d + 50.0,
+            })
             .collect();
         assert!((interval_std_ms(&ev) - 50.0).abs() < 1e-12);
     }

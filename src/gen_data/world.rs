@@ -31,7 +31,14 @@ const fn city(
     languages: &'static [&'static str],
     home_weight: u32,
 ) -> City {
-    City { country, name, time_zone, utc_offset_h, languages, home_weight }
+    City {
+        country,
+        name,
+        time_zone,
+        utc_offset_h,
+        languages,
+        home_weight,
+    }
 }
 
 /// The 25 demo cities in geo-CSV order (index = second octet of their `31.` and `37.` ranges).
@@ -46,20 +53,69 @@ pub const CITIES: [City; 25] = [
     city("GB", "Manchester", "Europe/London", 0, &["en-GB", "en"], 4),
     city("ES", "Madrid", "Europe/Madrid", 1, &["es-ES", "es"], 5),
     city("IT", "Rome", "Europe/Rome", 1, &["it-IT", "it"], 5),
-    city("NL", "Amsterdam", "Europe/Amsterdam", 1, &["nl-NL", "nl", "en"], 4),
-    city("US", "New York", "America/New_York", -5, &["en-US", "en"], 5),
+    city(
+        "NL",
+        "Amsterdam",
+        "Europe/Amsterdam",
+        1,
+        &["nl-NL", "nl", "en"],
+        4,
+    ),
+    city(
+        "US",
+        "New York",
+        "America/New_York",
+        -5,
+        &["en-US", "en"],
+        5,
+    ),
     city("US", "Chicago", "America/Chicago", -6, &["en-US", "en"], 3),
-    city("US", "Los Angeles", "America/Los_Angeles", -8, &["en-US", "en"], 3),
+    city(
+        "US",
+        "Los Angeles",
+        "America/Los_Angeles",
+        -8,
+        &["en-US", "en"],
+        3,
+    ),
     city("US", "Ashburn", "America/New_York", -5, &["en-US", "en"], 1),
-    city("CA", "Toronto", "America/Toronto", -5, &["en-CA", "en", "fr-CA"], 2),
-    city("BR", "Sao Paulo", "America/Sao_Paulo", -3, &["pt-BR", "pt"], 2),
+    city(
+        "CA",
+        "Toronto",
+        "America/Toronto",
+        -5,
+        &["en-CA", "en", "fr-CA"],
+        2,
+    ),
+    city(
+        "BR",
+        "Sao Paulo",
+        "America/Sao_Paulo",
+        -3,
+        &["pt-BR", "pt"],
+        2,
+    ),
     city("IN", "Mumbai", "Asia/Kolkata", 5, &["en-IN", "hi-IN"], 2),
-    city("SG", "Singapore", "Asia/Singapore", 8, &["en-SG", "zh-SG"], 1),
+    city(
+        "SG",
+        "Singapore",
+        "Asia/Singapore",
+        8,
+        &["en-SG", "zh-SG"],
+        1,
+    ),
     city("JP", "Tokyo", "Asia/Tokyo", 9, &["ja-JP", "ja"], 1),
     city("AU", "Sydney", "Australia/Sydney", 10, &["en-AU", "en"], 1),
     city("NG", "Lagos", "Africa/Lagos", 1, &["en-NG", "en"], 1),
     city("RU", "Moscow", "Europe/Moscow", 3, &["ru-RU", "ru"], 1),
-    city("RO", "Bucharest", "Europe/Bucharest", 2, &["ro-RO", "ro"], 1),
+    city(
+        "RO",
+        "Bucharest",
+        "Europe/Bucharest",
+        2,
+        &["ro-RO", "ro"],
+        1,
+    ),
     city("VN", "Hanoi", "Asia/Bangkok", 7, &["vi-VN", "vi"], 1),
 ];
 
@@ -111,9 +167,17 @@ pub fn ip_in(net: Net, rng: &mut ChaCha8Rng) -> String {
             let (a, b) = host(rng);
             format!("46.{}.{a}.{b}", rng.gen_range(0..VPN_RANGES))
         }
-        Net::Tor => format!("47.{}.0.{}", rng.gen_range(0..TOR_RANGES), rng.gen_range(1..=254u8)),
+        Net::Tor => format!(
+            "47.{}.0.{}",
+            rng.gen_range(0..TOR_RANGES),
+            rng.gen_range(1..=254u8)
+        ),
         Net::PublicProxy => {
-            format!("48.{}.0.{}", rng.gen_range(0..PROXY_RANGES), rng.gen_range(1..=254u8))
+            format!(
+                "48.{}.0.{}",
+                rng.gen_range(0..PROXY_RANGES),
+                rng.gen_range(1..=254u8)
+            )
         }
         Net::ResidentialProxy => {
             let (a, b) = host(rng);
@@ -160,18 +224,42 @@ pub enum DeviceKind {
 
 /// `(platform, user agent)` pairs for genuine desktops.
 pub const DESKTOP_AGENTS: [(&str, &str); 4] = [
-    ("Win32", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"),
-    ("Win32", "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"),
-    ("MacIntel", "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15"),
-    ("Linux x86_64", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"),
+    (
+        "Win32",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    ),
+    (
+        "Win32",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+    ),
+    (
+        "MacIntel",
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
+    ),
+    (
+        "Linux x86_64",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    ),
 ];
 
 /// `(platform, user agent)` pairs for genuine phones.
 pub const PHONE_AGENTS: [(&str, &str); 4] = [
-    ("iOS", "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1"),
-    ("iOS", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1"),
-    ("Android", "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"),
-    ("Android", "Mozilla/5.0 (Linux; Android 13; SM-S911B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36"),
+    (
+        "iOS",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+    ),
+    (
+        "iOS",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1",
+    ),
+    (
+        "Android",
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+    ),
+    (
+        "Android",
+        "Mozilla/5.0 (Linux; Android 13; SM-S911B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36",
+    ),
 ];
 
 /// User agents of automation tools (credential stuffing, bots).

@@ -96,6 +96,9 @@ pub enum DatasetError {
 }
 
 /// One event of the log.
+// Kept unboxed so callers can match on `request` directly; the extra bytes per outcome are
+// irrelevant offline.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum LogEvent {
     /// A scored request with its ground truth.
@@ -144,20 +147,32 @@ pub struct Dataset {
 /// Reads the Parquet event log at `path`.
 pub fn read_dataset(path: &Path) -> Result<Dataset, DatasetError> {
     let shown = path.display().to_string();
-    let pl = |source| DatasetError::Polars { path: shown.clone(), source };
-    std::fs::metadata(path).map_err(|source| DatasetError::Io { path: shown.clone(), source })?;
+    let pl = |source| DatasetError::Polars {
+        path: shown.clone(),
+        source,
+    };
+    std::fs::metadata(path).map_err(|source| DatasetError::Io {
+        path: shown.clone(),
+        source,
+    })?;
     let pl_path = PlRefPath::try_from_path(path).map_err(pl)?;
     let mut lf = LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()).map_err(pl)?;
     let schema = lf.collect_schema().map_err(pl)?;
     for (column, expected) in REQUIRED_COLUMNS {
-        let found = schema.get(column).ok_or(DatasetError::MissingColumn { column })?;
+        let found = schema
+            .get(column)
+            .ok_or(DatasetError::MissingColumn { column })?;
         let ok = match expected {
             "i64" => *found == DataType::Int64,
             "bool" => *found == DataType::Boolean,
             _ => *found == DataType::String,
         };
         if !ok {
-            return Err(DatasetError::ColumnType { column, expected, found: found.to_string() });
+            return Err(DatasetError::ColumnType {
+                column,
+                expected,
+                found: found.to_string(),
+            });
         }
     }
     let mut wanted: Vec<Expr> = vec![col(ROW_INDEX)];
@@ -165,12 +180,18 @@ pub fn read_dataset(path: &Path) -> Result<Dataset, DatasetError> {
     let df = lf
         .with_row_index(ROW_INDEX, None)
         .select(wanted)
-        .sort(["ts_ms"], SortMultipleOptions::default().with_maintain_order(true))
+        .sort(
+            ["ts_ms"],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
         .collect()
         .map_err(pl)?;
     events_of(&df, shown).map_err(|e| match e {
         Failure::Dataset(d) => d,
-        Failure::Polars(source) => DatasetError::Polars { path: path.display().to_string(), source },
+        Failure::Polars(source) => DatasetError::Polars {
+            path: path.display().to_string(),
+            source,
+        },
     })
 }
 
@@ -223,7 +244,11 @@ fn events_of(df: &DataFrame, path: String) -> Result<Dataset, Failure> {
                 let request = ScoreRequest::from_json(text).map_err(bad)?;
                 let valid = ValidRequest::check(&request, &limits, i64::MAX).map_err(bad)?;
                 if valid.at_ms != at {
-                    return Err(DatasetError::Mismatch { row, column: "ts_ms" }.into());
+                    return Err(DatasetError::Mismatch {
+                        row,
+                        column: "ts_ms",
+                    }
+                    .into());
                 }
                 let attack = is_attack.get(i).ok_or(null("is_attack"))?;
                 let name = scenario.get(i).ok_or(null("scenario"))?.to_string();
@@ -231,13 +256,24 @@ fn events_of(df: &DataFrame, path: String) -> Result<Dataset, Failure> {
                 d.attack_rows += usize::from(attack);
                 *d.scenarios.entry(name.clone()).or_default() += 1;
                 let ids = (request.request_id.clone(), request.user_id.clone());
-                events.push((at, LogEvent::Score { request, is_attack: attack, scenario: name }));
+                events.push((
+                    at,
+                    LogEvent::Score {
+                        request,
+                        is_attack: attack,
+                        scenario: name,
+                    },
+                ));
                 ids
             }
             "outcome" => {
                 let rec = OutcomeRecord::from_json(text).map_err(bad)?;
                 if parse_timestamp("timestamp", &rec.timestamp).map_err(bad)? != at {
-                    return Err(DatasetError::Mismatch { row, column: "ts_ms" }.into());
+                    return Err(DatasetError::Mismatch {
+                        row,
+                        column: "ts_ms",
+                    }
+                    .into());
                 }
                 d.outcome_rows += 1;
                 let ids = (Some(rec.request_id.clone()), rec.user_id.clone());
@@ -247,13 +283,24 @@ fn events_of(df: &DataFrame, path: String) -> Result<Dataset, Failure> {
             _ => return Err(DatasetError::UnknownKind { row }.into()),
         };
         if rid.as_deref() != Some(request_id.get(i).ok_or(null("request_id"))?) {
-            return Err(DatasetError::Mismatch { row, column: "request_id" }.into());
+            return Err(DatasetError::Mismatch {
+                row,
+                column: "request_id",
+            }
+            .into());
         }
         if uid != user_id.get(i).ok_or(null("user_id"))? {
-            return Err(DatasetError::Mismatch { row, column: "user_id" }.into());
+            return Err(DatasetError::Mismatch {
+                row,
+                column: "user_id",
+            }
+            .into());
         }
     }
     d.first_ts_ms = events.first().map_or(0, |e| e.0);
     d.last_ts_ms = events.last().map_or(0, |e| e.0);
-    Ok(Dataset { events, description: d })
+    Ok(Dataset {
+        events,
+        description: d,
+    })
 }
