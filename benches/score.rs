@@ -9,22 +9,31 @@ use std::hint::black_box;
 
 use tessera::Engine;
 use tessera::config::{Backend, Config};
-use tessera::domain::{AuthInfo, Channel, DeviceInfo, KeyEvent, NetworkInfo, OutcomeKind, OutcomeRecord, ScoreRequest, TypingInfo};
+use tessera::domain::{
+    AuthInfo, Channel, DeviceInfo, KeyEvent, NetworkInfo, OutcomeKind, OutcomeRecord, ScoreRequest,
+    TypingInfo,
+};
 
 const T0: i64 = 1_768_035_600_000;
 const DAY: i64 = 86_400_000;
 
 fn ts(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).map(|d| d.to_rfc3339()).unwrap_or_default()
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.to_rfc3339())
+        .unwrap_or_default()
 }
 
 fn request(user: &str, id: &str, at: i64, ip: &str, seed: u64) -> ScoreRequest {
     let mut r = ScoreRequest::minimal(user, &ts(at), Channel::WebWidget);
     r.request_id = Some(id.into());
-    r.network = Some(NetworkInfo { ip: Some(ip.into()) });
+    r.network = Some(NetworkInfo {
+        ip: Some(ip.into()),
+    });
     r.device = Some(DeviceInfo {
         id: Some(format!("{user}-phone")),
-        user_agent: Some("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Mobile/15E148".into()),
+        user_agent: Some(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Mobile/15E148".into(),
+        ),
         platform: Some("iOS".into()),
         timezone: Some("Europe/Paris".into()),
         languages: vec!["fr-FR".into()],
@@ -39,7 +48,11 @@ fn request(user: &str, id: &str, at: i64, ip: &str, seed: u64) -> ScoreRequest {
             s ^= s << 17;
             let j = (s % 60) as f64;
             let down = f64::from(i) * 190.0 + j;
-            KeyEvent { key: Some("letter".into()), down_ms: down, up_ms: down + 80.0 + j / 2.0 }
+            KeyEvent {
+                key: Some("letter".into()),
+                down_ms: down,
+                up_ms: down + 80.0 + j / 2.0,
+            }
         })
         .collect();
     r.typing = Some(TypingInfo { events });
@@ -59,8 +72,20 @@ fn warm_engine(backend: Backend, dir: &std::path::Path) -> Engine {
         for i in 0..10i64 {
             let id = format!("{user}-{i}");
             let at = T0 - (10 - i) * DAY;
-            engine.score_at(&request(&user, &id, at, "31.0.12.34", (u * 100 + i) as u64), T0).expect("score");
-            engine.record_outcome(&OutcomeRecord::new(&id, &user, &ts(at + 60_000), OutcomeKind::OtpPassed)).expect("outcome");
+            engine
+                .score_at(
+                    &request(&user, &id, at, "31.0.12.34", (u * 100 + i) as u64),
+                    T0,
+                )
+                .expect("score");
+            engine
+                .record_outcome(&OutcomeRecord::new(
+                    &id,
+                    &user,
+                    &ts(at + 60_000),
+                    OutcomeKind::OtpPassed,
+                ))
+                .expect("outcome");
         }
     }
     engine
@@ -68,9 +93,22 @@ fn warm_engine(backend: Backend, dir: &std::path::Path) -> Engine {
 
 fn bench_score(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
-    for (name, backend) in [("score/memory", Backend::Memory), ("score/redb", Backend::Embedded)] {
+    for (name, backend) in [
+        ("score/memory", Backend::Memory),
+        ("score/redb", Backend::Embedded),
+    ] {
         let engine = warm_engine(backend, dir.path());
-        let reqs: Vec<ScoreRequest> = (0..200).map(|u| request(&format!("user{u}"), &format!("b{u}"), T0, "31.0.12.34", 7 + u)).collect();
+        let reqs: Vec<ScoreRequest> = (0..200)
+            .map(|u| {
+                request(
+                    &format!("user{u}"),
+                    &format!("b{u}"),
+                    T0,
+                    "31.0.12.34",
+                    7 + u,
+                )
+            })
+            .collect();
         let mut i = 0usize;
         c.bench_function(name, |b| {
             b.iter(|| {

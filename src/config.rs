@@ -88,7 +88,11 @@ pub struct GeoConfig {
 
 impl Default for GeoConfig {
     fn default() -> Self {
-        GeoConfig { city: "builtin:demo".into(), asn: "builtin:demo".into(), anonymous_ip: "builtin:demo".into() }
+        GeoConfig {
+            city: "builtin:demo".into(),
+            asn: "builtin:demo".into(),
+            anonymous_ip: "builtin:demo".into(),
+        }
     }
 }
 
@@ -124,7 +128,10 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { backend: Backend::Embedded, path: PathBuf::from("tessera-data/profiles.redb") }
+        StoreConfig {
+            backend: Backend::Embedded,
+            path: PathBuf::from("tessera-data/profiles.redb"),
+        }
     }
 }
 
@@ -138,7 +145,9 @@ pub struct PrivacyConfig {
 
 impl Default for PrivacyConfig {
     fn default() -> Self {
-        PrivacyConfig { key_file: PathBuf::from("tessera-data/hash.key") }
+        PrivacyConfig {
+            key_file: PathBuf::from("tessera-data/hash.key"),
+        }
     }
 }
 
@@ -152,7 +161,9 @@ pub struct ModelConfig {
 
 impl Default for ModelConfig {
     fn default() -> Self {
-        ModelConfig { path: "builtin".into() }
+        ModelConfig {
+            path: "builtin".into(),
+        }
     }
 }
 
@@ -178,7 +189,11 @@ pub struct FeaturesConfig {
 
 impl Default for FeaturesConfig {
     fn default() -> Self {
-        FeaturesConfig { trusted_device_days: 30, max_travel_speed_kmh: 1_000.0, velocity_window_min: 60 }
+        FeaturesConfig {
+            trusted_device_days: 30,
+            max_travel_speed_kmh: 1_000.0,
+            velocity_window_min: 60,
+        }
     }
 }
 
@@ -192,7 +207,9 @@ pub struct LimitsConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        LimitsConfig { max_key_events: 2_000 }
+        LimitsConfig {
+            max_key_events: 2_000,
+        }
     }
 }
 
@@ -200,7 +217,10 @@ impl Config {
     /// Reads and checks a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: name.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: name.clone(),
+            source,
+        })?;
         Config::from_toml(&text, &name)
     }
 
@@ -210,7 +230,10 @@ impl Config {
             path: name.to_string(),
             problem: e.message().trim().to_string(),
         })?;
-        cfg.check().map_err(|problem| ConfigError::Invalid { path: name.to_string(), problem })?;
+        cfg.check().map_err(|problem| ConfigError::Invalid {
+            path: name.to_string(),
+            problem,
+        })?;
         Ok(cfg)
     }
 
@@ -220,7 +243,10 @@ impl Config {
         if f.trusted_device_days == 0 || f.trusted_device_days > 3_650 {
             return Err("features.trusted_device_days: must be 1–3650".into());
         }
-        if !(f.max_travel_speed_kmh.is_finite() && f.max_travel_speed_kmh >= 100.0 && f.max_travel_speed_kmh <= 20_000.0) {
+        if !(f.max_travel_speed_kmh.is_finite()
+            && f.max_travel_speed_kmh >= 100.0
+            && f.max_travel_speed_kmh <= 20_000.0)
+        {
             return Err("features.max_travel_speed_kmh: must be 100–20000".into());
         }
         if f.velocity_window_min == 0 || f.velocity_window_min > 1_440 {
@@ -244,7 +270,10 @@ impl Config {
 
     /// Request bounds derived from `[limits]`.
     pub fn limits(&self) -> Limits {
-        Limits { max_key_events: self.limits.max_key_events, ..Limits::default() }
+        Limits {
+            max_key_events: self.limits.max_key_events,
+            ..Limits::default()
+        }
     }
 }
 
@@ -262,11 +291,19 @@ mod tests {
 
     #[test]
     fn errors_name_the_key() {
-        let e = Config::from_toml("[store]\nbackend = \"postgres\"\n", "c.toml").expect_err("bad backend");
-        assert!(e.to_string().contains("c.toml") && e.to_string().contains("postgres"), "{e}");
+        let e = Config::from_toml("[store]\nbackend = \"postgres\"\n", "c.toml")
+            .expect_err("bad backend");
+        assert!(
+            e.to_string().contains("c.toml") && e.to_string().contains("postgres"),
+            "{e}"
+        );
         let e = Config::from_toml("[geo]\ncitty = \"x\"\n", "c.toml").expect_err("typo");
         assert!(e.to_string().contains("citty"), "{e}");
-        let e = Config::from_toml("[features]\ntrusted_device_days = 0\n", "c.toml").expect_err("range");
-        assert!(e.to_string().contains("features.trusted_device_days"), "{e}");
+        let e = Config::from_toml("[features]\ntrusted_device_days = 0\n", "c.toml")
+            .expect_err("range");
+        assert!(
+            e.to_string().contains("features.trusted_device_days"),
+            "{e}"
+        );
     }
 }

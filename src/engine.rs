@@ -11,17 +11,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::config::{Backend, Config};
-use crate::domain::{Limits, OutcomeRecord, ReasonCode, ScoreRequest, ScoreResponse, TrustScore, ValidRequest};
+use crate::domain::{
+    Limits, OutcomeRecord, ReasonCode, ScoreRequest, ScoreResponse, TrustScore, ValidRequest,
+};
 use crate::enrich::{Enricher, GeoSources, IpIntel, Lookup};
 use crate::error::Error;
-use crate::features::{self, Evidence, FeatureConfig, FeatureRow, Findings, Inputs, N_FEATURES, Unavailable};
+use crate::features::{
+    self, Evidence, FeatureConfig, FeatureRow, Findings, Inputs, N_FEATURES, Unavailable,
+};
 use crate::model::explain::{self, Imputed};
 use crate::model::{Artifact, LinearModel};
 use crate::policy::{PolicyContext, PolicyTable};
 use crate::privacy::{IdKind, Pseudonymizer};
 use crate::store::memory::MemoryStore;
 use crate::store::redb::RedbStore;
-use crate::store::{self, LearnConfig, Observation, OutcomeEffect, OutcomeRejection, PendingEvidence, ProfileStore, SubjectKeys};
+use crate::store::{
+    self, LearnConfig, Observation, OutcomeEffect, OutcomeRejection, PendingEvidence, ProfileStore,
+    SubjectKeys,
+};
 
 /// The default model, trained by `tessera train` and committed in `models/`.
 pub const BUILTIN_MODEL: &str = include_str!("../models/tessera-lr.json");
@@ -80,11 +87,19 @@ impl Engine {
     /// not errors: scoring treats them as `geo_unavailable`.
     pub fn from_config(cfg: &Config) -> Result<Engine, Error> {
         let source = |s: &str| (!s.trim().is_empty()).then(|| s.to_string());
-        let sources = GeoSources { city: source(&cfg.geo.city), asn: source(&cfg.geo.asn), anonymous_ip: source(&cfg.geo.anonymous_ip) };
+        let sources = GeoSources {
+            city: source(&cfg.geo.city),
+            asn: source(&cfg.geo.asn),
+            anonymous_ip: source(&cfg.geo.anonymous_ip),
+        };
         let (enricher, warnings) = Enricher::open(&sources, &cfg.lists.block, &cfg.lists.allow)?;
-        let (store, pseudonymizer): (Box<dyn ProfileStore>, Pseudonymizer) = match cfg.store.backend {
+        let (store, pseudonymizer): (Box<dyn ProfileStore>, Pseudonymizer) = match cfg.store.backend
+        {
             Backend::Memory => (Box::new(MemoryStore::new()), Pseudonymizer::random()),
-            Backend::Embedded => (Box::new(RedbStore::open(&cfg.store.path)?), Pseudonymizer::load_or_create(&cfg.privacy.key_file)?),
+            Backend::Embedded => (
+                Box::new(RedbStore::open(&cfg.store.path)?),
+                Pseudonymizer::load_or_create(&cfg.privacy.key_file)?,
+            ),
         };
         let model = load_model(&cfg.model.path)?;
         let policy = if cfg.policy.path.trim().is_empty() {
@@ -92,9 +107,18 @@ impl Engine {
         } else {
             let text = std::fs::read_to_string(&cfg.policy.path)
                 .map_err(|e| crate::policy::PolicyError(format!("{}: {e}", cfg.policy.path)))?;
-            PolicyTable::from_toml(&text).map_err(|e| crate::policy::PolicyError(format!("{}: {}", cfg.policy.path, e.0)))?
+            PolicyTable::from_toml(&text)
+                .map_err(|e| crate::policy::PolicyError(format!("{}: {}", cfg.policy.path, e.0)))?
         };
-        let mut engine = Engine::new(Parts { enricher, store, model, policy, pseudonymizer, features: cfg.feature_config(), limits: cfg.limits() });
+        let mut engine = Engine::new(Parts {
+            enricher,
+            store,
+            model,
+            policy,
+            pseudonymizer,
+            features: cfg.feature_config(),
+            limits: cfg.limits(),
+        });
         engine.warnings = warnings;
         Ok(engine)
     }
@@ -152,17 +176,41 @@ impl Engine {
         let model = self.model();
         let mut row = a.row;
         let imputed = Imputed {
-            geo: model.impute(&mut row, &Unavailable { geo: a.findings.unavailable.geo, ..Default::default() }),
-            reputation: model.impute(&mut row, &Unavailable { reputation: a.findings.unavailable.reputation, ..Default::default() }),
-            store: model.impute(&mut row, &Unavailable { store: a.findings.unavailable.store, ..Default::default() }),
+            geo: model.impute(
+                &mut row,
+                &Unavailable {
+                    geo: a.findings.unavailable.geo,
+                    ..Default::default()
+                },
+            ),
+            reputation: model.impute(
+                &mut row,
+                &Unavailable {
+                    reputation: a.findings.unavailable.reputation,
+                    ..Default::default()
+                },
+            ),
+            store: model.impute(
+                &mut row,
+                &Unavailable {
+                    store: a.findings.unavailable.store,
+                    ..Default::default()
+                },
+            ),
         };
         let logit = model.logit(&row);
-        let trust = TrustScore::from_attack_probability(crate::model::linear::sigmoid(f64::from(logit)));
+        let trust =
+            TrustScore::from_attack_probability(crate::model::linear::sigmoid(f64::from(logit)));
         let mut found = Vec::with_capacity(8);
         explain::find(&model, &a.row, &a.findings, &imputed, &mut found);
         let codes: Vec<ReasonCode> = found.iter().map(|f| f.code).collect();
-        let ctx = PolicyContext { country: a.country.as_deref(), ip: valid.ip };
-        let out = self.policy.decide(trust, valid.channel, valid.action, &codes, &ctx);
+        let ctx = PolicyContext {
+            country: a.country.as_deref(),
+            ip: valid.ip,
+        };
+        let out = self
+            .policy
+            .decide(trust, valid.channel, valid.action, &codes, &ctx);
         let reasons = explain::finish(found, logit, &out.added, &model, &a.row);
         let confidence = confidence(&a, &valid);
         self.commit(&valid, &keys, &a, evidence);
@@ -189,11 +237,19 @@ impl Engine {
         Ok(a)
     }
 
-    fn assess_valid(&self, valid: &ValidRequest<'_>, intel: Option<&IpIntel<'_>>) -> (Assessment, SubjectKeys, Evidence) {
+    fn assess_valid(
+        &self,
+        valid: &ValidRequest<'_>,
+        intel: Option<&IpIntel<'_>>,
+    ) -> (Assessment, SubjectKeys, Evidence) {
         let req = valid.req;
         let keys = SubjectKeys {
             user: self.pseudo.id(IdKind::User, &req.user_id),
-            device: req.device.as_ref().and_then(|d| d.id.as_deref()).map(|id| self.pseudo.id(IdKind::Device, id)),
+            device: req
+                .device
+                .as_ref()
+                .and_then(|d| d.id.as_deref())
+                .map(|id| self.pseudo.id(IdKind::Device, id)),
             ip: valid.ip.map(|ip| self.pseudo.ip(ip)),
         };
         let snapshot = match store::snapshot(self.store.as_ref(), &keys) {
@@ -204,7 +260,13 @@ impl Engine {
             }
         };
         let mut row = [0f32; N_FEATURES];
-        let inputs = Inputs { req: valid, intel, snapshot: snapshot.as_ref(), keys: &keys, cfg: &self.features };
+        let inputs = Inputs {
+            req: valid,
+            intel,
+            snapshot: snapshot.as_ref(),
+            keys: &keys,
+            cfg: &self.features,
+        };
         let (findings, evidence) = features::extract(&inputs, &mut row);
         let country = match intel.map(|i| &i.location) {
             Some(Lookup::Found(l)) => l.country.map(str::to_string),
@@ -212,12 +274,32 @@ impl Engine {
         };
         let request_id = match &req.request_id {
             Some(id) => id.clone(),
-            None => format!("req-{:08x}{:08x}", self.nonce, self.seq.fetch_add(1, Ordering::Relaxed)),
+            None => format!(
+                "req-{:08x}{:08x}",
+                self.nonce,
+                self.seq.fetch_add(1, Ordering::Relaxed)
+            ),
         };
-        (Assessment { at_ms: valid.at_ms, row, findings, request_id, country }, keys, evidence)
+        (
+            Assessment {
+                at_ms: valid.at_ms,
+                row,
+                findings,
+                request_id,
+                country,
+            },
+            keys,
+            evidence,
+        )
     }
 
-    fn commit(&self, valid: &ValidRequest<'_>, keys: &SubjectKeys, a: &Assessment, evidence: Evidence) {
+    fn commit(
+        &self,
+        valid: &ValidRequest<'_>,
+        keys: &SubjectKeys,
+        a: &Assessment,
+        evidence: Evidence,
+    ) {
         let pending = PendingEvidence {
             user: keys.user,
             at_ms: valid.at_ms,
@@ -228,7 +310,11 @@ impl Engine {
             hour: features::context::utc_hour(valid.at_ms),
             learned: false,
         };
-        let failed = valid.req.auth.as_ref().is_some_and(|x| x.failed_attempts > 0);
+        let failed = valid
+            .req
+            .auth
+            .as_ref()
+            .is_some_and(|x| x.failed_attempts > 0);
         let obs = Observation {
             keys: *keys,
             at_ms: valid.at_ms,
@@ -248,18 +334,31 @@ impl Engine {
     pub fn record_outcome(&self, rec: &OutcomeRecord) -> Result<OutcomeEffect, Error> {
         let at_ms = crate::domain::validate::parse_timestamp("timestamp", &rec.timestamp)?;
         if rec.request_id.is_empty() || rec.request_id.len() > self.limits.max_id_len {
-            return Err(crate::domain::InputError::invalid("request_id", "must be 1–128 bytes").into());
+            return Err(
+                crate::domain::InputError::invalid("request_id", "must be 1–128 bytes").into(),
+            );
         }
         let request = self.pseudo.id(IdKind::Request, &rec.request_id);
         let user = self.pseudo.id(IdKind::User, &rec.user_id);
-        match store::apply_outcome(self.store.as_ref(), request, user, rec.outcome, at_ms, &self.learn)? {
+        match store::apply_outcome(
+            self.store.as_ref(),
+            request,
+            user,
+            rec.outcome,
+            at_ms,
+            &self.learn,
+        )? {
             Ok(effect) => Ok(effect),
-            Err(OutcomeRejection::UnknownRequest) => {
-                Err(crate::domain::InputError::invalid("request_id", "no scored request with this id (unknown or expired)").into())
-            }
-            Err(OutcomeRejection::UserMismatch) => {
-                Err(crate::domain::InputError::invalid("user_id", "does not match the scored request").into())
-            }
+            Err(OutcomeRejection::UnknownRequest) => Err(crate::domain::InputError::invalid(
+                "request_id",
+                "no scored request with this id (unknown or expired)",
+            )
+            .into()),
+            Err(OutcomeRejection::UserMismatch) => Err(crate::domain::InputError::invalid(
+                "user_id",
+                "does not match the scored request",
+            )
+            .into()),
         }
     }
 }

@@ -11,7 +11,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 /// A keyed 128-bit hash of an identifier (blake3 keyed mode, truncated).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Pseudonym(pub [u8; 16]);
 
 impl Pseudonym {
@@ -113,19 +115,26 @@ impl Pseudonymizer {
                     return Err(KeyError::Malformed { path: name });
                 }
                 for (i, byte) in key.iter_mut().enumerate() {
-                    let pair = text.get(2 * i..2 * i + 2).ok_or(KeyError::Malformed { path: name.clone() })?;
-                    *byte = u8::from_str_radix(pair, 16).map_err(|_| KeyError::Malformed { path: name.clone() })?;
+                    let pair = text
+                        .get(2 * i..2 * i + 2)
+                        .ok_or(KeyError::Malformed { path: name.clone() })?;
+                    *byte = u8::from_str_radix(pair, 16)
+                        .map_err(|_| KeyError::Malformed { path: name.clone() })?;
                 }
                 Ok(Pseudonymizer { key })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let p = Pseudonymizer::random();
                 if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir).map_err(|source| KeyError::Io { path: name.clone(), source })?;
+                    std::fs::create_dir_all(dir).map_err(|source| KeyError::Io {
+                        path: name.clone(),
+                        source,
+                    })?;
                 }
                 let hex = Pseudonym(p.key[..16].try_into().unwrap_or([0; 16])).to_hex()
                     + &Pseudonym(p.key[16..].try_into().unwrap_or([0; 16])).to_hex();
-                write_private(path, hex.as_bytes()).map_err(|source| KeyError::Io { path: name, source })?;
+                write_private(path, hex.as_bytes())
+                    .map_err(|source| KeyError::Io { path: name, source })?;
                 Ok(p)
             }
             Err(source) => Err(KeyError::Io { path: name, source }),
@@ -212,12 +221,21 @@ mod tests {
         let p2 = Pseudonymizer::load_or_create(&path).expect("reload");
         assert_eq!(p1.id(IdKind::User, "u"), p2.id(IdKind::User, "u"));
         std::fs::write(&path, "zz").expect("overwrite");
-        assert!(matches!(Pseudonymizer::load_or_create(&path), Err(KeyError::Malformed { .. })));
+        assert!(matches!(
+            Pseudonymizer::load_or_create(&path),
+            Err(KeyError::Malformed { .. })
+        ));
     }
 
     #[test]
     fn ips_are_truncated_for_logs() {
-        assert_eq!(truncate_ip("81.2.69.142".parse().expect("ip")), "81.2.69.0/24");
-        assert_eq!(truncate_ip("2001:db8:1:2::5".parse().expect("ip")), "2001:db8:1::/48");
+        assert_eq!(
+            truncate_ip("81.2.69.142".parse().expect("ip")),
+            "81.2.69.0/24"
+        );
+        assert_eq!(
+            truncate_ip("2001:db8:1:2::5".parse().expect("ip")),
+            "2001:db8:1::/48"
+        );
     }
 }

@@ -7,7 +7,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use tessera::config::{Backend, Config};
-use tessera::domain::{AuthInfo, Channel, DeviceInfo, KeyEvent, NetworkInfo, OutcomeKind, OutcomeRecord, ScoreRequest, TypingInfo};
+use tessera::domain::{
+    AuthInfo, Channel, DeviceInfo, KeyEvent, NetworkInfo, OutcomeKind, OutcomeRecord, ScoreRequest,
+    TypingInfo,
+};
 use tessera::{Engine, ScoreResponse};
 
 use super::CliError;
@@ -34,8 +37,16 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     std::fs::create_dir_all(&args.dir).map_err(|e| format!("{}: {e}", args.dir.display()))?;
     let data = args.dir.join("events.parquet");
     let model = args.dir.join("model.json");
-    println!("1/3 generating {} users × {} days of labelled chat events …", args.users, args.days);
-    let gen_cfg = tessera::gen_data::GenConfig { users: args.users, days: args.days, seed: 7, ..Default::default() };
+    println!(
+        "1/3 generating {} users × {} days of labelled chat events …",
+        args.users, args.days
+    );
+    let gen_cfg = tessera::gen_data::GenConfig {
+        users: args.users,
+        days: args.days,
+        seed: 7,
+        ..Default::default()
+    };
     let rows = tessera::gen_data::generate(&gen_cfg)?;
     tessera::gen_data::write_parquet(&rows, &data)?;
     println!("    {} rows → {}", rows.len(), data.display());
@@ -43,15 +54,47 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let mut cfg = Config::default();
     let report = tessera::train::train(&data, &cfg, &model)?;
     super::train::print_report(&report);
-    println!("3/3 scoring showcase requests with the new model (in-memory store, built-in demo geo data)");
+    println!(
+        "3/3 scoring showcase requests with the new model (in-memory store, built-in demo geo data)"
+    );
     cfg.store.backend = Backend::Memory;
     cfg.model.path = model.display().to_string();
     let engine = Engine::from_config(&cfg)?;
     enroll(&engine)?;
     let cases = [
-        ("normal login from home", request("alice-1", 60_000, "31.0.12.34", alice_device(), Some(rhythm(105.0, 190.0, 3)), "fr-FR")),
-        ("impossible travel: New York one hour later", request("alice-2", 3_600_000, "31.11.0.77", new_york_device(), Some(rhythm(80.0, 150.0, 11)), "en-US")),
-        ("Tor bot with machine-regular typing", request("alice-3", 3_700_000, "47.0.0.9", bot_device(), Some(bot_typing()), "en-US")),
+        (
+            "normal login from home",
+            request(
+                "alice-1",
+                60_000,
+                "31.0.12.34",
+                alice_device(),
+                Some(rhythm(105.0, 190.0, 3)),
+                "fr-FR",
+            ),
+        ),
+        (
+            "impossible travel: New York one hour later",
+            request(
+                "alice-2",
+                3_600_000,
+                "31.11.0.77",
+                new_york_device(),
+                Some(rhythm(80.0, 150.0, 11)),
+                "en-US",
+            ),
+        ),
+        (
+            "Tor bot with machine-regular typing",
+            request(
+                "alice-3",
+                3_700_000,
+                "47.0.0.9",
+                bot_device(),
+                Some(bot_typing()),
+                "en-US",
+            ),
+        ),
     ];
     for (title, req) in &cases {
         let resp = engine.score_at(req, SHOWCASE_MS + 4 * 3_600_000)?;
@@ -61,10 +104,24 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
 }
 
 fn show(title: &str, r: &ScoreResponse) {
-    println!("\n  {title}\n    trust {:>3}  risk {:?}  decision {}  (confidence {:.2}, model {})", r.trust_score.value(), r.risk, r.decision.as_str(), r.confidence, r.model_version);
+    println!(
+        "\n  {title}\n    trust {:>3}  risk {:?}  decision {}  (confidence {:.2}, model {})",
+        r.trust_score.value(),
+        r.risk,
+        r.decision.as_str(),
+        r.confidence,
+        r.model_version
+    );
     for reason in r.reasons.iter().take(5) {
-        let detail = if reason.detail.as_object().is_some_and(|o| o.is_empty()) { String::new() } else { format!(" {}", reason.detail) };
-        println!("      {:>6.1}  {}{}", reason.contribution, reason.code, detail);
+        let detail = if reason.detail.as_object().is_some_and(|o| o.is_empty()) {
+            String::new()
+        } else {
+            format!(" {}", reason.detail)
+        };
+        println!(
+            "      {:>6.1}  {}{}",
+            reason.contribution, reason.code, detail
+        );
     }
 }
 
@@ -73,19 +130,44 @@ fn enroll(engine: &Engine) -> Result<(), CliError> {
     for i in 0..12i64 {
         let offset = -(12 - i) * 2 * DAY_MS;
         let id = format!("alice-enrol-{i}");
-        let req = request(&id, offset, &format!("31.0.12.{}", 30 + i), alice_device(), Some(rhythm(105.0, 190.0, i as u64)), "fr-FR");
+        let req = request(
+            &id,
+            offset,
+            &format!("31.0.12.{}", 30 + i),
+            alice_device(),
+            Some(rhythm(105.0, 190.0, i as u64)),
+            "fr-FR",
+        );
         engine.score_at(&req, SHOWCASE_MS + 4 * 3_600_000)?;
-        let at = chrono::DateTime::from_timestamp_millis(SHOWCASE_MS + offset + 90_000).map(|d| d.to_rfc3339()).unwrap_or_default();
-        engine.record_outcome(&OutcomeRecord::new(&id, "alice", &at, OutcomeKind::OtpPassed))?;
+        let at = chrono::DateTime::from_timestamp_millis(SHOWCASE_MS + offset + 90_000)
+            .map(|d| d.to_rfc3339())
+            .unwrap_or_default();
+        engine.record_outcome(&OutcomeRecord::new(
+            &id,
+            "alice",
+            &at,
+            OutcomeKind::OtpPassed,
+        ))?;
     }
     Ok(())
 }
 
-fn request(id: &str, offset_ms: i64, ip: &str, device: DeviceInfo, typing: Option<TypingInfo>, _lang: &str) -> ScoreRequest {
-    let ts = chrono::DateTime::from_timestamp_millis(SHOWCASE_MS + offset_ms).map(|d| d.to_rfc3339()).unwrap_or_default();
+fn request(
+    id: &str,
+    offset_ms: i64,
+    ip: &str,
+    device: DeviceInfo,
+    typing: Option<TypingInfo>,
+    _lang: &str,
+) -> ScoreRequest {
+    let ts = chrono::DateTime::from_timestamp_millis(SHOWCASE_MS + offset_ms)
+        .map(|d| d.to_rfc3339())
+        .unwrap_or_default();
     let mut req = ScoreRequest::minimal("alice", &ts, Channel::WebWidget);
     req.request_id = Some(id.to_string());
-    req.network = Some(NetworkInfo { ip: Some(ip.to_string()) });
+    req.network = Some(NetworkInfo {
+        ip: Some(ip.to_string()),
+    });
     req.device = Some(device);
     req.typing = typing;
     req.auth = Some(AuthInfo::default());
@@ -119,7 +201,10 @@ fn new_york_device() -> DeviceInfo {
 fn bot_device() -> DeviceInfo {
     DeviceInfo {
         id: Some("headless-77".into()),
-        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 HeadlessChrome/124.0 Safari/537.36".into()),
+        user_agent: Some(
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 HeadlessChrome/124.0 Safari/537.36"
+                .into(),
+        ),
         platform: Some("Linux x86_64".into()),
         timezone: Some("UTC".into()),
         languages: vec!["en-US".into()],
@@ -130,9 +215,13 @@ fn bot_device() -> DeviceInfo {
 
 /// A human-like sample: 24 keys around a personal dwell and flight, with deterministic jitter.
 fn rhythm(dwell_ms: f64, flight_ms: f64, seed: u64) -> TypingInfo {
-    let mut state = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+    let mut state = seed
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
     let mut jitter = move || {
-        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         ((state >> 33) as f64 / (1u64 << 31) as f64) - 0.5
     };
     let mut t = 0.0;
@@ -141,7 +230,11 @@ fn rhythm(dwell_ms: f64, flight_ms: f64, seed: u64) -> TypingInfo {
             let down = t;
             let up = down + dwell_ms * (1.0 + 0.4 * jitter());
             t += flight_ms * (1.0 + 0.6 * jitter());
-            KeyEvent { key: Some("letter".into()), down_ms: down, up_ms: up }
+            KeyEvent {
+                key: Some("letter".into()),
+                down_ms: down,
+                up_ms: up,
+            }
         })
         .collect();
     TypingInfo { events }
@@ -149,6 +242,12 @@ fn rhythm(dwell_ms: f64, flight_ms: f64, seed: u64) -> TypingInfo {
 
 /// Machine-regular typing: 50 ms holds every 100 ms.
 fn bot_typing() -> TypingInfo {
-    let events = (0..24).map(|i| KeyEvent { key: Some("letter".into()), down_ms: f64::from(i) * 100.0, up_ms: f64::from(i) * 100.0 + 50.0 }).collect();
+    let events = (0..24)
+        .map(|i| KeyEvent {
+            key: Some("letter".into()),
+            down_ms: f64::from(i) * 100.0,
+            up_ms: f64::from(i) * 100.0 + 50.0,
+        })
+        .collect();
     TypingInfo { events }
 }

@@ -23,10 +23,20 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    let cfg = tessera::gen_data::GenConfig { users: args.users, days: args.days, seed: args.seed, ..Default::default() };
+    let cfg = tessera::gen_data::GenConfig {
+        users: args.users,
+        days: args.days,
+        seed: args.seed,
+        ..Default::default()
+    };
     let rows = tessera::gen_data::generate(&cfg)?;
     tessera::gen_data::write_parquet(&rows, &args.out)?;
     let attacks = rows.iter().filter(|r| r.is_attack).count();
-    println!("wrote {} rows ({} attack rows) to {}", rows.len(), attacks, args.out.display());
+    println!(
+        "wrote {} rows ({} attack rows) to {}",
+        rows.len(),
+        attacks,
+        args.out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

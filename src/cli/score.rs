@@ -62,7 +62,11 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         out.write_all(b"\n")?;
     }
     out.flush()?;
-    Ok(if rejected == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if rejected == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// (field, message) of a rejected line.
@@ -76,18 +80,24 @@ fn from_error(e: tessera::Error) -> LineError {
 }
 
 fn process(engine: &Engine, line: &str) -> Result<serde_json::Value, LineError> {
-    let peek: Peek = serde_json::from_str(line).map_err(|e| LineError(".".into(), format!(".: not a JSON object ({e})")))?;
+    let peek: Peek = serde_json::from_str(line)
+        .map_err(|e| LineError(".".into(), format!(".: not a JSON object ({e})")))?;
     match peek.kind.as_deref() {
         Some("outcome") => {
             let rec = OutcomeRecord::from_json(line).map_err(|e| from_error(e.into()))?;
             let effect = engine.record_outcome(&rec).map_err(from_error)?;
-            Ok(json!({"kind": "outcome_recorded", "request_id": rec.request_id, "effect": format!("{effect:?}").to_lowercase()}))
+            Ok(
+                json!({"kind": "outcome_recorded", "request_id": rec.request_id, "effect": format!("{effect:?}").to_lowercase()}),
+            )
         }
         None => {
             let req = ScoreRequest::from_json(line).map_err(|e| from_error(e.into()))?;
             let resp = engine.score(&req).map_err(from_error)?;
             serde_json::to_value(&resp).map_err(|e| LineError(String::new(), e.to_string()))
         }
-        Some(other) => Err(LineError("kind".into(), format!("kind: unknown line kind {other:?} (expected \"outcome\" or none)"))),
+        Some(other) => Err(LineError(
+            "kind".into(),
+            format!("kind: unknown line kind {other:?} (expected \"outcome\" or none)"),
+        )),
     }
 }

@@ -30,11 +30,30 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
 
 /// Prints the held-out comparison of the model and the rules baseline.
 pub fn print_report(r: &tessera::train::TrainReport) {
-    println!("model {}: {} training rows, {} held-out rows (time split)", r.model_version, r.train_rows, r.test_rows);
-    println!("{:<32} {:>10} {:>10}", "held-out metric", "logistic", "rules");
-    println!("{:<32} {:>10.4} {:>10.4}", "ROC AUC", r.model.roc_auc, r.rules_baseline.roc_auc);
+    println!(
+        "model {}: {} training rows, {} held-out rows (time split)",
+        r.model_version, r.train_rows, r.test_rows
+    );
+    println!(
+        "{:<32} {:>10} {:>10}",
+        "held-out metric", "logistic", "rules"
+    );
+    println!(
+        "{:<32} {:>10.4} {:>10.4}",
+        "ROC AUC", r.model.roc_auc, r.rules_baseline.roc_auc
+    );
     for (m, b) in r.model.thresholds.iter().zip(&r.rules_baseline.thresholds) {
-        println!("{:<32} {:>10.4} {:>10.4}", format!("precision, {}", m.name), m.precision, b.precision);
-        println!("{:<32} {:>10.4} {:>10.4}", format!("recall, {}", m.name), m.recall, b.recall);
+        println!(
+            "{:<32} {:>10.4} {:>10.4}",
+            format!("precision, {}", m.name),
+            m.precision,
+            b.precision
+        );
+        println!(
+            "{:<32} {:>10.4} {:>10.4}",
+            format!("recall, {}", m.name),
+            m.recall,
+            b.recall
+        );
     }
 }

@@ -49,7 +49,11 @@ pub(crate) fn parse_json<T: DeserializeOwned>(text: &str) -> Result<T, InputErro
         let path = e.path().to_string();
         let inner = e.into_inner();
         InputError::Malformed {
-            field: if path.is_empty() || path == "?" { ".".to_string() } else { path },
+            field: if path.is_empty() || path == "?" {
+                ".".to_string()
+            } else {
+                path
+            },
             problem: redact_serde_message(&inner),
         }
     })?;
@@ -71,11 +75,17 @@ fn redact_serde_message(e: &serde_json::Error) -> String {
     if let Some(rest) = msg.strip_prefix("invalid type: ") {
         // "string \"x\", expected u32" -> "wrong type (string), expected u32"
         let kind = rest.split([' ', ',']).next().unwrap_or("value");
-        let expected = rest.rsplit_once("expected ").map(|(_, e)| e).unwrap_or("another type");
+        let expected = rest
+            .rsplit_once("expected ")
+            .map(|(_, e)| e)
+            .unwrap_or("another type");
         return format!("wrong type ({kind}), expected {expected}");
     }
     if let Some(rest) = msg.strip_prefix("invalid value: ") {
-        let expected = rest.rsplit_once("expected ").map(|(_, e)| e).unwrap_or("another value");
+        let expected = rest
+            .rsplit_once("expected ")
+            .map(|(_, e)| e)
+            .unwrap_or("another value");
         return format!("invalid value, expected {expected}");
     }
     msg.to_string()

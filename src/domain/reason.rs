@@ -141,10 +141,23 @@ mod tests {
     #[test]
     fn required_codes_exist_with_their_fixed_names() {
         let required = [
-            "new_device", "impossible_travel", "new_country", "tor_exit", "anonymous_vpn",
-            "hosting_provider", "public_proxy", "ip_blocklisted", "ip_velocity", "typing_mismatch",
-            "typing_replay", "bot_cadence", "automation_flag", "timezone_mismatch",
-            "geo_unavailable", "no_history", "typing_absent",
+            "new_device",
+            "impossible_travel",
+            "new_country",
+            "tor_exit",
+            "anonymous_vpn",
+            "hosting_provider",
+            "public_proxy",
+            "ip_blocklisted",
+            "ip_velocity",
+            "typing_mismatch",
+            "typing_replay",
+            "bot_cadence",
+            "automation_flag",
+            "timezone_mismatch",
+            "geo_unavailable",
+            "no_history",
+            "typing_absent",
         ];
         for name in required {
             assert!(

@@ -91,10 +91,17 @@ impl<'a> ValidRequest<'a> {
                 check_id("device.timezone", tz, limits, false)?;
             }
             if dev.languages.len() > 16 {
-                return Err(InputError::invalid("device.languages", "more than 16 entries"));
+                return Err(InputError::invalid(
+                    "device.languages",
+                    "more than 16 entries",
+                ));
             }
             for (i, lang) in dev.languages.iter().enumerate() {
-                if lang.len() > 35 || lang.chars().any(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')) {
+                if lang.len() > 35
+                    || lang
+                        .chars()
+                        .any(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                {
                     return Err(InputError::invalid(
                         format!("device.languages[{i}]"),
                         "not a BCP 47 language tag",
@@ -107,10 +114,16 @@ impl<'a> ValidRequest<'a> {
         }
         if let Some(auth) = &req.auth {
             if auth.failed_attempts > 1_000 {
-                return Err(InputError::invalid("auth.failed_attempts", "more than 1000"));
+                return Err(InputError::invalid(
+                    "auth.failed_attempts",
+                    "more than 1000",
+                ));
             }
             if auth.passed_methods.len() > 16 {
-                return Err(InputError::invalid("auth.passed_methods", "more than 16 entries"));
+                return Err(InputError::invalid(
+                    "auth.passed_methods",
+                    "more than 16 entries",
+                ));
             }
             for (i, m) in auth.passed_methods.iter().enumerate() {
                 check_id(&format!("auth.passed_methods[{i}]"), m, limits, false)?;
@@ -129,11 +142,13 @@ impl<'a> ValidRequest<'a> {
 /// Parses an RFC 3339 timestamp into ms since the epoch, refusing dates before 2000.
 pub fn parse_timestamp(field: &str, text: &str) -> Result<i64, InputError> {
     if text.len() > 40 {
-        return Err(InputError::invalid(field, "too long for an RFC 3339 timestamp"));
+        return Err(InputError::invalid(
+            field,
+            "too long for an RFC 3339 timestamp",
+        ));
     }
-    let t = chrono::DateTime::parse_from_rfc3339(text).map_err(|e| {
-        InputError::invalid(field, format!("not an RFC 3339 timestamp ({e})"))
-    })?;
+    let t = chrono::DateTime::parse_from_rfc3339(text)
+        .map_err(|e| InputError::invalid(field, format!("not an RFC 3339 timestamp ({e})")))?;
     let ms = t.timestamp_millis();
     if ms < EARLIEST_MS {
         return Err(InputError::invalid(field, "before 2000-01-01"));
@@ -143,7 +158,10 @@ pub fn parse_timestamp(field: &str, text: &str) -> Result<i64, InputError> {
 
 fn parse_ip(text: &str) -> Result<IpAddr, InputError> {
     if text.len() > 45 {
-        return Err(InputError::invalid("network.ip", "too long for an IP address"));
+        return Err(InputError::invalid(
+            "network.ip",
+            "too long for an IP address",
+        ));
     }
     text.trim()
         .parse::<IpAddr>()
@@ -197,7 +215,10 @@ fn check_typing(typing: &super::request::TypingInfo, limits: &Limits) -> Result<
                 return Err(InputError::invalid(field(name), "negative"));
             }
             if v > limits.max_key_time_ms {
-                return Err(InputError::invalid(field(name), "absurdly large (over 24 h)"));
+                return Err(InputError::invalid(
+                    field(name),
+                    "absurdly large (over 24 h)",
+                ));
             }
         }
         if ev.up_ms < ev.down_ms {
@@ -252,7 +273,9 @@ mod tests {
     #[test]
     fn bad_fields_are_named() {
         let mut r = base();
-        r.network = Some(NetworkInfo { ip: Some("300.1.1.1".into()) });
+        r.network = Some(NetworkInfo {
+            ip: Some("300.1.1.1".into()),
+        });
         assert_eq!(err_of(&r).field(), "network.ip");
 
         let mut r = base();
@@ -262,15 +285,30 @@ mod tests {
         let mut r = base();
         r.typing = Some(TypingInfo {
             events: vec![
-                KeyEvent { key: None, down_ms: 0.0, up_ms: 80.0 },
-                KeyEvent { key: None, down_ms: 100.0, up_ms: 90.0 },
+                KeyEvent {
+                    key: None,
+                    down_ms: 0.0,
+                    up_ms: 80.0,
+                },
+                KeyEvent {
+                    key: None,
+                    down_ms: 100.0,
+                    up_ms: 90.0,
+                },
             ],
         });
-        assert_eq!(err_of(&r).to_string(), "typing.events[1].up_ms: before down_ms");
+        assert_eq!(
+            err_of(&r).to_string(),
+            "typing.events[1].up_ms: before down_ms"
+        );
 
         let mut r = base();
         r.typing = Some(TypingInfo {
-            events: vec![KeyEvent { key: None, down_ms: -1.0, up_ms: 5.0 }],
+            events: vec![KeyEvent {
+                key: None,
+                down_ms: -1.0,
+                up_ms: 5.0,
+            }],
         });
         assert_eq!(err_of(&r).to_string(), "typing.events[0].down_ms: negative");
 
@@ -281,7 +319,11 @@ mod tests {
         let mut r = base();
         r.typing = Some(TypingInfo {
             events: (0..2001)
-                .map(|i| KeyEvent { key: None, down_ms: i as f64 * 100.0, up_ms: i as f64 * 100.0 + 50.0 })
+                .map(|i| KeyEvent {
+                    key: None,
+                    down_ms: i as f64 * 100.0,
+                    up_ms: i as f64 * 100.0 + 50.0,
+                })
                 .collect(),
         });
         assert_eq!(err_of(&r).field(), "typing.events");
@@ -289,7 +331,8 @@ mod tests {
 
     #[test]
     fn json_errors_name_the_path_without_echoing_values() {
-        let text = r#"{"schema":1,"user_id":"alice","timestamp":"2025-01-01T00:00:00Z","channel":"fax"}"#;
+        let text =
+            r#"{"schema":1,"user_id":"alice","timestamp":"2025-01-01T00:00:00Z","channel":"fax"}"#;
         let err = ScoreRequest::from_json(text).expect_err("unknown channel");
         assert_eq!(err.field(), "channel");
         assert!(err.to_string().contains("unknown variant"), "{err}");

@@ -32,21 +32,44 @@ pub fn utc_hour(at_ms: i64) -> u8 {
 pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, _findings: &mut Findings) {
     let req = inputs.req;
     set(row, CHANNEL_FEATURES[channel_index(req.channel)], 1.0);
-    set(row, F::ContextActionSensitivity, f32::from(req.action.sensitivity().level()));
+    set(
+        row,
+        F::ContextActionSensitivity,
+        f32::from(req.action.sensitivity().level()),
+    );
     let failed = req.req.auth.as_ref().map_or(0, |a| a.failed_attempts);
-    set(row, F::ContextFailedAttemptsLog, (failed as f32).ln_1p().min(7.0));
+    set(
+        row,
+        F::ContextFailedAttemptsLog,
+        (failed as f32).ln_1p().min(7.0),
+    );
     let Some(snap) = inputs.snapshot else {
         return;
     };
     let now = req.at_ms;
-    let failures = snap.user_activity.failures.count_between(now - inputs.cfg.day_window_ms, now);
-    set(row, F::ContextUserFailures24hLog, (failures as f32).ln_1p().min(4.9));
+    let failures = snap
+        .user_activity
+        .failures
+        .count_between(now - inputs.cfg.day_window_ms, now);
+    set(
+        row,
+        F::ContextUserFailures24hLog,
+        (failures as f32).ln_1p().min(4.9),
+    );
     match snap.profile.as_ref().filter(|p| p.has_history()) {
         None => set(row, F::ContextNoHistory, 1.0),
         Some(p) => {
-            set(row, F::ContextHistoryLog, (p.verified_count.min(100) as f32).ln_1p());
+            set(
+                row,
+                F::ContextHistoryLog,
+                (p.verified_count.min(100) as f32).ln_1p(),
+            );
             if p.verified_count >= 5 {
-                set(row, F::ContextHourUnusual, hour_unusual(&p.hours, usize::from(utc_hour(now))));
+                set(
+                    row,
+                    F::ContextHourUnusual,
+                    hour_unusual(&p.hours, usize::from(utc_hour(now))),
+                );
             }
         }
     }
@@ -67,7 +90,11 @@ mod tests {
         assert_eq!(hour_unusual(&h, 9), 0.0);
         assert_eq!(hour_unusual(&h, 10), 0.0, "±1 h counts as usual");
         assert_eq!(hour_unusual(&h, 3), 1.0);
-        assert_eq!(hour_unusual(&[1.0; 24], 3), 0.0, "uniform history: nothing is unusual");
+        assert_eq!(
+            hour_unusual(&[1.0; 24], 3),
+            0.0,
+            "uniform history: nothing is unusual"
+        );
         let mut w = [0.0f32; 24];
         w[0] = 1.0;
         assert_eq!(hour_unusual(&w, 23), 0.0, "wraps around midnight");
@@ -77,6 +104,9 @@ mod tests {
     #[test]
     fn utc_hour_of_known_times() {
         assert_eq!(utc_hour(1_767_225_600_000), 0); // 2026-01-01T00:00Z
-        assert_eq!(utc_hour(1_767_225_600_000 + 13 * 3_600_000 + 59 * 60_000), 13);
+        assert_eq!(
+            utc_hour(1_767_225_600_000 + 13 * 3_600_000 + 59 * 60_000),
+            13
+        );
     }
 }

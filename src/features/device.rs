@@ -10,8 +10,20 @@ use crate::enrich::Lookup;
 
 /// User-agent fragments of headless browsers and scripted HTTP clients.
 const AUTOMATION_AGENTS: &[&str] = &[
-    "HeadlessChrome", "PhantomJS", "Selenium", "puppeteer", "Playwright", "python-requests",
-    "python-urllib", "curl/", "Wget/", "Go-http-client", "okhttp", "node-fetch", "axios/", "Scrapy",
+    "HeadlessChrome",
+    "PhantomJS",
+    "Selenium",
+    "puppeteer",
+    "Playwright",
+    "python-requests",
+    "python-urllib",
+    "curl/",
+    "Wget/",
+    "Go-http-client",
+    "okhttp",
+    "node-fetch",
+    "axios/",
+    "Scrapy",
 ];
 
 /// True when the device declares or betrays automation.
@@ -27,8 +39,12 @@ pub fn is_automated(dev: &DeviceInfo) -> bool {
 pub fn is_mobile(dev: &DeviceInfo) -> bool {
     let platform = dev.platform.as_deref().unwrap_or("");
     let ua = dev.user_agent.as_deref().unwrap_or("");
-    ["iOS", "iPhone", "iPad", "Android"].iter().any(|p| platform.contains(p))
-        || ["Mobile", "Android", "iPhone", "iPad"].iter().any(|p| ua.contains(p))
+    ["iOS", "iPhone", "iPad", "Android"]
+        .iter()
+        .any(|p| platform.contains(p))
+        || ["Mobile", "Android", "iPhone", "iPad"]
+            .iter()
+            .any(|p| ua.contains(p))
 }
 
 /// UTC offset of an IANA zone at `at_ms`, seconds; `None` for an unknown zone name.
@@ -93,19 +109,34 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
         return;
     };
     set(row, F::DeviceMobile, f32::from(u8::from(is_mobile(dev))));
-    set(row, F::DeviceAutomation, f32::from(u8::from(is_automated(dev))));
+    set(
+        row,
+        F::DeviceAutomation,
+        f32::from(u8::from(is_automated(dev))),
+    );
 
     if let Some(Lookup::Found(loc)) = inputs.intel.map(|i| &i.location) {
         if let (Some(dev_tz), Some(ip_tz)) = (dev.timezone.as_deref(), loc.time_zone) {
-            let mismatch = match (utc_offset_s(dev_tz, req.at_ms), utc_offset_s(ip_tz, req.at_ms)) {
+            let mismatch = match (
+                utc_offset_s(dev_tz, req.at_ms),
+                utc_offset_s(ip_tz, req.at_ms),
+            ) {
                 (Some(a), Some(b)) => (a - b).abs() >= 3_600,
                 (None, Some(_)) => true, // a zone name no system knows is itself suspicious
                 _ => false,
             };
-            set(row, F::DeviceTimezoneMismatch, f32::from(u8::from(mismatch)));
+            set(
+                row,
+                F::DeviceTimezoneMismatch,
+                f32::from(u8::from(mismatch)),
+            );
         }
         if let Some(country) = loc.country {
-            set(row, F::DeviceLanguageMismatch, f32::from(u8::from(language_mismatch(&dev.languages, country))));
+            set(
+                row,
+                F::DeviceLanguageMismatch,
+                f32::from(u8::from(language_mismatch(&dev.languages, country))),
+            );
         }
     }
 
@@ -117,12 +148,28 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
         return;
     };
     let now = req.at_ms;
-    let accounts = snap.device.users.distinct_between(now - inputs.cfg.day_window_ms, now, inputs.keys.user.short());
-    set(row, F::DeviceAccounts24hLog, (accounts as f32).ln().min(4.2));
+    let accounts = snap.device.users.distinct_between(
+        now - inputs.cfg.day_window_ms,
+        now,
+        inputs.keys.user.short(),
+    );
+    set(
+        row,
+        F::DeviceAccounts24hLog,
+        (accounts as f32).ln().min(4.2),
+    );
     if accounts >= 3 {
-        findings.counts.push((ReasonCode::DeviceSharedAccounts, "accounts_24h", f64::from(accounts)));
+        findings.counts.push((
+            ReasonCode::DeviceSharedAccounts,
+            "accounts_24h",
+            f64::from(accounts),
+        ));
     }
-    set(row, F::DeviceFraudLinked, f32::from(u8::from(snap.device.fraud_ms.is_some())));
+    set(
+        row,
+        F::DeviceFraudLinked,
+        f32::from(u8::from(snap.device.fraud_ms.is_some())),
+    );
     let Some(profile) = snap.profile.as_ref().filter(|p| p.has_history()) else {
         return;
     };
@@ -151,7 +198,10 @@ mod tests {
         assert_eq!(utc_offset_s("America/New_York", JAN_2026), Some(-18_000));
         assert_eq!(utc_offset_s("Mars/Olympus", JAN_2026), None);
         // Paris and Berlin differ by name, not by offset.
-        assert_eq!(utc_offset_s("Europe/Berlin", JAN_2026), utc_offset_s("Europe/Paris", JAN_2026));
+        assert_eq!(
+            utc_offset_s("Europe/Berlin", JAN_2026),
+            utc_offset_s("Europe/Paris", JAN_2026)
+        );
     }
 
     #[test]
@@ -160,19 +210,33 @@ mod tests {
         assert!(!language_mismatch(&langs(&["fr-FR", "en"]), "FR"));
         assert!(!language_mismatch(&langs(&["en-US"]), "CA"));
         assert!(language_mismatch(&langs(&["ru-RU"]), "FR"));
-        assert!(!language_mismatch(&langs(&["en-FR"]), "FR"), "region subtag fits");
-        assert!(!language_mismatch(&langs(&["ru"]), "ZZ"), "unknown country is not judged");
+        assert!(
+            !language_mismatch(&langs(&["en-FR"]), "FR"),
+            "region subtag fits"
+        );
+        assert!(
+            !language_mismatch(&langs(&["ru"]), "ZZ"),
+            "unknown country is not judged"
+        );
         assert!(!language_mismatch(&[], "FR"));
     }
 
     #[test]
     fn automation_and_mobile_detection() {
-        let dev = DeviceInfo { user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120.0".into()), ..Default::default() };
-        assert!(is_automated(&dev));
-        let dev = DeviceInfo { webdriver: Some(true), ..Default::default() };
+        let dev = DeviceInfo {
+            user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/120.0".into()),
+            ..Default::default()
+        };
         assert!(is_automated(&dev));
         let dev = DeviceInfo {
-            user_agent: Some("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148".into()),
+            webdriver: Some(true),
+            ..Default::default()
+        };
+        assert!(is_automated(&dev));
+        let dev = DeviceInfo {
+            user_agent: Some(
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148".into(),
+            ),
             ..Default::default()
         };
         assert!(!is_automated(&dev));

@@ -42,7 +42,15 @@ pub struct Travel {
 
 /// Computes travel between a previous fix and a current location at `now_ms`. Elapsed time is
 /// floored at one minute so simultaneous events give a finite speed.
-pub fn travel(prev: &GeoFix, lat: f64, lon: f64, radius_km: f64, now_ms: i64, max_speed_kmh: f64, min_km: f64) -> Travel {
+pub fn travel(
+    prev: &GeoFix,
+    lat: f64,
+    lon: f64,
+    radius_km: f64,
+    now_ms: i64,
+    max_speed_kmh: f64,
+    min_km: f64,
+) -> Travel {
     let distance_km = haversine_km(prev.lat, prev.lon, lat, lon);
     let min_distance_km = (distance_km - prev.radius_km.max(0.0) - radius_km.max(0.0)).max(0.0);
     let hours = ((now_ms - prev.at_ms) as f64 / 3_600_000.0).max(1.0 / 60.0);
@@ -59,7 +67,12 @@ pub fn travel(prev: &GeoFix, lat: f64, lon: f64, radius_km: f64, now_ms: i64, ma
     }
 }
 
-pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut Findings, evidence: &mut Evidence) {
+pub(super) fn extract(
+    inputs: &Inputs<'_>,
+    row: &mut FeatureRow,
+    findings: &mut Findings,
+    evidence: &mut Evidence,
+) {
     let Some(intel) = inputs.intel else {
         return; // no IP: network.ip_absent carries it
     };
@@ -80,7 +93,13 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
     let city = loc.city.unwrap_or("");
     findings.place = Some((country.to_string(), city.to_string()));
     let anonymised = match &intel.reputation {
-        Lookup::Found(r) => r.anonymous_vpn || r.tor_exit || r.hosting_provider || r.public_proxy || r.residential_proxy,
+        Lookup::Found(r) => {
+            r.anonymous_vpn
+                || r.tor_exit
+                || r.hosting_provider
+                || r.public_proxy
+                || r.residential_proxy
+        }
         _ => false,
     };
     if anonymised {
@@ -99,17 +118,45 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
         return;
     };
     if let Some(prev) = &profile.last_fix {
-        let t = travel(prev, loc.latitude, loc.longitude, loc.radius_km, at_ms, inputs.cfg.max_travel_speed_kmh, inputs.cfg.min_travel_distance_km);
-        set(row, F::GeoImpossibleTravel, f32::from(u8::from(t.impossible)));
-        set(row, F::GeoSpeedLog, ((t.speed_kmh / 100.0) as f32).ln_1p().min(5.3));
-        set(row, F::GeoDistanceLog, (t.min_distance_km as f32).ln_1p().min(10.0));
+        let t = travel(
+            prev,
+            loc.latitude,
+            loc.longitude,
+            loc.radius_km,
+            at_ms,
+            inputs.cfg.max_travel_speed_kmh,
+            inputs.cfg.min_travel_distance_km,
+        );
+        set(
+            row,
+            F::GeoImpossibleTravel,
+            f32::from(u8::from(t.impossible)),
+        );
+        set(
+            row,
+            F::GeoSpeedLog,
+            ((t.speed_kmh / 100.0) as f32).ln_1p().min(5.3),
+        );
+        set(
+            row,
+            F::GeoDistanceLog,
+            (t.min_distance_km as f32).ln_1p().min(10.0),
+        );
         findings.travel = Some(t);
     }
     if !profile.places.is_empty() && !country.is_empty() {
         let known_country = profile.places.iter().any(|p| p.country == country);
         set(row, F::GeoNewCountry, f32::from(u8::from(!known_country)));
-        let known_city = city.is_empty() || profile.places.iter().any(|p| p.country == country && p.city == city);
-        set(row, F::GeoNewCity, f32::from(u8::from(known_country && !known_city)));
+        let known_city = city.is_empty()
+            || profile
+                .places
+                .iter()
+                .any(|p| p.country == country && p.city == city);
+        set(
+            row,
+            F::GeoNewCity,
+            f32::from(u8::from(known_country && !known_city)),
+        );
     }
     if let Some((hlat, hlon)) = profile.home {
         let d = haversine_km(hlat, hlon, loc.latitude, loc.longitude);
@@ -127,7 +174,14 @@ mod tests {
     const H: i64 = 3_600_000;
 
     fn fix_at(p: (f64, f64), radius_km: f64) -> GeoFix {
-        GeoFix { lat: p.0, lon: p.1, radius_km, at_ms: 0, country: "FR".into(), city: "Paris".into() }
+        GeoFix {
+            lat: p.0,
+            lon: p.1,
+            radius_km,
+            at_ms: 0,
+            country: "FR".into(),
+            city: "Paris".into(),
+        }
     }
 
     #[test]
@@ -145,15 +199,34 @@ mod tests {
 
     #[test]
     fn paris_to_new_york_in_an_hour_is_impossible() {
-        let t = travel(&fix_at(PARIS, 10.0), NEW_YORK.0, NEW_YORK.1, 10.0, H, 1_000.0, 100.0);
+        let t = travel(
+            &fix_at(PARIS, 10.0),
+            NEW_YORK.0,
+            NEW_YORK.1,
+            10.0,
+            H,
+            1_000.0,
+            100.0,
+        );
         assert!(t.impossible);
         assert!((t.min_distance_km - (t.distance_km - 20.0)).abs() < 1e-9);
-        assert!((t.speed_kmh - t.min_distance_km).abs() < 1e-6, "one hour: speed equals distance");
+        assert!(
+            (t.speed_kmh - t.min_distance_km).abs() < 1e-6,
+            "one hour: speed equals distance"
+        );
     }
 
     #[test]
     fn paris_to_lyon_in_three_hours_is_not() {
-        let t = travel(&fix_at(PARIS, 10.0), LYON.0, LYON.1, 10.0, 3 * H, 1_000.0, 100.0);
+        let t = travel(
+            &fix_at(PARIS, 10.0),
+            LYON.0,
+            LYON.1,
+            10.0,
+            3 * H,
+            1_000.0,
+            100.0,
+        );
         assert!(!t.impossible);
         assert!((t.speed_kmh - (t.distance_km - 20.0) / 3.0).abs() < 1e-6);
         assert!(t.speed_kmh < 150.0);
@@ -162,7 +235,15 @@ mod tests {
     #[test]
     fn wide_accuracy_radii_absorb_the_distance() {
         // Two coarse fixes 1,000 km radius each: Paris → Lyon in a minute is not provably travel.
-        let t = travel(&fix_at(PARIS, 1_000.0), LYON.0, LYON.1, 1_000.0, 60_000, 1_000.0, 100.0);
+        let t = travel(
+            &fix_at(PARIS, 1_000.0),
+            LYON.0,
+            LYON.1,
+            1_000.0,
+            60_000,
+            1_000.0,
+            100.0,
+        );
         assert_eq!(t.min_distance_km, 0.0);
         assert!(!t.impossible);
     }

@@ -16,7 +16,9 @@ pub mod typing;
 use crate::domain::{ReasonCode, ValidRequest};
 use crate::enrich::IpIntel;
 use crate::store::{GeoFix, ProfileSnapshot, SubjectKeys, TimingSketch};
-pub use schema::{F, FEATURES, FeatureDef, FeatureRow, FeatureSchema, N_FEATURES, Needs, feature_index};
+pub use schema::{
+    F, FEATURES, FeatureDef, FeatureRow, FeatureSchema, N_FEATURES, Needs, feature_index,
+};
 
 /// Tunables of feature extraction, with defaults from the literature and the config file.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,7 +86,9 @@ pub struct Unavailable {
 impl Unavailable {
     /// True when a feature with these needs must be imputed.
     pub fn affects(&self, needs: Needs) -> bool {
-        (self.geo && needs.geo) || (self.reputation && needs.reputation) || (self.store && needs.store)
+        (self.geo && needs.geo)
+            || (self.reputation && needs.reputation)
+            || (self.store && needs.store)
     }
 }
 

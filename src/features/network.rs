@@ -16,12 +16,20 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
             set(row, F::NetworkTor, flag(r.tor_exit));
             set(row, F::NetworkVpn, flag(r.anonymous_vpn));
             set(row, F::NetworkHosting, flag(r.hosting_provider));
-            set(row, F::NetworkProxy, flag(r.public_proxy || r.residential_proxy));
+            set(
+                row,
+                F::NetworkProxy,
+                flag(r.public_proxy || r.residential_proxy),
+            );
         }
         Lookup::NotFound => {}
         Lookup::Unavailable => findings.unavailable.reputation = true,
     }
-    set(row, F::NetworkBlocklisted, flag(intel.lists.blocked && !intel.lists.allowed));
+    set(
+        row,
+        F::NetworkBlocklisted,
+        flag(intel.lists.blocked && !intel.lists.allowed),
+    );
     findings.allowlisted = intel.lists.allowed;
     if let Some(snap) = inputs.snapshot {
         let now = inputs.req.at_ms;
@@ -30,15 +38,40 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
         // The current request is counted too: the snapshot predates it.
         let attempts = ip.attempts.count_between(since, now) + 1;
         let failures = ip.failures.count_between(since, now)
-            + u32::from(inputs.req.req.auth.as_ref().is_some_and(|a| a.failed_attempts > 0));
-        let users = ip.users.distinct_between(since, now, inputs.keys.user.short());
-        set(row, F::NetworkIpAttempts1hLog, (attempts as f32).ln_1p().min(4.9));
-        set(row, F::NetworkIpFailures1hLog, (failures as f32).ln_1p().min(4.9));
+            + u32::from(
+                inputs
+                    .req
+                    .req
+                    .auth
+                    .as_ref()
+                    .is_some_and(|a| a.failed_attempts > 0),
+            );
+        let users = ip
+            .users
+            .distinct_between(since, now, inputs.keys.user.short());
+        set(
+            row,
+            F::NetworkIpAttempts1hLog,
+            (attempts as f32).ln_1p().min(4.9),
+        );
+        set(
+            row,
+            F::NetworkIpFailures1hLog,
+            (failures as f32).ln_1p().min(4.9),
+        );
         set(row, F::NetworkIpUsers1hLog, (users as f32).ln().min(4.2));
         if users >= 3 || failures >= 5 || attempts >= 20 {
-            findings.counts.push((ReasonCode::IpVelocity, "distinct_users_1h", f64::from(users)));
-            findings.counts.push((ReasonCode::IpVelocity, "failures_1h", f64::from(failures)));
-            findings.counts.push((ReasonCode::IpVelocity, "attempts_1h", f64::from(attempts)));
+            findings.counts.push((
+                ReasonCode::IpVelocity,
+                "distinct_users_1h",
+                f64::from(users),
+            ));
+            findings
+                .counts
+                .push((ReasonCode::IpVelocity, "failures_1h", f64::from(failures)));
+            findings
+                .counts
+                .push((ReasonCode::IpVelocity, "attempts_1h", f64::from(attempts)));
         }
         set(row, F::NetworkFraudLinked, flag(ip.fraud_ms.is_some()));
     }

@@ -15,11 +15,31 @@ pub struct Needs {
     pub store: bool,
 }
 
-const NONE: Needs = Needs { geo: false, reputation: false, store: false };
-const GEO: Needs = Needs { geo: true, reputation: false, store: false };
-const REP: Needs = Needs { geo: false, reputation: true, store: false };
-const STORE: Needs = Needs { geo: false, reputation: false, store: true };
-const GEO_STORE: Needs = Needs { geo: true, reputation: false, store: true };
+const NONE: Needs = Needs {
+    geo: false,
+    reputation: false,
+    store: false,
+};
+const GEO: Needs = Needs {
+    geo: true,
+    reputation: false,
+    store: false,
+};
+const REP: Needs = Needs {
+    geo: false,
+    reputation: true,
+    store: false,
+};
+const STORE: Needs = Needs {
+    geo: false,
+    reputation: false,
+    store: true,
+};
+const GEO_STORE: Needs = Needs {
+    geo: true,
+    reputation: false,
+    store: true,
+};
 
 /// One feature.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -126,7 +146,11 @@ impl FeatureSchema {
     pub fn current() -> FeatureSchema {
         let names: Vec<String> = FEATURES.iter().map(|f| f.name.to_string()).collect();
         let hash = Self::hash_of(SCHEMA_VERSION, &names);
-        FeatureSchema { version: SCHEMA_VERSION, names, hash }
+        FeatureSchema {
+            version: SCHEMA_VERSION,
+            names,
+            hash,
+        }
     }
 
     /// The hash a schema with this version and these names has.
@@ -154,7 +178,11 @@ mod tests {
     fn names_are_unique_and_family_dotted() {
         for (i, f) in FEATURES.iter().enumerate() {
             let (family, rest) = f.name.split_once('.').expect("family.name");
-            assert!(["typing", "device", "network", "geo", "context"].contains(&family), "{}", f.name);
+            assert!(
+                ["typing", "device", "network", "geo", "context"].contains(&family),
+                "{}",
+                f.name
+            );
             assert!(!rest.is_empty());
             assert_eq!(feature_index(f.name), Some(i), "duplicate {}", f.name);
             assert!(f.max >= 0.0);
@@ -181,6 +209,9 @@ mod id_tests {
     fn ids_index_the_feature_table() {
         assert_eq!(F::TypingAbsent as usize, 0);
         assert_eq!(F::ContextChannelSocial as usize, N_FEATURES - 1);
-        assert_eq!(FEATURES[F::GeoImpossibleTravel as usize].name, "geo.impossible_travel");
+        assert_eq!(
+            FEATURES[F::GeoImpossibleTravel as usize].name,
+            "geo.impossible_travel"
+        );
     }
 }

@@ -124,11 +124,11 @@ fn is_correction(key: &str) -> bool {
 /// of |x − μ| / spread, where the spread is the template's mean absolute deviation, floored at
 /// 5 % of |μ| (and 1 ms) so a very consistent typist's template is not infinitely sharp.
 pub fn scaled_manhattan(x: &[f32; TYPING_DIMS], t: &TypingTemplate) -> f32 {
-    let mut sum = 0.0;
-    for i in 0..TYPING_DIMS {
-        let spread = t.mad[i].max(0.05 * t.mean[i].abs()).max(1.0);
-        sum += (x[i] - t.mean[i]).abs() / spread;
-    }
+    let sum: f32 = x
+        .iter()
+        .zip(t.mean.iter().zip(&t.mad))
+        .map(|(x, (mean, mad))| (x - mean).abs() / mad.max(0.05 * mean.abs()).max(1.0))
+        .sum();
     sum / TYPING_DIMS as f32
 }
 
@@ -166,8 +166,19 @@ pub fn sketch_distance(a: &TimingSketch, b: &TimingSketch) -> Option<f32> {
     Some(sum as f32 / a.intervals.len() as f32)
 }
 
-pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut Findings, evidence: &mut Evidence) {
-    let events = inputs.req.req.typing.as_ref().map(|t| t.events.as_slice()).unwrap_or(&[]);
+pub(super) fn extract(
+    inputs: &Inputs<'_>,
+    row: &mut FeatureRow,
+    findings: &mut Findings,
+    evidence: &mut Evidence,
+) {
+    let events = inputs
+        .req
+        .req
+        .typing
+        .as_ref()
+        .map(|t| t.events.as_slice())
+        .unwrap_or(&[]);
     if events.len() < MIN_KEYS {
         set(row, F::TypingAbsent, 1.0);
         return;
@@ -175,7 +186,11 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
     let c = cadence(events);
     set(row, F::TypingKeysLog, (1.0 + c.keys as f32).ln());
     set(row, F::TypingDwellMeanS, (c.dwell_mean / 1000.0).min(10.0));
-    set(row, F::TypingFlightMeanS, (c.flight_mean / 1000.0).min(10.0));
+    set(
+        row,
+        F::TypingFlightMeanS,
+        (c.flight_mean / 1000.0).min(10.0),
+    );
     let bot = c.is_bot_like();
     set(row, F::TypingBotCadence, f32::from(u8::from(bot)));
 
@@ -214,7 +229,14 @@ mod tests {
     use crate::domain::KeyEvent;
 
     fn keys(pairs: &[(f64, f64)]) -> Vec<KeyEvent> {
-        pairs.iter().map(|&(d, u)| KeyEvent { key: None, down_ms: d, up_ms: u }).collect()
+        pairs
+            .iter()
+            .map(|&(d, u)| KeyEvent {
+                key: None,
+                down_ms: d,
+                up_ms: u,
+            })
+            .collect()
     }
 
     #[test]
@@ -233,34 +255,78 @@ mod tests {
 
     #[test]
     fn machine_regular_timing_is_bot_like_and_human_is_not() {
-        let bot: Vec<(f64, f64)> = (0..12).map(|i| (i as f64 * 100.0, i as f64 * 100.0 + 50.0)).collect();
+        let bot: Vec<(f64, f64)> = (0..12)
+            .map(|i| (i as f64 * 100.0, i as f64 * 100.0 + 50.0))
+            .collect();
         assert!(cadence(&keys(&bot)).is_bot_like());
         let human = keys(&[
-            (0.0, 95.0), (180.0, 260.0), (410.0, 530.0), (560.0, 640.0), (820.0, 905.0),
-            (1010.0, 1120.0), (1300.0, 1370.0), (1420.0, 1530.0),
+            (0.0, 95.0),
+            (180.0, 260.0),
+            (410.0, 530.0),
+            (560.0, 640.0),
+            (820.0, 905.0),
+            (1010.0, 1120.0),
+            (1300.0, 1370.0),
+            (1420.0, 1530.0),
         ]);
         assert!(!cadence(&human).is_bot_like());
-        let too_fast: Vec<(f64, f64)> = (0..10).map(|i| (i as f64 * 20.0 + (i % 3) as f64 * 4.0, i as f64 * 20.0 + 60.0 + (i % 2) as f64 * 9.0)).collect();
+        let too_fast: Vec<(f64, f64)> = (0..10)
+            .map(|i| {
+                (
+                    i as f64 * 20.0 + (i % 3) as f64 * 4.0,
+                    i as f64 * 20.0 + 60.0 + (i % 2) as f64 * 9.0,
+                )
+            })
+            .collect();
         assert!(cadence(&keys(&too_fast)).is_bot_like());
     }
 
     #[test]
     fn scaled_manhattan_known_distance() {
-        let t = TypingTemplate { mean: [100.0, 20.0, 200.0, 40.0, 100.0, 5.0], mad: [10.0, 5.0, 20.0, 10.0, 20.0, 2.0], samples: 5 };
+        let t = TypingTemplate {
+            mean: [100.0, 20.0, 200.0, 40.0, 100.0, 5.0],
+            mad: [10.0, 5.0, 20.0, 10.0, 20.0, 2.0],
+            samples: 5,
+        };
         let x = [110.0, 20.0, 160.0, 40.0, 100.0, 5.0];
         // |10|/10 + |−40|/20 = 1 + 2 = 3, over 6 dims = 0.5
         assert!((scaled_manhattan(&x, &t) - 0.5).abs() < 1e-6);
         // A floored spread: mad 0 → 5 % of mean 100 = 5
-        let t0 = TypingTemplate { mad: [0.0; TYPING_DIMS], ..t };
+        let t0 = TypingTemplate {
+            mad: [0.0; TYPING_DIMS],
+            ..t
+        };
         let d = scaled_manhattan(&[105.0, 20.0, 200.0, 40.0, 100.0, 5.0], &t0);
         assert!((d - 1.0 / 6.0).abs() < 1e-6, "{d}");
     }
 
     #[test]
     fn replayed_sketch_is_close_and_a_fresh_sample_is_not() {
-        let a = keys(&[(0.0, 95.0), (180.0, 260.0), (410.0, 530.0), (560.0, 640.0), (820.0, 905.0), (1010.0, 1120.0)]);
-        let jittered: Vec<KeyEvent> = a.iter().enumerate().map(|(i, e)| KeyEvent { key: None, down_ms: e.down_ms + (i % 2) as f64, up_ms: e.up_ms + 1.0 }).collect();
-        let fresh = keys(&[(0.0, 110.0), (150.0, 240.0), (440.0, 520.0), (600.0, 700.0), (790.0, 880.0), (1050.0, 1140.0)]);
+        let a = keys(&[
+            (0.0, 95.0),
+            (180.0, 260.0),
+            (410.0, 530.0),
+            (560.0, 640.0),
+            (820.0, 905.0),
+            (1010.0, 1120.0),
+        ]);
+        let jittered: Vec<KeyEvent> = a
+            .iter()
+            .enumerate()
+            .map(|(i, e)| KeyEvent {
+                key: None,
+                down_ms: e.down_ms + (i % 2) as f64,
+                up_ms: e.up_ms + 1.0,
+            })
+            .collect();
+        let fresh = keys(&[
+            (0.0, 110.0),
+            (150.0, 240.0),
+            (440.0, 520.0),
+            (600.0, 700.0),
+            (790.0, 880.0),
+            (1050.0, 1140.0),
+        ]);
         let (sa, sj, sf) = (sketch(&a), sketch(&jittered), sketch(&fresh));
         assert_eq!(sa.intervals.len(), 11);
         assert_eq!(sketch_distance(&sa, &sa), Some(0.0));

@@ -89,8 +89,12 @@ pub enum ArtifactError {
 impl Artifact {
     /// Parses and checks an artifact; `path` only names it in errors.
     pub fn from_json(text: &str, path: &str) -> Result<Artifact, ArtifactError> {
-        let malformed = |problem: String| ArtifactError::Malformed { path: path.to_string(), problem };
-        let art: Artifact = crate::domain::error::parse_json(text).map_err(|e| malformed(e.to_string()))?;
+        let malformed = |problem: String| ArtifactError::Malformed {
+            path: path.to_string(),
+            problem,
+        };
+        let art: Artifact =
+            crate::domain::error::parse_json(text).map_err(|e| malformed(e.to_string()))?;
         if art.format_version != FORMAT_VERSION {
             return Err(malformed(format!(
                 "format_version: {} is not supported (expected {FORMAT_VERSION})",
@@ -98,7 +102,9 @@ impl Artifact {
             )));
         }
         if !art.schema.is_consistent() {
-            return Err(malformed("schema.hash: does not match schema.version and schema.names".into()));
+            return Err(malformed(
+                "schema.hash: does not match schema.version and schema.names".into(),
+            ));
         }
         let current = FeatureSchema::current();
         if art.schema != current {
@@ -132,14 +138,20 @@ impl Artifact {
     /// Reads and checks an artifact file.
     pub fn load(path: &Path) -> Result<Artifact, ArtifactError> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ArtifactError::Io { path: name.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ArtifactError::Io {
+            path: name.clone(),
+            source,
+        })?;
         Artifact::from_json(&text, &name)
     }
 
     /// Writes the artifact as pretty JSON (atomically: temp file, then rename).
     pub fn save(&self, path: &Path) -> Result<(), ArtifactError> {
         let name = path.display().to_string();
-        let io = |source| ArtifactError::Io { path: name.clone(), source };
+        let io = |source| ArtifactError::Io {
+            path: name.clone(),
+            source,
+        };
         let text = serde_json::to_string_pretty(self).map_err(|e| ArtifactError::Malformed {
             path: name.clone(),
             problem: e.to_string(),
@@ -171,14 +183,20 @@ mod tests {
 
         let mut foreign: serde_json::Value = serde_json::from_str(&text).expect("json");
         foreign["schema"]["names"][0] = "typing.something_else".into();
-        let names: Vec<String> = serde_json::from_value(foreign["schema"]["names"].clone()).expect("names");
+        let names: Vec<String> =
+            serde_json::from_value(foreign["schema"]["names"].clone()).expect("names");
         foreign["schema"]["hash"] = FeatureSchema::hash_of(1, &names).into();
-        let err = Artifact::from_json(&foreign.to_string(), "old.json").expect_err("foreign schema");
-        assert!(matches!(err, ArtifactError::IncompatibleSchema { .. }), "{err}");
+        let err =
+            Artifact::from_json(&foreign.to_string(), "old.json").expect_err("foreign schema");
+        assert!(
+            matches!(err, ArtifactError::IncompatibleSchema { .. }),
+            "{err}"
+        );
 
         let mut edited: serde_json::Value = serde_json::from_str(&text).expect("json");
         edited["schema"]["names"][0] = "typing.tampered".into();
-        let err = Artifact::from_json(&edited.to_string(), "x.json").expect_err("inconsistent hash");
+        let err =
+            Artifact::from_json(&edited.to_string(), "x.json").expect_err("inconsistent hash");
         assert!(err.to_string().contains("schema.hash"), "{err}");
 
         let mut short: serde_json::Value = serde_json::from_str(&text).expect("json");
@@ -186,7 +204,8 @@ mod tests {
         let err = Artifact::from_json(&short.to_string(), "x.json").expect_err("short weights");
         assert!(err.to_string().contains("weights:"), "{err}");
 
-        let err = Artifact::from_json("{\"format_version\": 1}", "x.json").expect_err("missing fields");
+        let err =
+            Artifact::from_json("{\"format_version\": 1}", "x.json").expect_err("missing fields");
         assert!(err.to_string().contains("x.json"), "{err}");
     }
 }

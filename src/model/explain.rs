@@ -32,7 +32,10 @@ pub struct Found {
 }
 
 fn sum(model: &LinearModel, row: &FeatureRow, feats: &[F]) -> f32 {
-    feats.iter().map(|&f| model.weight(f as usize) * row[f as usize]).sum()
+    feats
+        .iter()
+        .map(|&f| model.weight(f as usize) * row[f as usize])
+        .sum()
 }
 
 fn on(row: &FeatureRow, f: F) -> bool {
@@ -40,8 +43,20 @@ fn on(row: &FeatureRow, f: F) -> bool {
 }
 
 /// Finds the reasons for an event. `raw` is the row before imputation.
-pub fn find(model: &LinearModel, raw: &FeatureRow, findings: &Findings, imputed: &Imputed, out: &mut Vec<Found>) {
-    let mut push = |code: ReasonCode, delta: f32, detail: Value| out.push(Found { code, delta, detail });
+pub fn find(
+    model: &LinearModel,
+    raw: &FeatureRow,
+    findings: &Findings,
+    imputed: &Imputed,
+    out: &mut Vec<Found>,
+) {
+    let mut push = |code: ReasonCode, delta: f32, detail: Value| {
+        out.push(Found {
+            code,
+            delta,
+            detail,
+        })
+    };
     let simple: [(F, ReasonCode); 16] = [
         (F::TypingAbsent, ReasonCode::TypingAbsent),
         (F::TypingReplay, ReasonCode::TypingReplay),
@@ -62,69 +77,156 @@ pub fn find(model: &LinearModel, raw: &FeatureRow, findings: &Findings, imputed:
     ];
     for (f, code) in simple {
         if on(raw, f) {
-            push(code, sum(model, raw, &[f]), Value::Object(Default::default()));
+            push(
+                code,
+                sum(model, raw, &[f]),
+                Value::Object(Default::default()),
+            );
         }
     }
     if on(raw, F::DeviceFraudLinked) || on(raw, F::NetworkFraudLinked) {
-        let detail = json!({"device": on(raw, F::DeviceFraudLinked), "ip": on(raw, F::NetworkFraudLinked)});
-        push(ReasonCode::FraudLinked, sum(model, raw, &[F::DeviceFraudLinked, F::NetworkFraudLinked]), detail);
+        let detail =
+            json!({"device": on(raw, F::DeviceFraudLinked), "ip": on(raw, F::NetworkFraudLinked)});
+        push(
+            ReasonCode::FraudLinked,
+            sum(model, raw, &[F::DeviceFraudLinked, F::NetworkFraudLinked]),
+            detail,
+        );
     }
     if let Some(d) = findings.typing_distance {
         let delta = sum(model, raw, &[F::TypingTemplateDistance]);
         if d >= 2.5 {
-            push(ReasonCode::TypingMismatch, delta, json!({"distance": round2(f64::from(d)), "threshold": 2.5}));
+            push(
+                ReasonCode::TypingMismatch,
+                delta,
+                json!({"distance": round2(f64::from(d)), "threshold": 2.5}),
+            );
         } else if d < 1.0 {
-            push(ReasonCode::TypingMatch, delta, json!({"distance": round2(f64::from(d))}));
+            push(
+                ReasonCode::TypingMatch,
+                delta,
+                json!({"distance": round2(f64::from(d))}),
+            );
         }
     }
     if raw[F::DeviceAccounts24hLog as usize] >= 3f32.ln() - 1e-6 {
-        push(ReasonCode::DeviceSharedAccounts, sum(model, raw, &[F::DeviceAccounts24hLog]), counts(findings, ReasonCode::DeviceSharedAccounts));
+        push(
+            ReasonCode::DeviceSharedAccounts,
+            sum(model, raw, &[F::DeviceAccounts24hLog]),
+            counts(findings, ReasonCode::DeviceSharedAccounts),
+        );
     }
-    if findings.counts.iter().any(|(c, _, _)| *c == ReasonCode::IpVelocity) {
-        let delta = sum(model, raw, &[F::NetworkIpAttempts1hLog, F::NetworkIpFailures1hLog, F::NetworkIpUsers1hLog]);
-        push(ReasonCode::IpVelocity, delta, counts(findings, ReasonCode::IpVelocity));
+    if findings
+        .counts
+        .iter()
+        .any(|(c, _, _)| *c == ReasonCode::IpVelocity)
+    {
+        let delta = sum(
+            model,
+            raw,
+            &[
+                F::NetworkIpAttempts1hLog,
+                F::NetworkIpFailures1hLog,
+                F::NetworkIpUsers1hLog,
+            ],
+        );
+        push(
+            ReasonCode::IpVelocity,
+            delta,
+            counts(findings, ReasonCode::IpVelocity),
+        );
     }
     if on(raw, F::GeoImpossibleTravel) {
-        let delta = sum(model, raw, &[F::GeoImpossibleTravel, F::GeoSpeedLog, F::GeoDistanceLog]);
+        let delta = sum(
+            model,
+            raw,
+            &[F::GeoImpossibleTravel, F::GeoSpeedLog, F::GeoDistanceLog],
+        );
         push(ReasonCode::ImpossibleTravel, delta, travel_detail(findings));
     }
     if on(raw, F::GeoNewCountry) {
-        push(ReasonCode::NewCountry, sum(model, raw, &[F::GeoNewCountry]), place_detail(findings));
+        push(
+            ReasonCode::NewCountry,
+            sum(model, raw, &[F::GeoNewCountry]),
+            place_detail(findings),
+        );
     }
     if on(raw, F::GeoNewCity) {
-        push(ReasonCode::NewCity, sum(model, raw, &[F::GeoNewCity]), place_detail(findings));
+        push(
+            ReasonCode::NewCity,
+            sum(model, raw, &[F::GeoNewCity]),
+            place_detail(findings),
+        );
     }
     if raw[F::GeoHomeDistanceLog as usize] >= 501f32.ln() && !on(raw, F::GeoImpossibleTravel) {
         let km = f64::from(raw[F::GeoHomeDistanceLog as usize].exp_m1());
-        push(ReasonCode::FarFromHome, sum(model, raw, &[F::GeoHomeDistanceLog]), json!({"distance_from_home_km": km.round()}));
+        push(
+            ReasonCode::FarFromHome,
+            sum(model, raw, &[F::GeoHomeDistanceLog]),
+            json!({"distance_from_home_km": km.round()}),
+        );
     }
     if raw[F::ContextHourUnusual as usize] >= 0.8 {
-        push(ReasonCode::UnusualHour, sum(model, raw, &[F::ContextHourUnusual]), Value::Object(Default::default()));
+        push(
+            ReasonCode::UnusualHour,
+            sum(model, raw, &[F::ContextHourUnusual]),
+            Value::Object(Default::default()),
+        );
     }
     if raw[F::ContextFailedAttemptsLog as usize] > 0.0 {
         let n = f64::from(raw[F::ContextFailedAttemptsLog as usize].exp_m1()).round();
-        push(ReasonCode::FailedAttempts, sum(model, raw, &[F::ContextFailedAttemptsLog]), json!({"failed_attempts": n}));
+        push(
+            ReasonCode::FailedAttempts,
+            sum(model, raw, &[F::ContextFailedAttemptsLog]),
+            json!({"failed_attempts": n}),
+        );
     }
     if raw[F::ContextUserFailures24hLog as usize] >= 4f32.ln() - 1e-6 {
         let n = f64::from(raw[F::ContextUserFailures24hLog as usize].exp_m1()).round();
-        push(ReasonCode::UserFailureVelocity, sum(model, raw, &[F::ContextUserFailures24hLog]), json!({"failures_24h": n}));
+        push(
+            ReasonCode::UserFailureVelocity,
+            sum(model, raw, &[F::ContextUserFailures24hLog]),
+            json!({"failures_24h": n}),
+        );
     }
     if findings.unavailable.geo {
-        push(ReasonCode::GeoUnavailable, imputed.geo, json!({"cause": findings.geo_cause.unwrap_or("no_database"), "treated_as": "worst_case"}));
+        push(
+            ReasonCode::GeoUnavailable,
+            imputed.geo,
+            json!({"cause": findings.geo_cause.unwrap_or("no_database"), "treated_as": "worst_case"}),
+        );
     }
     if findings.unavailable.reputation {
-        push(ReasonCode::ReputationUnavailable, imputed.reputation, json!({"treated_as": "worst_case"}));
+        push(
+            ReasonCode::ReputationUnavailable,
+            imputed.reputation,
+            json!({"treated_as": "worst_case"}),
+        );
     }
     if findings.unavailable.store {
-        push(ReasonCode::StoreUnavailable, imputed.store, json!({"treated_as": "worst_case"}));
+        push(
+            ReasonCode::StoreUnavailable,
+            imputed.store,
+            json!({"treated_as": "worst_case"}),
+        );
     }
     if findings.allowlisted {
-        push(ReasonCode::IpAllowlisted, 0.0, Value::Object(Default::default()));
+        push(
+            ReasonCode::IpAllowlisted,
+            0.0,
+            Value::Object(Default::default()),
+        );
     }
 }
 
 /// Attaches text and trust-point contributions, strongest first.
-pub fn finish(found: Vec<Found>, logit: f32, policy_added: &[ReasonCode], model: &LinearModel, raw: &FeatureRow) -> Vec<Reason> {
+pub fn finish(
+    found: Vec<Found>,
+    logit: f32,
+    policy_added: &[ReasonCode],
+    model: &LinearModel,
+    raw: &FeatureRow,
+) -> Vec<Reason> {
     let mut reasons: Vec<Reason> = found
         .into_iter()
         .map(|f| Reason {
@@ -135,7 +237,11 @@ pub fn finish(found: Vec<Found>, logit: f32, policy_added: &[ReasonCode], model:
         })
         .collect();
     for &code in policy_added {
-        let delta = if code == ReasonCode::SensitiveAction { sum(model, raw, &[F::ContextActionSensitivity]) } else { 0.0 };
+        let delta = if code == ReasonCode::SensitiveAction {
+            sum(model, raw, &[F::ContextActionSensitivity])
+        } else {
+            0.0
+        };
         reasons.push(Reason {
             code,
             contribution: round1(trust_points(logit, delta)),
@@ -143,7 +249,11 @@ pub fn finish(found: Vec<Found>, logit: f32, policy_added: &[ReasonCode], model:
             detail: Value::Object(Default::default()),
         });
     }
-    reasons.sort_by(|a, b| b.contribution.total_cmp(&a.contribution).then(a.code.cmp(&b.code)));
+    reasons.sort_by(|a, b| {
+        b.contribution
+            .total_cmp(&a.contribution)
+            .then(a.code.cmp(&b.code))
+    });
     reasons
 }
 
@@ -162,7 +272,9 @@ fn travel_detail(findings: &Findings) -> Value {
         return Value::Object(Default::default());
     };
     let (to_country, to_city) = findings.place.clone().unwrap_or_default();
-    let from_time = chrono::DateTime::from_timestamp_millis(t.from_ms).map(|d| d.to_rfc3339()).unwrap_or_default();
+    let from_time = chrono::DateTime::from_timestamp_millis(t.from_ms)
+        .map(|d| d.to_rfc3339())
+        .unwrap_or_default();
     json!({
         "from": {"country": t.from_country, "city": t.from_city, "time": from_time},
         "to": {"country": to_country, "city": to_city},

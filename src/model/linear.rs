@@ -26,7 +26,13 @@ impl LinearModel {
             weights[i] = *w as f32;
             worst[i] = if *w > 0.0 { def.max } else { 0.0 };
         }
-        LinearModel { version: art.model_version.clone(), kind: art.kind, weights, intercept: art.intercept as f32, worst }
+        LinearModel {
+            version: art.model_version.clone(),
+            kind: art.kind,
+            weights,
+            intercept: art.intercept as f32,
+            worst,
+        }
     }
 
     /// The version string reported in responses.
@@ -63,7 +69,13 @@ impl LinearModel {
 
     /// Log-odds of attack for a (possibly imputed) row.
     pub fn logit(&self, row: &FeatureRow) -> f32 {
-        self.intercept + self.weights.iter().zip(row).map(|(w, x)| w * x).sum::<f32>()
+        self.intercept
+            + self
+                .weights
+                .iter()
+                .zip(row)
+                .map(|(w, x)| w * x)
+                .sum::<f32>()
     }
 
     /// Attack probability for a row.
@@ -125,18 +137,42 @@ mod tests {
 
     #[test]
     fn imputation_takes_the_worst_case_for_the_missing_source_only() {
-        let m = model(&[(F::GeoImpossibleTravel, 3.0), (F::GeoHomeDistanceLog, 0.1), (F::DeviceTrusted, -1.0), (F::NetworkTor, 2.0)], -4.0);
+        let m = model(
+            &[
+                (F::GeoImpossibleTravel, 3.0),
+                (F::GeoHomeDistanceLog, 0.1),
+                (F::DeviceTrusted, -1.0),
+                (F::NetworkTor, 2.0),
+            ],
+            -4.0,
+        );
         let mut row = [0.0; N_FEATURES];
         row[F::DeviceTrusted as usize] = 1.0;
         let before = m.logit(&row);
-        let raised = m.impute(&mut row, &Unavailable { geo: true, ..Default::default() });
+        let raised = m.impute(
+            &mut row,
+            &Unavailable {
+                geo: true,
+                ..Default::default()
+            },
+        );
         assert_eq!(row[F::GeoImpossibleTravel as usize], 1.0);
         assert_eq!(row[F::GeoHomeDistanceLog as usize], 10.0);
-        assert_eq!(row[F::NetworkTor as usize], 0.0, "reputation is available: untouched");
+        assert_eq!(
+            row[F::NetworkTor as usize],
+            0.0,
+            "reputation is available: untouched"
+        );
         assert!((raised - 4.0).abs() < 1e-6, "{raised}");
         assert!((m.logit(&row) - before - 4.0).abs() < 1e-6);
         // Store unavailable: the trusted-device credit is removed (worst case 0 for a negative weight).
-        let raised = m.impute(&mut row, &Unavailable { store: true, ..Default::default() });
+        let raised = m.impute(
+            &mut row,
+            &Unavailable {
+                store: true,
+                ..Default::default()
+            },
+        );
         assert_eq!(row[F::DeviceTrusted as usize], 0.0);
         assert!(raised >= 1.0 - 1e-6);
     }

@@ -25,7 +25,9 @@ impl Ladder {
             return Err(format!("{key}.allow: above 100"));
         }
         if !(self.allow >= self.step_up_otp && self.step_up_otp >= self.step_up_otp_kba) {
-            return Err(format!("{key}: thresholds must satisfy allow ≥ step_up_otp ≥ step_up_otp_kba"));
+            return Err(format!(
+                "{key}: thresholds must satisfy allow ≥ step_up_otp ≥ step_up_otp_kba"
+            ));
         }
         Ok(())
     }
@@ -74,7 +76,11 @@ mod tests {
 
     #[test]
     fn ladder_cuts_at_its_thresholds() {
-        let l = Ladder { allow: 70, step_up_otp: 40, step_up_otp_kba: 15 };
+        let l = Ladder {
+            allow: 70,
+            step_up_otp: 40,
+            step_up_otp_kba: 15,
+        };
         assert_eq!(l.decide(t(70)), Decision::Allow);
         assert_eq!(l.decide(t(69)), Decision::StepUpOtp);
         assert_eq!(l.decide(t(40)), Decision::StepUpOtp);
@@ -82,7 +88,15 @@ mod tests {
         assert_eq!(l.decide(t(15)), Decision::StepUpOtpKba);
         assert_eq!(l.decide(t(14)), Decision::Deny);
         assert_eq!(l.raised(40).allow, 100);
-        assert!(Ladder { allow: 30, step_up_otp: 40, step_up_otp_kba: 15 }.check("x").is_err());
+        assert!(
+            Ladder {
+                allow: 30,
+                step_up_otp: 40,
+                step_up_otp_kba: 15
+            }
+            .check("x")
+            .is_err()
+        );
     }
 
     #[test]

@@ -111,7 +111,8 @@ pub struct PolicyOutcome {
 
 impl Default for PolicyTable {
     fn default() -> Self {
-        PolicyTable::from_file(&PolicyFile::default()).unwrap_or_else(|_| unreachable!("defaults are valid"))
+        PolicyTable::from_file(&PolicyFile::default())
+            .unwrap_or_else(|_| unreachable!("defaults are valid"))
     }
 }
 
@@ -131,25 +132,42 @@ pub const DEFAULT_FLOORS: &[(ReasonCode, Decision)] = &[
 impl PolicyTable {
     /// Parses and checks a TOML policy.
     pub fn from_toml(text: &str) -> Result<PolicyTable, PolicyError> {
-        let file: PolicyFile = toml::from_str(text).map_err(|e| PolicyError(e.message().to_string() + &span_hint(&e)))?;
+        let file: PolicyFile = toml::from_str(text)
+            .map_err(|e| PolicyError(e.message().to_string() + &span_hint(&e)))?;
         PolicyTable::from_file(&file)
     }
 
     /// Checks a parsed policy file, filling defaults.
     pub fn from_file(file: &PolicyFile) -> Result<PolicyTable, PolicyError> {
         let mut ladders = [
-            Ladder { allow: 60, step_up_otp: 35, step_up_otp_kba: 10 },
-            Ladder { allow: 70, step_up_otp: 40, step_up_otp_kba: 15 },
-            Ladder { allow: 80, step_up_otp: 55, step_up_otp_kba: 25 },
+            Ladder {
+                allow: 60,
+                step_up_otp: 35,
+                step_up_otp_kba: 10,
+            },
+            Ladder {
+                allow: 70,
+                step_up_otp: 40,
+                step_up_otp_kba: 15,
+            },
+            Ladder {
+                allow: 80,
+                step_up_otp: 55,
+                step_up_otp_kba: 25,
+            },
         ];
         for (s, l) in &file.ladder {
-            l.check(&format!("ladder.{}", sensitivity_name(*s))).map_err(PolicyError)?;
+            l.check(&format!("ladder.{}", sensitivity_name(*s)))
+                .map_err(PolicyError)?;
             ladders[usize::from(s.level())] = *l;
         }
         let mut channel_raise = [0, 0, 3, 5, 5];
         for (c, r) in &file.channel {
             if r.raise > 50 {
-                return Err(PolicyError(format!("channel.{}.raise: above 50", c.as_str())));
+                return Err(PolicyError(format!(
+                    "channel.{}.raise: above 50",
+                    c.as_str()
+                )));
             }
             channel_raise[c.index()] = r.raise;
         }
@@ -163,7 +181,9 @@ impl PolicyTable {
                 Some(list) => {
                     for (i, c) in list.iter().enumerate() {
                         if c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
-                            return Err(PolicyError(format!("{key}.geofence[{i}]: not an ISO country code (e.g. \"FR\")")));
+                            return Err(PolicyError(format!(
+                                "{key}.geofence[{i}]: not an ISO country code (e.g. \"FR\")"
+                            )));
                         }
                     }
                     Some(list.clone())
@@ -174,12 +194,24 @@ impl PolicyTable {
                 Some(list) => Some(
                     list.iter()
                         .enumerate()
-                        .map(|(i, s)| parse_net(s).ok_or_else(|| PolicyError(format!("{key}.ip_allowlist[{i}]: not a CIDR or IP"))))
+                        .map(|(i, s)| {
+                            parse_net(s).ok_or_else(|| {
+                                PolicyError(format!("{key}.ip_allowlist[{i}]: not a CIDR or IP"))
+                            })
+                        })
                         .collect::<Result<Vec<_>, _>>()?,
                 ),
                 None => None,
             };
-            actions.push((*a, ActionPolicy { sensitivity: rule.sensitivity.unwrap_or(a.sensitivity()), ladder: rule.ladder, geofence, allowlist }));
+            actions.push((
+                *a,
+                ActionPolicy {
+                    sensitivity: rule.sensitivity.unwrap_or(a.sensitivity()),
+                    ladder: rule.ladder,
+                    geofence,
+                    allowlist,
+                },
+            ));
         }
         let mut floors: Vec<(ReasonCode, Decision)> = DEFAULT_FLOORS.to_vec();
         for (code, d) in &file.floors {
@@ -189,33 +221,62 @@ impl PolicyTable {
             }
         }
         for (code, d) in &floors {
-            let unavailable = matches!(code, ReasonCode::GeoUnavailable | ReasonCode::ReputationUnavailable | ReasonCode::StoreUnavailable);
+            let unavailable = matches!(
+                code,
+                ReasonCode::GeoUnavailable
+                    | ReasonCode::ReputationUnavailable
+                    | ReasonCode::StoreUnavailable
+            );
             if unavailable && *d == Decision::Allow {
-                return Err(PolicyError(format!("floors.{code}: an unavailable signal may not be floored at allow (fail secure)")));
+                return Err(PolicyError(format!(
+                    "floors.{code}: an unavailable signal may not be floored at allow (fail secure)"
+                )));
             }
         }
         let kba_delay_ms = file.kba_delay_ms.unwrap_or(5_000);
         if kba_delay_ms > 120_000 {
             return Err(PolicyError("kba_delay_ms: above 120000".into()));
         }
-        Ok(PolicyTable { kba_delay_ms, ladders, channel_raise, actions, floors })
+        Ok(PolicyTable {
+            kba_delay_ms,
+            ladders,
+            channel_raise,
+            actions,
+            floors,
+        })
     }
 
     /// Sensitivity of an action under this policy.
     pub fn sensitivity(&self, action: Action) -> Sensitivity {
-        self.actions.iter().find(|(a, _)| *a == action).map_or(action.sensitivity(), |(_, p)| p.sensitivity)
+        self.actions
+            .iter()
+            .find(|(a, _)| *a == action)
+            .map_or(action.sensitivity(), |(_, p)| p.sensitivity)
     }
 
     /// The ladder that applies to a channel and action.
     pub fn ladder(&self, channel: Channel, action: Action) -> Ladder {
-        let rule = self.actions.iter().find(|(a, _)| *a == action).map(|(_, p)| p);
+        let rule = self
+            .actions
+            .iter()
+            .find(|(a, _)| *a == action)
+            .map(|(_, p)| p);
         let sensitivity = rule.map_or(action.sensitivity(), |p| p.sensitivity);
-        let base = rule.and_then(|p| p.ladder).unwrap_or(self.ladders[usize::from(sensitivity.level())]);
+        let base = rule
+            .and_then(|p| p.ladder)
+            .unwrap_or(self.ladders[usize::from(sensitivity.level())]);
         base.raised(self.channel_raise[channel.index()])
     }
 
     /// Decides for a trust score, given the reasons already found.
-    pub fn decide(&self, trust: TrustScore, channel: Channel, action: Action, reasons: &[ReasonCode], ctx: &PolicyContext<'_>) -> PolicyOutcome {
+    pub fn decide(
+        &self,
+        trust: TrustScore,
+        channel: Channel,
+        action: Action,
+        reasons: &[ReasonCode],
+        ctx: &PolicyContext<'_>,
+    ) -> PolicyOutcome {
         let mut decision = self.ladder(channel, action).decide(trust);
         let mut added = Vec::new();
         if let Some((_, rule)) = self.actions.iter().find(|(a, _)| *a == action) {
@@ -227,7 +288,9 @@ impl PolicyTable {
                 }
             }
             if let Some(nets) = &rule.allowlist {
-                let inside = ctx.ip.is_some_and(|ip| nets.iter().any(|n| n.contains(&canonical(ip))));
+                let inside = ctx
+                    .ip
+                    .is_some_and(|ip| nets.iter().any(|n| n.contains(&canonical(ip))));
                 if !inside {
                     added.push(ReasonCode::NotOnActionAllowlist);
                     decision = decision.max(Decision::StepUpOtp);
@@ -242,8 +305,17 @@ impl PolicyTable {
                 decision = decision.max(*floor);
             }
         }
-        let delay_ms = if decision == Decision::StepUpOtpKba { self.kba_delay_ms } else { 0 };
-        PolicyOutcome { decision, delay_ms, risk: risk_band(trust), added }
+        let delay_ms = if decision == Decision::StepUpOtpKba {
+            self.kba_delay_ms
+        } else {
+            0
+        };
+        PolicyOutcome {
+            decision,
+            delay_ms,
+            risk: risk_band(trust),
+            added,
+        }
     }
 }
 
@@ -263,11 +335,15 @@ fn canonical(ip: IpAddr) -> IpAddr {
 }
 
 fn parse_net(s: &str) -> Option<IpNet> {
-    s.parse::<IpNet>().ok().or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
+    s.parse::<IpNet>()
+        .ok()
+        .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
 }
 
 fn span_hint(e: &toml::de::Error) -> String {
-    e.span().map(|s| format!(" (at byte {})", s.start)).unwrap_or_default()
+    e.span()
+        .map(|s| format!(" (at byte {})", s.start))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -282,11 +358,26 @@ mod tests {
     fn sensitive_actions_and_weak_channels_need_more_trust() {
         let p = PolicyTable::default();
         let ctx = PolicyContext::default();
-        assert_eq!(p.decide(t(75), Channel::WebWidget, Action::Login, &[], &ctx).decision, Decision::Allow);
-        assert_eq!(p.decide(t(75), Channel::WebWidget, Action::Payment, &[], &ctx).decision, Decision::StepUpOtp);
-        assert_eq!(p.decide(t(72), Channel::Sms, Action::Login, &[], &ctx).decision, Decision::StepUpOtp);
+        assert_eq!(
+            p.decide(t(75), Channel::WebWidget, Action::Login, &[], &ctx)
+                .decision,
+            Decision::Allow
+        );
+        assert_eq!(
+            p.decide(t(75), Channel::WebWidget, Action::Payment, &[], &ctx)
+                .decision,
+            Decision::StepUpOtp
+        );
+        assert_eq!(
+            p.decide(t(72), Channel::Sms, Action::Login, &[], &ctx)
+                .decision,
+            Decision::StepUpOtp
+        );
         let kba = p.decide(t(20), Channel::WebWidget, Action::Login, &[], &ctx);
-        assert_eq!((kba.decision, kba.delay_ms, kba.risk), (Decision::StepUpOtpKba, 5_000, RiskBand::High));
+        assert_eq!(
+            (kba.decision, kba.delay_ms, kba.risk),
+            (Decision::StepUpOtpKba, 5_000, RiskBand::High)
+        );
     }
 
     #[test]
@@ -296,26 +387,55 @@ mod tests {
         )
         .expect("valid policy");
         let ip: IpAddr = "31.0.4.5".parse().expect("ip");
-        let home = PolicyContext { country: Some("FR"), ip: Some(ip) };
+        let home = PolicyContext {
+            country: Some("FR"),
+            ip: Some(ip),
+        };
         let out = p.decide(t(95), Channel::WebWidget, Action::Payment, &[], &home);
         assert_eq!(out.decision, Decision::Allow);
-        let abroad = PolicyContext { country: Some("US"), ip: Some("8.8.8.8".parse().expect("ip")) };
+        let abroad = PolicyContext {
+            country: Some("US"),
+            ip: Some("8.8.8.8".parse().expect("ip")),
+        };
         let out = p.decide(t(95), Channel::WebWidget, Action::Payment, &[], &abroad);
         assert_eq!(out.decision, Decision::StepUpOtp);
-        assert!(out.added.contains(&ReasonCode::OutsideGeofence) && out.added.contains(&ReasonCode::NotOnActionAllowlist));
-        let out = p.decide(t(95), Channel::WebWidget, Action::Login, &[ReasonCode::NewCountry], &home);
+        assert!(
+            out.added.contains(&ReasonCode::OutsideGeofence)
+                && out.added.contains(&ReasonCode::NotOnActionAllowlist)
+        );
+        let out = p.decide(
+            t(95),
+            Channel::WebWidget,
+            Action::Login,
+            &[ReasonCode::NewCountry],
+            &home,
+        );
         assert_eq!(out.decision, Decision::StepUpOtpKba);
-        let out = p.decide(t(95), Channel::WebWidget, Action::Login, &[ReasonCode::IpBlocklisted], &home);
+        let out = p.decide(
+            t(95),
+            Channel::WebWidget,
+            Action::Login,
+            &[ReasonCode::IpBlocklisted],
+            &home,
+        );
         assert_eq!(out.decision, Decision::Deny);
     }
 
     #[test]
     fn bad_policy_names_the_key() {
-        let e = PolicyTable::from_toml("[action.payment]\ngeofence = [\"France\"]\n").expect_err("bad code");
-        assert_eq!(e.to_string(), "policy: action.payment.geofence[0]: not an ISO country code (e.g. \"FR\")");
-        let e = PolicyTable::from_toml("[ladder.high]\nallow = 10\nstep_up_otp = 50\nstep_up_otp_kba = 5\n").expect_err("order");
+        let e = PolicyTable::from_toml("[action.payment]\ngeofence = [\"France\"]\n")
+            .expect_err("bad code");
+        assert_eq!(
+            e.to_string(),
+            "policy: action.payment.geofence[0]: not an ISO country code (e.g. \"FR\")"
+        );
+        let e = PolicyTable::from_toml(
+            "[ladder.high]\nallow = 10\nstep_up_otp = 50\nstep_up_otp_kba = 5\n",
+        )
+        .expect_err("order");
         assert!(e.to_string().contains("ladder.high"), "{e}");
-        let e = PolicyTable::from_toml("[floors]\ngeo_unavailable = \"allow\"\n").expect_err("fail open");
+        let e = PolicyTable::from_toml("[floors]\ngeo_unavailable = \"allow\"\n")
+            .expect_err("fail open");
         assert!(e.to_string().contains("fail secure"), "{e}");
         let e = PolicyTable::from_toml("[action.teleport]\n").expect_err("unknown action");
         assert!(e.to_string().contains("teleport"), "{e}");

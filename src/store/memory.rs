@@ -6,7 +6,8 @@ use std::sync::RwLock;
 
 use super::{Durability, KvRead, KvWrite, ProfileStore, StoreError, Table};
 
-type Map = HashMap<(u8, [u8; 16]), Vec<u8>>;
+type Key = (u8, [u8; 16]);
+type Map = HashMap<Key, Vec<u8>>;
 
 /// A hash map behind a reader-writer lock. Writes are atomic: a transaction works on a staged
 /// copy of the keys it touches and commits only if it succeeds.
@@ -48,7 +49,7 @@ impl KvRead for Reader<'_> {
 
 struct Writer<'a> {
     map: &'a Map,
-    staged: Vec<((u8, [u8; 16]), Option<Vec<u8>>)>,
+    staged: Vec<(Key, Option<Vec<u8>>)>,
 }
 
 impl KvRead for Writer<'_> {
@@ -63,7 +64,8 @@ impl KvRead for Writer<'_> {
 
 impl KvWrite for Writer<'_> {
     fn put(&mut self, table: Table, key: &[u8; 16], value: &[u8]) -> Result<(), StoreError> {
-        self.staged.push(((table as u8, *key), Some(value.to_vec())));
+        self.staged
+            .push(((table as u8, *key), Some(value.to_vec())));
         Ok(())
     }
 
@@ -74,7 +76,10 @@ impl KvWrite for Writer<'_> {
 }
 
 impl ProfileStore for MemoryStore {
-    fn read(&self, f: &mut dyn FnMut(&mut dyn KvRead) -> Result<(), StoreError>) -> Result<(), StoreError> {
+    fn read(
+        &self,
+        f: &mut dyn FnMut(&mut dyn KvRead) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let map = self.map.read().map_err(|_| poisoned())?;
         f(&mut Reader { map: &map })
     }
@@ -86,7 +91,10 @@ impl ProfileStore for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut map = self.map.write().map_err(|_| poisoned())?;
         let staged = {
-            let mut w = Writer { map: &map, staged: Vec::new() };
+            let mut w = Writer {
+                map: &map,
+                staged: Vec::new(),
+            };
             f(&mut w)?;
             w.staged
         };
@@ -111,7 +119,10 @@ mod tests {
     #[test]
     fn failed_transaction_writes_nothing() {
         let s = MemoryStore::new();
-        s.write(Durability::Durable, &mut |kv| kv.put(Table::Ip, &[1; 16], b"a")).expect("write");
+        s.write(Durability::Durable, &mut |kv| {
+            kv.put(Table::Ip, &[1; 16], b"a")
+        })
+        .expect("write");
         let r = s.write(Durability::Durable, &mut |kv| {
             kv.put(Table::Ip, &[1; 16], b"b")?;
             kv.put(Table::Ip, &[2; 16], b"c")?;

@@ -41,7 +41,13 @@ pub enum Table {
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 5] = [Table::Profile, Table::UserActivity, Table::Device, Table::Ip, Table::Pending];
+    pub const ALL: [Table; 5] = [
+        Table::Profile,
+        Table::UserActivity,
+        Table::Device,
+        Table::Ip,
+        Table::Pending,
+    ];
 
     /// Stable name (redb table name).
     pub fn name(self) -> &'static str {
@@ -105,7 +111,10 @@ pub enum Durability {
 /// A transactional byte store. Implementations: [`memory::MemoryStore`], [`redb::RedbStore`].
 pub trait ProfileStore: Send + Sync {
     /// Runs `f` against a consistent read view.
-    fn read(&self, f: &mut dyn FnMut(&mut dyn KvRead) -> Result<(), StoreError>) -> Result<(), StoreError>;
+    fn read(
+        &self,
+        f: &mut dyn FnMut(&mut dyn KvRead) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
     /// Runs `f` in one atomic write transaction; on error nothing is written.
     fn write(
         &self,
@@ -152,20 +161,32 @@ fn encode<T: Serialize>(table: Table, value: &T) -> Result<Vec<u8>, StoreError> 
     })
 }
 
-fn load<T: DeserializeOwned>(kv: &mut dyn KvRead, table: Table, key: &Pseudonym) -> Result<Option<T>, StoreError> {
+fn load<T: DeserializeOwned>(
+    kv: &mut dyn KvRead,
+    table: Table,
+    key: &Pseudonym,
+) -> Result<Option<T>, StoreError> {
     match kv.get(table, &key.0)? {
         Some(bytes) => decode(table, &bytes).map(Some),
         None => Ok(None),
     }
 }
 
-fn save<T: Serialize>(kv: &mut dyn KvWrite, table: Table, key: &Pseudonym, value: &T) -> Result<(), StoreError> {
+fn save<T: Serialize>(
+    kv: &mut dyn KvWrite,
+    table: Table,
+    key: &Pseudonym,
+    value: &T,
+) -> Result<(), StoreError> {
     let bytes = encode(table, value)?;
     kv.put(table, &key.0, &bytes)
 }
 
 /// Reads everything scoring needs about `keys` in one consistent view.
-pub fn snapshot(store: &dyn ProfileStore, keys: &SubjectKeys) -> Result<ProfileSnapshot, StoreError> {
+pub fn snapshot(
+    store: &dyn ProfileStore,
+    keys: &SubjectKeys,
+) -> Result<ProfileSnapshot, StoreError> {
     let mut snap = ProfileSnapshot::default();
     store.read(&mut |kv| {
         snap.profile = load(kv, Table::Profile, &keys.user)?;
@@ -199,7 +220,11 @@ pub struct Observation<'a> {
 }
 
 /// Records one scored request in the activity ledger. Never touches profiles.
-pub fn observe(store: &dyn ProfileStore, obs: &Observation<'_>, cfg: &LearnConfig) -> Result<(), StoreError> {
+pub fn observe(
+    store: &dyn ProfileStore,
+    obs: &Observation<'_>,
+    cfg: &LearnConfig,
+) -> Result<(), StoreError> {
     store.write(Durability::Relaxed, &mut |kv| {
         let user = obs.keys.user;
         let mut act: UserActivity = load(kv, Table::UserActivity, &user)?.unwrap_or_default();

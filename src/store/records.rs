@@ -64,7 +64,10 @@ impl Recent {
 
     /// Events in `[since_ms, until_ms]`.
     pub fn count_between(&self, since_ms: i64, until_ms: i64) -> u32 {
-        self.times.iter().filter(|&&t| t >= since_ms && t <= until_ms).count() as u32
+        self.times
+            .iter()
+            .filter(|&&t| t >= since_ms && t <= until_ms)
+            .count() as u32
     }
 }
 
@@ -244,7 +247,13 @@ pub struct IpActivity {
 
 impl UserActivity {
     /// Counts one scored request.
-    pub fn observe(&mut self, at_ms: i64, failed: bool, sketch: Option<&TimingSketch>, cfg: &LearnConfig) {
+    pub fn observe(
+        &mut self,
+        at_ms: i64,
+        failed: bool,
+        sketch: Option<&TimingSketch>,
+        cfg: &LearnConfig,
+    ) {
         self.attempts.push(at_ms, cfg.max_recent);
         if failed {
             self.failures.push(at_ms, cfg.max_recent);
@@ -313,7 +322,11 @@ impl UserProfile {
             }
         }
         if let Some(fix) = &ev.fix {
-            match self.places.iter_mut().find(|p| p.country == fix.country && p.city == fix.city) {
+            match self
+                .places
+                .iter_mut()
+                .find(|p| p.country == fix.country && p.city == fix.city)
+            {
                 Some(p) => {
                     p.last_ms = p.last_ms.max(fix.at_ms);
                     p.count = p.count.saturating_add(1);
@@ -352,7 +365,8 @@ impl UserProfile {
             return;
         }
         if let Some(key) = ev.device {
-            self.devices.retain(|d| d.key != key || d.first_verified_ms < ev.at_ms);
+            self.devices
+                .retain(|d| d.key != key || d.first_verified_ms < ev.at_ms);
         }
         if let Some(fix) = &ev.fix {
             self.places
@@ -379,7 +393,10 @@ impl UserProfile {
             return (0.0, 0.0);
         }
         let (x, y, z) = (x / w, y / w, z / w);
-        (z.atan2((x * x + y * y).sqrt()).to_degrees(), y.atan2(x).to_degrees())
+        (
+            z.atan2((x * x + y * y).sqrt()).to_degrees(),
+            y.atan2(x).to_degrees(),
+        )
     }
 
     fn enroll_typing(&mut self, v: &[f32; TYPING_DIMS], cfg: &LearnConfig) {
@@ -394,10 +411,10 @@ impl UserProfile {
             Some(t) => {
                 t.samples = t.samples.saturating_add(1);
                 let w = (1.0 / t.samples as f32).max(cfg.template_min_weight);
-                for i in 0..TYPING_DIMS {
-                    let dev = (v[i] - t.mean[i]).abs();
-                    t.mad[i] = (1.0 - w) * t.mad[i] + w * dev;
-                    t.mean[i] = (1.0 - w) * t.mean[i] + w * v[i];
+                for ((mean, mad), x) in t.mean.iter_mut().zip(t.mad.iter_mut()).zip(v) {
+                    let dev = (x - *mean).abs();
+                    *mad = (1.0 - w) * *mad + w * dev;
+                    *mean = (1.0 - w) * *mean + w * x;
                 }
             }
         }
@@ -442,7 +459,14 @@ mod tests {
     fn learning_tracks_devices_places_and_fades_typing() {
         let cfg = LearnConfig::default();
         let mut p = UserProfile::default();
-        let fix = |at_ms| GeoFix { lat: 48.8566, lon: 2.3522, radius_km: 10.0, at_ms, country: "FR".into(), city: "Paris".into() };
+        let fix = |at_ms| GeoFix {
+            lat: 48.8566,
+            lon: 2.3522,
+            radius_km: 10.0,
+            at_ms,
+            country: "FR".into(),
+            city: "Paris".into(),
+        };
         for i in 0..20 {
             let ev = PendingEvidence {
                 user: pseudo(1),
@@ -466,7 +490,10 @@ mod tests {
         assert!(t.mad[0].abs() < 1e-3);
         assert!(p.hours[9] > p.hours[8]);
         // A new habit pulls the mean at least by the minimum weight.
-        let ev = PendingEvidence { typing: Some([200.0, 10.0, 200.0, 40.0, 100.0, 0.0]), ..Default::default() };
+        let ev = PendingEvidence {
+            typing: Some([200.0, 10.0, 200.0, 40.0, 100.0, 0.0]),
+            ..Default::default()
+        };
         p.learn(&ev, &cfg);
         let t = p.typing.as_ref().expect("template");
         assert!((t.mean[0] - 110.0).abs() < 1e-3, "{}", t.mean[0]);

@@ -39,7 +39,10 @@ impl std::fmt::Debug for RedbStore {
 impl RedbStore {
     /// Opens or creates the database at `path` (its directory is created if needed).
     pub fn open(path: &Path) -> Result<RedbStore, StoreError> {
-        let open_err = |problem: String| StoreError::Open { path: path.display().to_string(), problem };
+        let open_err = |problem: String| StoreError::Open {
+            path: path.display().to_string(),
+            problem,
+        };
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
@@ -48,10 +51,14 @@ impl RedbStore {
         let db = Database::create(path).map_err(|e| open_err(e.to_string()))?;
         let txn = db.begin_write().map_err(|e| open_err(e.to_string()))?;
         for t in Table::ALL {
-            txn.open_table(def(t)).map_err(|e| open_err(e.to_string()))?;
+            txn.open_table(def(t))
+                .map_err(|e| open_err(e.to_string()))?;
         }
         txn.commit().map_err(|e| open_err(e.to_string()))?;
-        Ok(RedbStore { db, last_flush_ms: AtomicI64::new(now_ms()) })
+        Ok(RedbStore {
+            db,
+            last_flush_ms: AtomicI64::new(now_ms()),
+        })
     }
 }
 
@@ -69,7 +76,9 @@ struct Reader {
 impl KvRead for Reader {
     fn get(&mut self, table: Table, key: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError> {
         let t = self.txn.open_table(def(table)).map_err(backend)?;
-        Ok(t.get(key.as_slice()).map_err(backend)?.map(|v| v.value().to_vec()))
+        Ok(t.get(key.as_slice())
+            .map_err(backend)?
+            .map(|v| v.value().to_vec()))
     }
 }
 
@@ -80,7 +89,10 @@ struct Writer<'a> {
 impl KvRead for Writer<'_> {
     fn get(&mut self, table: Table, key: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError> {
         let t = self.txn.open_table(def(table)).map_err(backend)?;
-        let v = t.get(key.as_slice()).map_err(backend)?.map(|v| v.value().to_vec());
+        let v = t
+            .get(key.as_slice())
+            .map_err(backend)?
+            .map(|v| v.value().to_vec());
         Ok(v)
     }
 }
@@ -100,7 +112,10 @@ impl KvWrite for Writer<'_> {
 }
 
 impl ProfileStore for RedbStore {
-    fn read(&self, f: &mut dyn FnMut(&mut dyn KvRead) -> Result<(), StoreError>) -> Result<(), StoreError> {
+    fn read(
+        &self,
+        f: &mut dyn FnMut(&mut dyn KvRead) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let txn = self.db.begin_read().map_err(backend)?;
         f(&mut Reader { txn })
     }
@@ -114,8 +129,12 @@ impl ProfileStore for RedbStore {
         let now = now_ms();
         let durable = durability == Durability::Durable
             || now - self.last_flush_ms.load(Ordering::Relaxed) >= FLUSH_INTERVAL_MS;
-        txn.set_durability(if durable { redb::Durability::Immediate } else { redb::Durability::None })
-            .map_err(backend)?;
+        txn.set_durability(if durable {
+            redb::Durability::Immediate
+        } else {
+            redb::Durability::None
+        })
+        .map_err(backend)?;
         match f(&mut Writer { txn: &txn }) {
             Ok(()) => {
                 txn.commit().map_err(backend)?;

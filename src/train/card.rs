@@ -4,7 +4,12 @@
 use serde_json::{Value, json};
 
 /// Builds the card.
-pub fn model_card(data_path: &str, train_rows: usize, test_rows: usize, cutoff_rfc3339: &str) -> Value {
+pub fn model_card(
+    data_path: &str,
+    train_rows: usize,
+    test_rows: usize,
+    cutoff_rfc3339: &str,
+) -> Value {
     json!({
         "name": "tessera logistic regression over feature schema v1",
         "intended_use": "Risk of account takeover for one chat authentication event, as trust 0–100, feeding the step-up policy. Not a credit, identity-proofing or eligibility decision.",

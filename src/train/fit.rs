@@ -27,7 +27,9 @@ pub struct Fitted {
 pub fn fit_logistic(rows: &[FeatureRow], y: &[bool]) -> Result<Fitted, TrainError> {
     let n = rows.len();
     if n < 20 {
-        return Err(TrainError::Data(format!("{n} training rows; need at least 20")));
+        return Err(TrainError::Data(format!(
+            "{n} training rows; need at least 20"
+        )));
     }
     let positives = y.iter().filter(|b| **b).count();
     if positives == 0 || positives == n {
@@ -50,7 +52,11 @@ pub fn fit_logistic(rows: &[FeatureRow], y: &[bool]) -> Result<Fitted, TrainErro
     let mut x = Array2::<f64>::zeros((n, N_FEATURES));
     for (i, r) in rows.iter().enumerate() {
         for j in 0..N_FEATURES {
-            x[[i, j]] = if sd[j] > 1e-9 { (f64::from(r[j]) - mean[j]) / sd[j] } else { 0.0 };
+            x[[i, j]] = if sd[j] > 1e-9 {
+                (f64::from(r[j]) - mean[j]) / sd[j]
+            } else {
+                0.0
+            };
         }
     }
     let targets: Array1<bool> = y.iter().copied().collect();
@@ -73,7 +79,9 @@ pub fn fit_logistic(rows: &[FeatureRow], y: &[bool]) -> Result<Fitted, TrainErro
         }
     }
     if weights.iter().any(|w| !w.is_finite()) || !intercept.is_finite() {
-        return Err(TrainError::Fit("optimiser returned non-finite weights".into()));
+        return Err(TrainError::Fit(
+            "optimiser returned non-finite weights".into(),
+        ));
     }
     Ok(Fitted { weights, intercept })
 }
@@ -98,16 +106,27 @@ mod tests {
             y.push(attack);
         }
         let f = fit_logistic(&rows, &y).expect("fit");
-        assert!(f.weights[F::NetworkTor as usize] > 2.0, "{:?}", f.weights[F::NetworkTor as usize]);
+        assert!(
+            f.weights[F::NetworkTor as usize] > 2.0,
+            "{:?}",
+            f.weights[F::NetworkTor as usize]
+        );
         assert!(f.weights[F::TypingKeysLog as usize].abs() < 0.2);
         let logit = |tor: f64| f.intercept + f.weights[F::NetworkTor as usize] * tor;
         assert!(logit(1.0) > 0.0 && logit(0.0) < 0.0);
-        assert_eq!(f.weights[F::GeoNewCity as usize], 0.0, "constant column gets weight 0");
+        assert_eq!(
+            f.weights[F::GeoNewCity as usize],
+            0.0,
+            "constant column gets weight 0"
+        );
     }
 
     #[test]
     fn refuses_one_class_data() {
         let rows = vec![[0f32; N_FEATURES]; 30];
-        assert!(matches!(fit_logistic(&rows, &[false; 30]), Err(TrainError::Data(_))));
+        assert!(matches!(
+            fit_logistic(&rows, &[false; 30]),
+            Err(TrainError::Data(_))
+        ));
     }
 }

@@ -56,7 +56,12 @@ pub struct AtThreshold {
 }
 
 /// Counts at one threshold: an event is flagged when `flagged(score)`.
-pub fn at_threshold(name: &'static str, scores: &[f64], labels: &[bool], flagged: impl Fn(f64) -> bool) -> AtThreshold {
+pub fn at_threshold(
+    name: &'static str,
+    scores: &[f64],
+    labels: &[bool],
+    flagged: impl Fn(f64) -> bool,
+) -> AtThreshold {
     let (mut tp, mut fp, mut fnn, mut tn) = (0u64, 0u64, 0u64, 0u64);
     for (s, &y) in scores.iter().zip(labels) {
         match (flagged(*s), y) {
@@ -66,7 +71,13 @@ pub fn at_threshold(name: &'static str, scores: &[f64], labels: &[bool], flagged
             (false, false) => tn += 1,
         }
     }
-    let ratio = |a: u64, b: u64| if a + b == 0 { 0.0 } else { a as f64 / (a + b) as f64 };
+    let ratio = |a: u64, b: u64| {
+        if a + b == 0 {
+            0.0
+        } else {
+            a as f64 / (a + b) as f64
+        }
+    };
     AtThreshold {
         name,
         true_positives: tp,
@@ -93,11 +104,18 @@ pub struct ModelMetrics {
 pub fn evaluate(probabilities: &[f64], labels: &[bool]) -> ModelMetrics {
     let trust = |p: f64| crate::domain::TrustScore::from_attack_probability(p).value();
     let thresholds = vec![
-        at_threshold("challenged: trust < 70", probabilities, labels, |p| trust(p) < 70),
-        at_threshold("otp_kba_or_deny: trust < 40", probabilities, labels, |p| trust(p) < 40),
+        at_threshold("challenged: trust < 70", probabilities, labels, |p| {
+            trust(p) < 70
+        }),
+        at_threshold("otp_kba_or_deny: trust < 40", probabilities, labels, |p| {
+            trust(p) < 40
+        }),
         at_threshold("deny: trust < 15", probabilities, labels, |p| trust(p) < 15),
     ];
-    ModelMetrics { roc_auc: roc_auc(probabilities, labels).unwrap_or(f64::NAN), thresholds }
+    ModelMetrics {
+        roc_auc: roc_auc(probabilities, labels).unwrap_or(f64::NAN),
+        thresholds,
+    }
 }
 
 #[cfg(test)]
@@ -107,11 +125,17 @@ mod tests {
     #[test]
     fn auc_of_known_lists() {
         // The textbook example: 3 of 4 attack/genuine pairs ordered right.
-        assert_eq!(roc_auc(&[0.1, 0.4, 0.35, 0.8], &[false, false, true, true]), Some(0.75));
+        assert_eq!(
+            roc_auc(&[0.1, 0.4, 0.35, 0.8], &[false, false, true, true]),
+            Some(0.75)
+        );
         assert_eq!(roc_auc(&[0.1, 0.2, 0.9], &[false, false, true]), Some(1.0));
         assert_eq!(roc_auc(&[0.9, 0.2, 0.1], &[false, false, true]), Some(0.0));
         // All tied: 0.5.
-        assert_eq!(roc_auc(&[0.5, 0.5, 0.5, 0.5], &[true, false, true, false]), Some(0.5));
+        assert_eq!(
+            roc_auc(&[0.5, 0.5, 0.5, 0.5], &[true, false, true, false]),
+            Some(0.5)
+        );
         assert_eq!(roc_auc(&[0.5, 0.6], &[true, true]), None);
     }
 
@@ -120,7 +144,15 @@ mod tests {
         let s = [0.9, 0.8, 0.2, 0.7, 0.1];
         let y = [true, false, true, true, false];
         let m = at_threshold("t", &s, &y, |p| p >= 0.5);
-        assert_eq!((m.true_positives, m.false_positives, m.false_negatives, m.true_negatives), (2, 1, 1, 1));
+        assert_eq!(
+            (
+                m.true_positives,
+                m.false_positives,
+                m.false_negatives,
+                m.true_negatives
+            ),
+            (2, 1, 1, 1)
+        );
         assert!((m.precision - 2.0 / 3.0).abs() < 1e-12);
         assert!((m.recall - 2.0 / 3.0).abs() < 1e-12);
         assert!((m.false_positive_rate - 0.5).abs() < 1e-12);

@@ -67,7 +67,9 @@ pub fn train(data: &Path, cfg: &Config, out: &Path) -> Result<TrainReport, Train
     let rep = replay::replay(&ds, &engine)?;
     let n = rep.rows.len();
     if n < 50 {
-        return Err(TrainError::Data(format!("{n} scored events; need at least 50")));
+        return Err(TrainError::Data(format!(
+            "{n} scored events; need at least 50"
+        )));
     }
     let cut = ((n as f64) * TRAIN_SHARE) as usize;
     let cutoff_ms = rep.ts_ms[cut.min(n - 1)];
@@ -75,7 +77,9 @@ pub fn train(data: &Path, cfg: &Config, out: &Path) -> Result<TrainReport, Train
     let (train_rows, test_rows) = rep.rows.split_at(split);
     let (train_y, test_y) = rep.labels.split_at(split);
     if test_rows.is_empty() || !test_y.iter().any(|y| *y) || test_y.iter().all(|y| *y) {
-        return Err(TrainError::Data("held-out split needs both attacks and genuine events".into()));
+        return Err(TrainError::Data(
+            "held-out split needs both attacks and genuine events".into(),
+        ));
     }
     let fitted = fit::fit_logistic(train_rows, train_y)?;
     let mut art = Artifact {
@@ -89,14 +93,29 @@ pub fn train(data: &Path, cfg: &Config, out: &Path) -> Result<TrainReport, Train
         training: serde_json::Value::Null,
         card: serde_json::Value::Null,
     };
-    let digest = blake3::hash(serde_json::to_string(&(&art.weights, art.intercept)).unwrap_or_default().as_bytes());
-    art.model_version = format!("tessera-lr-v{}-{}", art.schema.version, &digest.to_hex()[..8]);
+    let digest = blake3::hash(
+        serde_json::to_string(&(&art.weights, art.intercept))
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    art.model_version = format!(
+        "tessera-lr-v{}-{}",
+        art.schema.version,
+        &digest.to_hex()[..8]
+    );
     let lr = LinearModel::from_artifact(&art);
     let baseline = LinearModel::from_artifact(&rules::artifact());
-    let probs = |m: &LinearModel| test_rows.iter().map(|r| m.probability(r)).collect::<Vec<f64>>();
+    let probs = |m: &LinearModel| {
+        test_rows
+            .iter()
+            .map(|r| m.probability(r))
+            .collect::<Vec<f64>>()
+    };
     let model_metrics = metrics::evaluate(&probs(&lr), test_y);
     let rules_metrics = metrics::evaluate(&probs(&baseline), test_y);
-    let cutoff = chrono::DateTime::from_timestamp_millis(cutoff_ms).map(|d| d.to_rfc3339()).unwrap_or_default();
+    let cutoff = chrono::DateTime::from_timestamp_millis(cutoff_ms)
+        .map(|d| d.to_rfc3339())
+        .unwrap_or_default();
     art.metrics = serde_json::json!({
         "split": {"kind": "time", "train_share": TRAIN_SHARE, "cutoff": cutoff, "train_rows": train_rows.len(), "test_rows": test_rows.len(),
                   "test_attacks": test_y.iter().filter(|y| **y).count()},
@@ -105,7 +124,12 @@ pub fn train(data: &Path, cfg: &Config, out: &Path) -> Result<TrainReport, Train
         "fit": {"library": "linfa-logistic 0.8", "alpha": fit::ALPHA, "max_iterations": fit::MAX_ITERATIONS, "standardised": true},
     });
     art.training = serde_json::to_value(&ds.description).unwrap_or_default();
-    art.card = card::model_card(&data.display().to_string(), train_rows.len(), test_rows.len(), &cutoff);
+    art.card = card::model_card(
+        &data.display().to_string(),
+        train_rows.len(),
+        test_rows.len(),
+        &cutoff,
+    );
     art.save(out)?;
     Ok(TrainReport {
         model: model_metrics,

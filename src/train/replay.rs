@@ -28,8 +28,14 @@ pub fn replay(data: &Dataset, engine: &Engine) -> Result<Replayed, TrainError> {
     let mut out = Replayed::default();
     for (ts, ev) in &data.events {
         match ev {
-            LogEvent::Score { request, is_attack, scenario } => {
-                let a = engine.assess(request, *ts).map_err(|e| TrainError::Data(format!("event at {ts}: {e}")))?;
+            LogEvent::Score {
+                request,
+                is_attack,
+                scenario,
+            } => {
+                let a = engine
+                    .assess(request, *ts)
+                    .map_err(|e| TrainError::Data(format!("event at {ts}: {e}")))?;
                 out.rows.push(a.row);
                 out.labels.push(*is_attack);
                 out.ts_ms.push(*ts);

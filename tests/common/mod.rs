@@ -4,7 +4,10 @@
 use std::path::PathBuf;
 
 use tessera::config::{Backend, Config};
-use tessera::domain::{AuthInfo, Channel, DeviceInfo, KeyEvent, NetworkInfo, OutcomeKind, OutcomeRecord, ScoreRequest, TypingInfo};
+use tessera::domain::{
+    AuthInfo, Channel, DeviceInfo, KeyEvent, NetworkInfo, OutcomeKind, OutcomeRecord, ScoreRequest,
+    TypingInfo,
+};
 use tessera::{Engine, ScoreResponse};
 
 /// 2026-01-10T09:00:00Z.
@@ -19,8 +22,14 @@ pub const TOR_IP_DEMO: &str = "47.0.0.9";
 
 /// The shared MaxMind test databases (../shared/data/mmdb/test-data); fails loudly when absent.
 pub fn mmdb(name: &str) -> String {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mmdb/test-data").join(name);
-    assert!(p.exists(), "missing shared test data {} — CI clones the repo beside ../shared", p.display());
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/mmdb/test-data")
+        .join(name);
+    assert!(
+        p.exists(),
+        "missing shared test data {} — CI clones the repo beside ../shared",
+        p.display()
+    );
     p.display().to_string()
 }
 
@@ -35,13 +44,17 @@ pub fn engine(cfg: &Config) -> Engine {
 }
 
 pub fn ts(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).expect("time").to_rfc3339()
+    chrono::DateTime::from_timestamp_millis(ms)
+        .expect("time")
+        .to_rfc3339()
 }
 
 pub fn device(id: &str, tz: &str, lang: &str) -> DeviceInfo {
     DeviceInfo {
         id: Some(id.into()),
-        user_agent: Some("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Mobile/15E148".into()),
+        user_agent: Some(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Mobile/15E148".into(),
+        ),
         platform: Some("iOS".into()),
         timezone: Some(tz.into()),
         languages: vec![lang.into()],
@@ -65,16 +78,29 @@ pub fn typing(dwell: f64, flight: f64, seed: u64) -> TypingInfo {
             let down = t;
             let up = down + dwell * (1.0 + 0.4 * jitter());
             t += flight * (1.0 + 0.6 * jitter());
-            KeyEvent { key: Some("letter".into()), down_ms: down, up_ms: up }
+            KeyEvent {
+                key: Some("letter".into()),
+                down_ms: down,
+                up_ms: up,
+            }
         })
         .collect();
     TypingInfo { events }
 }
 
-pub fn request(user: &str, id: &str, at_ms: i64, ip: &str, dev: DeviceInfo, typing: Option<TypingInfo>) -> ScoreRequest {
+pub fn request(
+    user: &str,
+    id: &str,
+    at_ms: i64,
+    ip: &str,
+    dev: DeviceInfo,
+    typing: Option<TypingInfo>,
+) -> ScoreRequest {
     let mut r = ScoreRequest::minimal(user, &ts(at_ms), Channel::WebWidget);
     r.request_id = Some(id.into());
-    r.network = Some(NetworkInfo { ip: Some(ip.into()) });
+    r.network = Some(NetworkInfo {
+        ip: Some(ip.into()),
+    });
     r.device = Some(dev);
     r.typing = typing;
     r.auth = Some(AuthInfo::default());
@@ -83,7 +109,9 @@ pub fn request(user: &str, id: &str, at_ms: i64, ip: &str, dev: DeviceInfo, typi
 
 /// Scores `req` at its own time plus one minute.
 pub fn score(engine: &Engine, req: &ScoreRequest) -> ScoreResponse {
-    let at = chrono::DateTime::parse_from_rfc3339(&req.timestamp).expect("ts").timestamp_millis();
+    let at = chrono::DateTime::parse_from_rfc3339(&req.timestamp)
+        .expect("ts")
+        .timestamp_millis();
     engine.score_at(req, at + 60_000).expect("score")
 }
 
@@ -92,9 +120,23 @@ pub fn enroll_in_paris(engine: &Engine, user: &str, n: i64) {
     for i in 0..n {
         let at = T0 - (n - i) * 2 * DAY;
         let id = format!("{user}-enrol-{i}");
-        let req = request(user, &id, at, PARIS_IP, device(&format!("{user}-phone"), "Europe/Paris", "fr-FR"), Some(typing(105.0, 190.0, i as u64)));
+        let req = request(
+            user,
+            &id,
+            at,
+            PARIS_IP,
+            device(&format!("{user}-phone"), "Europe/Paris", "fr-FR"),
+            Some(typing(105.0, 190.0, i as u64)),
+        );
         score(engine, &req);
-        engine.record_outcome(&OutcomeRecord::new(&id, user, &ts(at + 90_000), OutcomeKind::OtpPassed)).expect("outcome");
+        engine
+            .record_outcome(&OutcomeRecord::new(
+                &id,
+                user,
+                &ts(at + 90_000),
+                OutcomeKind::OtpPassed,
+            ))
+            .expect("outcome");
     }
 }
 
