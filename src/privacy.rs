@@ -87,19 +87,11 @@ impl Pseudonymizer {
         Pseudonymizer { key }
     }
 
-    /// A fresh random key (from the OS), for in-memory stores and tests that don't need stable
-    /// pseudonyms across runs.
+    /// A fresh random key from the operating system's CSPRNG (via `rand`'s `OsRng`).
     pub fn random() -> Self {
+        use rand::RngCore;
         let mut key = [0u8; 32];
-        // Mix the clock, the process id and a heap address through blake3: enough for a
-        // per-process key when no stable key is configured.
-        let seed = format!(
-            "{:?}{}{:p}",
-            std::time::SystemTime::now(),
-            std::process::id(),
-            &key as *const _
-        );
-        key.copy_from_slice(blake3::hash(seed.as_bytes()).as_bytes());
+        rand::rngs::OsRng.fill_bytes(&mut key);
         Pseudonymizer { key }
     }
 
