@@ -134,17 +134,20 @@ pub fn scaled_manhattan(x: &[f32; TYPING_DIMS], t: &TypingTemplate) -> f32 {
 
 /// Interleaved hold and flight times, whole ms, at most [`SKETCH_LEN`].
 pub fn sketch(events: &[crate::domain::KeyEvent]) -> TimingSketch {
-    let mut intervals = Vec::with_capacity(SKETCH_LEN.min(2 * events.len()));
+    let mut intervals = [0u16; SKETCH_LEN];
+    let mut n = 0;
     for (i, e) in events.iter().enumerate() {
-        if intervals.len() + 2 > SKETCH_LEN {
+        if n + 2 > SKETCH_LEN {
             break;
         }
-        intervals.push(to_u16(e.up_ms - e.down_ms));
+        intervals[n] = to_u16(e.up_ms - e.down_ms);
+        n += 1;
         if let Some(next) = events.get(i + 1) {
-            intervals.push(to_u16(next.down_ms - e.down_ms));
+            intervals[n] = to_u16(next.down_ms - e.down_ms);
+            n += 1;
         }
     }
-    TimingSketch { intervals }
+    TimingSketch::from_intervals(&intervals[..n])
 }
 
 fn to_u16(ms: f64) -> u16 {
@@ -154,16 +157,15 @@ fn to_u16(ms: f64) -> u16 {
 /// Mean absolute difference between two sketches of equal length, ms; `None` if lengths differ
 /// or they are too short to mean anything (under 8 intervals).
 pub fn sketch_distance(a: &TimingSketch, b: &TimingSketch) -> Option<f32> {
-    if a.intervals.len() != b.intervals.len() || a.intervals.len() < 8 {
+    if a.len() != b.len() || a.len() < 8 {
         return None;
     }
     let sum: u32 = a
-        .intervals
-        .iter()
-        .zip(&b.intervals)
-        .map(|(x, y)| u32::from(x.abs_diff(*y)))
+        .intervals()
+        .zip(b.intervals())
+        .map(|(x, y)| u32::from(x.abs_diff(y)))
         .sum();
-    Some(sum as f32 / a.intervals.len() as f32)
+    Some(sum as f32 / a.len() as f32)
 }
 
 pub(super) fn extract(
@@ -328,7 +330,7 @@ mod tests {
             (1050.0, 1140.0),
         ]);
         let (sa, sj, sf) = (sketch(&a), sketch(&jittered), sketch(&fresh));
-        assert_eq!(sa.intervals.len(), 11);
+        assert_eq!(sa.len(), 11);
         assert_eq!(sketch_distance(&sa, &sa), Some(0.0));
         assert!(sketch_distance(&sa, &sj).expect("same length") <= 2.0);
         assert!(sketch_distance(&sa, &sf).expect("same length") > 10.0);

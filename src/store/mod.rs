@@ -302,11 +302,11 @@ pub fn apply_outcome(
             result = Ok(OutcomeEffect::Learned);
         } else if outcome.is_failure() {
             let mut act: UserActivity = load(kv, Table::UserActivity, &user)?.unwrap_or_default();
-            act.failures.push(at_ms, cfg.max_recent);
+            act.failures.push(at_ms);
             save(kv, Table::UserActivity, &user, &act)?;
             if let Some(ip) = &pending.ip {
                 let mut rec: IpActivity = load(kv, Table::Ip, ip)?.unwrap_or_default();
-                rec.failures.push(at_ms, cfg.max_recent);
+                rec.failures.push(at_ms);
                 save(kv, Table::Ip, ip, &rec)?;
             }
             result = Ok(OutcomeEffect::CountedFailure);

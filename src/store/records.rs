@@ -13,8 +13,6 @@ pub const SKETCH_LEN: usize = 64;
 /// Tunables for learning and for the activity ledger.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LearnConfig {
-    /// Timestamps kept per counter (attempts, failures); windows count within these.
-    pub max_recent: usize,
     /// Distinct users remembered per device or IP.
     pub max_users: usize,
     /// Devices kept per profile (least recently verified dropped first).
@@ -34,7 +32,6 @@ pub struct LearnConfig {
 impl Default for LearnConfig {
     fn default() -> Self {
         LearnConfig {
-            max_recent: 128,
             max_users: 64,
             max_devices: 12,
             max_places: 24,
@@ -46,45 +43,105 @@ impl Default for LearnConfig {
     }
 }
 
-/// Recent event times, newest last, capped.
+/// Width of a fine bucket, ms (2 min); 31 fine buckets cover any window of up to an hour.
+pub const FINE_BUCKET_MS: i64 = 120_000;
+const FINE_BUCKETS: usize = 31;
+/// Width of a coarse bucket, ms (1 h); coarse buckets cover the last 25 hours.
+pub const COARSE_BUCKET_MS: i64 = 3_600_000;
+const COARSE_BUCKETS: usize = 25;
+
+/// Event counts in time buckets: 2-minute buckets over the last hour and hourly buckets over the
+/// last 25 hours. Fixed size whatever the traffic, so a flood from one IP costs no more to
+/// read than a quiet one. Counting rounds the window out to whole buckets, which can only
+/// over-count at the edges (fail secure: it raises risk, never lowers it).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Recent {
-    times: Vec<i64>,
+    fine_head: i64,
+    fine: [u16; FINE_BUCKETS],
+    coarse_head: i64,
+    coarse: [u16; COARSE_BUCKETS],
+}
+
+fn ring_add(ring: &mut [u16], head: &mut i64, idx: i64) {
+    let n = ring.len() as i64;
+    if idx > *head {
+        let advance = (idx - *head).min(n);
+        for k in 1..=advance {
+            ring[(*head + k).rem_euclid(n) as usize] = 0;
+        }
+        *head = idx;
+    }
+    if *head - idx < n {
+        let slot = &mut ring[idx.rem_euclid(n) as usize];
+        *slot = slot.saturating_add(1);
+    }
+}
+
+fn ring_count(ring: &[u16], head: i64, first: i64, last: i64) -> u32 {
+    let n = ring.len() as i64;
+    let lo = first.max(head - n + 1);
+    let hi = last.min(head);
+    (lo..=hi)
+        .map(|i| u32::from(ring[i.rem_euclid(n) as usize]))
+        .sum()
 }
 
 impl Recent {
-    /// Adds an event at `at_ms`, dropping the oldest beyond `cap`.
-    pub fn push(&mut self, at_ms: i64, cap: usize) {
-        self.times.push(at_ms);
-        if self.times.len() > cap {
-            let excess = self.times.len() - cap;
-            self.times.drain(..excess);
-        }
+    /// Counts an event at `at_ms` (events older than the retained buckets are dropped).
+    pub fn push(&mut self, at_ms: i64) {
+        ring_add(
+            &mut self.fine,
+            &mut self.fine_head,
+            at_ms.div_euclid(FINE_BUCKET_MS),
+        );
+        ring_add(
+            &mut self.coarse,
+            &mut self.coarse_head,
+            at_ms.div_euclid(COARSE_BUCKET_MS),
+        );
     }
 
-    /// Events in `[since_ms, until_ms]`.
+    /// Events in `[since_ms, until_ms]`, rounded out to whole buckets: 2-minute buckets for
+    /// windows up to an hour, hourly buckets beyond (up to 25 h).
     pub fn count_between(&self, since_ms: i64, until_ms: i64) -> u32 {
-        self.times
-            .iter()
-            .filter(|&&t| t >= since_ms && t <= until_ms)
-            .count() as u32
+        if until_ms - since_ms <= FINE_BUCKET_MS * (FINE_BUCKETS as i64 - 1) {
+            ring_count(
+                &self.fine,
+                self.fine_head,
+                since_ms.div_euclid(FINE_BUCKET_MS),
+                until_ms.div_euclid(FINE_BUCKET_MS),
+            )
+        } else {
+            ring_count(
+                &self.coarse,
+                self.coarse_head,
+                since_ms.div_euclid(COARSE_BUCKET_MS),
+                until_ms.div_euclid(COARSE_BUCKET_MS),
+            )
+        }
     }
 }
 
 /// Distinct keys with the last time each was seen, capped (least recent dropped).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RecentKeys {
-    entries: Vec<(u64, i64)>,
+    /// (32-bit key, minute of last sighting).
+    entries: Vec<(u32, u32)>,
+}
+
+fn minute(at_ms: i64) -> u32 {
+    at_ms.div_euclid(60_000).clamp(0, i64::from(u32::MAX)) as u32
 }
 
 impl RecentKeys {
     /// Marks `key` as seen at `at_ms`.
     pub fn touch(&mut self, key: u64, at_ms: i64, cap: usize) {
+        let (key, at) = (key as u32, minute(at_ms));
         if let Some(e) = self.entries.iter_mut().find(|e| e.0 == key) {
-            e.1 = e.1.max(at_ms);
+            e.1 = e.1.max(at);
             return;
         }
-        self.entries.push((key, at_ms));
+        self.entries.push((key, at));
         if self.entries.len() > cap
             && let Some((i, _)) = self.entries.iter().enumerate().min_by_key(|(_, e)| e.1)
         {
@@ -94,10 +151,11 @@ impl RecentKeys {
 
     /// Distinct keys seen in `[since_ms, until_ms]`, counting `also` as seen too.
     pub fn distinct_between(&self, since_ms: i64, until_ms: i64, also: u64) -> u32 {
+        let (also, since, until) = (also as u32, minute(since_ms), minute(until_ms));
         let others = self
             .entries
             .iter()
-            .filter(|e| e.0 != also && e.1 >= since_ms && e.1 <= until_ms)
+            .filter(|e| e.0 != also && e.1 >= since && e.1 <= until)
             .count();
         others as u32 + 1
     }
@@ -164,8 +222,39 @@ pub struct TypingTemplate {
 /// Timing intervals of one sample, quantised to whole ms, for replay detection.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TimingSketch {
-    /// Dwell and flight times interleaved, ms, at most [`SKETCH_LEN`].
-    pub intervals: Vec<u16>,
+    /// Dwell and flight times interleaved, ms, as little-endian u16 pairs (at most
+    /// [`SKETCH_LEN`] intervals); stored as bytes so a profile decodes with one copy.
+    #[serde(with = "serde_bytes")]
+    bytes: Vec<u8>,
+}
+
+impl TimingSketch {
+    /// A sketch of these intervals (ms), truncated to [`SKETCH_LEN`].
+    pub fn from_intervals(intervals: &[u16]) -> TimingSketch {
+        let bytes = intervals
+            .iter()
+            .take(SKETCH_LEN)
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        TimingSketch { bytes }
+    }
+
+    /// Number of intervals.
+    pub fn len(&self) -> usize {
+        self.bytes.len() / 2
+    }
+
+    /// True when there are no intervals.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.len() < 2
+    }
+
+    /// The intervals, ms.
+    pub fn intervals(&self) -> impl Iterator<Item = u16> + '_ {
+        self.bytes
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+    }
 }
 
 /// What is normal for a user, learned from verified outcomes only.
@@ -254,9 +343,9 @@ impl UserActivity {
         sketch: Option<&TimingSketch>,
         cfg: &LearnConfig,
     ) {
-        self.attempts.push(at_ms, cfg.max_recent);
+        self.attempts.push(at_ms);
         if failed {
-            self.failures.push(at_ms, cfg.max_recent);
+            self.failures.push(at_ms);
         }
         if let Some(s) = sketch {
             self.sketches.push(s.clone());
@@ -278,9 +367,9 @@ impl DeviceActivity {
 impl IpActivity {
     /// Counts one scored request by `user`.
     pub fn observe(&mut self, user: u64, at_ms: i64, failed: bool, cfg: &LearnConfig) {
-        self.attempts.push(at_ms, cfg.max_recent);
+        self.attempts.push(at_ms);
         if failed {
-            self.failures.push(at_ms, cfg.max_recent);
+            self.failures.push(at_ms);
         }
         self.users.touch(user, at_ms, cfg.max_users);
     }
@@ -440,19 +529,34 @@ mod tests {
 
     #[test]
     fn windows_count_only_their_span_and_cap() {
+        const MIN: i64 = 60_000;
+        const T: i64 = 1_767_225_600_000;
         let mut r = Recent::default();
-        for t in [10, 20, 30, 40] {
-            r.push(t, 3);
+        for t in [T, T + 3 * MIN, T + 10 * MIN, T + 50 * MIN, T + 70 * MIN] {
+            r.push(t);
         }
-        assert_eq!(r.count_between(0, 100), 3);
-        assert_eq!(r.count_between(25, 35), 1);
+        // Last hour ending at T+70 min, in 2-minute buckets: T+10, T+50, T+70 (T+3 is outside).
+        assert_eq!(r.count_between(T + 10 * MIN, T + 70 * MIN), 3);
+        assert_eq!(r.count_between(T + 60 * MIN, T + 70 * MIN), 1);
+        // 24 h window in hourly buckets: everything.
+        assert_eq!(
+            r.count_between(T + 70 * MIN - 24 * 60 * MIN, T + 70 * MIN),
+            5
+        );
+        // Ten hours later the fine buckets have rolled over; the hourly ones remain.
+        r.push(T + 600 * MIN);
+        assert_eq!(r.count_between(T + 540 * MIN, T + 600 * MIN), 1);
+        assert_eq!(r.count_between(T, T + 600 * MIN), 6);
+        // At T+26 h the hourly ring holds the last 25 hours: T+10 h and T+26 h, not the first five.
+        r.push(T + 26 * 60 * MIN);
+        assert_eq!(r.count_between(T, T + 26 * 60 * MIN), 2);
         let mut k = RecentKeys::default();
-        k.touch(1, 100, 2);
-        k.touch(2, 200, 2);
-        k.touch(1, 300, 2);
-        k.touch(3, 400, 2); // evicts 2 (least recent)
-        assert_eq!(k.distinct_between(0, 1000, 9), 3);
-        assert_eq!(k.distinct_between(350, 1000, 3), 1);
+        k.touch(1, 100 * MIN, 2);
+        k.touch(2, 200 * MIN, 2);
+        k.touch(1, 300 * MIN, 2);
+        k.touch(3, 400 * MIN, 2); // evicts 2 (least recent)
+        assert_eq!(k.distinct_between(0, 1000 * MIN, 9), 3);
+        assert_eq!(k.distinct_between(350 * MIN, 1000 * MIN, 3), 1);
     }
 
     #[test]
