@@ -42,8 +42,13 @@ struct Reader<'a> {
 }
 
 impl KvRead for Reader<'_> {
-    fn get(&mut self, table: Table, key: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.map.get(&(table as u8, *key)).cloned())
+    fn visit(
+        &mut self,
+        table: Table,
+        key: &[u8; 16],
+        f: &mut dyn FnMut(Option<&[u8]>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        f(self.map.get(&(table as u8, *key)).map(Vec::as_slice))
     }
 }
 
@@ -53,12 +58,17 @@ struct Writer<'a> {
 }
 
 impl KvRead for Writer<'_> {
-    fn get(&mut self, table: Table, key: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError> {
+    fn visit(
+        &mut self,
+        table: Table,
+        key: &[u8; 16],
+        f: &mut dyn FnMut(Option<&[u8]>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let k = (table as u8, *key);
         if let Some((_, v)) = self.staged.iter().rev().find(|(sk, _)| *sk == k) {
-            return Ok(v.clone());
+            return f(v.as_deref());
         }
-        Ok(self.map.get(&k).cloned())
+        f(self.map.get(&k).map(Vec::as_slice))
     }
 }
 

@@ -87,8 +87,23 @@ pub enum StoreError {
 
 /// Reads inside one consistent view.
 pub trait KvRead {
-    /// The value under `key` in `table`, if any.
-    fn get(&mut self, table: Table, key: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Calls `f` with the value under `key` in `table` (borrowed, no copy), or `None`.
+    fn visit(
+        &mut self,
+        table: Table,
+        key: &[u8; 16],
+        f: &mut dyn FnMut(Option<&[u8]>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+
+    /// The value under `key` in `table`, copied.
+    fn get(&mut self, table: Table, key: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut out = None;
+        self.visit(table, key, &mut |v| {
+            out = v.map(<[u8]>::to_vec);
+            Ok(())
+        })?;
+        Ok(out)
+    }
 }
 
 /// Reads and writes inside one atomic transaction.
@@ -155,7 +170,7 @@ fn decode<T: DeserializeOwned>(table: Table, bytes: &[u8]) -> Result<T, StoreErr
 }
 
 fn encode<T: Serialize>(table: Table, value: &T) -> Result<Vec<u8>, StoreError> {
-    postcard::to_stdvec(value).map_err(|e| StoreError::Corrupt {
+    postcard::to_extend(value, Vec::with_capacity(2_048)).map_err(|e| StoreError::Corrupt {
         table: table.name(),
         problem: e.to_string(),
     })
@@ -166,10 +181,15 @@ fn load<T: DeserializeOwned>(
     table: Table,
     key: &Pseudonym,
 ) -> Result<Option<T>, StoreError> {
-    match kv.get(table, &key.0)? {
-        Some(bytes) => decode(table, &bytes).map(Some),
-        None => Ok(None),
-    }
+    let mut out = None;
+    kv.visit(table, &key.0, &mut |bytes| {
+        out = match bytes {
+            Some(b) => Some(decode(table, b)?),
+            None => None,
+        };
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 fn save<T: Serialize>(

@@ -176,14 +176,18 @@ struct Reader<'a> {
 }
 
 impl KvRead for Reader<'_> {
-    fn get(&mut self, table: Table, key: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError> {
+    fn visit(
+        &mut self,
+        table: Table,
+        key: &[u8; 16],
+        f: &mut dyn FnMut(Option<&[u8]>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         if let Some(v) = self.dirty.get(&(table as u8, *key)) {
-            return Ok(v.clone());
+            return f(v.as_deref());
         }
         let t = self.txn.open_table(def(table)).map_err(backend)?;
-        Ok(t.get(key.as_slice())
-            .map_err(backend)?
-            .map(|v| v.value().to_vec()))
+        let guard = t.get(key.as_slice()).map_err(backend)?;
+        f(guard.as_ref().map(|g| g.value()))
     }
 }
 
@@ -194,12 +198,17 @@ struct OverlayWriter<'a> {
 }
 
 impl KvRead for OverlayWriter<'_> {
-    fn get(&mut self, table: Table, key: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError> {
+    fn visit(
+        &mut self,
+        table: Table,
+        key: &[u8; 16],
+        f: &mut dyn FnMut(Option<&[u8]>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let k = (table as u8, *key);
         if let Some((_, v)) = self.staged.iter().rev().find(|(sk, _)| *sk == k) {
-            return Ok(v.clone());
+            return f(v.as_deref());
         }
-        self.reader.get(table, key)
+        self.reader.visit(table, key, f)
     }
 }
 
@@ -222,13 +231,15 @@ struct TxnWriter<'a> {
 }
 
 impl KvRead for TxnWriter<'_> {
-    fn get(&mut self, table: Table, key: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError> {
+    fn visit(
+        &mut self,
+        table: Table,
+        key: &[u8; 16],
+        f: &mut dyn FnMut(Option<&[u8]>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let t = self.txn.open_table(def(table)).map_err(backend)?;
-        let v = t
-            .get(key.as_slice())
-            .map_err(backend)?
-            .map(|v| v.value().to_vec());
-        Ok(v)
+        let guard = t.get(key.as_slice()).map_err(backend)?;
+        f(guard.as_ref().map(|g| g.value()))
     }
 }
 
