@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use super::{Durability, KvRead, KvWrite, ProfileStore, StoreError, Table};
+use super::{Durability, KvRead, KvWrite, ProfileStore, StoreError, Table, Visitor};
 
 type Key = (u8, [u8; 16]);
 type Map = HashMap<Key, Vec<u8>>;
@@ -46,7 +46,7 @@ impl KvRead for Reader<'_> {
         &mut self,
         table: Table,
         key: &[u8; 16],
-        f: &mut dyn FnMut(Option<&[u8]>) -> Result<(), StoreError>,
+        f: &mut Visitor<'_>,
     ) -> Result<(), StoreError> {
         f(self.map.get(&(table as u8, *key)).map(Vec::as_slice))
     }
@@ -62,7 +62,7 @@ impl KvRead for Writer<'_> {
         &mut self,
         table: Table,
         key: &[u8; 16],
-        f: &mut dyn FnMut(Option<&[u8]>) -> Result<(), StoreError>,
+        f: &mut Visitor<'_>,
     ) -> Result<(), StoreError> {
         let k = (table as u8, *key);
         if let Some((_, v)) = self.staged.iter().rev().find(|(sk, _)| *sk == k) {

@@ -85,6 +85,9 @@ pub enum StoreError {
     },
 }
 
+/// A callback that receives a stored value, borrowed.
+pub type Visitor<'a> = dyn FnMut(Option<&[u8]>) -> Result<(), StoreError> + 'a;
+
 /// Reads inside one consistent view.
 pub trait KvRead {
     /// Calls `f` with the value under `key` in `table` (borrowed, no copy), or `None`.
@@ -92,7 +95,7 @@ pub trait KvRead {
         &mut self,
         table: Table,
         key: &[u8; 16],
-        f: &mut dyn FnMut(Option<&[u8]>) -> Result<(), StoreError>,
+        f: &mut Visitor<'_>,
     ) -> Result<(), StoreError>;
 
     /// The value under `key` in `table`, copied.

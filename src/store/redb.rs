@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::{Durability, KvRead, KvWrite, ProfileStore, StoreError, Table};
+use super::{Durability, KvRead, KvWrite, ProfileStore, StoreError, Table, Visitor};
 
 /// Longest time relaxed writes stay only in memory, ms.
 pub const FLUSH_INTERVAL_MS: u64 = 1_000;
@@ -180,7 +180,7 @@ impl KvRead for Reader<'_> {
         &mut self,
         table: Table,
         key: &[u8; 16],
-        f: &mut dyn FnMut(Option<&[u8]>) -> Result<(), StoreError>,
+        f: &mut Visitor<'_>,
     ) -> Result<(), StoreError> {
         if let Some(v) = self.dirty.get(&(table as u8, *key)) {
             return f(v.as_deref());
@@ -202,7 +202,7 @@ impl KvRead for OverlayWriter<'_> {
         &mut self,
         table: Table,
         key: &[u8; 16],
-        f: &mut dyn FnMut(Option<&[u8]>) -> Result<(), StoreError>,
+        f: &mut Visitor<'_>,
     ) -> Result<(), StoreError> {
         let k = (table as u8, *key);
         if let Some((_, v)) = self.staged.iter().rev().find(|(sk, _)| *sk == k) {
@@ -235,7 +235,7 @@ impl KvRead for TxnWriter<'_> {
         &mut self,
         table: Table,
         key: &[u8; 16],
-        f: &mut dyn FnMut(Option<&[u8]>) -> Result<(), StoreError>,
+        f: &mut Visitor<'_>,
     ) -> Result<(), StoreError> {
         let t = self.txn.open_table(def(table)).map_err(backend)?;
         let guard = t.get(key.as_slice()).map_err(backend)?;
