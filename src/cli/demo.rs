@@ -69,7 +69,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 60_000,
                 "31.0.12.34",
                 alice_device(),
-                Some(rhythm(105.0, 190.0, 3)),
+                Some(rhythm(105.0, 190.0, 1_001)),
                 "fr-FR",
             ),
         ),
@@ -96,9 +96,21 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             ),
         ),
     ];
-    for (title, req) in &cases {
+    for (i, (title, req)) in cases.iter().enumerate() {
         let resp = engine.score_at(req, SHOWCASE_MS + 4 * 3_600_000)?;
         show(title, &resp);
+        if i == 0 {
+            // Alice passes the OTP she was (or wasn't) asked for: Paris becomes her last verified place.
+            let at = chrono::DateTime::from_timestamp_millis(SHOWCASE_MS + 120_000)
+                .map(|d| d.to_rfc3339())
+                .unwrap_or_default();
+            engine.record_outcome(&OutcomeRecord::new(
+                "alice-1",
+                "alice",
+                &at,
+                OutcomeKind::OtpPassed,
+            ))?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

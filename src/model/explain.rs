@@ -220,6 +220,11 @@ pub fn find(
 }
 
 /// Attaches text and trust-point contributions, strongest first.
+///
+/// Reasons that raised risk share the trust they removed together, `T(logit − Σδ⁺) − T(logit)`,
+/// in proportion to their log-odds δ; protective reasons share the trust they added the same
+/// way (negative contributions). Unlike a leave-one-out difference this does not vanish when
+/// the score saturates: a Tor bot at trust 0 still shows which signals put it there.
 pub fn finish(
     found: Vec<Found>,
     logit: f32,
@@ -227,14 +232,9 @@ pub fn finish(
     model: &LinearModel,
     raw: &FeatureRow,
 ) -> Vec<Reason> {
-    let mut reasons: Vec<Reason> = found
+    let mut items: Vec<(ReasonCode, f32, Value)> = found
         .into_iter()
-        .map(|f| Reason {
-            code: f.code,
-            contribution: round1(trust_points(logit, f.delta)),
-            message: f.code.message().to_string(),
-            detail: f.detail,
-        })
+        .map(|f| (f.code, f.delta, f.detail))
         .collect();
     for &code in policy_added {
         let delta = if code == ReasonCode::SensitiveAction {
@@ -242,13 +242,30 @@ pub fn finish(
         } else {
             0.0
         };
-        reasons.push(Reason {
-            code,
-            contribution: round1(trust_points(logit, delta)),
-            message: code.message().to_string(),
-            detail: Value::Object(Default::default()),
-        });
+        items.push((code, delta, Value::Object(Default::default())));
     }
+    let pos: f32 = items.iter().map(|i| i.1.max(0.0)).sum();
+    let neg: f32 = items.iter().map(|i| i.1.min(0.0)).sum();
+    let removed = trust_points(logit, pos);
+    let added = trust_points(logit, neg);
+    let mut reasons: Vec<Reason> = items
+        .into_iter()
+        .map(|(code, delta, detail)| {
+            let share = if delta > 0.0 {
+                removed * delta / pos
+            } else if delta < 0.0 {
+                added * delta / neg
+            } else {
+                0.0
+            };
+            Reason {
+                code,
+                contribution: round1(share),
+                message: code.message().to_string(),
+                detail,
+            }
+        })
+        .collect();
     reasons.sort_by(|a, b| {
         b.contribution
             .total_cmp(&a.contribution)
@@ -291,9 +308,54 @@ fn place_detail(findings: &Findings) -> Value {
 }
 
 fn round1(x: f32) -> f32 {
-    (x * 10.0).round() / 10.0
+    let r = (x * 10.0).round() / 10.0;
+    if r == 0.0 { 0.0 } else { r } // no "-0.0" on the wire
 }
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contributions_share_the_removed_trust_even_when_saturated() {
+        let model = LinearModel::from_artifact(&crate::model::rules::artifact());
+        let raw = [0.0; crate::features::N_FEATURES];
+        let found = vec![
+            Found {
+                code: ReasonCode::TorExit,
+                delta: 6.0,
+                detail: Value::Null,
+            },
+            Found {
+                code: ReasonCode::BotCadence,
+                delta: 3.0,
+                detail: Value::Null,
+            },
+            Found {
+                code: ReasonCode::TrustedDevice,
+                delta: -1.0,
+                detail: Value::Null,
+            },
+        ];
+        // Logit 8: trust ≈ 0. Without the two risk reasons (−9): logit −1 → trust 73.1.
+        let r = finish(found, 8.0, &[], &model, &raw);
+        let get = |c: ReasonCode| {
+            r.iter()
+                .find(|x| x.code == c)
+                .map(|x| x.contribution)
+                .unwrap_or(f32::NAN)
+        };
+        let removed = trust_points(8.0, 9.0);
+        assert!((removed - 73.07).abs() < 0.05, "{removed}");
+        assert!(
+            (get(ReasonCode::TorExit) - (removed * 2.0 / 3.0 * 10.0).round() / 10.0).abs() < 1e-4
+        );
+        assert!((get(ReasonCode::BotCadence) - (removed / 3.0 * 10.0).round() / 10.0).abs() < 1e-4);
+        assert!(get(ReasonCode::TrustedDevice) <= 0.0);
+        assert_eq!(r[0].code, ReasonCode::TorExit, "strongest first");
+    }
 }
