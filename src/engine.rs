@@ -376,7 +376,7 @@ pub fn load_model(path: &str) -> Result<LinearModel, Error> {
 /// How much evidence the score rests on, 0–1: 60 % for the share of the five evidence sources
 /// present (typing, device, IP, geo, history store), 40 % for the depth of verified history
 /// (saturating at 20 verified events).
-fn confidence(a: &Assessment, valid: &ValidRequest<'_>) -> f32 {
+fn confidence(a: &Assessment, valid: &ValidRequest<'_>) -> f64 {
     use crate::features::F;
     let u = &a.findings.unavailable;
     let present = [
@@ -390,7 +390,7 @@ fn confidence(a: &Assessment, valid: &ValidRequest<'_>) -> f32 {
     .filter(|p| **p)
     .count() as f32;
     let history = (a.row[F::ContextHistoryLog as usize].exp_m1() / 20.0).min(1.0);
-    (((0.6 * present / 5.0) + 0.4 * history) * 100.0).round() / 100.0
+    (f64::from((0.6 * present / 5.0) + 0.4 * history) * 100.0).round() / 100.0
 }
 
 /// Wall clock, ms since the epoch.

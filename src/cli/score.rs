@@ -50,15 +50,14 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         if line.trim().is_empty() {
             continue;
         }
-        let value = process(&engine, &line);
-        let value = match value {
-            Ok(v) => v,
+        let text = match process(&engine, &line) {
+            Ok(text) => text,
             Err(e) => {
                 rejected += 1;
-                json!({"line": number, "error": {"field": e.0, "message": e.1}})
+                json!({"line": number, "error": {"field": e.0, "message": e.1}}).to_string()
             }
         };
-        serde_json::to_writer(&mut out, &value)?;
+        out.write_all(text.as_bytes())?;
         out.write_all(b"\n")?;
     }
     out.flush()?;
@@ -79,21 +78,24 @@ fn from_error(e: tessera::Error) -> LineError {
     }
 }
 
-fn process(engine: &Engine, line: &str) -> Result<serde_json::Value, LineError> {
+/// One output line (JSON, fields in wire order) for one input line.
+fn process(engine: &Engine, line: &str) -> Result<String, LineError> {
     let peek: Peek = serde_json::from_str(line)
         .map_err(|e| LineError(".".into(), format!(".: not a JSON object ({e})")))?;
     match peek.kind.as_deref() {
         Some("outcome") => {
             let rec = OutcomeRecord::from_json(line).map_err(|e| from_error(e.into()))?;
             let effect = engine.record_outcome(&rec).map_err(from_error)?;
+            let effect = format!("{effect:?}").to_lowercase();
             Ok(
-                json!({"kind": "outcome_recorded", "request_id": rec.request_id, "effect": format!("{effect:?}").to_lowercase()}),
+                json!({"kind": "outcome_recorded", "request_id": rec.request_id, "effect": effect})
+                    .to_string(),
             )
         }
         None => {
             let req = ScoreRequest::from_json(line).map_err(|e| from_error(e.into()))?;
             let resp = engine.score(&req).map_err(from_error)?;
-            serde_json::to_value(&resp).map_err(|e| LineError(String::new(), e.to_string()))
+            serde_json::to_string(&resp).map_err(|e| LineError(String::new(), e.to_string()))
         }
         Some(other) => Err(LineError(
             "kind".into(),

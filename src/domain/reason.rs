@@ -118,7 +118,7 @@ pub struct Reason {
     /// Stable code.
     pub code: ReasonCode,
     /// Trust points this reason removed (positive) or added (negative), 0–100 scale.
-    pub contribution: f32,
+    pub contribution: f64,
     /// Plain-language explanation for an agent to read to a customer.
     pub message: String,
     /// Analyst detail (distances in km, speeds in km/h, counts …); `{}` when there is none.

@@ -13,7 +13,7 @@ pub struct ScoreResponse {
     /// 0–100; 100 = certainly the genuine user.
     pub trust_score: TrustScore,
     /// 0–1: how much evidence the score rests on (signals present, depth of verified history).
-    pub confidence: f32,
+    pub confidence: f64,
     /// Coarse risk band of the session.
     pub risk: RiskBand,
     /// What the broker should do.

@@ -260,7 +260,7 @@ pub fn finish(
             };
             Reason {
                 code,
-                contribution: round1(share),
+                contribution: round1(f64::from(share)),
                 message: code.message().to_string(),
                 detail,
             }
@@ -307,7 +307,7 @@ fn place_detail(findings: &Findings) -> Value {
     json!({"country": country, "city": city})
 }
 
-fn round1(x: f32) -> f32 {
+fn round1(x: f64) -> f64 {
     let r = (x * 10.0).round() / 10.0;
     if r == 0.0 { 0.0 } else { r } // no "-0.0" on the wire
 }
@@ -346,7 +346,7 @@ mod tests {
         let get = |c: ReasonCode| {
             r.iter()
                 .find(|x| x.code == c)
-                .map(|x| x.contribution)
+                .map(|x| x.contribution as f32)
                 .unwrap_or(f32::NAN)
         };
         let removed = trust_points(8.0, 9.0);
