@@ -47,6 +47,41 @@ pub fn is_mobile(dev: &DeviceInfo) -> bool {
             .any(|p| ua.contains(p))
 }
 
+/// Browser family of a user agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UaFamily {
+    /// Chrome, Chromium, Samsung Internet and other Blink browsers (not Edge).
+    Chrome,
+    /// Safari, and iOS web views.
+    Safari,
+    /// Firefox.
+    Firefox,
+    /// Microsoft Edge.
+    Edge,
+    /// Anything else, scripted clients, or no user agent.
+    Other,
+}
+
+/// The browser family of a user agent, by the tokens browsers put in it (order matters: Edge
+/// and Chrome both say "Safari"; Edge also says "Chrome").
+pub fn ua_family(ua: Option<&str>) -> UaFamily {
+    let Some(ua) = ua else {
+        return UaFamily::Other;
+    };
+    if ua.contains("Edg/") || ua.contains("Edge/") || ua.contains("EdgA/") || ua.contains("EdgiOS/")
+    {
+        UaFamily::Edge
+    } else if ua.contains("Firefox/") || ua.contains("FxiOS/") {
+        UaFamily::Firefox
+    } else if ua.contains("Chrome/") || ua.contains("Chromium/") || ua.contains("CriOS/") {
+        UaFamily::Chrome
+    } else if ua.contains("Safari/") || ua.contains("AppleWebKit/") {
+        UaFamily::Safari
+    } else {
+        UaFamily::Other
+    }
+}
+
 /// UTC offset of an IANA zone at `at_ms`, seconds; `None` for an unknown zone name.
 pub fn utc_offset_s(zone: &str, at_ms: i64) -> Option<i32> {
     let tz: chrono_tz::Tz = zone.parse().ok()?;
@@ -109,6 +144,14 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
         return;
     };
     set(row, F::DeviceMobile, f32::from(u8::from(is_mobile(dev))));
+    let family = match ua_family(dev.user_agent.as_deref()) {
+        UaFamily::Chrome => F::DeviceBrowserChrome,
+        UaFamily::Safari => F::DeviceBrowserSafari,
+        UaFamily::Firefox => F::DeviceBrowserFirefox,
+        UaFamily::Edge => F::DeviceBrowserEdge,
+        UaFamily::Other => F::DeviceBrowserOther,
+    };
+    set(row, family, 1.0);
     set(
         row,
         F::DeviceAutomation,
@@ -219,6 +262,20 @@ mod tests {
             "unknown country is not judged"
         );
         assert!(!language_mismatch(&[], "FR"));
+    }
+
+    #[test]
+    fn user_agent_families() {
+        let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
+        let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.51";
+        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0";
+        assert_eq!(ua_family(Some(chrome)), UaFamily::Chrome);
+        assert_eq!(ua_family(Some(edge)), UaFamily::Edge);
+        assert_eq!(ua_family(Some(safari)), UaFamily::Safari);
+        assert_eq!(ua_family(Some(firefox)), UaFamily::Firefox);
+        assert_eq!(ua_family(Some("python-requests/2.31")), UaFamily::Other);
+        assert_eq!(ua_family(None), UaFamily::Other);
     }
 
     #[test]

@@ -109,6 +109,8 @@ pub struct Findings {
     pub typing_distance: Option<f32>,
     /// The IP is on an allow list.
     pub allowlisted: bool,
+    /// The IP's autonomous system: number and organisation (for analysts).
+    pub asn: Option<(u32, String)>,
 }
 
 /// Evidence kept with a scored request until its outcome, and the sketch for replay memory.

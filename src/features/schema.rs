@@ -86,6 +86,11 @@ features! {
     DeviceTrusted = "device.trusted", STORE, 1.0, "1 when the device was verified for the user within the trust window";
     DeviceAccounts24hLog = "device.accounts_24h_log", STORE, 4.2, "ln(distinct users on this device in 24 h, this one included)";
     DeviceMobile = "device.mobile", NONE, 1.0, "1 for a phone or tablet";
+    DeviceBrowserChrome = "device.browser_chrome", NONE, 1.0, "user-agent family one-hot: Chrome, Chromium and their engines (not Edge)";
+    DeviceBrowserSafari = "device.browser_safari", NONE, 1.0, "user-agent family one-hot: Safari and iOS web views";
+    DeviceBrowserFirefox = "device.browser_firefox", NONE, 1.0, "user-agent family one-hot: Firefox";
+    DeviceBrowserEdge = "device.browser_edge", NONE, 1.0, "user-agent family one-hot: Edge";
+    DeviceBrowserOther = "device.browser_other", NONE, 1.0, "user-agent family one-hot: anything else, including scripted clients and no user agent";
     DeviceAutomation = "device.automation", NONE, 1.0, "1 when webdriver is set or the user agent is a headless or scripted client";
     DeviceTimezoneMismatch = "device.timezone_mismatch", GEO, 1.0, "1 when the device's UTC offset differs from the IP location's by an hour or more";
     DeviceLanguageMismatch = "device.language_mismatch", GEO, 1.0, "1 when no device language fits the IP's country";
