@@ -62,7 +62,7 @@ pub struct Engine {
     limits: Limits,
     learn: LearnConfig,
     warnings: Vec<String>,
-    nonce: u32,
+    nonce: u64,
     seq: AtomicU64,
 }
 
@@ -125,7 +125,12 @@ impl Engine {
 
     /// Builds an engine from explicit parts.
     pub fn new(parts: Parts) -> Engine {
-        let nonce = parts.pseudonymizer.id(IdKind::Request, "nonce").short() as u32;
+        // Generated request ids: a random per-process prefix and a counter, so ids never repeat
+        // across restarts (a repeat would let a new request reach an old one's pending evidence).
+        let nonce = {
+            use rand::RngCore;
+            rand::rngs::OsRng.next_u64()
+        };
         Engine {
             enricher: parts.enricher,
             store: parts.store,
@@ -136,7 +141,7 @@ impl Engine {
             limits: parts.limits,
             learn: LearnConfig::default(),
             warnings: Vec::new(),
-            nonce: nonce ^ (std::process::id() << 16),
+            nonce,
             seq: AtomicU64::new(0),
         }
     }
@@ -175,28 +180,24 @@ impl Engine {
         let (a, keys, evidence) = self.assess_valid(&valid, intel.as_ref());
         let model = self.model();
         let mut row = a.row;
+        let u = a.findings.unavailable;
+        let mut impute = |only: Unavailable| model.impute(&mut row, &only);
+        let none = Unavailable::default();
         let imputed = Imputed {
-            geo: model.impute(
-                &mut row,
-                &Unavailable {
-                    geo: a.findings.unavailable.geo,
-                    ..Default::default()
-                },
-            ),
-            reputation: model.impute(
-                &mut row,
-                &Unavailable {
-                    reputation: a.findings.unavailable.reputation,
-                    ..Default::default()
-                },
-            ),
-            store: model.impute(
-                &mut row,
-                &Unavailable {
-                    store: a.findings.unavailable.store,
-                    ..Default::default()
-                },
-            ),
+            geo: impute(Unavailable { geo: u.geo, ..none }),
+            reputation: impute(Unavailable {
+                reputation: u.reputation,
+                ..none
+            }),
+            store: impute(Unavailable {
+                store: u.store,
+                ..none
+            }),
+            ip: impute(Unavailable { ip: u.ip, ..none }),
+            device: impute(Unavailable {
+                device: u.device,
+                ..none
+            }),
         };
         let logit = model.logit(&row);
         let trust =
@@ -222,7 +223,12 @@ impl Engine {
             decision: out.decision,
             delay_ms: out.delay_ms,
             reasons,
-            allow_factor_enrollment: out.risk == crate::domain::RiskBand::Low,
+            // A session may enrol new factors only when it passed cleanly: low risk, allowed,
+            // and no floor or policy rule had to step in.
+            allow_factor_enrollment: out.risk == crate::domain::RiskBand::Low
+                && out.decision == crate::domain::Decision::Allow
+                && out.added.iter().all(|c| *c == ReasonCode::SensitiveAction)
+                && !self.policy.floor_applies(&codes),
             model_version: model.version().to_string(),
         })
     }
@@ -333,6 +339,9 @@ impl Engine {
     /// not the scored request's.
     pub fn record_outcome(&self, rec: &OutcomeRecord) -> Result<OutcomeEffect, Error> {
         let at_ms = crate::domain::validate::parse_timestamp("timestamp", &rec.timestamp)?;
+        if at_ms > now_ms().saturating_add(self.limits.max_future_skew_ms) {
+            return Err(crate::domain::InputError::invalid("timestamp", "is in the future").into());
+        }
         if rec.request_id.is_empty() || rec.request_id.len() > self.limits.max_id_len {
             return Err(
                 crate::domain::InputError::invalid("request_id", "must be 1–128 bytes").into(),
@@ -352,6 +361,11 @@ impl Engine {
             Err(OutcomeRejection::UnknownRequest) => Err(crate::domain::InputError::invalid(
                 "request_id",
                 "no scored request with this id (unknown or expired)",
+            )
+            .into()),
+            Err(OutcomeRejection::BeforeRequest) => Err(crate::domain::InputError::invalid(
+                "timestamp",
+                "before the scored request it verifies",
             )
             .into()),
             Err(OutcomeRejection::UserMismatch) => Err(crate::domain::InputError::invalid(

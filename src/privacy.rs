@@ -141,11 +141,20 @@ impl Pseudonymizer {
         truncate(h.finalize())
     }
 
-    /// Pseudonym of an IP address (v4 addresses hash as their IPv4-mapped v6 form).
+    /// Pseudonym of an IP address. IPv4 addresses hash as their IPv4-mapped form; IPv6
+    /// addresses hash by their /64, the unit one subscriber gets, so rotating addresses inside
+    /// it does not reset per-IP velocity.
     pub fn ip(&self, ip: IpAddr) -> Pseudonym {
         let octets = match ip {
             IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
-            IpAddr::V6(v6) => v6.octets(),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.to_ipv6_mapped().octets(),
+                None => {
+                    let mut o = v6.octets();
+                    o[8..].fill(0);
+                    o
+                }
+            },
         };
         let mut h = blake3::Hasher::new_keyed(&self.key);
         h.update(&[IdKind::Ip as u8]);
@@ -203,6 +212,17 @@ mod tests {
         let mapped: IpAddr = "::ffff:81.2.69.142".parse().expect("ip");
         assert_eq!(a.ip(v4), a.ip(mapped));
         assert_eq!(a.id(IdKind::User, "x").to_hex().len(), 32);
+        let six = |s: &str| a.ip(s.parse().expect("ip"));
+        assert_eq!(
+            six("2001:db8:1:2::5"),
+            six("2001:db8:1:2:ffff::9"),
+            "same /64"
+        );
+        assert_ne!(
+            six("2001:db8:1:2::5"),
+            six("2001:db8:1:3::5"),
+            "another /64"
+        );
     }
 
     #[test]

@@ -544,3 +544,278 @@ fn redb_store_keeps_profiles_across_restarts() {
     assert!(codes(&r).contains(&"trusted_device"), "{:?}", codes(&r));
     assert!(!codes(&r).contains(&"no_history"));
 }
+
+#[test]
+fn leaving_evidence_out_on_the_web_never_scores_better() {
+    let e = engine(&memory_config());
+    enroll_in_paris(&e, "lena", 6);
+    let full = request(
+        "lena",
+        "l1",
+        T0,
+        NEW_YORK_IP,
+        device("thief-laptop", "America/New_York", "en-US"),
+        Some(typing(80.0, 150.0, 3)),
+    );
+    let mut no_ip = full.clone();
+    no_ip.request_id = Some("l2".into());
+    no_ip.network = None;
+    let mut no_device = full.clone();
+    no_device.request_id = Some("l3".into());
+    no_device.device = None;
+    let a = score(&e, &full);
+    for stripped in [&no_ip, &no_device] {
+        let b = score(&e, stripped);
+        assert!(
+            b.decision >= a.decision,
+            "{:?} < {:?}: {:?}",
+            b.decision,
+            a.decision,
+            codes(&b)
+        );
+        assert!(
+            b.trust_score <= a.trust_score,
+            "{:?} > {:?}",
+            b.trust_score,
+            a.trust_score
+        );
+    }
+    let b = score(&e, &no_ip);
+    let absent = b
+        .reasons
+        .iter()
+        .find(|r| r.code.as_str() == "ip_absent")
+        .expect("ip_absent");
+    assert_eq!(absent.detail["treated_as"], "worst_case");
+}
+
+#[test]
+fn a_vpn_does_not_hide_a_new_country() {
+    let e = engine(&memory_config());
+    enroll_in_paris(&e, "mia", 6);
+    let direct = score(
+        &e,
+        &request(
+            "mia",
+            "m1",
+            T0,
+            NEW_YORK_IP,
+            device("thief", "America/New_York", "en-US"),
+            None,
+        ),
+    );
+    // 46.1.0.0/16 is a VPN exit in New York in the demo geo data.
+    let vpn = score(
+        &e,
+        &request(
+            "mia",
+            "m2",
+            T0 + 60_000,
+            "46.1.7.7",
+            device("thief", "America/New_York", "en-US"),
+            None,
+        ),
+    );
+    assert!(codes(&vpn).contains(&"anonymous_vpn"), "{:?}", codes(&vpn));
+    let geo = vpn
+        .reasons
+        .iter()
+        .find(|r| r.code.as_str() == "geo_unavailable")
+        .expect("geo hidden by the VPN");
+    assert_eq!(geo.detail["cause"], "anonymised");
+    assert!(
+        vpn.decision >= direct.decision,
+        "{:?} < {:?}",
+        vpn.decision,
+        direct.decision
+    );
+    assert!(vpn.trust_score <= direct.trust_score);
+}
+
+#[test]
+fn long_key_holds_do_not_buy_trust() {
+    let e = engine(&memory_config());
+    enroll_in_paris(&e, "noor", 6);
+    let short = score(
+        &e,
+        &request(
+            "noor",
+            "n1",
+            T0,
+            PARIS_IP,
+            device("thief", "Europe/Paris", "fr-FR"),
+            Some(typing(90.0, 160.0, 5)),
+        ),
+    );
+    let long = score(
+        &e,
+        &request(
+            "noor",
+            "n2",
+            T0 + 60_000,
+            PARIS_IP,
+            device("thief", "Europe/Paris", "fr-FR"),
+            Some(typing(1_900.0, 2_100.0, 6)),
+        ),
+    );
+    assert!(
+        long.trust_score <= short.trust_score,
+        "{:?} > {:?}",
+        long.trust_score,
+        short.trust_score
+    );
+    assert!(long.decision >= short.decision);
+}
+
+#[test]
+fn factor_enrollment_needs_a_clean_allow() {
+    let mut cfg = memory_config();
+    cfg.lists.block = vec!["31.0.12.0/24".into()];
+    let e = engine(&cfg);
+    enroll_in_paris(&e, "omar", 6);
+    let r = score(
+        &e,
+        &request(
+            "omar",
+            "o1",
+            T0,
+            PARIS_IP,
+            device("omar-phone", "Europe/Paris", "fr-FR"),
+            None,
+        ),
+    );
+    assert!(codes(&r).contains(&"ip_blocklisted"), "{:?}", codes(&r));
+    assert_eq!(r.decision, Decision::Deny);
+    assert!(!r.allow_factor_enrollment);
+    let clean = engine(&memory_config());
+    enroll_in_paris(&clean, "omar", 6);
+    let r = score(
+        &clean,
+        &request(
+            "omar",
+            "o2",
+            T0,
+            PARIS_IP,
+            device("omar-phone", "Europe/Paris", "fr-FR"),
+            Some(typing(105.0, 190.0, 77)),
+        ),
+    );
+    assert_eq!(r.decision, Decision::Allow, "{:?}", codes(&r));
+    assert!(r.allow_factor_enrollment);
+}
+
+#[test]
+fn rescoring_a_request_id_cannot_swap_the_evidence_an_outcome_teaches() {
+    let e = engine(&memory_config());
+    enroll_in_paris(&e, "pia", 4);
+    // The genuine request, then an attacker's request reusing its id with another device.
+    score(
+        &e,
+        &request(
+            "pia",
+            "p1",
+            T0,
+            PARIS_IP,
+            device("pia-tablet", "Europe/Paris", "fr-FR"),
+            None,
+        ),
+    );
+    score(
+        &e,
+        &request(
+            "pia",
+            "p1",
+            T0 + 1_000,
+            PARIS_IP,
+            device("attacker-box", "Europe/Paris", "fr-FR"),
+            None,
+        ),
+    );
+    e.record_outcome(&OutcomeRecord::new(
+        "p1",
+        "pia",
+        &ts(T0 + 60_000),
+        OutcomeKind::OtpPassed,
+    ))
+    .expect("learned");
+    let attacker = score(
+        &e,
+        &request(
+            "pia",
+            "p2",
+            T0 + HOUR,
+            PARIS_IP,
+            device("attacker-box", "Europe/Paris", "fr-FR"),
+            None,
+        ),
+    );
+    assert!(
+        codes(&attacker).contains(&"new_device"),
+        "{:?}",
+        codes(&attacker)
+    );
+    let tablet = score(
+        &e,
+        &request(
+            "pia",
+            "p3",
+            T0 + HOUR,
+            PARIS_IP,
+            device("pia-tablet", "Europe/Paris", "fr-FR"),
+            None,
+        ),
+    );
+    assert!(
+        !codes(&tablet).contains(&"new_device"),
+        "{:?}",
+        codes(&tablet)
+    );
+    // Outcomes from the future or before their request are refused, naming the field.
+    let err = e
+        .record_outcome(&OutcomeRecord::new(
+            "p3",
+            "pia",
+            "2999-01-01T00:00:00Z",
+            OutcomeKind::OtpFailed,
+        ))
+        .expect_err("future");
+    assert_eq!(
+        err.to_string(),
+        "invalid input: timestamp: is in the future"
+    );
+    let err = e
+        .record_outcome(&OutcomeRecord::new(
+            "p3",
+            "pia",
+            &ts(T0),
+            OutcomeKind::OtpPassed,
+        ))
+        .expect_err("before");
+    assert_eq!(
+        err.to_string(),
+        "invalid input: timestamp: before the scored request it verifies"
+    );
+}
+
+#[test]
+fn network_reasons_carry_the_autonomous_system() {
+    let e = engine(&memory_config());
+    let r = score(
+        &e,
+        &request(
+            "quinn",
+            "q1",
+            T0,
+            TOR_IP_DEMO,
+            device("q", "UTC", "en-US"),
+            None,
+        ),
+    );
+    let tor = r
+        .reasons
+        .iter()
+        .find(|x| x.code.as_str() == "tor_exit")
+        .expect("tor_exit");
+    assert_eq!(tor.detail["asn"], 64980);
+    assert_eq!(tor.detail["organization"], "Demo Relay Host 0");
+}

@@ -138,9 +138,10 @@ pub fn language_mismatch(languages: &[String], country: &str) -> bool {
 
 pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut Findings) {
     let req = inputs.req;
-    let dev = req.req.device.as_ref();
-    let Some(dev) = dev else {
+    let carries = super::channel_carries_client(req.channel);
+    let Some(dev) = req.req.device.as_ref() else {
         set(row, F::DeviceAbsent, 1.0);
+        findings.unavailable.device |= carries;
         return;
     };
     set(row, F::DeviceMobile, f32::from(u8::from(is_mobile(dev))));
@@ -185,6 +186,7 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
 
     if dev.id.is_none() {
         set(row, F::DeviceAbsent, 1.0);
+        findings.unavailable.device |= carries;
         return;
     }
     let (Some(snap), Some(key)) = (inputs.snapshot, inputs.keys.device) else {

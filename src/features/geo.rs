@@ -103,7 +103,11 @@ pub(super) fn extract(
         _ => false,
     };
     if anonymised {
-        return; // not the user's place: neither compared nor learned
+        // Not the user's place: neither compared nor learned. The true place is hidden, so the
+        // geo features are unavailable (worst case), not zero: a VPN must not buy trust.
+        findings.unavailable.geo = true;
+        findings.geo_cause = Some("anonymised");
+        return;
     }
     let at_ms = inputs.req.at_ms;
     evidence.fix = Some(GeoFix {

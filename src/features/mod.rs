@@ -81,6 +81,10 @@ pub struct Unavailable {
     pub reputation: bool,
     /// The profile store could not be read.
     pub store: bool,
+    /// No IP on a channel that always has one (web widget, in-app).
+    pub ip: bool,
+    /// No device id on a channel that always has one (web widget, in-app).
+    pub device: bool,
 }
 
 impl Unavailable {
@@ -89,7 +93,18 @@ impl Unavailable {
         (self.geo && needs.geo)
             || (self.reputation && needs.reputation)
             || (self.store && needs.store)
+            || (self.ip && needs.ip)
+            || (self.device && needs.device)
     }
+}
+
+/// True for channels whose broker always sees the client's IP and device (a browser or an app):
+/// there, leaving them out must not score better than sending them.
+pub fn channel_carries_client(channel: crate::domain::Channel) -> bool {
+    matches!(
+        channel,
+        crate::domain::Channel::WebWidget | crate::domain::Channel::InApp
+    )
 }
 
 /// Facts found during extraction that explain the features (reason details).
@@ -97,7 +112,7 @@ impl Unavailable {
 pub struct Findings {
     /// Sources that could not be consulted.
     pub unavailable: Unavailable,
-    /// Why geo is unavailable (`no_database`, `lookup_failed`, `not_in_database`).
+    /// Why geo is unavailable (`no_database`, `not_in_database`, `anonymised`, `ip_absent`).
     pub geo_cause: Option<&'static str>,
     /// Impossible-travel or travel facts relative to the last verified fix.
     pub travel: Option<geo::Travel>,

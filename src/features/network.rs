@@ -9,6 +9,12 @@ use crate::enrich::Lookup;
 pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut Findings) {
     let Some(intel) = inputs.intel else {
         set(row, F::NetworkIpAbsent, 1.0);
+        if super::channel_carries_client(inputs.req.channel) {
+            // Leaving the IP out must not hide reputation, location or velocity: worst case.
+            let u = &mut findings.unavailable;
+            (u.ip, u.geo, u.reputation) = (true, true, true);
+            findings.geo_cause = Some("ip_absent");
+        }
         return;
     };
     match &intel.reputation {
@@ -31,6 +37,9 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
         flag(intel.lists.blocked && !intel.lists.allowed),
     );
     findings.allowlisted = intel.lists.allowed;
+    if let Lookup::Found(asn) = &intel.asn {
+        findings.asn = Some((asn.number, asn.organization.unwrap_or("").to_string()));
+    }
     if let Some(snap) = inputs.snapshot {
         let now = inputs.req.at_ms;
         let since = now - inputs.cfg.velocity_window_ms;

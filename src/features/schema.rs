@@ -4,42 +4,70 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Which infrastructure sources a feature depends on (see [`super::Unavailable`]).
+/// Which evidence sources a feature depends on (see [`super::Unavailable`]). When one is
+/// unavailable, the model imputes the feature at its worst case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Needs {
-    /// Needs the geo (City) database.
+    /// Needs the geo (City) database and a usable location.
     pub geo: bool,
     /// Needs the IP-reputation database.
     pub reputation: bool,
     /// Needs the profile store.
     pub store: bool,
+    /// Needs the client IP (velocity per IP).
+    pub ip: bool,
+    /// Needs the client device id (device history).
+    pub device: bool,
 }
 
 const NONE: Needs = Needs {
     geo: false,
     reputation: false,
     store: false,
+    ip: false,
+    device: false,
 };
-const GEO: Needs = Needs {
-    geo: true,
-    reputation: false,
-    store: false,
-};
+const GEO: Needs = Needs { geo: true, ..NONE };
 const REP: Needs = Needs {
-    geo: false,
     reputation: true,
-    store: false,
+    ..NONE
 };
 const STORE: Needs = Needs {
-    geo: false,
-    reputation: false,
     store: true,
+    ..NONE
 };
 const GEO_STORE: Needs = Needs {
     geo: true,
-    reputation: false,
     store: true,
+    ..NONE
 };
+const IP_STORE: Needs = Needs {
+    ip: true,
+    store: true,
+    ..NONE
+};
+const DEVICE_STORE: Needs = Needs {
+    device: true,
+    store: true,
+    ..NONE
+};
+
+/// Which way a feature may move risk. Enforced on every artifact: a model that lets a
+/// client-controlled signal buy trust it should not (longer key holds, a shared device, a VPN)
+/// is refused at load, and `tessera train` fits under these constraints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Weight ≥ 0: the signal can only raise risk.
+    Risk,
+    /// Weight ≤ 0: the signal can only lower risk (verified history).
+    Trust,
+    /// Any sign (context the broker, not the client, supplies).
+    Either,
+}
+
+const RISK: Direction = Direction::Risk;
+const TRUST: Direction = Direction::Trust;
+const EITHER: Direction = Direction::Either;
 
 /// One feature.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -48,16 +76,29 @@ pub struct FeatureDef {
     pub name: &'static str,
     /// Sources it needs.
     pub needs: Needs,
+    /// Which way its weight may point.
+    pub direction: Direction,
     /// Largest value it takes (smallest is 0); the worst case used for fail-secure imputation.
     pub max: f32,
     /// What it measures, with units.
     pub doc: &'static str,
 }
 
+impl Direction {
+    /// True when `weight` points the allowed way.
+    pub fn allows(self, weight: f64) -> bool {
+        match self {
+            Direction::Risk => weight >= 0.0,
+            Direction::Trust => weight <= 0.0,
+            Direction::Either => true,
+        }
+    }
+}
+
 macro_rules! features {
-    ($( $id:ident = $name:literal, $needs:expr, $max:expr, $doc:literal; )*) => {
+    ($( $id:ident = $name:literal, $needs:expr, $dir:expr, $max:expr, $doc:literal; )*) => {
         /// Every feature of schema version [`SCHEMA_VERSION`], in vector order.
-        pub const FEATURES: &[FeatureDef] = &[$(FeatureDef { name: $name, needs: $needs, max: $max, doc: $doc },)*];
+        pub const FEATURES: &[FeatureDef] = &[$(FeatureDef { name: $name, needs: $needs, direction: $dir, max: $max, doc: $doc },)*];
 
         /// Feature ids: `F::X as usize` is the position of feature X in a [`FeatureRow`].
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,56 +113,56 @@ macro_rules! features {
 pub const SCHEMA_VERSION: u32 = 1;
 
 features! {
-    TypingAbsent = "typing.absent", NONE, 1.0, "1 when the request has fewer than 4 key events (autofill, paste, passkey, no timing on the channel)";
-    TypingKeysLog = "typing.keys_log", NONE, 7.7, "ln(1 + key events)";
-    TypingDwellMeanS = "typing.dwell_mean_s", NONE, 10.0, "mean key hold time, s";
-    TypingFlightMeanS = "typing.flight_mean_s", NONE, 10.0, "mean key-down to next key-down interval, s";
-    TypingTemplateDistance = "typing.template_distance", STORE, 10.0, "scaled Manhattan distance of the sample's summary to the user's template (0 without one), capped at 10";
-    TypingNoTemplate = "typing.no_template", STORE, 1.0, "1 when typing is present but the user has no usable template";
-    TypingBotCadence = "typing.bot_cadence", NONE, 1.0, "1 for machine-regular or humanly impossible timing";
-    TypingReplay = "typing.replay", STORE, 1.0, "1 when the timing vector matches one already seen for this user";
-    DeviceAbsent = "device.absent", NONE, 1.0, "1 when the request has no device id";
-    DeviceNewForUser = "device.new_for_user", STORE, 1.0, "1 when the user has verified history and this device was never verified for them";
-    DeviceAgeDaysLog = "device.age_days_log", STORE, 7.0, "ln(1 + days since the device was first verified for the user)";
-    DeviceTrusted = "device.trusted", STORE, 1.0, "1 when the device was verified for the user within the trust window";
-    DeviceAccounts24hLog = "device.accounts_24h_log", STORE, 4.2, "ln(distinct users on this device in 24 h, this one included)";
-    DeviceMobile = "device.mobile", NONE, 1.0, "1 for a phone or tablet";
-    DeviceBrowserChrome = "device.browser_chrome", NONE, 1.0, "user-agent family one-hot: Chrome, Chromium and their engines (not Edge)";
-    DeviceBrowserSafari = "device.browser_safari", NONE, 1.0, "user-agent family one-hot: Safari and iOS web views";
-    DeviceBrowserFirefox = "device.browser_firefox", NONE, 1.0, "user-agent family one-hot: Firefox";
-    DeviceBrowserEdge = "device.browser_edge", NONE, 1.0, "user-agent family one-hot: Edge";
-    DeviceBrowserOther = "device.browser_other", NONE, 1.0, "user-agent family one-hot: anything else, including scripted clients and no user agent";
-    DeviceAutomation = "device.automation", NONE, 1.0, "1 when webdriver is set or the user agent is a headless or scripted client";
-    DeviceTimezoneMismatch = "device.timezone_mismatch", GEO, 1.0, "1 when the device's UTC offset differs from the IP location's by an hour or more";
-    DeviceLanguageMismatch = "device.language_mismatch", GEO, 1.0, "1 when no device language fits the IP's country";
-    DeviceFraudLinked = "device.fraud_linked", STORE, 1.0, "1 when the device was part of confirmed fraud";
-    NetworkIpAbsent = "network.ip_absent", NONE, 1.0, "1 when the request has no IP";
-    NetworkTor = "network.tor", REP, 1.0, "1 for a Tor exit relay";
-    NetworkVpn = "network.vpn", REP, 1.0, "1 for a commercial VPN exit";
-    NetworkHosting = "network.hosting", REP, 1.0, "1 for a hosting provider or data centre";
-    NetworkProxy = "network.proxy", REP, 1.0, "1 for a public or residential proxy";
-    NetworkBlocklisted = "network.blocklisted", NONE, 1.0, "1 when the IP is on a configured block list";
-    NetworkIpAttempts1hLog = "network.ip_attempts_1h_log", STORE, 4.9, "ln(1 + scored requests from this IP in the velocity window)";
-    NetworkIpFailures1hLog = "network.ip_failures_1h_log", STORE, 4.9, "ln(1 + failures from this IP in the velocity window)";
-    NetworkIpUsers1hLog = "network.ip_users_1h_log", STORE, 4.2, "ln(distinct users from this IP in the velocity window, this one included)";
-    NetworkFraudLinked = "network.fraud_linked", STORE, 1.0, "1 when the IP was part of confirmed fraud";
-    GeoImpossibleTravel = "geo.impossible_travel", GEO_STORE, 1.0, "1 when the implied speed from the last verified fix exceeds the plausible maximum";
-    GeoSpeedLog = "geo.speed_log", GEO_STORE, 5.3, "ln(1 + implied speed from the last verified fix / 100 km/h), radius-corrected";
-    GeoDistanceLog = "geo.distance_log", GEO_STORE, 10.0, "ln(1 + km from the last verified fix), radius-corrected";
-    GeoNewCountry = "geo.new_country", GEO_STORE, 1.0, "1 when the user has verified places and none in this country";
-    GeoNewCity = "geo.new_city", GEO_STORE, 1.0, "1 when the country is known for the user but the city is not";
-    GeoHomeDistanceLog = "geo.home_distance_log", GEO_STORE, 10.0, "ln(1 + km from the centre of the user's verified places)";
-    ContextNoHistory = "context.no_history", STORE, 1.0, "1 when the user has no verified history";
-    ContextHistoryLog = "context.history_log", STORE, 0.0, "ln(1 + verified events), capped at ln(101); more history never raises risk";
-    ContextActionSensitivity = "context.action_sensitivity", NONE, 2.0, "0 low, 1 medium, 2 high";
-    ContextHourUnusual = "context.hour_unusual", STORE, 1.0, "1 − (share of verified events within ±1 h of this hour) / (3/24), clamped to [0, 1]";
-    ContextFailedAttemptsLog = "context.failed_attempts_log", NONE, 7.0, "ln(1 + failed attempts earlier in the session)";
-    ContextUserFailures24hLog = "context.user_failures_24h_log", STORE, 4.9, "ln(1 + failures on the account in 24 h)";
-    ContextChannelWebWidget = "context.channel_web_widget", NONE, 1.0, "channel one-hot";
-    ContextChannelInApp = "context.channel_in_app", NONE, 1.0, "channel one-hot";
-    ContextChannelWhatsapp = "context.channel_whatsapp", NONE, 1.0, "channel one-hot";
-    ContextChannelSms = "context.channel_sms", NONE, 1.0, "channel one-hot";
-    ContextChannelSocial = "context.channel_social", NONE, 1.0, "channel one-hot";
+    TypingAbsent = "typing.absent", NONE, RISK, 1.0, "1 when the request has fewer than 4 key events (autofill, paste, passkey, no timing on the channel)";
+    TypingKeysLog = "typing.keys_log", NONE, RISK, 7.7, "ln(1 + key events)";
+    TypingDwellMeanS = "typing.dwell_mean_s", NONE, RISK, 2.0, "mean key hold time, s, capped at 2";
+    TypingFlightMeanS = "typing.flight_mean_s", NONE, RISK, 5.0, "mean key-down to next key-down interval, s, capped at 5";
+    TypingTemplateDistance = "typing.template_distance", STORE, RISK, 10.0, "scaled Manhattan distance of the sample's summary to the user's template (0 without one), capped at 10";
+    TypingNoTemplate = "typing.no_template", STORE, RISK, 1.0, "1 when typing is present but the user has no usable template";
+    TypingBotCadence = "typing.bot_cadence", NONE, RISK, 1.0, "1 for machine-regular or humanly impossible timing";
+    TypingReplay = "typing.replay", STORE, RISK, 1.0, "1 when the timing vector matches one already seen for this user";
+    DeviceAbsent = "device.absent", NONE, RISK, 1.0, "1 when the request has no device id";
+    DeviceNewForUser = "device.new_for_user", DEVICE_STORE, RISK, 1.0, "1 when the user has verified history and this device was never verified for them";
+    DeviceAgeDaysLog = "device.age_days_log", DEVICE_STORE, TRUST, 7.0, "ln(1 + days since the device was first verified for the user)";
+    DeviceTrusted = "device.trusted", DEVICE_STORE, TRUST, 1.0, "1 when the device was verified for the user within the trust window";
+    DeviceAccounts24hLog = "device.accounts_24h_log", DEVICE_STORE, RISK, 4.2, "ln(distinct users on this device in 24 h, this one included)";
+    DeviceMobile = "device.mobile", NONE, RISK, 1.0, "1 for a phone or tablet";
+    DeviceBrowserChrome = "device.browser_chrome", NONE, RISK, 1.0, "user-agent family one-hot: Chrome, Chromium and their engines (not Edge)";
+    DeviceBrowserSafari = "device.browser_safari", NONE, RISK, 1.0, "user-agent family one-hot: Safari and iOS web views";
+    DeviceBrowserFirefox = "device.browser_firefox", NONE, RISK, 1.0, "user-agent family one-hot: Firefox";
+    DeviceBrowserEdge = "device.browser_edge", NONE, RISK, 1.0, "user-agent family one-hot: Edge";
+    DeviceBrowserOther = "device.browser_other", NONE, RISK, 1.0, "user-agent family one-hot: anything else, including scripted clients and no user agent";
+    DeviceAutomation = "device.automation", NONE, RISK, 1.0, "1 when webdriver is set or the user agent is a headless or scripted client";
+    DeviceTimezoneMismatch = "device.timezone_mismatch", GEO, RISK, 1.0, "1 when the device's UTC offset differs from the IP location's by an hour or more";
+    DeviceLanguageMismatch = "device.language_mismatch", GEO, RISK, 1.0, "1 when no device language fits the IP's country";
+    DeviceFraudLinked = "device.fraud_linked", DEVICE_STORE, RISK, 1.0, "1 when the device was part of confirmed fraud";
+    NetworkIpAbsent = "network.ip_absent", NONE, RISK, 1.0, "1 when the request has no IP";
+    NetworkTor = "network.tor", REP, RISK, 1.0, "1 for a Tor exit relay";
+    NetworkVpn = "network.vpn", REP, RISK, 1.0, "1 for a commercial VPN exit";
+    NetworkHosting = "network.hosting", REP, RISK, 1.0, "1 for a hosting provider or data centre";
+    NetworkProxy = "network.proxy", REP, RISK, 1.0, "1 for a public or residential proxy";
+    NetworkBlocklisted = "network.blocklisted", NONE, RISK, 1.0, "1 when the IP is on a configured block list";
+    NetworkIpAttempts1hLog = "network.ip_attempts_1h_log", IP_STORE, RISK, 4.9, "ln(1 + scored requests from this IP in the velocity window)";
+    NetworkIpFailures1hLog = "network.ip_failures_1h_log", IP_STORE, RISK, 4.9, "ln(1 + failures from this IP in the velocity window)";
+    NetworkIpUsers1hLog = "network.ip_users_1h_log", IP_STORE, RISK, 4.2, "ln(distinct users from this IP in the velocity window, this one included)";
+    NetworkFraudLinked = "network.fraud_linked", IP_STORE, RISK, 1.0, "1 when the IP was part of confirmed fraud";
+    GeoImpossibleTravel = "geo.impossible_travel", GEO_STORE, RISK, 1.0, "1 when the implied speed from the last verified fix exceeds the plausible maximum";
+    GeoSpeedLog = "geo.speed_log", GEO_STORE, RISK, 5.3, "ln(1 + implied speed from the last verified fix / 100 km/h), radius-corrected";
+    GeoDistanceLog = "geo.distance_log", GEO_STORE, RISK, 10.0, "ln(1 + km from the last verified fix), radius-corrected";
+    GeoNewCountry = "geo.new_country", GEO_STORE, RISK, 1.0, "1 when the user has verified places and none in this country";
+    GeoNewCity = "geo.new_city", GEO_STORE, RISK, 1.0, "1 when the country is known for the user but the city is not";
+    GeoHomeDistanceLog = "geo.home_distance_log", GEO_STORE, RISK, 10.0, "ln(1 + km from the centre of the user's verified places)";
+    ContextNoHistory = "context.no_history", STORE, RISK, 1.0, "1 when the user has no verified history";
+    ContextHistoryLog = "context.history_log", STORE, TRUST, 0.0, "ln(1 + verified events), capped at ln(101); more history never raises risk";
+    ContextActionSensitivity = "context.action_sensitivity", NONE, RISK, 2.0, "0 low, 1 medium, 2 high";
+    ContextHourUnusual = "context.hour_unusual", STORE, RISK, 1.0, "1 − (share of verified events within ±1 h of this hour) / (3/24), clamped to [0, 1]";
+    ContextFailedAttemptsLog = "context.failed_attempts_log", NONE, RISK, 7.0, "ln(1 + failed attempts earlier in the session)";
+    ContextUserFailures24hLog = "context.user_failures_24h_log", STORE, RISK, 4.9, "ln(1 + failures on the account in 24 h)";
+    ContextChannelWebWidget = "context.channel_web_widget", NONE, EITHER, 1.0, "channel one-hot";
+    ContextChannelInApp = "context.channel_in_app", NONE, EITHER, 1.0, "channel one-hot";
+    ContextChannelWhatsapp = "context.channel_whatsapp", NONE, EITHER, 1.0, "channel one-hot";
+    ContextChannelSms = "context.channel_sms", NONE, EITHER, 1.0, "channel one-hot";
+    ContextChannelSocial = "context.channel_social", NONE, EITHER, 1.0, "channel one-hot";
 }
 
 /// Number of features.
@@ -178,6 +219,23 @@ impl FeatureSchema {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_verified_history_may_lower_risk() {
+        for f in FEATURES {
+            match f.direction {
+                Direction::Trust => assert!(
+                    f.needs.store,
+                    "{} lowers risk without verified history",
+                    f.name
+                ),
+                Direction::Either => assert!(f.name.starts_with("context.channel_"), "{}", f.name),
+                Direction::Risk => {}
+            }
+        }
+        assert!(Direction::Risk.allows(0.0) && !Direction::Risk.allows(-0.1));
+        assert!(Direction::Trust.allows(-2.0) && !Direction::Trust.allows(0.1));
+    }
 
     #[test]
     fn names_are_unique_and_family_dotted() {

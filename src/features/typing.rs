@@ -187,12 +187,8 @@ pub(super) fn extract(
     }
     let c = cadence(events);
     set(row, F::TypingKeysLog, (1.0 + c.keys as f32).ln());
-    set(row, F::TypingDwellMeanS, (c.dwell_mean / 1000.0).min(10.0));
-    set(
-        row,
-        F::TypingFlightMeanS,
-        (c.flight_mean / 1000.0).min(10.0),
-    );
+    set(row, F::TypingDwellMeanS, (c.dwell_mean / 1000.0).min(2.0));
+    set(row, F::TypingFlightMeanS, (c.flight_mean / 1000.0).min(5.0));
     let bot = c.is_bot_like();
     set(row, F::TypingBotCadence, f32::from(u8::from(bot)));
 

@@ -126,6 +126,19 @@ impl Artifact {
         if let Some(i) = art.weights.iter().position(|w| !w.is_finite()) {
             return Err(malformed(format!("weights[{i}]: not a finite number")));
         }
+        for (i, (w, def)) in art
+            .weights
+            .iter()
+            .zip(crate::features::FEATURES)
+            .enumerate()
+        {
+            if !def.direction.allows(*w) {
+                return Err(malformed(format!(
+                    "weights[{i}] ({}): {w} points against the feature's direction ({:?}); a model may not let this signal move risk that way",
+                    def.name, def.direction
+                )));
+            }
+        }
         if !art.intercept.is_finite() {
             return Err(malformed("intercept: not a finite number".into()));
         }
@@ -198,6 +211,12 @@ mod tests {
         let err =
             Artifact::from_json(&edited.to_string(), "x.json").expect_err("inconsistent hash");
         assert!(err.to_string().contains("schema.hash"), "{err}");
+
+        let mut wrong_way: serde_json::Value = serde_json::from_str(&text).expect("json");
+        wrong_way["weights"][crate::features::F::DeviceAccounts24hLog as usize] = (-1.3).into();
+        let err = Artifact::from_json(&wrong_way.to_string(), "x.json")
+            .expect_err("shared device may not buy trust");
+        assert!(err.to_string().contains("device.accounts_24h_log"), "{err}");
 
         let mut short: serde_json::Value = serde_json::from_str(&text).expect("json");
         short["weights"].as_array_mut().expect("array").pop();

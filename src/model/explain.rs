@@ -18,6 +18,10 @@ pub struct Imputed {
     pub reputation: f32,
     /// From the store being unavailable.
     pub store: f32,
+    /// From the IP being left out on a channel that has one.
+    pub ip: f32,
+    /// From the device id being left out on a channel that has one.
+    pub device: f32,
 }
 
 /// A reason before its text is attached.
@@ -75,13 +79,27 @@ pub fn find(
         (F::NetworkBlocklisted, ReasonCode::IpBlocklisted),
         (F::ContextNoHistory, ReasonCode::NoHistory),
     ];
+    let network_detail = || match &findings.asn {
+        Some((number, org)) => json!({"asn": number, "organization": org}),
+        None => Value::Object(Default::default()),
+    };
     for (f, code) in simple {
         if on(raw, f) {
-            push(
-                code,
-                sum(model, raw, &[f]),
-                Value::Object(Default::default()),
-            );
+            let (extra, detail) = match f {
+                F::NetworkTor
+                | F::NetworkVpn
+                | F::NetworkHosting
+                | F::NetworkProxy
+                | F::NetworkBlocklisted => (0.0, network_detail()),
+                F::NetworkIpAbsent if findings.unavailable.ip => {
+                    (imputed.ip, json!({"treated_as": "worst_case"}))
+                }
+                F::DeviceAbsent if findings.unavailable.device => {
+                    (imputed.device, json!({"treated_as": "worst_case"}))
+                }
+                _ => (0.0, Value::Object(Default::default())),
+            };
+            push(code, sum(model, raw, &[f]) + extra, detail);
         }
     }
     if on(raw, F::DeviceFraudLinked) || on(raw, F::NetworkFraudLinked) {

@@ -246,6 +246,13 @@ impl PolicyTable {
         })
     }
 
+    /// True when any of `reasons` has a floor above `allow`.
+    pub fn floor_applies(&self, reasons: &[ReasonCode]) -> bool {
+        self.floors
+            .iter()
+            .any(|(code, d)| *d > Decision::Allow && reasons.contains(code))
+    }
+
     /// Sensitivity of an action under this policy.
     pub fn sensitivity(&self, action: Action) -> Sensitivity {
         self.actions

@@ -263,6 +263,16 @@ pub fn observe(
             rec.observe(user.short(), obs.at_ms, obs.failed, cfg);
             save(kv, Table::Ip, ip, &rec)?;
         }
+        // First writer wins: scoring the same request id again (a retry, or someone reusing a
+        // victim's id) must not replace the evidence the verified outcome will teach.
+        let mut exists = false;
+        kv.visit(Table::Pending, &obs.request.0, &mut |v| {
+            exists = v.is_some();
+            Ok(())
+        })?;
+        if exists {
+            return Ok(());
+        }
         save(kv, Table::Pending, &obs.request, obs.pending)
     })
 }
@@ -285,6 +295,8 @@ pub enum OutcomeRejection {
     UnknownRequest,
     /// The outcome names another user than the scored request.
     UserMismatch,
+    /// The outcome is dated before the request it verifies.
+    BeforeRequest,
 }
 
 /// Applies a verified outcome to the profile of the request it verifies. This is the only
@@ -305,6 +317,10 @@ pub fn apply_outcome(
         };
         if pending.user != user {
             result = Err(OutcomeRejection::UserMismatch);
+            return Ok(());
+        }
+        if at_ms < pending.at_ms {
+            result = Err(OutcomeRejection::BeforeRequest);
             return Ok(());
         }
         if at_ms.saturating_sub(pending.at_ms) > cfg.pending_ttl_ms {

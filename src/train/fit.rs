@@ -7,7 +7,7 @@ use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2};
 
 use super::TrainError;
-use crate::features::{FeatureRow, N_FEATURES};
+use crate::features::{FEATURES, FeatureRow, N_FEATURES};
 
 /// L2 penalty used by `tessera train`.
 pub const ALPHA: f64 = 1.0;
@@ -60,22 +60,45 @@ pub fn fit_logistic(rows: &[FeatureRow], y: &[bool]) -> Result<Fitted, TrainErro
         }
     }
     let targets: Array1<bool> = y.iter().copied().collect();
-    let dataset = Dataset::new(x, targets);
-    let model = LogisticRegression::default()
-        .alpha(ALPHA)
-        .max_iterations(MAX_ITERATIONS)
-        .fit(&dataset)
-        .map_err(|e| TrainError::Fit(e.to_string()))?;
-    // linfa models the log-odds of its `pos` class; make it the attack class.
-    let sign = if model.labels().pos.class { 1.0 } else { -1.0 };
-    let params = model.params();
+    // Sign-constrained fit (active set): fit, drop every feature whose weight points against
+    // its declared direction, refit without them, until none does.
+    let mut active: Vec<bool> = sd.iter().map(|s| *s > 1e-9).collect();
     let mut weights = vec![0.0; N_FEATURES];
-    let mut intercept = sign * model.intercept();
-    for j in 0..N_FEATURES {
-        if sd[j] > 1e-9 {
-            let w = sign * params[j] / sd[j];
-            weights[j] = w;
-            intercept -= w * mean[j];
+    let mut intercept = 0.0;
+    for _round in 0..=N_FEATURES {
+        let mut xa = x.clone();
+        for (j, on) in active.iter().enumerate() {
+            if !on {
+                xa.column_mut(j).fill(0.0);
+            }
+        }
+        let dataset = Dataset::new(xa, targets.clone());
+        let model = LogisticRegression::default()
+            .alpha(ALPHA)
+            .max_iterations(MAX_ITERATIONS)
+            .fit(&dataset)
+            .map_err(|e| TrainError::Fit(e.to_string()))?;
+        // linfa models the log-odds of its `pos` class; make it the attack class.
+        let sign = if model.labels().pos.class { 1.0 } else { -1.0 };
+        let params = model.params();
+        weights = vec![0.0; N_FEATURES];
+        intercept = sign * model.intercept();
+        for j in 0..N_FEATURES {
+            if active[j] {
+                let w = sign * params[j] / sd[j];
+                weights[j] = w;
+                intercept -= w * mean[j];
+            }
+        }
+        let mut violated = false;
+        for (j, def) in FEATURES.iter().enumerate() {
+            if active[j] && !def.direction.allows(weights[j]) {
+                active[j] = false;
+                violated = true;
+            }
+        }
+        if !violated {
+            break;
         }
     }
     if weights.iter().any(|w| !w.is_finite()) || !intercept.is_finite() {
@@ -119,6 +142,28 @@ mod tests {
             0.0,
             "constant column gets weight 0"
         );
+    }
+
+    #[test]
+    fn weights_respect_feature_directions() {
+        // In this data a shared device (accounts_24h) goes with *genuine* users; the fit must
+        // not turn that into a trust bonus, since the signal is client-controlled.
+        let mut rows = Vec::new();
+        let mut y = Vec::new();
+        for i in 0..300 {
+            let mut r = [0f32; N_FEATURES];
+            let attack = i % 3 == 0;
+            r[F::NetworkTor as usize] = if attack && i % 2 == 0 { 1.0 } else { 0.0 };
+            r[F::DeviceAccounts24hLog as usize] = if attack { 0.0 } else { (i % 4) as f32 };
+            rows.push(r);
+            y.push(attack);
+        }
+        let f = fit_logistic(&rows, &y).expect("fit");
+        for (w, def) in f.weights.iter().zip(FEATURES) {
+            assert!(def.direction.allows(*w), "{} = {w}", def.name);
+        }
+        assert_eq!(f.weights[F::DeviceAccounts24hLog as usize], 0.0);
+        assert!(f.weights[F::NetworkTor as usize] > 0.5);
     }
 
     #[test]
