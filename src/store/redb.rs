@@ -12,10 +12,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, TableDefinition};
 
 use super::{Durability, KvRead, KvWrite, ProfileStore, StoreError, Table, Visitor};
 
@@ -25,28 +25,41 @@ pub const FLUSH_INTERVAL_MS: u64 = 1_000;
 const MAX_DIRTY: usize = 50_000;
 
 type Key = (u8, [u8; 16]);
-
-const TABLES: [Table; 5] = Table::ALL;
+type Entries = HashMap<Key, Option<Vec<u8>>>;
 
 fn def(table: Table) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
     TableDefinition::new(table.name())
-}
-
-fn table_of(id: u8) -> Table {
-    TABLES
-        .into_iter()
-        .find(|t| *t as u8 == id)
-        .unwrap_or(Table::Pending)
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
+fn poisoned() -> StoreError {
+    backend("overlay lock poisoned")
+}
+
+/// Writes not yet known to be in the file, newest first: `live`, then the batch being flushed.
+#[derive(Default)]
+struct Overlay {
+    live: Entries,
+    flushing: Option<Arc<Entries>>,
+}
+
+impl Overlay {
+    fn get(&self, key: &Key) -> Option<&Option<Vec<u8>>> {
+        self.live
+            .get(key)
+            .or_else(|| self.flushing.as_ref().and_then(|f| f.get(key)))
+    }
+}
+
 struct Inner {
     db: Database,
-    /// Relaxed writes not yet in the file: `None` marks a removal.
-    dirty: RwLock<HashMap<Key, Option<Vec<u8>>>>,
+    overlay: RwLock<Overlay>,
+    /// Serialises write transactions. Lock order: `overlay` before `commit`; the flusher never
+    /// holds `overlay` while it waits for or holds `commit`.
+    commit: Mutex<()>,
 }
 
 /// A redb database file holding every table, with a write-behind overlay for relaxed writes.
@@ -84,7 +97,8 @@ impl RedbStore {
         txn.commit().map_err(|e| open_err(e.to_string()))?;
         let inner = Arc::new(Inner {
             db,
-            dirty: RwLock::new(HashMap::new()),
+            overlay: RwLock::new(Overlay::default()),
+            commit: Mutex::new(()),
         });
         let (stop, stopped) = std::sync::mpsc::channel();
         let shared = Arc::clone(&inner);
@@ -117,19 +131,32 @@ fn flusher(inner: &Inner, stopped: &Receiver<()>) {
 }
 
 impl Inner {
+    /// Freezes the live overlay, commits it without blocking readers or relaxed writers, then
+    /// drops the frozen batch. On failure the batch goes back under newer live writes.
     fn flush(&self) -> Result<(), StoreError> {
-        let mut dirty = self
-            .dirty
-            .write()
-            .map_err(|_| backend("overlay lock poisoned"))?;
-        if dirty.is_empty() {
-            return Ok(());
+        let frozen = {
+            let mut o = self.overlay.write().map_err(|_| poisoned())?;
+            if o.live.is_empty() || o.flushing.is_some() {
+                return Ok(());
+            }
+            let frozen = Arc::new(std::mem::take(&mut o.live));
+            o.flushing = Some(Arc::clone(&frozen));
+            frozen
+        };
+        let result = (|| {
+            let _commit = self.commit.lock().map_err(|_| poisoned())?;
+            let txn = self.db.begin_write().map_err(backend)?;
+            apply(&txn, &frozen)?;
+            txn.commit().map_err(backend)
+        })();
+        let mut o = self.overlay.write().map_err(|_| poisoned())?;
+        o.flushing = None;
+        if result.is_err() {
+            for (k, v) in frozen.iter() {
+                o.live.entry(*k).or_insert_with(|| v.clone());
+            }
         }
-        let txn = self.db.begin_write().map_err(backend)?;
-        apply(&txn, &dirty)?;
-        txn.commit().map_err(backend)?;
-        dirty.clear();
-        Ok(())
+        result
     }
 }
 
@@ -146,14 +173,10 @@ impl Drop for RedbStore {
     }
 }
 
-fn apply(
-    txn: &redb::WriteTransaction,
-    entries: &HashMap<Key, Option<Vec<u8>>>,
-) -> Result<(), StoreError> {
-    for t in TABLES {
+fn apply(txn: &redb::WriteTransaction, entries: &Entries) -> Result<(), StoreError> {
+    for t in Table::ALL {
         let mut table = txn.open_table(def(t)).map_err(backend)?;
-        for ((id, key), value) in entries.iter().filter(|((id, _), _)| *id == t as u8) {
-            debug_assert_eq!(table_of(*id), t);
+        for ((_, key), value) in entries.iter().filter(|((id, _), _)| *id == t as u8) {
             match value {
                 Some(v) => {
                     table
@@ -169,10 +192,24 @@ fn apply(
     Ok(())
 }
 
-/// Reads: overlay first, then a read transaction on the file.
+/// Reads: overlay first, then the file. The read transaction and each table are opened only on
+/// the first overlay miss that needs them.
 struct Reader<'a> {
-    dirty: &'a HashMap<Key, Option<Vec<u8>>>,
-    txn: redb::ReadTransaction,
+    overlay: &'a Overlay,
+    db: &'a Database,
+    txn: Option<redb::ReadTransaction>,
+    tables: [Option<redb::ReadOnlyTable<&'static [u8], &'static [u8]>>; 5],
+}
+
+impl<'a> Reader<'a> {
+    fn new(overlay: &'a Overlay, db: &'a Database) -> Self {
+        Reader {
+            overlay,
+            db,
+            txn: None,
+            tables: [None, None, None, None, None],
+        }
+    }
 }
 
 impl KvRead for Reader<'_> {
@@ -182,22 +219,35 @@ impl KvRead for Reader<'_> {
         key: &[u8; 16],
         f: &mut Visitor<'_>,
     ) -> Result<(), StoreError> {
-        if let Some(v) = self.dirty.get(&(table as u8, *key)) {
+        if let Some(v) = self.overlay.get(&(table as u8, *key)) {
             return f(v.as_deref());
         }
-        let t = self.txn.open_table(def(table)).map_err(backend)?;
-        let guard = t.get(key.as_slice()).map_err(backend)?;
-        f(guard.as_ref().map(|g| g.value()))
+        let slot = &mut self.tables[table as usize];
+        if slot.is_none() {
+            if self.txn.is_none() {
+                self.txn = Some(self.db.begin_read().map_err(backend)?);
+            }
+            if let Some(txn) = &self.txn {
+                *slot = Some(txn.open_table(def(table)).map_err(backend)?);
+            }
+        }
+        match slot {
+            Some(t) => {
+                let guard = t.get(key.as_slice()).map_err(backend)?;
+                f(guard.as_ref().map(|g| g.value()))
+            }
+            None => Err(backend("table not open")),
+        }
     }
 }
 
-/// Relaxed writes: staged, then merged into the overlay if the closure succeeds.
-struct OverlayWriter<'a> {
-    reader: Reader<'a>,
+/// Collects writes and reads its own writes first.
+struct Staging<R> {
+    under: R,
     staged: Vec<(Key, Option<Vec<u8>>)>,
 }
 
-impl KvRead for OverlayWriter<'_> {
+impl<R: KvRead> KvRead for Staging<R> {
     fn visit(
         &mut self,
         table: Table,
@@ -208,11 +258,11 @@ impl KvRead for OverlayWriter<'_> {
         if let Some((_, v)) = self.staged.iter().rev().find(|(sk, _)| *sk == k) {
             return f(v.as_deref());
         }
-        self.reader.visit(table, key, f)
+        self.under.visit(table, key, f)
     }
 }
 
-impl KvWrite for OverlayWriter<'_> {
+impl<R: KvRead> KvWrite for Staging<R> {
     fn put(&mut self, table: Table, key: &[u8; 16], value: &[u8]) -> Result<(), StoreError> {
         self.staged
             .push(((table as u8, *key), Some(value.to_vec())));
@@ -225,50 +275,13 @@ impl KvWrite for OverlayWriter<'_> {
     }
 }
 
-/// Durable writes: straight into a write transaction (the overlay was applied to it first).
-struct TxnWriter<'a> {
-    txn: &'a redb::WriteTransaction,
-}
-
-impl KvRead for TxnWriter<'_> {
-    fn visit(
-        &mut self,
-        table: Table,
-        key: &[u8; 16],
-        f: &mut Visitor<'_>,
-    ) -> Result<(), StoreError> {
-        let t = self.txn.open_table(def(table)).map_err(backend)?;
-        let guard = t.get(key.as_slice()).map_err(backend)?;
-        f(guard.as_ref().map(|g| g.value()))
-    }
-}
-
-impl KvWrite for TxnWriter<'_> {
-    fn put(&mut self, table: Table, key: &[u8; 16], value: &[u8]) -> Result<(), StoreError> {
-        let mut t = self.txn.open_table(def(table)).map_err(backend)?;
-        t.insert(key.as_slice(), value).map_err(backend)?;
-        Ok(())
-    }
-
-    fn remove(&mut self, table: Table, key: &[u8; 16]) -> Result<(), StoreError> {
-        let mut t = self.txn.open_table(def(table)).map_err(backend)?;
-        t.remove(key.as_slice()).map_err(backend)?;
-        Ok(())
-    }
-}
-
 impl ProfileStore for RedbStore {
     fn read(
         &self,
         f: &mut dyn FnMut(&mut dyn KvRead) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let dirty = self
-            .inner
-            .dirty
-            .read()
-            .map_err(|_| backend("overlay lock poisoned"))?;
-        let txn = self.inner.db.begin_read().map_err(backend)?;
-        f(&mut Reader { dirty: &dirty, txn })
+        let overlay = self.inner.overlay.read().map_err(|_| poisoned())?;
+        f(&mut Reader::new(&overlay, &self.inner.db))
     }
 
     fn write(
@@ -276,48 +289,39 @@ impl ProfileStore for RedbStore {
         durability: Durability,
         f: &mut dyn FnMut(&mut dyn KvWrite) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let mut dirty = self
-            .inner
-            .dirty
-            .write()
-            .map_err(|_| backend("overlay lock poisoned"))?;
-        match durability {
-            Durability::Relaxed => {
-                let staged = {
-                    let txn = self.inner.db.begin_read().map_err(backend)?;
-                    let mut w = OverlayWriter {
-                        reader: Reader { dirty: &dirty, txn },
-                        staged: Vec::new(),
-                    };
-                    f(&mut w)?;
-                    w.staged
-                };
-                dirty.extend(staged);
-                let full = dirty.len() >= MAX_DIRTY;
-                drop(dirty);
-                if full {
-                    self.inner.flush()?;
-                }
-                Ok(())
+        let mut overlay = self.inner.overlay.write().map_err(|_| poisoned())?;
+        let staged = {
+            let mut w = Staging {
+                under: Reader::new(&overlay, &self.inner.db),
+                staged: Vec::new(),
+            };
+            f(&mut w)?;
+            w.staged
+        };
+        if durability == Durability::Durable {
+            // Commit the whole overlay plus this write, fsynced, while still holding the overlay
+            // lock, so no relaxed write can interleave with it. The overlay keeps every entry
+            // (a frozen batch still being flushed may land after this commit; the overlay
+            // shadows it until the next flush rewrites the newest values).
+            let _commit = self.inner.commit.lock().map_err(|_| poisoned())?;
+            let mut txn = self.inner.db.begin_write().map_err(backend)?;
+            txn.set_durability(redb::Durability::Immediate)
+                .map_err(backend)?;
+            if let Some(frozen) = &overlay.flushing {
+                apply(&txn, frozen)?;
             }
-            Durability::Durable => {
-                let mut txn = self.inner.db.begin_write().map_err(backend)?;
-                txn.set_durability(redb::Durability::Immediate)
-                    .map_err(backend)?;
-                apply(&txn, &dirty)?;
-                match f(&mut TxnWriter { txn: &txn }) {
-                    Ok(()) => {
-                        txn.commit().map_err(backend)?;
-                        dirty.clear();
-                        Ok(())
-                    }
-                    Err(e) => {
-                        txn.abort().map_err(backend)?;
-                        Err(e)
-                    }
-                }
-            }
+            apply(&txn, &overlay.live)?;
+            let mine: Entries = staged.iter().cloned().collect();
+            apply(&txn, &mine)?;
+            txn.commit().map_err(backend)?;
         }
+        overlay.live.extend(staged);
+        let full = overlay.live.len() >= MAX_DIRTY;
+        drop(overlay);
+        if full {
+            self.inner.flush()?;
+        }
+        Ok(())
     }
 }
 
