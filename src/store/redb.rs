@@ -376,4 +376,59 @@ mod tests {
         .expect("read");
         assert_eq!(got, vec![None, None, Some(b"durable".to_vec())]);
     }
+
+    #[test]
+    fn concurrent_increments_survive_flushes_and_durable_commits() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(RedbStore::open(&dir.path().join("c.redb")).expect("open"));
+        let bump = |s: &RedbStore, d: Durability| {
+            s.write(d, &mut |kv| {
+                let n = kv
+                    .get(Table::Ip, &[9; 16])?
+                    .map_or(0u32, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                kv.put(Table::Ip, &[9; 16], &(n + 1).to_le_bytes())
+            })
+            .expect("write");
+        };
+        std::thread::scope(|scope| {
+            for t in 0..2 {
+                let s = Arc::clone(&store);
+                scope.spawn(move || {
+                    for i in 0..400 {
+                        let d = if t == 0 && i % 50 == 0 {
+                            Durability::Durable
+                        } else {
+                            Durability::Relaxed
+                        };
+                        bump(&s, d);
+                    }
+                });
+            }
+            let s = Arc::clone(&store);
+            scope.spawn(move || {
+                for _ in 0..20 {
+                    s.flush().expect("flush");
+                }
+            });
+        });
+        let read = |s: &RedbStore| {
+            let mut n = 0u32;
+            s.read(&mut |kv| {
+                n = kv
+                    .get(Table::Ip, &[9; 16])?
+                    .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                Ok(())
+            })
+            .expect("read");
+            n
+        };
+        assert_eq!(read(&store), 800);
+        let path = dir.path().join("c.redb");
+        drop(Arc::try_unwrap(store).expect("sole owner"));
+        assert_eq!(
+            read(&RedbStore::open(&path).expect("reopen")),
+            800,
+            "flushed on drop"
+        );
+    }
 }
