@@ -39,11 +39,17 @@ fn poisoned() -> StoreError {
     backend("overlay lock poisoned")
 }
 
-/// Writes not yet known to be in the file, newest first: `live`, then the batch being flushed.
+/// Most flushed entries kept in memory as a read cache (about 1 KiB each).
+const MAX_CLEAN: usize = 100_000;
+
+/// The in-memory layers over the file, newest first: `live` (not yet flushed), `flushing` (the
+/// batch being committed), `clean` (already in the file, kept as a read cache so a warm store
+/// answers from memory).
 #[derive(Default)]
 struct Overlay {
     live: Entries,
     flushing: Option<Arc<Entries>>,
+    clean: Entries,
 }
 
 impl Overlay {
@@ -51,6 +57,7 @@ impl Overlay {
         self.live
             .get(key)
             .or_else(|| self.flushing.as_ref().and_then(|f| f.get(key)))
+            .or_else(|| self.clean.get(key))
     }
 }
 
@@ -151,10 +158,16 @@ impl Inner {
         })();
         let mut o = self.overlay.write().map_err(|_| poisoned())?;
         o.flushing = None;
+        let frozen = Arc::try_unwrap(frozen).unwrap_or_else(|shared| (*shared).clone());
         if result.is_err() {
-            for (k, v) in frozen.iter() {
-                o.live.entry(*k).or_insert_with(|| v.clone());
+            for (k, v) in frozen {
+                o.live.entry(k).or_insert(v);
             }
+        } else {
+            if o.clean.len() + frozen.len() > MAX_CLEAN {
+                o.clean.clear(); // crude but bounded: the cache refills from the next flushes
+            }
+            o.clean.extend(frozen);
         }
         result
     }
