@@ -4,9 +4,8 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use super::{Durability, KvRead, KvWrite, ProfileStore, StoreError, Table, Visitor};
+use super::{Durability, Key, KvRead, KvWrite, ProfileStore, Staging, StoreError, Table, Visitor};
 
-type Key = (u8, [u8; 16]);
 type Map = HashMap<Key, Vec<u8>>;
 
 /// A hash map behind a reader-writer lock. Writes are atomic: a transaction works on a staged
@@ -52,39 +51,6 @@ impl KvRead for Reader<'_> {
     }
 }
 
-struct Writer<'a> {
-    map: &'a Map,
-    staged: Vec<(Key, Option<Vec<u8>>)>,
-}
-
-impl KvRead for Writer<'_> {
-    fn visit(
-        &mut self,
-        table: Table,
-        key: &[u8; 16],
-        f: &mut Visitor<'_>,
-    ) -> Result<(), StoreError> {
-        let k = (table as u8, *key);
-        if let Some((_, v)) = self.staged.iter().rev().find(|(sk, _)| *sk == k) {
-            return f(v.as_deref());
-        }
-        f(self.map.get(&k).map(Vec::as_slice))
-    }
-}
-
-impl KvWrite for Writer<'_> {
-    fn put(&mut self, table: Table, key: &[u8; 16], value: &[u8]) -> Result<(), StoreError> {
-        self.staged
-            .push(((table as u8, *key), Some(value.to_vec())));
-        Ok(())
-    }
-
-    fn remove(&mut self, table: Table, key: &[u8; 16]) -> Result<(), StoreError> {
-        self.staged.push(((table as u8, *key), None));
-        Ok(())
-    }
-}
-
 impl ProfileStore for MemoryStore {
     fn read(
         &self,
@@ -101,8 +67,8 @@ impl ProfileStore for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut map = self.map.write().map_err(|_| poisoned())?;
         let staged = {
-            let mut w = Writer {
-                map: &map,
+            let mut w = Staging {
+                under: Reader { map: &map },
                 staged: Vec::new(),
             };
             f(&mut w)?;

@@ -117,6 +117,43 @@ pub trait KvWrite: KvRead {
     fn remove(&mut self, table: Table, key: &[u8; 16]) -> Result<(), StoreError>;
 }
 
+/// A record's address in a byte store: table id and 16-byte key.
+pub(crate) type Key = (u8, [u8; 16]);
+
+/// Collects writes and reads its own writes first.
+pub(crate) struct Staging<R> {
+    pub(crate) under: R,
+    pub(crate) staged: Vec<(Key, Option<Vec<u8>>)>,
+}
+
+impl<R: KvRead> KvRead for Staging<R> {
+    fn visit(
+        &mut self,
+        table: Table,
+        key: &[u8; 16],
+        f: &mut Visitor<'_>,
+    ) -> Result<(), StoreError> {
+        let k = (table as u8, *key);
+        if let Some((_, v)) = self.staged.iter().rev().find(|(sk, _)| *sk == k) {
+            return f(v.as_deref());
+        }
+        self.under.visit(table, key, f)
+    }
+}
+
+impl<R: KvRead> KvWrite for Staging<R> {
+    fn put(&mut self, table: Table, key: &[u8; 16], value: &[u8]) -> Result<(), StoreError> {
+        self.staged
+            .push(((table as u8, *key), Some(value.to_vec())));
+        Ok(())
+    }
+
+    fn remove(&mut self, table: Table, key: &[u8; 16]) -> Result<(), StoreError> {
+        self.staged.push(((table as u8, *key), None));
+        Ok(())
+    }
+}
+
 /// How durable a write must be before it returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {

@@ -17,14 +17,13 @@ use std::time::Duration;
 
 use redb::{Database, ReadableDatabase, TableDefinition};
 
-use super::{Durability, KvRead, KvWrite, ProfileStore, StoreError, Table, Visitor};
+use super::{Durability, Key, KvRead, KvWrite, ProfileStore, Staging, StoreError, Table, Visitor};
 
 /// Longest time relaxed writes stay only in memory, ms.
 pub const FLUSH_INTERVAL_MS: u64 = 1_000;
 /// Overlay size that triggers a flush from the writer itself.
 const MAX_DIRTY: usize = 50_000;
 
-type Key = (u8, [u8; 16]);
 type Entries = HashMap<Key, Option<Vec<u8>>>;
 
 fn def(table: Table) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
@@ -251,40 +250,6 @@ impl KvRead for Reader<'_> {
             }
             None => Err(backend("table not open")),
         }
-    }
-}
-
-/// Collects writes and reads its own writes first.
-struct Staging<R> {
-    under: R,
-    staged: Vec<(Key, Option<Vec<u8>>)>,
-}
-
-impl<R: KvRead> KvRead for Staging<R> {
-    fn visit(
-        &mut self,
-        table: Table,
-        key: &[u8; 16],
-        f: &mut Visitor<'_>,
-    ) -> Result<(), StoreError> {
-        let k = (table as u8, *key);
-        if let Some((_, v)) = self.staged.iter().rev().find(|(sk, _)| *sk == k) {
-            return f(v.as_deref());
-        }
-        self.under.visit(table, key, f)
-    }
-}
-
-impl<R: KvRead> KvWrite for Staging<R> {
-    fn put(&mut self, table: Table, key: &[u8; 16], value: &[u8]) -> Result<(), StoreError> {
-        self.staged
-            .push(((table as u8, *key), Some(value.to_vec())));
-        Ok(())
-    }
-
-    fn remove(&mut self, table: Table, key: &[u8; 16]) -> Result<(), StoreError> {
-        self.staged.push(((table as u8, *key), None));
-        Ok(())
     }
 }
 
