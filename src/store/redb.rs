@@ -20,7 +20,7 @@ use redb::{Database, ReadableDatabase, TableDefinition};
 use super::{Durability, Key, KvRead, KvWrite, ProfileStore, Staging, StoreError, Table, Visitor};
 
 /// Longest time relaxed writes stay only in memory, ms.
-pub const FLUSH_INTERVAL_MS: u64 = 1_000;
+pub const FLUSH_INTERVAL_MS: u64 = 5_000;
 /// Overlay size that triggers a flush from the writer itself.
 const MAX_DIRTY: usize = 50_000;
 
