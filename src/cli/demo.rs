@@ -225,31 +225,14 @@ fn bot_device() -> DeviceInfo {
     }
 }
 
-/// A human-like sample: 24 keys around a personal dwell and flight, with deterministic jitter.
+/// One message typed by a person with these mean hold and flight times, seeded.
 fn rhythm(dwell_ms: f64, flight_ms: f64, seed: u64) -> TypingInfo {
-    let mut state = seed
-        .wrapping_mul(6_364_136_223_846_793_005)
-        .wrapping_add(1_442_695_040_888_963_407);
-    let mut jitter = move || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        ((state >> 33) as f64 / (1u64 << 31) as f64) - 0.5
-    };
-    let mut t = 0.0;
-    let events = (0..24)
-        .map(|_| {
-            let down = t;
-            let up = down + dwell_ms * (1.0 + 0.4 * jitter());
-            t += flight_ms * (1.0 + 0.6 * jitter());
-            KeyEvent {
-                key: Some("letter".into()),
-                down_ms: down,
-                up_ms: up,
-            }
-        })
-        .collect();
-    TypingInfo { events }
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    TypingInfo {
+        events: tessera::gen_data::typing::Rhythm::steady(dwell_ms, flight_ms)
+            .type_message(&mut rng),
+    }
 }
 
 /// Machine-regular typing: 50 ms holds every 100 ms.

@@ -56,6 +56,19 @@ impl Rhythm {
         }
     }
 
+    /// A fixed rhythm with these means, moderate jitter and no corrections: for demos and tests
+    /// that need one known person's typing.
+    pub fn steady(dwell_mean_ms: f64, flight_mean_ms: f64) -> Rhythm {
+        Rhythm {
+            dwell_mean_ms,
+            flight_mean_ms,
+            sigma: 0.25,
+            digit_factor: 1.2,
+            space_factor: 1.0,
+            backspace_rate: 0.0,
+        }
+    }
+
     /// Types one message of 10–60 keys.
     pub fn type_message(&self, rng: &mut ChaCha8Rng) -> Vec<KeyEvent> {
         let n = rng.gen_range(KEYS_PER_MESSAGE.0..=KEYS_PER_MESSAGE.1);

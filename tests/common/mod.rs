@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use tessera::config::{Backend, Config};
 use tessera::domain::{
-    AuthInfo, Channel, DeviceInfo, KeyEvent, NetworkInfo, OutcomeKind, OutcomeRecord, ScoreRequest,
+    AuthInfo, Channel, DeviceInfo, NetworkInfo, OutcomeKind, OutcomeRecord, ScoreRequest,
     TypingInfo,
 };
 use tessera::{Engine, ScoreResponse};
@@ -63,29 +63,14 @@ pub fn device(id: &str, tz: &str, lang: &str) -> DeviceInfo {
     }
 }
 
-/// Human-like typing: 20 keys, personal dwell/flight, deterministic jitter from `seed`.
+/// One message typed by a person with these mean hold and flight times (the generator's own
+/// typing model), deterministic per `seed`.
 pub fn typing(dwell: f64, flight: f64, seed: u64) -> TypingInfo {
-    let mut s = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut jitter = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s % 1000) as f64 / 1000.0 - 0.5
-    };
-    let mut t = 0.0;
-    let events = (0..20)
-        .map(|_| {
-            let down = t;
-            let up = down + dwell * (1.0 + 0.4 * jitter());
-            t += flight * (1.0 + 0.6 * jitter());
-            KeyEvent {
-                key: Some("letter".into()),
-                down_ms: down,
-                up_ms: up,
-            }
-        })
-        .collect();
-    TypingInfo { events }
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    TypingInfo {
+        events: tessera::gen_data::typing::Rhythm::steady(dwell, flight).type_message(&mut rng),
+    }
 }
 
 pub fn request(
