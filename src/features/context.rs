@@ -2,9 +2,8 @@
 //! failed attempts in the session and on the account, and depth of verified history.
 
 use super::{F, FeatureRow, Findings, Inputs, set};
-use crate::domain::Channel;
 
-/// Channel one-hot features, in [`Channel::ALL`] order.
+/// Channel one-hot features, in [`crate::domain::Channel::ALL`] order.
 const CHANNEL_FEATURES: [F; 5] = [
     F::ContextChannelWebWidget,
     F::ContextChannelInApp,
@@ -31,7 +30,7 @@ pub fn utc_hour(at_ms: i64) -> u8 {
 
 pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, _findings: &mut Findings) {
     let req = inputs.req;
-    set(row, CHANNEL_FEATURES[channel_index(req.channel)], 1.0);
+    set(row, CHANNEL_FEATURES[req.channel.index()], 1.0);
     set(
         row,
         F::ContextActionSensitivity,
@@ -73,10 +72,6 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, _findings: &mut
             }
         }
     }
-}
-
-fn channel_index(c: Channel) -> usize {
-    c.index()
 }
 
 #[cfg(test)]
