@@ -1,9 +1,10 @@
 //! [`Engine`]: the only place the scoring flow is wired.
 //!
-//! `score`: validate → enrich (geo DB, IP lists) → snapshot the store → [`features::extract`] →
-//! fail-secure imputation → model → reasons → policy → response, then record the request in the
-//! activity ledger (velocity counters, seen timing vectors, pending evidence). `score` never
-//! writes a profile: only [`Engine::record_outcome`] does, from verified outcomes.
+//! `score`: validate → enrich (geo DB, IP lists) → the request's own evidence → record it in the
+//! activity ledger (velocity counters, seen timing vectors, pending evidence) and read the
+//! history snapshot, in one store transaction → [`features::extract`] → fail-secure imputation →
+//! model → reasons → policy → response. `score` never writes a profile: only
+//! [`Engine::record_outcome`] does, from verified outcomes.
 //!
 //! Nothing here touches axum, tokio or clap.
 
@@ -16,9 +17,7 @@ use crate::domain::{
 };
 use crate::enrich::{Enricher, GeoSources, IpIntel, Lookup};
 use crate::error::Error;
-use crate::features::{
-    self, Evidence, FeatureConfig, FeatureRow, Findings, Inputs, N_FEATURES, Unavailable,
-};
+use crate::features::{self, FeatureConfig, FeatureRow, Findings, Inputs, N_FEATURES, Unavailable};
 use crate::model::explain::{self, Imputed};
 use crate::model::{Artifact, LinearModel};
 use crate::policy::{PolicyContext, PolicyTable};
@@ -177,7 +176,7 @@ impl Engine {
     pub fn score_at(&self, req: &ScoreRequest, now_ms: i64) -> Result<ScoreResponse, Error> {
         let valid = ValidRequest::check(req, &self.limits, now_ms)?;
         let intel = valid.ip.map(|ip| self.enricher.lookup(ip));
-        let (a, keys, evidence) = self.assess_valid(&valid, intel.as_ref());
+        let a = self.assess_valid(&valid, intel.as_ref());
         let model = self.model();
         let mut row = a.row;
         let u = a.findings.unavailable;
@@ -214,7 +213,6 @@ impl Engine {
             .decide(trust, valid.channel, valid.action, &codes, &ctx);
         let reasons = explain::finish(found, logit, &out.added, &model, &a.row);
         let confidence = confidence(&a, &valid);
-        self.commit(&valid, &keys, &a, evidence);
         Ok(ScoreResponse {
             request_id: a.request_id,
             trust_score: trust,
@@ -238,16 +236,12 @@ impl Engine {
     pub fn assess(&self, req: &ScoreRequest, now_ms: i64) -> Result<Assessment, Error> {
         let valid = ValidRequest::check(req, &self.limits, now_ms)?;
         let intel = valid.ip.map(|ip| self.enricher.lookup(ip));
-        let (a, keys, evidence) = self.assess_valid(&valid, intel.as_ref());
-        self.commit(&valid, &keys, &a, evidence);
-        Ok(a)
+        Ok(self.assess_valid(&valid, intel.as_ref()))
     }
 
-    fn assess_valid(
-        &self,
-        valid: &ValidRequest<'_>,
-        intel: Option<&IpIntel<'_>>,
-    ) -> (Assessment, SubjectKeys, Evidence) {
+    /// Reads the request's own evidence, records it in the activity ledger while reading the
+    /// history snapshot (one store transaction), and extracts the features.
+    fn assess_valid(&self, valid: &ValidRequest<'_>, intel: Option<&IpIntel<'_>>) -> Assessment {
         let req = valid.req;
         let keys = SubjectKeys {
             user: self.pseudo.id(IdKind::User, &req.user_id),
@@ -258,7 +252,34 @@ impl Engine {
                 .map(|id| self.pseudo.id(IdKind::Device, id)),
             ip: valid.ip.map(|ip| self.pseudo.ip(ip)),
         };
-        let snapshot = match store::snapshot(self.store.as_ref(), &keys) {
+        let request_id = match &req.request_id {
+            Some(id) => id.clone(),
+            None => format!(
+                "req-{:08x}{:08x}",
+                self.nonce,
+                self.seq.fetch_add(1, Ordering::Relaxed)
+            ),
+        };
+        let evidence = features::evidence(valid, intel, &self.features);
+        let pending = PendingEvidence {
+            user: keys.user,
+            at_ms: valid.at_ms,
+            device: keys.device,
+            ip: keys.ip,
+            fix: evidence.fix.clone(),
+            typing: evidence.typing,
+            hour: features::context::utc_hour(valid.at_ms),
+            learned: false,
+        };
+        let obs = Observation {
+            keys,
+            at_ms: valid.at_ms,
+            failed: req.auth.as_ref().is_some_and(|x| x.failed_attempts > 0),
+            sketch: evidence.sketch.as_ref(),
+            request: self.pseudo.id(IdKind::Request, &request_id),
+            pending: &pending,
+        };
+        let snapshot = match store::record(self.store.as_ref(), &obs, &self.learn) {
             Ok(s) => Some(s),
             Err(e) => {
                 tracing::warn!(error = %e, "profile store unavailable; scoring history as worst case");
@@ -270,67 +291,21 @@ impl Engine {
             req: valid,
             intel,
             snapshot: snapshot.as_ref(),
+            evidence: &evidence,
             keys: &keys,
             cfg: &self.features,
         };
-        let (findings, evidence) = features::extract(&inputs, &mut row);
+        let findings = features::extract(&inputs, &mut row);
         let country = match intel.map(|i| &i.location) {
             Some(Lookup::Found(l)) => l.country.map(str::to_string),
             _ => None,
         };
-        let request_id = match &req.request_id {
-            Some(id) => id.clone(),
-            None => format!(
-                "req-{:08x}{:08x}",
-                self.nonce,
-                self.seq.fetch_add(1, Ordering::Relaxed)
-            ),
-        };
-        (
-            Assessment {
-                at_ms: valid.at_ms,
-                row,
-                findings,
-                request_id,
-                country,
-            },
-            keys,
-            evidence,
-        )
-    }
-
-    fn commit(
-        &self,
-        valid: &ValidRequest<'_>,
-        keys: &SubjectKeys,
-        a: &Assessment,
-        evidence: Evidence,
-    ) {
-        let pending = PendingEvidence {
-            user: keys.user,
+        Assessment {
             at_ms: valid.at_ms,
-            device: keys.device,
-            ip: keys.ip,
-            fix: evidence.fix,
-            typing: evidence.typing,
-            hour: features::context::utc_hour(valid.at_ms),
-            learned: false,
-        };
-        let failed = valid
-            .req
-            .auth
-            .as_ref()
-            .is_some_and(|x| x.failed_attempts > 0);
-        let obs = Observation {
-            keys: *keys,
-            at_ms: valid.at_ms,
-            failed,
-            sketch: evidence.sketch.as_ref(),
-            request: self.pseudo.id(IdKind::Request, &a.request_id),
-            pending: &pending,
-        };
-        if let Err(e) = store::observe(self.store.as_ref(), &obs, &self.learn) {
-            tracing::warn!(error = %e, "could not record the request in the activity ledger");
+            row,
+            findings,
+            request_id,
+            country,
         }
     }
 

@@ -819,3 +819,40 @@ fn network_reasons_carry_the_autonomous_system() {
     assert_eq!(tor.detail["asn"], 64980);
     assert_eq!(tor.detail["organization"], "Demo Relay Host 0");
 }
+
+#[test]
+fn concurrent_requests_from_one_ip_each_see_the_others() {
+    // Eight threads score 25 requests each, for 200 distinct users on one IP, within a minute.
+    // Counting and reading happen in one transaction, so every request sees a distinct
+    // attempt count: together they are exactly 1..=200, whatever the interleaving.
+    use tessera::features::F;
+    let e = engine(&memory_config());
+    let mut counts: Vec<u32> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|t| {
+                let e = &e;
+                s.spawn(move || {
+                    (0..25)
+                        .map(|i| {
+                            let user = format!("u{t}-{i}");
+                            let dev = device(&format!("{user}-phone"), "Europe/Paris", "fr-FR");
+                            let r = request(&user, &format!("c-{user}"), T0, PARIS_IP, dev, None);
+                            let a = e.assess(&r, T0).expect("assess");
+                            // Stored as ln(1 + attempts), capped at 4.9 (attempts ≤ 133).
+                            let v = a.row[F::NetworkIpAttempts1hLog as usize];
+                            (f64::from(v).exp_m1().round()) as u32
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    counts.sort_unstable();
+    // Counts above the feature cap (e^4.9 − 1 ≈ 133) all read as the cap.
+    let expected: Vec<u32> = (1..=200).map(|n: u32| n.min(133)).collect();
+    assert_eq!(counts, expected);
+}

@@ -8,43 +8,92 @@ use super::{F, FeatureRow, Findings, Inputs, set};
 use crate::domain::{DeviceInfo, ReasonCode};
 use crate::enrich::Lookup;
 
-/// User-agent fragments of headless browsers and scripted HTTP clients.
-const AUTOMATION_AGENTS: &[&str] = &[
-    "HeadlessChrome",
-    "PhantomJS",
-    "Selenium",
-    "puppeteer",
-    "Playwright",
-    "python-requests",
-    "python-urllib",
-    "curl/",
-    "Wget/",
-    "Go-http-client",
-    "okhttp",
-    "node-fetch",
-    "axios/",
-    "Scrapy",
+/// User-agent tokens and what each betrays, matched in one pass over the user agent.
+const UA_TOKENS: &[(&str, u8)] = &[
+    // Headless browsers and scripted HTTP clients.
+    ("HeadlessChrome", AUTOMATION),
+    ("PhantomJS", AUTOMATION),
+    ("Selenium", AUTOMATION),
+    ("puppeteer", AUTOMATION),
+    ("Playwright", AUTOMATION),
+    ("python-requests", AUTOMATION),
+    ("python-urllib", AUTOMATION),
+    ("curl/", AUTOMATION),
+    ("Wget/", AUTOMATION),
+    ("Go-http-client", AUTOMATION),
+    ("okhttp", AUTOMATION),
+    ("node-fetch", AUTOMATION),
+    ("axios/", AUTOMATION),
+    ("Scrapy", AUTOMATION),
+    // Phones and tablets.
+    ("Mobile", MOBILE),
+    ("Android", MOBILE),
+    ("iPhone", MOBILE),
+    ("iPad", MOBILE),
+    // Browser families (Edge and Chrome both say "Safari"; Edge also says "Chrome").
+    ("Edg/", EDGE),
+    ("Edge/", EDGE),
+    ("EdgA/", EDGE),
+    ("EdgiOS/", EDGE),
+    ("Firefox/", FIREFOX),
+    ("FxiOS/", FIREFOX),
+    ("Chrome/", CHROME),
+    ("Chromium/", CHROME),
+    ("CriOS/", CHROME),
+    ("Safari/", SAFARI),
+    ("AppleWebKit/", SAFARI),
 ];
+const AUTOMATION: u8 = 1;
+const MOBILE: u8 = 2;
+const EDGE: u8 = 4;
+const FIREFOX: u8 = 8;
+const CHROME: u8 = 16;
+const SAFARI: u8 = 32;
+
+/// Which token groups occur in `text` (one Aho-Corasick pass, overlapping matches).
+fn ua_flags(text: &str) -> u8 {
+    static MATCHER: std::sync::LazyLock<aho_corasick::AhoCorasick> =
+        std::sync::LazyLock::new(|| {
+            aho_corasick::AhoCorasick::new(UA_TOKENS.iter().map(|(t, _)| t))
+                .expect("a fixed list of short literal tokens always builds")
+        });
+    MATCHER
+        .find_overlapping_iter(text)
+        .filter_map(|m| UA_TOKENS.get(m.pattern().as_usize()))
+        .fold(0, |acc, (_, flag)| acc | flag)
+}
+
+/// What a device's user agent and platform say about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UaTraits {
+    /// Declared or betrayed automation (webdriver flag, headless browser, scripted client).
+    pub automated: bool,
+    /// Phone or tablet.
+    pub mobile: bool,
+    /// Browser family.
+    pub family: UaFamily,
+}
+
+/// Reads a device's user agent and platform once.
+pub fn ua_traits(dev: &DeviceInfo) -> UaTraits {
+    let ua = dev.user_agent.as_deref().map_or(0, ua_flags);
+    let platform = dev.platform.as_deref().map_or(0, ua_flags);
+    UaTraits {
+        automated: dev.webdriver == Some(true) || ua & AUTOMATION != 0,
+        mobile: (ua | platform) & MOBILE != 0
+            || dev.platform.as_deref().is_some_and(|p| p.contains("iOS")),
+        family: family_of(ua),
+    }
+}
 
 /// True when the device declares or betrays automation.
 pub fn is_automated(dev: &DeviceInfo) -> bool {
-    dev.webdriver == Some(true)
-        || dev
-            .user_agent
-            .as_deref()
-            .is_some_and(|ua| AUTOMATION_AGENTS.iter().any(|a| ua.contains(a)))
+    ua_traits(dev).automated
 }
 
 /// True for phones and tablets, from the platform or the user agent.
 pub fn is_mobile(dev: &DeviceInfo) -> bool {
-    let platform = dev.platform.as_deref().unwrap_or("");
-    let ua = dev.user_agent.as_deref().unwrap_or("");
-    ["iOS", "iPhone", "iPad", "Android"]
-        .iter()
-        .any(|p| platform.contains(p))
-        || ["Mobile", "Android", "iPhone", "iPad"]
-            .iter()
-            .any(|p| ua.contains(p))
+    ua_traits(dev).mobile
 }
 
 /// Browser family of a user agent.
@@ -62,24 +111,23 @@ pub enum UaFamily {
     Other,
 }
 
-/// The browser family of a user agent, by the tokens browsers put in it (order matters: Edge
-/// and Chrome both say "Safari"; Edge also says "Chrome").
-pub fn ua_family(ua: Option<&str>) -> UaFamily {
-    let Some(ua) = ua else {
-        return UaFamily::Other;
-    };
-    if ua.contains("Edg/") || ua.contains("Edge/") || ua.contains("EdgA/") || ua.contains("EdgiOS/")
-    {
+fn family_of(flags: u8) -> UaFamily {
+    if flags & EDGE != 0 {
         UaFamily::Edge
-    } else if ua.contains("Firefox/") || ua.contains("FxiOS/") {
+    } else if flags & FIREFOX != 0 {
         UaFamily::Firefox
-    } else if ua.contains("Chrome/") || ua.contains("Chromium/") || ua.contains("CriOS/") {
+    } else if flags & CHROME != 0 {
         UaFamily::Chrome
-    } else if ua.contains("Safari/") || ua.contains("AppleWebKit/") {
+    } else if flags & SAFARI != 0 {
         UaFamily::Safari
     } else {
         UaFamily::Other
     }
+}
+
+/// The browser family of a user agent, by the tokens browsers put in it.
+pub fn ua_family(ua: Option<&str>) -> UaFamily {
+    family_of(ua.map_or(0, ua_flags))
 }
 
 /// UTC offset of an IANA zone at `at_ms`, seconds; `None` for an unknown zone name.
@@ -144,8 +192,9 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
         findings.unavailable.device |= carries;
         return;
     };
-    set(row, F::DeviceMobile, f32::from(u8::from(is_mobile(dev))));
-    let family = match ua_family(dev.user_agent.as_deref()) {
+    let traits = ua_traits(dev);
+    set(row, F::DeviceMobile, f32::from(u8::from(traits.mobile)));
+    let family = match traits.family {
         UaFamily::Chrome => F::DeviceBrowserChrome,
         UaFamily::Safari => F::DeviceBrowserSafari,
         UaFamily::Firefox => F::DeviceBrowserFirefox,
@@ -156,7 +205,7 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
     set(
         row,
         F::DeviceAutomation,
-        f32::from(u8::from(is_automated(dev))),
+        f32::from(u8::from(traits.automated)),
     );
 
     if let Some(Lookup::Found(loc)) = inputs.intel.map(|i| &i.location) {

@@ -3,8 +3,8 @@
 //! the user's usual area. An anonymiser's or hosting provider's location is not the user's place:
 //! it is neither compared nor learned, so the same evidence does not count twice.
 
-use super::{Evidence, F, FeatureRow, Findings, Inputs, set};
-use crate::enrich::{Location, Lookup};
+use super::{F, FeatureRow, Findings, Inputs, set};
+use crate::enrich::{IpIntel, Location, Lookup};
 use crate::store::GeoFix;
 
 /// Mean Earth radius, km (IUGG).
@@ -67,12 +67,37 @@ pub fn travel(
     }
 }
 
-pub(super) fn extract(
-    inputs: &Inputs<'_>,
-    row: &mut FeatureRow,
-    findings: &mut Findings,
-    evidence: &mut Evidence,
-) {
+/// True when the IP belongs to an anonymiser or a host, whose location is not the user's.
+fn anonymised(intel: &IpIntel<'_>) -> bool {
+    match &intel.reputation {
+        Lookup::Found(r) => {
+            r.anonymous_vpn
+                || r.tor_exit
+                || r.hosting_provider
+                || r.public_proxy
+                || r.residential_proxy
+        }
+        _ => false,
+    }
+}
+
+/// The request's location as evidence of the user's place: located, and not an anonymiser or
+/// host (whose place is not the user's, so it is neither compared nor learned).
+pub fn user_fix(intel: &IpIntel<'_>, at_ms: i64) -> Option<GeoFix> {
+    match &intel.location {
+        Lookup::Found(loc) if !anonymised(intel) => Some(GeoFix {
+            lat: loc.latitude,
+            lon: loc.longitude,
+            radius_km: loc.radius_km,
+            at_ms,
+            country: loc.country.unwrap_or("").to_string(),
+            city: loc.city.unwrap_or("").to_string(),
+        }),
+        _ => None,
+    }
+}
+
+pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut Findings) {
     let Some(intel) = inputs.intel else {
         return; // no IP: network.ip_absent carries it
     };
@@ -92,17 +117,7 @@ pub(super) fn extract(
     let country = loc.country.unwrap_or("");
     let city = loc.city.unwrap_or("");
     findings.place = Some((country.to_string(), city.to_string()));
-    let anonymised = match &intel.reputation {
-        Lookup::Found(r) => {
-            r.anonymous_vpn
-                || r.tor_exit
-                || r.hosting_provider
-                || r.public_proxy
-                || r.residential_proxy
-        }
-        _ => false,
-    };
-    if anonymised {
+    if anonymised(intel) {
         // Not the user's place: neither compared nor learned. The true place is hidden, so the
         // geo features are unavailable (worst case), not zero: a VPN must not buy trust.
         findings.unavailable.geo = true;
@@ -110,14 +125,6 @@ pub(super) fn extract(
         return;
     }
     let at_ms = inputs.req.at_ms;
-    evidence.fix = Some(GeoFix {
-        lat: loc.latitude,
-        lon: loc.longitude,
-        radius_km: loc.radius_km,
-        at_ms,
-        country: country.to_string(),
-        city: city.to_string(),
-    });
     let Some(profile) = inputs.snapshot.and_then(|s| s.profile.as_ref()) else {
         return;
     };

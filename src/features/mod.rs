@@ -63,8 +63,10 @@ pub struct Inputs<'a> {
     pub req: &'a ValidRequest<'a>,
     /// IP enrichment; `None` when the request carries no IP.
     pub intel: Option<&'a IpIntel<'a>>,
-    /// History; `None` when the store could not be read.
+    /// History, with this request already counted; `None` when the store could not be read.
     pub snapshot: Option<&'a ProfileSnapshot>,
+    /// What the request itself carries, from [`evidence`].
+    pub evidence: &'a Evidence,
     /// Pseudonyms of the request's subjects.
     pub keys: &'a SubjectKeys,
     /// Tunables.
@@ -128,7 +130,9 @@ pub struct Findings {
     pub asn: Option<(u32, String)>,
 }
 
-/// Evidence kept with a scored request until its outcome, and the sketch for replay memory.
+/// What a request carries on its own, before any history is read: the evidence kept until its
+/// outcome (a place, an enrollable typing summary), the timing sketch for replay memory, and the
+/// cadence statistics extraction reuses.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Evidence {
     /// Location that may stand for the user's place (not an anonymiser or host).
@@ -137,24 +141,40 @@ pub struct Evidence {
     pub typing: Option<[f32; crate::store::records::TYPING_DIMS]>,
     /// Timing sketch for replay detection.
     pub sketch: Option<TimingSketch>,
+    /// Cadence statistics, when the request carries enough key events.
+    pub cadence: Option<typing::Cadence>,
+}
+
+/// Reads the evidence a request carries on its own. Pure; the store is not consulted, so the
+/// ledger can record the request and hand back the snapshot in one transaction.
+pub fn evidence(
+    req: &ValidRequest<'_>,
+    intel: Option<&IpIntel<'_>>,
+    cfg: &FeatureConfig,
+) -> Evidence {
+    let mut ev = Evidence {
+        fix: intel.and_then(|i| geo::user_fix(i, req.at_ms)),
+        ..Evidence::default()
+    };
+    typing::evidence(req, cfg, &mut ev);
+    ev
 }
 
 /// Fills `row` with the features of one event and returns what explains them.
 ///
 /// `row` is fully overwritten. Never writes the store, never panics on any validated request.
-pub fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow) -> (Findings, Evidence) {
+pub fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow) -> Findings {
     row.fill(0.0);
     let mut findings = Findings::default();
-    let mut evidence = Evidence::default();
     if inputs.snapshot.is_none() {
         findings.unavailable.store = true;
     }
-    typing::extract(inputs, row, &mut findings, &mut evidence);
+    typing::extract(inputs, row, &mut findings);
     network::extract(inputs, row, &mut findings);
-    geo::extract(inputs, row, &mut findings, &mut evidence);
+    geo::extract(inputs, row, &mut findings);
     device::extract(inputs, row, &mut findings);
     context::extract(inputs, row, &mut findings);
-    (findings, evidence)
+    findings
 }
 
 /// Sets feature `f` in `row`.

@@ -44,17 +44,9 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
         let now = inputs.req.at_ms;
         let since = now - inputs.cfg.velocity_window_ms;
         let ip = &snap.ip;
-        // The current request is counted too: the snapshot predates it.
-        let attempts = ip.attempts.count_between(since, now) + 1;
-        let failures = ip.failures.count_between(since, now)
-            + u32::from(
-                inputs
-                    .req
-                    .req
-                    .auth
-                    .as_ref()
-                    .is_some_and(|a| a.failed_attempts > 0),
-            );
+        // The snapshot already counts the current request.
+        let attempts = ip.attempts.count_between(since, now);
+        let failures = ip.failures.count_between(since, now);
         let users = ip
             .users
             .distinct_between(since, now, inputs.keys.user.short());

@@ -2,7 +2,8 @@
 //! (scaled Manhattan over a summary vector), bot cadence, and replay of a timing vector already
 //! seen. Only timings and key *classes* are used; key identities never leave this function.
 
-use super::{Evidence, F, FeatureRow, Findings, Inputs, set};
+use super::{Evidence, F, FeatureConfig, FeatureRow, Findings, Inputs, set};
+use crate::domain::ValidRequest;
 use crate::store::TimingSketch;
 use crate::store::records::{SKETCH_LEN, TYPING_DIMS, TypingTemplate};
 
@@ -154,71 +155,58 @@ fn to_u16(ms: f64) -> u16 {
     ms.round().clamp(0.0, f64::from(u16::MAX)) as u16
 }
 
-/// Mean absolute difference between two sketches of equal length, ms; `None` if lengths differ
-/// or they are too short to mean anything (under 8 intervals).
-pub fn sketch_distance(a: &TimingSketch, b: &TimingSketch) -> Option<f32> {
-    if a.len() != b.len() || a.len() < 8 {
-        return None;
-    }
-    let sum: u32 = a
-        .intervals()
-        .zip(b.intervals())
-        .map(|(x, y)| u32::from(x.abs_diff(y)))
-        .sum();
-    Some(sum as f32 / a.len() as f32)
-}
-
-pub(super) fn extract(
-    inputs: &Inputs<'_>,
-    row: &mut FeatureRow,
-    findings: &mut Findings,
-    evidence: &mut Evidence,
-) {
-    let events = inputs
-        .req
+/// The typing evidence of a request: cadence statistics, the timing sketch, and the summary
+/// vector when the sample may be enrolled (human, at least `min_template_keys` keys).
+pub(super) fn evidence(req: &ValidRequest<'_>, cfg: &FeatureConfig, ev: &mut Evidence) {
+    let events = req
         .req
         .typing
         .as_ref()
         .map(|t| t.events.as_slice())
         .unwrap_or(&[]);
     if events.len() < MIN_KEYS {
-        set(row, F::TypingAbsent, 1.0);
         return;
     }
     let c = cadence(events);
+    if !c.is_bot_like() && c.keys >= cfg.min_template_keys {
+        ev.typing = Some(c.summary());
+    }
+    ev.sketch = Some(sketch(events));
+    ev.cadence = Some(c);
+}
+
+pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut Findings) {
+    let Some(c) = &inputs.evidence.cadence else {
+        set(row, F::TypingAbsent, 1.0);
+        return;
+    };
     set(row, F::TypingKeysLog, (1.0 + c.keys as f32).ln());
     set(row, F::TypingDwellMeanS, (c.dwell_mean / 1000.0).min(2.0));
     set(row, F::TypingFlightMeanS, (c.flight_mean / 1000.0).min(5.0));
-    let bot = c.is_bot_like();
-    set(row, F::TypingBotCadence, f32::from(u8::from(bot)));
-
-    let sk = sketch(events);
-    let profile = inputs.snapshot.and_then(|s| s.profile.as_ref());
+    set(
+        row,
+        F::TypingBotCadence,
+        f32::from(u8::from(c.is_bot_like())),
+    );
     if let Some(snap) = inputs.snapshot {
         let replay = snap
-            .user_activity
-            .sketches
-            .iter()
-            .filter_map(|seen| sketch_distance(&sk, seen))
-            .any(|d| d <= inputs.cfg.replay_tolerance_ms);
+            .replay_distance_ms
+            .is_some_and(|d| d <= inputs.cfg.replay_tolerance_ms);
         set(row, F::TypingReplay, f32::from(u8::from(replay)));
     }
-    let summary = c.summary();
-    let template = profile
+    let template = inputs
+        .snapshot
+        .and_then(|s| s.profile.as_ref())
         .and_then(|p| p.typing.as_ref())
         .filter(|t| t.samples >= inputs.cfg.min_template_samples);
     match template {
         Some(t) if c.keys >= inputs.cfg.min_template_keys => {
-            let d = scaled_manhattan(&summary, t).min(10.0);
+            let d = scaled_manhattan(&c.summary(), t).min(10.0);
             set(row, F::TypingTemplateDistance, d);
             findings.typing_distance = Some(d);
         }
         _ => set(row, F::TypingNoTemplate, 1.0),
     }
-    if !bot && c.keys >= inputs.cfg.min_template_keys {
-        evidence.typing = Some(summary);
-    }
-    evidence.sketch = Some(sk);
 }
 
 #[cfg(test)]
@@ -327,9 +315,9 @@ mod tests {
         ]);
         let (sa, sj, sf) = (sketch(&a), sketch(&jittered), sketch(&fresh));
         assert_eq!(sa.len(), 11);
-        assert_eq!(sketch_distance(&sa, &sa), Some(0.0));
-        assert!(sketch_distance(&sa, &sj).expect("same length") <= 2.0);
-        assert!(sketch_distance(&sa, &sf).expect("same length") > 10.0);
-        assert_eq!(sketch_distance(&sa, &sketch(&a[..5])), None);
+        assert_eq!(sa.distance(&sa), Some(0.0));
+        assert!(sa.distance(&sj).expect("same length") <= 2.0);
+        assert!(sa.distance(&sf).expect("same length") > 10.0);
+        assert_eq!(sa.distance(&sketch(&a[..5])), None);
     }
 }

@@ -1,12 +1,13 @@
 //! [`MemoryStore`]: the in-process backend for tests and for offline replay (`tessera train`),
 //! where history must be rebuilt from nothing in time order. Nothing survives the process.
 
-use std::collections::HashMap;
 use std::sync::RwLock;
 
-use super::{Durability, Key, KvRead, KvWrite, ProfileStore, Staging, StoreError, Table, Visitor};
+use super::{
+    Durability, KeyMap, KvRead, KvWrite, ProfileStore, Staging, StoreError, Table, Visitor,
+};
 
-type Map = HashMap<Key, Vec<u8>>;
+type Map = KeyMap<Vec<u8>>;
 
 /// A hash map behind a reader-writer lock. Writes are atomic: a transaction works on a staged
 /// copy of the keys it touches and commits only if it succeeds.
@@ -96,12 +97,12 @@ mod tests {
     fn failed_transaction_writes_nothing() {
         let s = MemoryStore::new();
         s.write(Durability::Durable, &mut |kv| {
-            kv.put(Table::Ip, &[1; 16], b"a")
+            kv.put(Table::Ip, &[1; 16], b"a".to_vec())
         })
         .expect("write");
         let r = s.write(Durability::Durable, &mut |kv| {
-            kv.put(Table::Ip, &[1; 16], b"b")?;
-            kv.put(Table::Ip, &[2; 16], b"c")?;
+            kv.put(Table::Ip, &[1; 16], b"b".to_vec())?;
+            kv.put(Table::Ip, &[2; 16], b"c".to_vec())?;
             Err(StoreError::Backend("abort".into()))
         });
         assert!(r.is_err());

@@ -5,8 +5,12 @@
 //!   [`apply_outcome`], i.e. verified outcomes. `score()` never writes them, so an attacker cannot
 //!   train a victim's profile by sending requests.
 //! - **Activity** (velocity counters, distinct users per IP/device, timing vectors already seen,
-//!   the evidence of pending requests) is written by [`observe`] on every scored request. It can
+//!   the evidence of pending requests) is written by [`record`] on every scored request. It can
 //!   only ever raise risk, never trust.
+//!
+//! [`record`] counts a request and reads what scoring needs in the same transaction, so two
+//! concurrent requests from one IP always see each other: the second one's counters include the
+//! first, whatever the interleaving.
 //!
 //! Backends are plain byte key-value stores with transactions ([`memory`], [`redb`]); all the logic
 //! is in this module and [`records`], so every backend behaves the same.
@@ -112,13 +116,45 @@ pub trait KvRead {
 /// Reads and writes inside one atomic transaction.
 pub trait KvWrite: KvRead {
     /// Sets `key` to `value`.
-    fn put(&mut self, table: Table, key: &[u8; 16], value: &[u8]) -> Result<(), StoreError>;
+    fn put(&mut self, table: Table, key: &[u8; 16], value: Vec<u8>) -> Result<(), StoreError>;
     /// Removes `key`.
     fn remove(&mut self, table: Table, key: &[u8; 16]) -> Result<(), StoreError>;
 }
 
 /// A record's address in a byte store: table id and 16-byte key.
 pub(crate) type Key = (u8, [u8; 16]);
+
+/// A hash map over [`Key`]s. Keys are keyed-hash pseudonyms (uniform, and not choosable by a
+/// client without the secret key), so a cheap multiplicative mix is enough: SipHash's defence
+/// against chosen collisions buys nothing here and cost a tenth of `score`.
+pub(crate) type KeyMap<V> = std::collections::HashMap<Key, V, BuildKeyHasher>;
+
+/// Builds [`KeyHasher`]s.
+pub(crate) type BuildKeyHasher = std::hash::BuildHasherDefault<KeyHasher>;
+
+/// Folds the bytes of a [`Key`] 8 at a time with a 64-bit multiplicative mix.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0 ^ u64::from_le_bytes(word))
+                .rotate_left(23)
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 29)
+    }
+}
 
 /// Collects writes and reads its own writes first.
 pub(crate) struct Staging<R> {
@@ -142,9 +178,8 @@ impl<R: KvRead> KvRead for Staging<R> {
 }
 
 impl<R: KvRead> KvWrite for Staging<R> {
-    fn put(&mut self, table: Table, key: &[u8; 16], value: &[u8]) -> Result<(), StoreError> {
-        self.staged
-            .push(((table as u8, *key), Some(value.to_vec())));
+    fn put(&mut self, table: Table, key: &[u8; 16], value: Vec<u8>) -> Result<(), StoreError> {
+        self.staged.push(((table as u8, *key), Some(value)));
         Ok(())
     }
 
@@ -189,17 +224,21 @@ pub struct SubjectKeys {
     pub ip: Option<Pseudonym>,
 }
 
-/// What the store knew about a request's subjects at scoring time. Read-only.
+/// What the store knew about a request's subjects at scoring time, with the request itself
+/// already counted in the activity records. Read-only to feature extraction.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProfileSnapshot {
     /// Verified profile; `None` when the user has no verified history.
     pub profile: Option<UserProfile>,
-    /// Recent activity on the user.
+    /// Recent activity on the user, including this request.
     pub user_activity: UserActivity,
-    /// Recent activity on the device (default when no device id).
+    /// Recent activity on the device, including this request (default when no device id).
     pub device: DeviceActivity,
-    /// Recent activity on the IP (default when no IP).
+    /// Recent activity on the IP, including this request (default when no IP).
     pub ip: IpActivity,
+    /// Distance from this request's timing sketch to the closest one seen for the user before
+    /// it, ms (`None`: no sketch, or nothing comparable seen).
+    pub replay_distance_ms: Option<f32>,
 }
 
 fn decode<T: DeserializeOwned>(table: Table, bytes: &[u8]) -> Result<T, StoreError> {
@@ -210,7 +249,7 @@ fn decode<T: DeserializeOwned>(table: Table, bytes: &[u8]) -> Result<T, StoreErr
 }
 
 fn encode<T: Serialize>(table: Table, value: &T) -> Result<Vec<u8>, StoreError> {
-    postcard::to_extend(value, Vec::with_capacity(2_048)).map_err(|e| StoreError::Corrupt {
+    postcard::to_extend(value, Vec::with_capacity(256)).map_err(|e| StoreError::Corrupt {
         table: table.name(),
         problem: e.to_string(),
     })
@@ -239,10 +278,11 @@ fn save<T: Serialize>(
     value: &T,
 ) -> Result<(), StoreError> {
     let bytes = encode(table, value)?;
-    kv.put(table, &key.0, &bytes)
+    kv.put(table, &key.0, bytes)
 }
 
-/// Reads everything scoring needs about `keys` in one consistent view.
+/// Reads what the store knows about `keys` in one consistent view, without counting anything
+/// (for inspection and reports; scoring uses [`record`]).
 pub fn snapshot(
     store: &dyn ProfileStore,
     keys: &SubjectKeys,
@@ -279,26 +319,32 @@ pub struct Observation<'a> {
     pub pending: &'a PendingEvidence,
 }
 
-/// Records one scored request in the activity ledger. Never touches profiles.
-pub fn observe(
+/// Records one scored request in the activity ledger and returns the snapshot scoring reads,
+/// in one transaction: the returned activity includes this request. Never touches profiles.
+pub fn record(
     store: &dyn ProfileStore,
     obs: &Observation<'_>,
     cfg: &LearnConfig,
-) -> Result<(), StoreError> {
+) -> Result<ProfileSnapshot, StoreError> {
+    let mut snap = ProfileSnapshot::default();
     store.write(Durability::Relaxed, &mut |kv| {
         let user = obs.keys.user;
+        snap.profile = load(kv, Table::Profile, &user)?;
         let mut act: UserActivity = load(kv, Table::UserActivity, &user)?.unwrap_or_default();
-        act.observe(obs.at_ms, obs.failed, obs.sketch, cfg);
+        snap.replay_distance_ms = act.observe(obs.at_ms, obs.failed, obs.sketch, cfg);
         save(kv, Table::UserActivity, &user, &act)?;
+        snap.user_activity = act;
         if let Some(d) = &obs.keys.device {
             let mut dev: DeviceActivity = load(kv, Table::Device, d)?.unwrap_or_default();
             dev.observe(user.short(), obs.at_ms, cfg);
             save(kv, Table::Device, d, &dev)?;
+            snap.device = dev;
         }
         if let Some(ip) = &obs.keys.ip {
             let mut rec: IpActivity = load(kv, Table::Ip, ip)?.unwrap_or_default();
             rec.observe(user.short(), obs.at_ms, obs.failed, cfg);
             save(kv, Table::Ip, ip, &rec)?;
+            snap.ip = rec;
         }
         // First writer wins: scoring the same request id again (a retry, or someone reusing a
         // victim's id) must not replace the evidence the verified outcome will teach.
@@ -311,7 +357,8 @@ pub fn observe(
             return Ok(());
         }
         save(kv, Table::Pending, &obs.request, obs.pending)
-    })
+    })?;
+    Ok(snap)
 }
 
 /// What a recorded outcome changed.

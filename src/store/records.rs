@@ -54,7 +54,10 @@ const COARSE_BUCKETS: usize = 25;
 /// last 25 hours. Fixed size whatever the traffic, so a flood from one IP costs no more to
 /// read than a quiet one. Counting rounds the window out to whole buckets, which can only
 /// over-count at the edges (fail secure: it raises risk, never lowers it).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+///
+/// Stored as one fixed 128-byte blob (little endian: fine head, coarse head, fine buckets,
+/// coarse buckets), so a counter decodes and encodes with one copy, not 58 serde calls.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Recent {
     fine_head: i64,
     fine: [u16; FINE_BUCKETS],
@@ -122,8 +125,89 @@ impl Recent {
     }
 }
 
-/// Distinct keys with the last time each was seen, capped (least recent dropped).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+const RECENT_BYTES: usize = 16 + 2 * (FINE_BUCKETS + COARSE_BUCKETS);
+
+impl Serialize for Recent {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut out = [0u8; RECENT_BYTES];
+        let (heads, words) = out.split_at_mut(16);
+        heads[..8].copy_from_slice(&self.fine_head.to_le_bytes());
+        heads[8..].copy_from_slice(&self.coarse_head.to_le_bytes());
+        for (c, w) in words
+            .chunks_exact_mut(2)
+            .zip(self.fine.iter().chain(&self.coarse))
+        {
+            c.copy_from_slice(&w.to_le_bytes());
+        }
+        s.serialize_bytes(&out)
+    }
+}
+
+impl<'de> Deserialize<'de> for Recent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        blob::decode(d, "a 128-byte counter blob", |b| {
+            if b.len() != RECENT_BYTES {
+                return None;
+            }
+            let (heads, words) = b.split_at(16);
+            let (fine_head, coarse_head) = heads.split_at(8);
+            let mut r = Recent {
+                fine_head: i64::from_le_bytes(fine_head.try_into().ok()?),
+                coarse_head: i64::from_le_bytes(coarse_head.try_into().ok()?),
+                ..Recent::default()
+            };
+            let mut w = words
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]));
+            for slot in r.fine.iter_mut().chain(r.coarse.iter_mut()) {
+                *slot = w.next()?;
+            }
+            Some(r)
+        })
+    }
+}
+
+/// Byte-blob decoding shared by the compact records.
+mod blob {
+    use serde::de::{Error, Visitor};
+    use std::fmt;
+
+    struct Blob<T, F> {
+        what: &'static str,
+        parse: F,
+        _t: std::marker::PhantomData<fn() -> T>,
+    }
+
+    impl<'de, T, F: FnOnce(&[u8]) -> Option<T>> Visitor<'de> for Blob<T, F> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.what)
+        }
+        fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<T, E> {
+            (self.parse)(v).ok_or_else(|| E::invalid_length(v.len(), &self.what))
+        }
+    }
+
+    /// Decodes a byte blob with `parse`, which returns `None` when the blob is malformed.
+    pub(super) fn decode<'de, D, T>(
+        d: D,
+        what: &'static str,
+        parse: impl FnOnce(&[u8]) -> Option<T>,
+    ) -> Result<T, D::Error>
+    where
+        D: serde::Deserializer<'de>,
+    {
+        d.deserialize_bytes(Blob {
+            what,
+            parse,
+            _t: std::marker::PhantomData,
+        })
+    }
+}
+
+/// Distinct keys with the last time each was seen, capped (least recent dropped). Stored as a
+/// blob of little-endian (key, minute) u32 pairs.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RecentKeys {
     /// (32-bit key, minute of last sighting).
     entries: Vec<(u32, u32)>,
@@ -131,6 +215,33 @@ pub struct RecentKeys {
 
 fn minute(at_ms: i64) -> u32 {
     at_ms.div_euclid(60_000).clamp(0, i64::from(u32::MAX)) as u32
+}
+
+impl Serialize for RecentKeys {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut bytes = Vec::with_capacity(8 * self.entries.len());
+        for (k, m) in &self.entries {
+            bytes.extend_from_slice(&k.to_le_bytes());
+            bytes.extend_from_slice(&m.to_le_bytes());
+        }
+        s.serialize_bytes(&bytes)
+    }
+}
+
+impl<'de> Deserialize<'de> for RecentKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        blob::decode(d, "a blob of (key, minute) pairs", |b| {
+            if b.len() % 8 != 0 {
+                return None;
+            }
+            let word = |c: &[u8]| u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            let entries = b
+                .chunks_exact(8)
+                .map(|c| (word(&c[..4]), word(&c[4..])))
+                .collect();
+            Some(RecentKeys { entries })
+        })
+    }
 }
 
 impl RecentKeys {
@@ -255,6 +366,86 @@ impl TimingSketch {
             .chunks_exact(2)
             .map(|c| u16::from_le_bytes([c[0], c[1]]))
     }
+
+    /// Mean absolute difference between two sketches of equal length, ms; `None` if the lengths
+    /// differ or they are too short to mean anything (under 8 intervals).
+    pub fn distance(&self, other: &TimingSketch) -> Option<f32> {
+        interval_distance(&self.bytes, &other.bytes)
+    }
+}
+
+/// [`TimingSketch::distance`] over two encoded interval lists.
+fn interval_distance(a: &[u8], b: &[u8]) -> Option<f32> {
+    let n = a.len() / 2;
+    if a.len() != b.len() || n < 8 {
+        return None;
+    }
+    let sum: u32 = a
+        .chunks_exact(2)
+        .zip(b.chunks_exact(2))
+        .map(|(x, y)| {
+            u32::from(u16::from_le_bytes([x[0], x[1]]).abs_diff(u16::from_le_bytes([y[0], y[1]])))
+        })
+        .sum();
+    Some(sum as f32 / n as f32)
+}
+
+/// The timing sketches already seen for a user, oldest first, in one blob: each is a count
+/// byte followed by that many little-endian u16 intervals. One allocation and one copy per
+/// read or write, whatever the number of sketches.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SeenSketches {
+    #[serde(with = "serde_bytes")]
+    bytes: Vec<u8>,
+}
+
+impl SeenSketches {
+    /// The encoded interval lists, oldest first (a malformed tail is ignored).
+    fn entries(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let mut rest = self.bytes.as_slice();
+        std::iter::from_fn(move || {
+            let (&n, tail) = rest.split_first()?;
+            let len = 2 * usize::from(n);
+            let entry = tail.get(..len)?;
+            rest = tail.get(len..)?;
+            Some(entry)
+        })
+    }
+
+    /// Number of sketches kept.
+    pub fn len(&self) -> usize {
+        self.entries().count()
+    }
+
+    /// True when none is kept.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// Distance (ms) from `sketch` to the closest comparable sketch kept.
+    pub fn closest(&self, sketch: &TimingSketch) -> Option<f32> {
+        self.entries()
+            .filter_map(|seen| interval_distance(&sketch.bytes, seen))
+            .min_by(f32::total_cmp)
+    }
+
+    /// Appends `sketch`, then drops the oldest until at most `max` are kept.
+    pub fn push(&mut self, sketch: &TimingSketch, max: usize) {
+        // A sketch holds at most SKETCH_LEN (< 256) intervals, so its count fits the byte.
+        let n = u8::try_from(sketch.len()).unwrap_or(u8::MAX);
+        self.bytes.push(n);
+        self.bytes.extend_from_slice(
+            sketch
+                .bytes
+                .get(..2 * usize::from(n))
+                .unwrap_or(&sketch.bytes),
+        );
+        let excess = self.len().saturating_sub(max);
+        if excess > 0 {
+            let cut: usize = self.entries().take(excess).map(|e| 1 + e.len()).sum();
+            self.bytes.drain(..cut);
+        }
+    }
 }
 
 /// What is normal for a user, learned from verified outcomes only.
@@ -309,7 +500,7 @@ pub struct UserActivity {
     /// Failed attempts and failed challenges.
     pub failures: Recent,
     /// Timing sketches already seen, newest last.
-    pub sketches: Vec<TimingSketch>,
+    pub sketches: SeenSketches,
 }
 
 /// Recent activity on a device.
@@ -335,25 +526,25 @@ pub struct IpActivity {
 }
 
 impl UserActivity {
-    /// Counts one scored request.
+    /// Counts one scored request and remembers its timing sketch. Returns the distance (ms) from
+    /// the sketch to the closest one seen before it, if any is comparable.
     pub fn observe(
         &mut self,
         at_ms: i64,
         failed: bool,
         sketch: Option<&TimingSketch>,
         cfg: &LearnConfig,
-    ) {
+    ) -> Option<f32> {
         self.attempts.push(at_ms);
         if failed {
             self.failures.push(at_ms);
         }
+        let mut closest = None;
         if let Some(s) = sketch {
-            self.sketches.push(s.clone());
-            if self.sketches.len() > cfg.max_sketches {
-                let excess = self.sketches.len() - cfg.max_sketches;
-                self.sketches.drain(..excess);
-            }
+            closest = self.sketches.closest(s);
+            self.sketches.push(s, cfg.max_sketches);
         }
+        closest
     }
 }
 
@@ -557,6 +748,48 @@ mod tests {
         k.touch(3, 400 * MIN, 2); // evicts 2 (least recent)
         assert_eq!(k.distinct_between(0, 1000 * MIN, 9), 3);
         assert_eq!(k.distinct_between(350 * MIN, 1000 * MIN, 3), 1);
+
+        // Both encode as compact blobs and read back exactly.
+        let ip = IpActivity {
+            attempts: r.clone(),
+            failures: Recent::default(),
+            users: k.clone(),
+            fraud_ms: Some(T),
+        };
+        let bytes = postcard::to_stdvec(&ip).expect("encode");
+        // 128-byte counter blobs (+1 length byte each), 2 pairs of 8 bytes (+1), fraud_ms.
+        assert!(bytes.len() < 2 * 130 + 18 + 10, "{} bytes", bytes.len());
+        let back: IpActivity = postcard::from_bytes(&bytes).expect("decode");
+        assert_eq!(back, ip);
+        assert_eq!(back.attempts.count_between(T, T + 26 * 60 * MIN), 2);
+        // A truncated counter blob is an error, not a panic or a zeroed counter.
+        let short = postcard::to_stdvec(&serde_bytes::Bytes::new(&[0u8; 100])).expect("encode");
+        assert!(postcard::from_bytes::<Recent>(&short).is_err());
+        let odd = postcard::to_stdvec(&serde_bytes::Bytes::new(&[0u8; 12])).expect("encode");
+        assert!(postcard::from_bytes::<RecentKeys>(&odd).is_err());
+    }
+
+    #[test]
+    fn seen_sketches_keep_the_newest_and_find_the_closest() {
+        let sketch = |base: u16| {
+            let v: Vec<u16> = (0..10).map(|i| base + i).collect();
+            TimingSketch::from_intervals(&v)
+        };
+        let mut seen = SeenSketches::default();
+        assert_eq!(seen.closest(&sketch(100)), None);
+        for k in 0..20u16 {
+            seen.push(&sketch(100 + 10 * k), 16);
+        }
+        assert_eq!(seen.len(), 16, "capped at 16, oldest dropped");
+        // 100..=130 were dropped: the closest to 100 is now 140, 40 ms away on every interval.
+        assert_eq!(seen.closest(&sketch(100)), Some(40.0));
+        assert_eq!(seen.closest(&sketch(290)), Some(0.0));
+        assert_eq!(seen.closest(&sketch(293)), Some(3.0));
+        // Different lengths and too-short sketches are not comparable.
+        assert_eq!(seen.closest(&TimingSketch::from_intervals(&[140; 9])), None);
+        let back: SeenSketches =
+            postcard::from_bytes(&postcard::to_stdvec(&seen).expect("encode")).expect("decode");
+        assert_eq!(back, seen);
     }
 
     #[test]

@@ -9,26 +9,33 @@
 //!   durable commit, and on drop. A crash loses at most that much velocity history, never a
 //!   profile. This keeps `score` at memory speed instead of one commit per request.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use redb::{Database, ReadableDatabase, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 
-use super::{Durability, Key, KvRead, KvWrite, ProfileStore, Staging, StoreError, Table, Visitor};
+use super::{
+    Durability, Key, KeyMap, KvRead, KvWrite, ProfileStore, Staging, StoreError, Table, Visitor,
+};
 
 /// Longest time relaxed writes stay only in memory, ms.
 pub const FLUSH_INTERVAL_MS: u64 = 5_000;
 /// Overlay size that triggers a flush from the writer itself.
 const MAX_DIRTY: usize = 50_000;
 
-type Entries = HashMap<Key, Option<Vec<u8>>>;
+type Entries = KeyMap<Option<Vec<u8>>>;
 
 fn def(table: Table) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
     TableDefinition::new(table.name())
 }
+
+/// Version of the record encodings ([`super::records`]). A file written with another version is
+/// refused at open with a clear error, rather than every read failing as a corrupt record.
+pub const STORE_FORMAT: u32 = 2;
+
+const META: TableDefinition<'static, &'static str, u32> = TableDefinition::new("meta");
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
@@ -96,6 +103,37 @@ impl RedbStore {
         }
         let db = Database::create(path).map_err(|e| open_err(e.to_string()))?;
         let txn = db.begin_write().map_err(|e| open_err(e.to_string()))?;
+        // A file from before the format stamp has tables but no `meta`: that is format 1.
+        let unstamped = txn
+            .list_tables()
+            .map_err(|e| open_err(e.to_string()))?
+            .any(|t| t.name() != "meta");
+        {
+            let mut meta = txn.open_table(META).map_err(|e| open_err(e.to_string()))?;
+            let found = meta
+                .get("format")
+                .map_err(|e| open_err(e.to_string()))?
+                .map(|v| v.value());
+            match found {
+                Some(v) if v == STORE_FORMAT => {}
+                Some(v) => {
+                    return Err(open_err(format!(
+                        "written with store format {v}; this build reads format {STORE_FORMAT} \
+                         (move the file aside to start a new store)"
+                    )));
+                }
+                None if unstamped => {
+                    return Err(open_err(format!(
+                        "written with store format 1; this build reads format {STORE_FORMAT} \
+                         (move the file aside to start a new store)"
+                    )));
+                }
+                None => {
+                    meta.insert("format", STORE_FORMAT)
+                        .map_err(|e| open_err(e.to_string()))?;
+                }
+            }
+        }
         for t in Table::ALL {
             txn.open_table(def(t))
                 .map_err(|e| open_err(e.to_string()))?;
@@ -308,13 +346,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_file_of_another_store_format_is_refused_at_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("old.redb");
+        {
+            let db = Database::create(&path).expect("create");
+            let txn = db.begin_write().expect("txn");
+            txn.open_table(def(Table::Profile)).expect("table");
+            txn.commit().expect("commit");
+        }
+        let err = RedbStore::open(&path).expect_err("unstamped file");
+        assert!(err.to_string().contains("store format 1"), "{err}");
+        let fresh = dir.path().join("new.redb");
+        drop(RedbStore::open(&fresh).expect("new file"));
+        drop(RedbStore::open(&fresh).expect("reopen, same format"));
+        {
+            let db = Database::create(&fresh).expect("open");
+            let txn = db.begin_write().expect("txn");
+            txn.open_table(META)
+                .expect("meta")
+                .insert("format", 99)
+                .expect("stamp");
+            txn.commit().expect("commit");
+        }
+        let err = RedbStore::open(&fresh).expect_err("future format");
+        assert!(err.to_string().contains("store format 99"), "{err}");
+    }
+
+    #[test]
     fn relaxed_writes_are_read_back_at_once_and_survive_a_reopen() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("t.redb");
         {
             let s = RedbStore::open(&path).expect("open");
             s.write(Durability::Relaxed, &mut |kv| {
-                kv.put(Table::Ip, &[1; 16], b"relaxed")
+                kv.put(Table::Ip, &[1; 16], b"relaxed".to_vec())
             })
             .expect("relaxed");
             let mut seen = None;
@@ -330,12 +396,12 @@ mod tests {
             );
             // A failed relaxed write leaves nothing behind.
             let r = s.write(Durability::Relaxed, &mut |kv| {
-                kv.put(Table::Ip, &[2; 16], b"x")?;
+                kv.put(Table::Ip, &[2; 16], b"x".to_vec())?;
                 Err(StoreError::Backend("abort".into()))
             });
             assert!(r.is_err());
             s.write(Durability::Durable, &mut |kv| {
-                kv.put(Table::Profile, &[3; 16], b"durable")
+                kv.put(Table::Profile, &[3; 16], b"durable".to_vec())
             })
             .expect("durable");
             s.write(Durability::Relaxed, &mut |kv| {
@@ -364,7 +430,7 @@ mod tests {
                 let n = kv
                     .get(Table::Ip, &[9; 16])?
                     .map_or(0u32, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-                kv.put(Table::Ip, &[9; 16], &(n + 1).to_le_bytes())
+                kv.put(Table::Ip, &[9; 16], (n + 1).to_le_bytes().to_vec())
             })
             .expect("write");
         };
