@@ -249,9 +249,25 @@ fn decode<T: DeserializeOwned>(table: Table, bytes: &[u8]) -> Result<T, StoreErr
 }
 
 fn encode<T: Serialize>(table: Table, value: &T) -> Result<Vec<u8>, StoreError> {
-    postcard::to_extend(value, Vec::with_capacity(256)).map_err(|e| StoreError::Corrupt {
-        table: table.name(),
-        problem: e.to_string(),
+    thread_local! {
+        // Encoding grows this once per thread; each record then costs one exact allocation.
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with_borrow_mut(|scratch| {
+        scratch.clear();
+        let buf = std::mem::take(scratch);
+        let out = postcard::to_extend(value, buf).map_err(|e| StoreError::Corrupt {
+            table: table.name(),
+            problem: e.to_string(),
+        });
+        match out {
+            Ok(buf) => {
+                let bytes = buf.clone();
+                *scratch = buf;
+                Ok(bytes)
+            }
+            Err(e) => Err(e),
+        }
     })
 }
 

@@ -422,11 +422,37 @@ impl SeenSketches {
         self.bytes.is_empty()
     }
 
-    /// Distance (ms) from `sketch` to the closest comparable sketch kept.
+    /// Distance (ms) from `sketch` to the closest comparable sketch kept. Exact; a candidate is
+    /// abandoned as soon as its running sum exceeds the best so far.
     pub fn closest(&self, sketch: &TimingSketch) -> Option<f32> {
-        self.entries()
-            .filter_map(|seen| interval_distance(&sketch.bytes, seen))
-            .min_by(f32::total_cmp)
+        let n = sketch.len();
+        if n < 8 {
+            return None;
+        }
+        let mut mine = [0u16; SKETCH_LEN];
+        for (slot, v) in mine.iter_mut().zip(sketch.intervals()) {
+            *slot = v;
+        }
+        let mine = &mine[..n.min(SKETCH_LEN)];
+        let mut best: Option<u32> = None;
+        for seen in self.entries().filter(|e| e.len() == 2 * mine.len()) {
+            let bound = best.unwrap_or(u32::MAX);
+            let mut sum = 0u32;
+            for (block, theirs) in mine.chunks(8).zip(seen.chunks(16)) {
+                sum += block
+                    .iter()
+                    .zip(theirs.chunks_exact(2))
+                    .map(|(a, b)| u32::from(a.abs_diff(u16::from_le_bytes([b[0], b[1]]))))
+                    .sum::<u32>();
+                if sum >= bound {
+                    break;
+                }
+            }
+            if sum < bound {
+                best = Some(sum);
+            }
+        }
+        best.map(|s| s as f32 / mine.len() as f32)
     }
 
     /// Appends `sketch`, then drops the oldest until at most `max` are kept.
