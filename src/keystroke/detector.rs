@@ -1,8 +1,10 @@
 //! The [`Detector`] trait (fit enrolment samples → a [`Template`]; score one sample → an anomaly
 //! score, higher = more anomalous) and the distance-to-template detectors of Killourhy & Maxion
-//! (DSN 2009): Euclidean, Manhattan, scaled Manhattan and the z-score outlier count, plus the
-//! robust scaled Manhattan. Covariance-based detectors live in `mahalanobis`, fusion in `fusion`;
-//! [`detectors`] lists them all in report order.
+//! (DSN 2009): Euclidean, Manhattan, scaled Manhattan and the z-score outlier count; then ours:
+//! the robust scaled Manhattan (median / MAD), optionally on log timings, and the [`Recent`]
+//! window that fits any detector on the latest enrolment samples only. Covariance-based
+//! detectors live in `mahalanobis`, fusion in `fusion`; [`detectors`] lists them all in report
+//! order.
 //!
 //! Fitting never sees impostor data. Scoring allocates nothing: a template reads the sample and
 //! may use the caller's [`Scratch`] buffer, which grows once and is then reused.
@@ -89,10 +91,65 @@ pub fn detectors() -> Vec<Box<dyn Detector>> {
         Box::new(OutlierCount),
         Box::new(mahalanobis::Mahalanobis),
         Box::new(mahalanobis::NearestNeighbourMahalanobis),
-        Box::new(RobustManhattan),
+        Box::new(RobustManhattan { log_timings: false }),
+        Box::new(RobustManhattan { log_timings: true }),
         Box::new(mahalanobis::NearestNeighbourMahalanobisManhattan),
-        Box::new(fusion::Fusion::default()),
+        Box::new(best()),
+        Box::new(Recent::new(
+            "fusion-recent",
+            Box::new(fusion::Fusion::default()),
+        )),
     ]
+}
+
+/// The best detector on CMU, for verifying one sample against a stored template: robust scaled
+/// Manhattan on log timings over the most recent [`RECENT_WINDOW`] enrolment samples.
+pub fn best() -> Recent {
+    Recent::new(
+        "manhattan-robust-log-recent",
+        Box::new(RobustManhattan { log_timings: true }),
+    )
+}
+
+/// Enrolment samples a [`Recent`] detector keeps: the latest 100 (all when fewer).
+pub const RECENT_WINDOW: usize = 100;
+
+/// Fits its inner detector on the most recent [`RECENT_WINDOW`] enrolment samples only. Typing
+/// drifts over days; a template of recent habits (as the engine's fading profile keeps) matches
+/// tomorrow's typing better than one of the whole history. The template is the inner one.
+pub struct Recent {
+    name: &'static str,
+    inner: Box<dyn Detector>,
+}
+
+impl Recent {
+    /// Wraps `inner` under `name`.
+    pub fn new(name: &'static str, inner: Box<dyn Detector>) -> Self {
+        Self { name, inner }
+    }
+}
+
+impl Detector for Recent {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn fit(&self, enrolment: &Samples) -> Result<Box<dyn Template>, KeystrokeError> {
+        let n = enrolment.len();
+        if n <= RECENT_WINDOW {
+            return self.inner.fit(enrolment);
+        }
+        self.inner.fit(&enrolment.slice(n - RECENT_WINDOW..n))
+    }
+}
+
+/// Time constant of the log transform, in seconds: `f(x) = sign(x) ln(1 + |x| / τ)` is nearly
+/// linear below τ (negative keyup-keydown overlaps keep their sign) and logarithmic above, so a
+/// uniformly slower rendition shifts every feature alike instead of inflating long intervals.
+pub const LOG_TAU_S: f64 = 0.05;
+
+/// The log transform of one timing in seconds (see [`LOG_TAU_S`]).
+pub fn log_timing(x_s: f64) -> f64 {
+    x_s.signum() * (x_s.abs() / LOG_TAU_S).ln_1p()
 }
 
 /// Squared Euclidean distance to the mean vector (the paper's "Euclidean").
@@ -162,6 +219,8 @@ pub struct ScaledManhattan;
 pub(crate) struct ScaledTemplate {
     pub(crate) centre: Vec<f64>,
     pub(crate) inv_scale: Vec<f64>,
+    /// Centre and scale are of [`log_timing`] values; samples are transformed on the fly.
+    pub(crate) log_timings: bool,
 }
 
 impl Template for ScaledTemplate {
@@ -169,12 +228,14 @@ impl Template for ScaledTemplate {
         self.centre.len()
     }
     fn anomaly(&self, sample: &[f64], _: &mut Scratch) -> f64 {
-        sample
-            .iter()
-            .zip(&self.centre)
-            .zip(&self.inv_scale)
-            .map(|((x, c), w)| (x - c).abs() * w)
-            .sum()
+        let terms = sample.iter().zip(&self.centre).zip(&self.inv_scale);
+        if self.log_timings {
+            terms
+                .map(|((x, c), w)| (log_timing(*x) - c).abs() * w)
+                .sum()
+        } else {
+            terms.map(|((x, c), w)| (x - c).abs() * w).sum()
+        }
     }
 }
 
@@ -198,18 +259,32 @@ impl Detector for ScaledManhattan {
                 1.0 / mad.max(MIN_SCALE_S)
             })
             .collect();
-        Ok(Box::new(ScaledTemplate { centre, inv_scale }))
+        Ok(Box::new(ScaledTemplate {
+            centre,
+            inv_scale,
+            log_timings: false,
+        }))
     }
 }
 
-/// Robust scaled Manhattan: the centre is each feature's median and the scale its median
-/// absolute deviation from the median, so a few fumbled enrolment repetitions move neither.
+/// Robust scaled Manhattan: Σ |x − median| / MAD per feature, so a few fumbled enrolment
+/// repetitions move neither centre nor scale. With `log_timings`, features are
+/// [`log_timing`]s. A feature whose MAD is 0 (more than half the values equal, as a coarse
+/// timer makes them) falls back to its mean absolute deviation from the median, then to
+/// [`MIN_SCALE_S`].
 #[derive(Debug, Clone, Copy)]
-pub struct RobustManhattan;
+pub struct RobustManhattan {
+    /// Work on [`log_timing`] values instead of seconds.
+    pub log_timings: bool,
+}
 
 impl Detector for RobustManhattan {
     fn name(&self) -> &'static str {
-        "manhattan-robust"
+        if self.log_timings {
+            "manhattan-robust-log"
+        } else {
+            "manhattan-robust"
+        }
     }
     fn fit(&self, enrolment: &Samples) -> Result<Box<dyn Template>, KeystrokeError> {
         need(self.name(), enrolment, 1)?;
@@ -218,14 +293,24 @@ impl Detector for RobustManhattan {
         let (mut centre, mut inv_scale) = (Vec::with_capacity(p), Vec::with_capacity(p));
         for j in 0..p {
             col.clear();
-            col.extend(enrolment.column(j));
+            if self.log_timings {
+                col.extend(enrolment.column(j).map(log_timing));
+            } else {
+                col.extend(enrolment.column(j));
+            }
             let med = linalg::median_in_place(&mut col);
             col.iter_mut().for_each(|x| *x = (*x - med).abs());
+            let mean_dev = col.iter().sum::<f64>() / col.len().max(1) as f64;
             let mad = linalg::median_in_place(&mut col);
+            let scale = if mad > 0.0 { mad } else { mean_dev };
             centre.push(med);
-            inv_scale.push(1.0 / mad.max(MIN_SCALE_S));
+            inv_scale.push(1.0 / scale.max(MIN_SCALE_S));
         }
-        Ok(Box::new(ScaledTemplate { centre, inv_scale }))
+        Ok(Box::new(ScaledTemplate {
+            centre,
+            inv_scale,
+            log_timings: self.log_timings,
+        }))
     }
 }
 

@@ -2,7 +2,8 @@
 //! of genuine scores on the enrolment samples (k-fold cross-scoring: fit on the other folds,
 //! score the held-out one), then averaged. Normalising per user and per detector puts a scaled
 //! Manhattan sum and a whitened nearest-neighbour distance on one scale without any impostor
-//! data and without per-data-set weights.
+//! data and without per-data-set weights. The default fuses robust Manhattan on log timings
+//! with nearest-neighbour Mahalanobis-Manhattan.
 
 use super::detector::{self, Detector, Scratch, Template, need};
 use super::{KeystrokeError, Samples, mahalanobis};
@@ -21,9 +22,8 @@ impl Default for Fusion {
         Self {
             name: "fusion",
             parts: vec![
-                Box::new(detector::RobustManhattan),
+                Box::new(detector::RobustManhattan { log_timings: true }),
                 Box::new(mahalanobis::NearestNeighbourMahalanobisManhattan),
-                Box::new(detector::ScaledManhattan),
             ],
         }
     }

@@ -15,6 +15,8 @@ mod linalg;
 mod mahalanobis;
 pub mod metrics;
 pub mod plot;
+#[cfg(test)]
+mod tests;
 
 pub use data::{Dataset, Subject};
 pub use detector::{Detector, Scratch, Template, detectors};
