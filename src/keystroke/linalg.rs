@@ -36,22 +36,25 @@ pub(crate) fn median_in_place(v: &mut [f64]) -> f64 {
 /// Sample covariance with divisor n − 1 (R's `cov()`), around `mean`.
 pub(crate) fn covariance(s: &Samples, mean: &[f64]) -> Array2<f64> {
     let p = s.n_features();
-    let mut c = Array2::<f64>::zeros((p, p));
+    // Flat lower triangle accumulated with slice arithmetic (fast in debug builds too).
+    let mut acc = vec![0.0; p * p];
     let mut d = vec![0.0; p];
     for r in s.rows() {
         for ((di, x), m) in d.iter_mut().zip(r).zip(mean) {
             *di = x - m;
         }
-        for i in 0..p {
-            for j in 0..=i {
-                c[[i, j]] += d[i] * d[j];
+        for (i, row) in acc.chunks_exact_mut(p).enumerate() {
+            let di = d[i];
+            for (a, dj) in row[..=i].iter_mut().zip(&d) {
+                *a += di * dj;
             }
         }
     }
     let denom = (s.len().max(2) - 1) as f64;
+    let mut c = Array2::<f64>::zeros((p, p));
     for i in 0..p {
         for j in 0..=i {
-            let v = c[[i, j]] / denom;
+            let v = acc[i * p + j] / denom;
             c[[i, j]] = v;
             c[[j, i]] = v;
         }
@@ -117,51 +120,54 @@ pub(crate) fn forward_substitute(l: &Array2<f64>, b: &mut [f64]) {
     }
 }
 
+/// Rotates columns `i` and `j` of the row-major `p × p` matrix `a` by (c, s).
+fn rotate_columns(a: &mut [f64], p: usize, i: usize, j: usize, c: f64, s: f64) {
+    for row in a.chunks_exact_mut(p) {
+        let (x, y) = (row[i], row[j]);
+        row[i] = c * x - s * y;
+        row[j] = s * x + c * y;
+    }
+}
+
 /// Eigen-decomposition of a symmetric matrix by cyclic Jacobi rotations: returns the
-/// eigenvalues and the matrix whose columns are the eigenvectors.
+/// eigenvalues and the matrix whose columns are the eigenvectors. Works on flat row-major
+/// buffers so that it stays fast without optimisation (the tests run debug builds).
 pub(crate) fn symmetric_eigen(a: &Array2<f64>) -> (Vec<f64>, Array2<f64>) {
     let p = a.nrows();
-    let mut m = a.clone();
-    let mut v = Array2::<f64>::eye(p);
+    let mut m: Vec<f64> = a.iter().copied().collect();
+    let mut v = vec![0.0; p * p];
+    v.iter_mut().step_by(p + 1).for_each(|d| *d = 1.0);
     for _sweep in 0..100 {
-        let off: f64 = (0..p)
-            .flat_map(|i| (0..p).filter(move |&j| j != i).map(move |j| (i, j)))
-            .map(|(i, j)| m[[i, j]] * m[[i, j]])
-            .sum();
-        let scale: f64 = m.diag().iter().map(|d| d * d).sum::<f64>().max(1e-300);
-        if off <= 1e-30 * scale {
+        let diag: f64 = m.iter().step_by(p + 1).map(|d| d * d).sum();
+        let total: f64 = m.iter().map(|x| x * x).sum();
+        if total - diag <= 1e-24 * diag.max(1e-300) {
             break;
         }
         for i in 0..p {
             for j in (i + 1)..p {
-                let aij = m[[i, j]];
-                if aij.abs() < 1e-300 {
+                let aij = m[i * p + j];
+                // Already negligible against both diagonal entries: no rotation needed.
+                if aij.abs() <= 1e-13 * (m[i * p + i] * m[j * p + j]).abs().sqrt() || aij == 0.0 {
                     continue;
                 }
-                let theta = (m[[j, j]] - m[[i, i]]) / (2.0 * aij);
+                let theta = (m[j * p + j] - m[i * p + i]) / (2.0 * aij);
                 let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let t = if theta == 0.0 { 1.0 } else { t };
                 let c = 1.0 / (t * t + 1.0).sqrt();
                 let s = t * c;
+                rotate_columns(&mut m, p, i, j, c, s);
+                // Rows i and j: the same rotation applied from the left.
                 for k in 0..p {
-                    let (mki, mkj) = (m[[k, i]], m[[k, j]]);
-                    m[[k, i]] = c * mki - s * mkj;
-                    m[[k, j]] = s * mki + c * mkj;
+                    let (x, y) = (m[i * p + k], m[j * p + k]);
+                    m[i * p + k] = c * x - s * y;
+                    m[j * p + k] = s * x + c * y;
                 }
-                for k in 0..p {
-                    let (mik, mjk) = (m[[i, k]], m[[j, k]]);
-                    m[[i, k]] = c * mik - s * mjk;
-                    m[[j, k]] = s * mik + c * mjk;
-                }
-                for k in 0..p {
-                    let (vki, vkj) = (v[[k, i]], v[[k, j]]);
-                    v[[k, i]] = c * vki - s * vkj;
-                    v[[k, j]] = s * vki + c * vkj;
-                }
+                rotate_columns(&mut v, p, i, j, c, s);
             }
         }
     }
-    (m.diag().to_vec(), v)
+    let vals = m.iter().step_by(p + 1).copied().collect();
+    let vecs = Array2::from_shape_vec((p, p), v).unwrap_or_else(|_| Array2::eye(p));
+    (vals, vecs)
 }
 
 #[cfg(test)]

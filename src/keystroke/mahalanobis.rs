@@ -6,8 +6,6 @@
 //! whitened space is the Mahalanobis geometry; scoring fills the caller's scratch with `z` and
 //! allocates nothing.
 
-use ndarray::Array2;
-
 use super::detector::{Detector, Scratch, Template, need};
 use super::{KeystrokeError, Samples, linalg};
 
@@ -20,7 +18,8 @@ pub const EIGEN_FLOOR: f64 = 1e-4;
 #[derive(Debug, Clone)]
 struct Whitening {
     mean: Vec<f64>,
-    w: Array2<f64>,
+    /// `W`, row-major p × p.
+    w: Vec<f64>,
 }
 
 impl Whitening {
@@ -29,7 +28,7 @@ impl Whitening {
         let mean = linalg::column_means(s);
         let l = linalg::regularised_cholesky(&linalg::covariance(s, &mean));
         let p = mean.len();
-        let mut w = Array2::<f64>::zeros((p, p));
+        let mut w = vec![0.0; p * p];
         let mut col = vec![0.0; p];
         for j in 0..p {
             col.iter_mut()
@@ -37,7 +36,7 @@ impl Whitening {
                 .for_each(|(i, c)| *c = f64::from(i == j));
             linalg::forward_substitute(&l, &mut col);
             for (i, c) in col.iter().enumerate() {
-                w[[i, j]] = *c;
+                w[i * p + j] = *c;
             }
         }
         Self { mean, w }
@@ -54,10 +53,10 @@ impl Whitening {
             .map(|&l| 1.0 / l.max(EIGEN_FLOOR * top).sqrt())
             .collect();
         let p = mean.len();
-        let mut w = Array2::<f64>::zeros((p, p));
+        let mut w = vec![0.0; p * p];
         for i in 0..p {
             for j in 0..p {
-                w[[i, j]] = (0..p).map(|k| v[[i, k]] * inv_sqrt[k] * v[[j, k]]).sum();
+                w[i * p + j] = (0..p).map(|k| v[[i, k]] * inv_sqrt[k] * v[[j, k]]).sum();
             }
         }
         Self { mean, w }
@@ -65,7 +64,10 @@ impl Whitening {
 
     /// Writes `W (x − mean)` into `out` (length p).
     fn apply(&self, x: &[f64], out: &mut [f64]) {
-        for (o, wrow) in out.iter_mut().zip(self.w.rows()) {
+        for (o, wrow) in out
+            .iter_mut()
+            .zip(self.w.chunks_exact(self.mean.len().max(1)))
+        {
             *o = wrow
                 .iter()
                 .zip(x.iter().zip(&self.mean))

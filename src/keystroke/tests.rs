@@ -51,8 +51,14 @@ fn mahalanobis_family_by_hand() {
     assert!(close(score(&Mahalanobis, &e, &[1.0, 1.0]), 3.0));
     assert!(close(score(&Mahalanobis, &e, &[0.0, 0.0]), 0.0));
     // Nearest enrolment sample to (1, 1) is (1, 0) or (0, 1): whitened gap (0, √1.5).
-    assert!(close(score(&NearestNeighbourMahalanobis, &e, &[1.0, 0.0]), 0.0));
-    assert!(close(score(&NearestNeighbourMahalanobis, &e, &[1.0, 1.0]), 1.5));
+    assert!(close(
+        score(&NearestNeighbourMahalanobis, &e, &[1.0, 0.0]),
+        0.0
+    ));
+    assert!(close(
+        score(&NearestNeighbourMahalanobis, &e, &[1.0, 1.0]),
+        1.5
+    ));
     let nnmm = NearestNeighbourMahalanobisManhattan;
     assert!(close(score(&nnmm, &e, &[0.0, -1.0]), 0.0));
     assert!(close(score(&nnmm, &e, &[1.0, 1.0]), 1.5f64.sqrt()));
