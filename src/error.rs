@@ -22,6 +22,9 @@ pub enum Error {
     /// Bad policy file.
     #[error(transparent)]
     Policy(#[from] crate::policy::PolicyError),
+    /// A keystroke benchmark file, template or evaluation failed.
+    #[error(transparent)]
+    Keystroke(#[from] crate::keystroke::KeystrokeError),
     /// The pseudonymisation key could not be loaded.
     #[error(transparent)]
     Key(#[from] crate::privacy::KeyError),

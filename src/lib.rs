@@ -5,7 +5,8 @@
 //! history) into a [`ScoreResponse`]: a trust score 0–100, a decision and stable reason codes.
 //!
 //! Layers, bottom up (each imports only layers below it): [`domain`]; [`config`], [`enrich`],
-//! [`store`]; [`features`]; [`model`], [`policy`]; [`engine`]; [`train`], offline tools.
+//! [`store`]; [`keystroke`] (timing templates, detectors and their benchmark); [`features`];
+//! [`model`], [`policy`]; [`engine`]; [`train`], offline tools.
 //!
 //! Online scoring and offline training share one feature path: [`features::extract`].
 #![warn(missing_docs)]
@@ -18,6 +19,7 @@ pub mod error;
 pub mod features;
 pub mod gen_data;
 pub mod geodb;
+pub mod keystroke;
 pub mod model;
 pub mod policy;
 pub mod privacy;

@@ -1,6 +1,7 @@
 //! The command line: one clap `Command` per subcommand, each a short file over the library.
 
 mod demo;
+mod eval;
 mod gen_data;
 mod geodb;
 mod score;
@@ -34,6 +35,8 @@ enum Command {
     GenData(gen_data::Args),
     /// Train a model from an event log and write its artifact.
     Train(train::Args),
+    /// Evaluate components on benchmark data (`eval keystroke`).
+    Eval(eval::Args),
     /// End-to-end demo on embedded defaults: generate data, train, score showcase requests.
     Demo(demo::Args),
 }
@@ -45,6 +48,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Geodb(a) => geodb::run(a),
         Command::GenData(a) => gen_data::run(a),
         Command::Train(a) => train::run(a),
+        Command::Eval(a) => eval::run(a),
         Command::Demo(a) => demo::run(a),
     }
 }

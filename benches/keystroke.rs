@@ -1,0 +1,45 @@
+//! Verifying one typed sample against a stored template: the best detector
+//! (`manhattan-robust-log-recent`) and, for comparison, scaled Manhattan and nearest-neighbour
+//! Mahalanobis, each fitted on the first CMU subject's 200 enrolment repetitions. Fitting and
+//! the sample are prepared outside `iter`; no randomness.
+//!
+//! Run: `cargo bench --bench keystroke` (needs `../shared/data/keystroke/`).
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+
+use tessera::keystroke::{Detector, Scratch, data, detector, detectors};
+
+const CMU: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../shared/data/keystroke/DSL-StrongPasswordData.csv"
+);
+
+fn verify(c: &mut Criterion) {
+    let d = data::load(std::path::Path::new(CMU)).expect("CMU data (../shared/data/keystroke)");
+    let subject = d.subjects.first().expect("a subject");
+    let enrol = subject.samples.slice(0..200);
+    let sample = subject.samples.row(250).expect("row 250").to_vec();
+    let best = detector::best();
+    let mut chosen: Vec<Box<dyn Detector>> = vec![Box::new(best)];
+    chosen.extend(
+        detectors()
+            .into_iter()
+            .filter(|d| matches!(d.name(), "manhattan-scaled" | "nn-mahalanobis")),
+    );
+    for det in &chosen {
+        let template = det.fit(&enrol).expect("fit");
+        let mut scratch = Scratch::new();
+        c.bench_function(&format!("keystroke verify {}", det.name()), |b| {
+            b.iter(|| template.anomaly(black_box(&sample), &mut scratch))
+        });
+    }
+    let best = detector::best();
+    c.bench_function(
+        "keystroke fit manhattan-robust-log-recent (200 reps)",
+        |b| b.iter(|| best.fit(black_box(&enrol))),
+    );
+}
+
+criterion_group!(benches, verify);
+criterion_main!(benches);

@@ -1,0 +1,119 @@
+//! `tessera eval keystroke --data FILE [--json] [--train-reps N] [--quantize-ms MS] [--curve]
+//! [--plot FILE.svg]`: runs the CMU keystroke benchmark protocol over every detector and prints
+//! a table beside the published figures, or the JSON report.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use tessera::keystroke::{EvalOptions, EvalReport, data, eval, plot};
+
+use super::CliError;
+
+/// Arguments of `tessera eval`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum What {
+    /// Keystroke detectors on a CMU-layout timing file (Killourhy & Maxion's protocol).
+    Keystroke(KeystrokeArgs),
+}
+
+/// Arguments of `tessera eval keystroke`.
+#[derive(Debug, clap::Args)]
+struct KeystrokeArgs {
+    /// CSV: `subject`, optional `sessionIndex`, `rep`, then timing columns in seconds.
+    #[arg(long)]
+    data: PathBuf,
+    /// Print the JSON report instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Enrolment repetitions per subject (default: min(200, half of its repetitions)).
+    #[arg(long)]
+    train_reps: Option<usize>,
+    /// Round every timing to this many milliseconds before anything else.
+    #[arg(long)]
+    quantize_ms: Option<f64>,
+    /// Also report EER against enrolment size (5 … 200) for the best detector and scaled
+    /// Manhattan.
+    #[arg(long)]
+    curve: bool,
+    /// Write the enrolment curve as an SVG (implies --curve).
+    #[arg(long)]
+    plot: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    match args.what {
+        What::Keystroke(a) => keystroke(a),
+    }
+}
+
+fn keystroke(a: KeystrokeArgs) -> Result<ExitCode, CliError> {
+    let started = Instant::now();
+    let mut data = data::load(&a.data).map_err(tessera::Error::from)?;
+    if let Some(ms) = a.quantize_ms {
+        if !(ms.is_finite() && ms > 0.0) {
+            return Err(format!("--quantize-ms: must be a positive number of ms, got {ms}").into());
+        }
+        data.quantize(ms);
+    }
+    let label = a
+        .data
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| a.data.display().to_string());
+    let opts = EvalOptions {
+        train_reps: a.train_reps,
+        curve: a.curve || a.plot.is_some(),
+    };
+    let report = eval::evaluate(&data, &label, &opts).map_err(tessera::Error::from)?;
+    if let (Some(path), Some(curve)) = (&a.plot, &report.curve) {
+        let title = format!("{label}: EER vs enrolment size");
+        plot::write_curve_svg(path, &title, curve).map_err(tessera::Error::from)?;
+    }
+    if a.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_table(&report, a.quantize_ms);
+        if let Some(p) = &a.plot {
+            println!("wrote {}", p.display());
+        }
+        println!("({:.1} s)", started.elapsed().as_secs_f64());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_table(r: &EvalReport, quantize_ms: Option<f64>) {
+    let q = quantize_ms.map_or(String::new(), |m| format!(", timings rounded to {m} ms"));
+    println!("{}: {} subjects{q}", r.dataset, r.subjects);
+    println!(
+        "{:<26} {:>9} {:>8} {:>14} {:>10}",
+        "detector", "EER mean", "(SD)", "zero-miss FAR", "paper EER"
+    );
+    for d in &r.detectors {
+        let paper = eval::paper_eer(&d.name).map_or("-".to_string(), |p| format!("{p:.4}"));
+        println!(
+            "{:<26} {:>9.4} {:>8.4} {:>14.3} {:>10}",
+            d.name, d.eer_mean, d.eer_std, d.zero_miss_far_mean, paper
+        );
+    }
+    println!("best: {}", r.best);
+    if let Some(curve) = &r.curve {
+        println!();
+        println!(
+            "{:<26} {:>6} {:>9} {:>8}",
+            "detector", "enrol", "EER mean", "(SD)"
+        );
+        for p in curve {
+            println!(
+                "{:<26} {:>6} {:>9.4} {:>8.4}",
+                p.detector, p.enrolment_reps, p.eer_mean, p.eer_std
+            );
+        }
+    }
+}
