@@ -60,6 +60,7 @@ pub struct Engine {
     features: FeatureConfig,
     limits: Limits,
     learn: LearnConfig,
+    typing_key: crate::keystroke::digraph::TypingKey,
     warnings: Vec<String>,
     nonce: u64,
     seq: AtomicU64,
@@ -135,6 +136,9 @@ impl Engine {
             store: parts.store,
             model: RwLock::new(Arc::new(parts.model)),
             policy: parts.policy,
+            typing_key: crate::keystroke::digraph::TypingKey::new(
+                parts.pseudonymizer.sub_key("typing-entries"),
+            ),
             pseudo: parts.pseudonymizer,
             features: parts.features,
             limits: parts.limits,
@@ -260,14 +264,14 @@ impl Engine {
                 self.seq.fetch_add(1, Ordering::Relaxed)
             ),
         };
-        let evidence = features::evidence(valid, intel, &self.features);
+        let evidence = features::evidence(valid, intel, &self.features, &self.typing_key);
         let pending = PendingEvidence {
             user: keys.user,
             at_ms: valid.at_ms,
             device: keys.device,
             ip: keys.ip,
             fix: evidence.fix.clone(),
-            typing: evidence.typing,
+            typing: evidence.typing.clone(),
             hour: features::context::utc_hour(valid.at_ms),
             learned: false,
         };

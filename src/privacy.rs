@@ -48,6 +48,8 @@ pub enum IdKind {
     Ip = 3,
     /// A request id.
     Request = 4,
+    /// A derived sub-key (the label names its purpose).
+    SubKey = 5,
 }
 
 /// Turns identifiers into [`Pseudonym`]s with a secret 32-byte key.
@@ -131,6 +133,12 @@ impl Pseudonymizer {
             }
             Err(source) => Err(KeyError::Io { path: name, source }),
         }
+    }
+
+    /// A 16-byte secret for one purpose (e.g. naming typing entries), derived from the key so
+    /// that one key file protects everything and no purpose sees another's secret.
+    pub fn sub_key(&self, purpose: &str) -> [u8; 16] {
+        self.id(IdKind::SubKey, purpose).0
     }
 
     /// Pseudonym of a textual id of the given kind.

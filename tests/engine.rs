@@ -856,3 +856,92 @@ fn concurrent_requests_from_one_ip_each_see_the_others() {
     let expected: Vec<u32> = (1..=200).map(|n: u32| n.min(133)).collect();
     assert_eq!(counts, expected);
 }
+
+#[test]
+fn typing_is_verified_on_shared_key_timings_per_form_factor() {
+    use tessera::domain::TypingInfo;
+    use tessera::gen_data::typing::Rhythm;
+    let e = engine(&memory_config());
+    // Twelve verified logins typed on carol's phone build her mobile typing profile.
+    enroll_in_paris(&e, "carol", 12);
+    let phone = || device("carol-phone", "Europe/Paris", "fr-FR");
+    let at = T0 + HOUR;
+    let typing_detail = |resp: &tessera::ScoreResponse, code: &str| {
+        resp.reasons
+            .iter()
+            .find(|r| r.code.as_str() == code)
+            .map(|r| r.detail["distance"].as_f64().expect("distance"))
+    };
+    // Carol again: her own rhythm is not a mismatch.
+    let same = request(
+        "carol",
+        "t-same",
+        at,
+        PARIS_IP,
+        phone(),
+        Some(typing(105.0, 190.0, 777)),
+    );
+    let r = score(&e, &same);
+    assert!(!codes(&r).contains(&"typing_mismatch"), "{:?}", codes(&r));
+    assert!(
+        !codes(&r).contains(&"typing_insufficient"),
+        "{:?}",
+        codes(&r)
+    );
+    // Someone else on her phone: slower, with their own per-key habits.
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(5);
+    let mallory = Rhythm {
+        style: 0xBAD,
+        ..Rhythm::steady(160.0, 330.0)
+    };
+    let other = TypingInfo {
+        events: mallory.type_message(&mut rng),
+    };
+    let r = score(
+        &e,
+        &request("carol", "t-other", at, PARIS_IP, phone(), Some(other)),
+    );
+    let d = typing_detail(&r, "typing_mismatch").expect("typing_mismatch");
+    assert!(d >= 2.5, "{d}");
+    // Keys that share nothing with her profile: no judgement, and it says so.
+    let odd = TypingInfo {
+        events: (0..20)
+            .map(|i| tessera::domain::KeyEvent {
+                key: Some(format!("F{}", 13 + i % 12)),
+                down_ms: 200.0 * f64::from(i) + f64::from(i % 3) * 17.0,
+                up_ms: 200.0 * f64::from(i) + 95.0 + f64::from(i % 4) * 9.0,
+            })
+            .collect(),
+    };
+    let r = score(
+        &e,
+        &request("carol", "t-odd", at, PARIS_IP, phone(), Some(odd)),
+    );
+    assert!(
+        codes(&r).contains(&"typing_insufficient"),
+        "{:?}",
+        codes(&r)
+    );
+    // Her rhythm on a desktop browser is not compared with her phone profile.
+    let mut desk = phone();
+    desk.user_agent = Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0".into());
+    desk.platform = Some("Linux x86_64".into());
+    let r = score(
+        &e,
+        &request(
+            "carol",
+            "t-desk",
+            at,
+            PARIS_IP,
+            desk,
+            Some(typing(105.0, 190.0, 778)),
+        ),
+    );
+    let c = codes(&r);
+    assert!(
+        !c.contains(&"typing_mismatch")
+            && !c.contains(&"typing_match")
+            && !c.contains(&"typing_insufficient"),
+        "{c:?}"
+    );
+}

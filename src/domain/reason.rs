@@ -68,6 +68,8 @@ reason_codes! {
     FailedAttempts = "failed_attempts", "There were failed attempts earlier in this conversation.";
     /// Typing rhythm differs from the user's enrolled template.
     TypingMismatch = "typing_mismatch", "Your typing rhythm doesn't match your usual pattern.";
+    /// A typing profile exists, but the sample shares too little with it to compare.
+    TypingInsufficient = "typing_insufficient", "There wasn't enough typing to compare with your usual rhythm.";
     /// Typing rhythm matches the user's enrolled template.
     TypingMatch = "typing_match", "Your typing rhythm matches your usual pattern.";
     /// The timing vector is identical or near-identical to one already seen.

@@ -137,8 +137,8 @@ pub struct Findings {
 pub struct Evidence {
     /// Location that may stand for the user's place (not an anonymiser or host).
     pub fix: Option<GeoFix>,
-    /// Typing summary vector (human, long enough sample).
-    pub typing: Option<[f32; crate::store::records::TYPING_DIMS]>,
+    /// Typing entries to compare and, once verified, enroll (human, long enough sample).
+    pub typing: Option<crate::store::TypingEvidence>,
     /// Timing sketch for replay detection.
     pub sketch: Option<TimingSketch>,
     /// Cadence statistics, when the request carries enough key events.
@@ -151,12 +151,13 @@ pub fn evidence(
     req: &ValidRequest<'_>,
     intel: Option<&IpIntel<'_>>,
     cfg: &FeatureConfig,
+    typing_key: &crate::keystroke::digraph::TypingKey,
 ) -> Evidence {
     let mut ev = Evidence {
         fix: intel.and_then(|i| geo::user_fix(i, req.at_ms)),
         ..Evidence::default()
     };
-    typing::evidence(req, cfg, &mut ev);
+    typing::evidence(req, cfg, typing_key, &mut ev);
     ev
 }
 

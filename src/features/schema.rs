@@ -110,15 +110,16 @@ macro_rules! features {
 }
 
 /// Version of the feature schema; bump on any change to names, order or meaning.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 features! {
     TypingAbsent = "typing.absent", NONE, RISK, 1.0, "1 when the request has fewer than 4 key events (autofill, paste, passkey, no timing on the channel)";
     TypingKeysLog = "typing.keys_log", NONE, RISK, 7.7, "ln(1 + key events)";
     TypingDwellMeanS = "typing.dwell_mean_s", NONE, RISK, 2.0, "mean key hold time, s, capped at 2";
     TypingFlightMeanS = "typing.flight_mean_s", NONE, RISK, 5.0, "mean key-down to next key-down interval, s, capped at 5";
-    TypingTemplateDistance = "typing.template_distance", STORE, RISK, 10.0, "scaled Manhattan distance of the sample's summary to the user's template (0 without one), capped at 10";
-    TypingNoTemplate = "typing.no_template", STORE, RISK, 1.0, "1 when typing is present but the user has no usable template";
+    TypingTemplateDistance = "typing.template_distance", STORE, RISK, 10.0, "robust scaled Manhattan distance of the sample's log key timings to the user's profile for this form factor, on the holds and digraphs they share (0 when not compared), capped at 10";
+    TypingNoTemplate = "typing.no_template", STORE, RISK, 1.0, "1 when typing is present but the user has no usable profile for this form factor";
+    TypingInsufficient = "typing.insufficient", STORE, RISK, 1.0, "1 when a profile exists but the sample shares too few holds and digraphs with it (or is too short or bot-like) to compare";
     TypingBotCadence = "typing.bot_cadence", NONE, RISK, 1.0, "1 for machine-regular or humanly impossible timing";
     TypingReplay = "typing.replay", STORE, RISK, 1.0, "1 when the timing vector matches one already seen for this user";
     DeviceAbsent = "device.absent", NONE, RISK, 1.0, "1 when the request has no device id";
@@ -260,7 +261,7 @@ mod tests {
         let mut other = s.clone();
         other.names.swap(0, 1);
         assert!(!other.is_consistent());
-        assert_ne!(FeatureSchema::hash_of(2, &s.names), s.hash);
+        assert_ne!(FeatureSchema::hash_of(SCHEMA_VERSION + 1, &s.names), s.hash);
     }
 }
 

@@ -4,8 +4,9 @@
 
 use super::{Evidence, F, FeatureConfig, FeatureRow, Findings, Inputs, set};
 use crate::domain::ValidRequest;
+use crate::keystroke::digraph::{DigraphSample, TypingKey, Verdict};
 use crate::store::TimingSketch;
-use crate::store::records::{SKETCH_LEN, TYPING_DIMS, TypingTemplate};
+use crate::store::records::{SKETCH_LEN, TypingEvidence};
 
 /// Fewer key events than this is `typing.absent`.
 pub const MIN_KEYS: usize = 4;
@@ -32,19 +33,6 @@ pub struct Cadence {
 }
 
 impl Cadence {
-    /// The summary vector kept in templates: dwell mean/sd, flight median/sd, gap mean,
-    /// backspace rate ×100 (all in ms-like magnitudes).
-    pub fn summary(&self) -> [f32; TYPING_DIMS] {
-        [
-            self.dwell_mean,
-            self.dwell_sd,
-            self.flight_median,
-            self.flight_sd,
-            self.gap_mean,
-            100.0 * self.backspace_rate,
-        ]
-    }
-
     /// True for machine-regular or humanly impossible timing: a coefficient of variation under
     /// 5 % on holds or flights over at least 6 keys, holds under 15 ms, or a median down-down
     /// interval under 30 ms (over 33 keys/s; the fastest human typists stay under ~15 keys/s).
@@ -121,18 +109,6 @@ fn is_correction(key: &str) -> bool {
     matches!(key, "backspace" | "Backspace" | "delete" | "Delete")
 }
 
-/// Scaled Manhattan distance (Araújo et al. 2005; Killourhy & Maxion 2009): mean over dimensions
-/// of |x − μ| / spread, where the spread is the template's mean absolute deviation, floored at
-/// 5 % of |μ| (and 1 ms) so a very consistent typist's template is not infinitely sharp.
-pub fn scaled_manhattan(x: &[f32; TYPING_DIMS], t: &TypingTemplate) -> f32 {
-    let sum: f32 = x
-        .iter()
-        .zip(t.mean.iter().zip(&t.mad))
-        .map(|(x, (mean, mad))| (x - mean).abs() / mad.max(0.05 * mean.abs()).max(1.0))
-        .sum();
-    sum / TYPING_DIMS as f32
-}
-
 /// Interleaved hold and flight times, whole ms, at most [`SKETCH_LEN`].
 pub fn sketch(events: &[crate::domain::KeyEvent]) -> TimingSketch {
     let mut intervals = [0u16; SKETCH_LEN];
@@ -155,9 +131,23 @@ fn to_u16(ms: f64) -> u16 {
     ms.round().clamp(0.0, f64::from(u16::MAX)) as u16
 }
 
-/// The typing evidence of a request: cadence statistics, the timing sketch, and the summary
-/// vector when the sample may be enrolled (human, at least `min_template_keys` keys).
-pub(super) fn evidence(req: &ValidRequest<'_>, cfg: &FeatureConfig, ev: &mut Evidence) {
+/// True when the request was typed on a phone or tablet (typing profiles are kept apart).
+fn typed_on_mobile(req: &ValidRequest<'_>) -> bool {
+    req.req
+        .device
+        .as_ref()
+        .is_some_and(|d| super::device::ua_traits(d).mobile)
+}
+
+/// The typing evidence of a request: cadence statistics, the timing sketch, and the keyed
+/// timing entries when the sample may be compared or enrolled (human, at least
+/// `min_template_keys` keys).
+pub(super) fn evidence(
+    req: &ValidRequest<'_>,
+    cfg: &FeatureConfig,
+    key: &TypingKey,
+    ev: &mut Evidence,
+) {
     let events = req
         .req
         .typing
@@ -169,7 +159,10 @@ pub(super) fn evidence(req: &ValidRequest<'_>, cfg: &FeatureConfig, ev: &mut Evi
     }
     let c = cadence(events);
     if !c.is_bot_like() && c.keys >= cfg.min_template_keys {
-        ev.typing = Some(c.summary());
+        ev.typing = Some(TypingEvidence {
+            mobile: typed_on_mobile(req),
+            sample: DigraphSample::from_events(events, key),
+        });
     }
     ev.sketch = Some(sketch(events));
     ev.cadence = Some(c);
@@ -194,18 +187,22 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
             .is_some_and(|d| d <= inputs.cfg.replay_tolerance_ms);
         set(row, F::TypingReplay, f32::from(u8::from(replay)));
     }
-    let template = inputs
+    let mobile = typed_on_mobile(inputs.req);
+    let profile = inputs
         .snapshot
         .and_then(|s| s.profile.as_ref())
-        .and_then(|p| p.typing.as_ref())
+        .and_then(|p| p.typing_for(mobile))
         .filter(|t| t.samples >= inputs.cfg.min_template_samples);
-    match template {
-        Some(t) if c.keys >= inputs.cfg.min_template_keys => {
-            let d = scaled_manhattan(&c.summary(), t).min(10.0);
-            set(row, F::TypingTemplateDistance, d);
-            findings.typing_distance = Some(d);
-        }
-        _ => set(row, F::TypingNoTemplate, 1.0),
+    match (profile, &inputs.evidence.typing) {
+        (None, _) => set(row, F::TypingNoTemplate, 1.0),
+        (Some(p), Some(t)) => match p.verify(&t.sample) {
+            Verdict::Distance { distance, .. } => {
+                set(row, F::TypingTemplateDistance, distance);
+                findings.typing_distance = Some(distance);
+            }
+            Verdict::Insufficient { .. } => set(row, F::TypingInsufficient, 1.0),
+        },
+        (Some(_), None) => set(row, F::TypingInsufficient, 1.0),
     }
 }
 
@@ -265,25 +262,6 @@ mod tests {
             })
             .collect();
         assert!(cadence(&keys(&too_fast)).is_bot_like());
-    }
-
-    #[test]
-    fn scaled_manhattan_known_distance() {
-        let t = TypingTemplate {
-            mean: [100.0, 20.0, 200.0, 40.0, 100.0, 5.0],
-            mad: [10.0, 5.0, 20.0, 10.0, 20.0, 2.0],
-            samples: 5,
-        };
-        let x = [110.0, 20.0, 160.0, 40.0, 100.0, 5.0];
-        // |10|/10 + |−40|/20 = 1 + 2 = 3, over 6 dims = 0.5
-        assert!((scaled_manhattan(&x, &t) - 0.5).abs() < 1e-6);
-        // A floored spread: mad 0 → 5 % of mean 100 = 5
-        let t0 = TypingTemplate {
-            mad: [0.0; TYPING_DIMS],
-            ..t
-        };
-        let d = scaled_manhattan(&[105.0, 20.0, 200.0, 40.0, 100.0, 5.0], &t0);
-        assert!((d - 1.0 / 6.0).abs() < 1e-6, "{d}");
     }
 
     #[test]

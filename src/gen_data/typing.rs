@@ -41,6 +41,53 @@ pub struct Rhythm {
     pub space_factor: f64,
     /// Probability that a key is a backspace.
     pub backspace_rate: f64,
+    /// Seed of the person's idiosyncrasies per key and key pair: how much slower or faster than
+    /// their average they hold each key and move between each pair (log-normal, σ 0.25 for
+    /// pairs and 0.15 for holds, fixed for the person). This is what digraph verification sees.
+    pub style: u64,
+}
+
+/// σ of a person's fixed per-pair latency factor (log scale).
+pub const PAIR_SIGMA: f64 = 0.25;
+/// σ of a person's fixed per-key hold factor (log scale).
+pub const HOLD_SIGMA: f64 = 0.15;
+
+/// Words chat messages are typed from (common English words; the verifier never sees them,
+/// only keyed names of their keys and key pairs).
+const WORDS: &[&str] = &[
+    "the", "and", "you", "that", "have", "for", "not", "with", "this", "but", "from", "they",
+    "say", "her", "she", "will", "one", "all", "would", "there", "their", "what", "out", "about",
+    "who", "get", "which", "when", "make", "can", "like", "time", "just", "him", "know", "take",
+    "people", "into", "year", "your", "good", "some", "could", "them", "see", "other", "than",
+    "then", "now", "look", "only", "come", "its", "over", "think", "also", "back", "after", "use",
+    "two", "how", "our", "work", "first", "well", "way", "even", "new", "want", "because", "any",
+    "these", "give", "day", "most", "account", "card", "payment", "please", "help", "transfer",
+    "balance", "thanks", "hello", "login", "password", "phone", "number",
+];
+
+/// A fixed factor exp(σ·z) for one key or key pair of one person, z ≈ standard normal drawn
+/// from a hash of (style, keys): the same every time that person types them.
+fn idiosyncrasy(style: u64, a: &str, b: &str, sigma: f64) -> f64 {
+    let mut h = style ^ 0x9E37_79B9_7F4A_7C15;
+    for byte in a.bytes().chain([0xff]).chain(b.bytes()) {
+        h = (h ^ u64::from(byte)).wrapping_mul(0x0100_0000_01B3);
+        h ^= h >> 29;
+    }
+    // Sum of four uniforms (Irwin–Hall), centred and scaled to unit variance.
+    let z: f64 = (0..4)
+        .map(|k| ((h >> (16 * k)) & 0xffff) as f64 / 65_535.0)
+        .sum::<f64>()
+        - 2.0;
+    (sigma * z * 3f64.sqrt()).exp()
+}
+
+/// The key code typed for a character (`KeyA`, `Digit5`, `Space`).
+fn key_code(c: char) -> String {
+    match c {
+        ' ' => "Space".to_string(),
+        d if d.is_ascii_digit() => format!("Digit{d}"),
+        l => format!("Key{}", l.to_ascii_uppercase()),
+    }
 }
 
 impl Rhythm {
@@ -53,6 +100,7 @@ impl Rhythm {
             digit_factor: rng.gen_range(1.1..1.5),
             space_factor: rng.gen_range(0.85..1.2),
             backspace_rate: rng.gen_range(BACKSPACE_RATE.0..BACKSPACE_RATE.1),
+            style: rng.r#gen(),
         }
     }
 
@@ -66,24 +114,53 @@ impl Rhythm {
             digit_factor: 1.2,
             space_factor: 1.0,
             backspace_rate: 0.0,
+            style: 0,
         }
     }
 
-    /// Types one message of 10–60 keys.
+    /// Types one message of 10–60 keys: words from a common vocabulary, now and then a digit
+    /// or a corrected typo, as key codes with the person's timing.
     pub fn type_message(&self, rng: &mut ChaCha8Rng) -> Vec<KeyEvent> {
         let n = rng.gen_range(KEYS_PER_MESSAGE.0..=KEYS_PER_MESSAGE.1);
         let mut down = rng.gen_range(200.0..2_000.0_f64).round();
-        let mut events = Vec::with_capacity(n);
-        for i in 0..n {
-            let class = key_class(rng, self.backspace_rate);
+        let mut events: Vec<KeyEvent> = Vec::with_capacity(n);
+        let mut text = String::new();
+        while text.len() < n {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            if rng.gen_bool(0.08) {
+                text.push_str(&rng.gen_range(10..9_999).to_string());
+            } else {
+                text.push_str(WORDS[rng.gen_range(0..WORDS.len())]);
+            }
+        }
+        let mut keys: Vec<String> = text.chars().take(n).map(key_code).collect();
+        for i in (1..keys.len()).rev() {
+            if rng.gen_bool(self.backspace_rate) {
+                keys.insert(i, "Backspace".to_string());
+            }
+        }
+        keys.truncate(n);
+        let mut prev = String::new();
+        for (i, code) in keys.into_iter().enumerate() {
+            let class = match code.as_str() {
+                "Backspace" => "backspace",
+                "Space" => "space",
+                c if c.starts_with("Digit") => "digit",
+                _ => "letter",
+            };
             let (dwell_f, flight_f) = match class {
                 "digit" => (1.0, self.digit_factor),
                 "space" => (self.space_factor, 0.9),
                 "backspace" => (0.9, 1.6),
                 _ => (1.0, 1.0),
             };
+            let dwell_f = dwell_f * idiosyncrasy(self.style, &code, "", HOLD_SIGMA);
             if i > 0 {
-                let mut flight = self.flight_mean_ms * flight_f * lognormal(rng, self.sigma);
+                let pair_f = idiosyncrasy(self.style, &prev, &code, PAIR_SIGMA);
+                let mut flight =
+                    self.flight_mean_ms * flight_f * pair_f * lognormal(rng, self.sigma);
                 if rng.gen_bool(PAUSE_RATE) {
                     flight += rng.gen_range(300.0..1_500.0);
                 }
@@ -93,10 +170,11 @@ impl Rhythm {
                 .max(MIN_HUMAN_MS)
                 .round();
             events.push(KeyEvent {
-                key: Some(class.to_string()),
+                key: Some(code.clone()),
                 down_ms: down,
                 up_ms: down + dwell,
             });
+            prev = code;
         }
         events
     }
@@ -112,9 +190,13 @@ pub fn bot_typing(rng: &mut ChaCha8Rng, interval_ms: f64) -> Vec<KeyEvent> {
                 down += interval_ms + f64::from(rng.gen_range(-1..=1_i32));
             }
             let dwell = BOT_DWELL_MS + f64::from(rng.gen_range(-1..=1_i32));
-            let class = if rng.gen_bool(0.2) { "digit" } else { "letter" };
+            let code = if rng.gen_bool(0.2) {
+                format!("Digit{}", rng.gen_range(0..10))
+            } else {
+                format!("Key{}", char::from(b'A' + rng.gen_range(0..26u8)))
+            };
             KeyEvent {
-                key: Some(class.to_string()),
+                key: Some(code),
                 down_ms: down,
                 up_ms: down + dwell,
             }
@@ -144,17 +226,6 @@ pub fn replay(sample: &[KeyEvent], jitter: bool, rng: &mut ChaCha8Rng) -> Vec<Ke
             }
         })
         .collect()
-}
-
-fn key_class(rng: &mut ChaCha8Rng, backspace_rate: f64) -> &'static str {
-    if rng.gen_bool(backspace_rate) {
-        return "backspace";
-    }
-    match rng.gen_range(0..100) {
-        0..=74 => "letter",
-        75..=90 => "space",
-        _ => "digit",
-    }
 }
 
 /// A standard normal draw (Box–Muller).

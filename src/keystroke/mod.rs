@@ -9,6 +9,7 @@
 
 pub mod data;
 pub mod detector;
+pub mod digraph;
 pub mod eval;
 mod fusion;
 mod linalg;

@@ -198,7 +198,8 @@ mod tests {
         foreign["schema"]["names"][0] = "typing.something_else".into();
         let names: Vec<String> =
             serde_json::from_value(foreign["schema"]["names"].clone()).expect("names");
-        foreign["schema"]["hash"] = FeatureSchema::hash_of(1, &names).into();
+        foreign["schema"]["hash"] =
+            FeatureSchema::hash_of(crate::features::schema::SCHEMA_VERSION, &names).into();
         let err =
             Artifact::from_json(&foreign.to_string(), "old.json").expect_err("foreign schema");
         assert!(

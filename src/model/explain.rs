@@ -61,8 +61,9 @@ pub fn find(
             detail,
         })
     };
-    let simple: [(F, ReasonCode); 16] = [
+    let simple: [(F, ReasonCode); 17] = [
         (F::TypingAbsent, ReasonCode::TypingAbsent),
+        (F::TypingInsufficient, ReasonCode::TypingInsufficient),
         (F::TypingReplay, ReasonCode::TypingReplay),
         (F::TypingBotCadence, ReasonCode::BotCadence),
         (F::DeviceAutomation, ReasonCode::AutomationFlag),
@@ -119,7 +120,7 @@ pub fn find(
                 delta,
                 json!({"distance": round2(f64::from(d)), "threshold": 2.5}),
             );
-        } else if d < 1.0 {
+        } else if d < 1.2 {
             push(
                 ReasonCode::TypingMatch,
                 delta,

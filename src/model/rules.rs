@@ -13,6 +13,7 @@ pub const HAND_WEIGHTS: &[(F, f64)] = &[
     (F::TypingAbsent, 0.3),
     (F::TypingTemplateDistance, 0.6),
     (F::TypingNoTemplate, 0.2),
+    (F::TypingInsufficient, 0.2),
     (F::TypingBotCadence, 3.0),
     (F::TypingReplay, 4.0),
     (F::DeviceAbsent, 0.5),

@@ -25,7 +25,7 @@ use crate::domain::OutcomeKind;
 use crate::privacy::Pseudonym;
 pub use records::{
     DeviceActivity, GeoFix, IpActivity, KnownDevice, KnownPlace, LearnConfig, PendingEvidence,
-    TimingSketch, TypingTemplate, UserActivity, UserProfile,
+    TimingSketch, TypingEvidence, UserActivity, UserProfile,
 };
 
 /// Which kind of record a key addresses.

@@ -3,10 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::keystroke::digraph::{DigraphProfile, DigraphSample};
 use crate::privacy::Pseudonym;
 
-/// Length of the typing summary vector (see `features::typing`).
-pub const TYPING_DIMS: usize = 6;
 /// Most intervals kept in one timing sketch.
 pub const SKETCH_LEN: usize = 64;
 
@@ -231,7 +230,7 @@ impl Serialize for RecentKeys {
 impl<'de> Deserialize<'de> for RecentKeys {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         blob::decode(d, "a blob of (key, minute) pairs", |b| {
-            if b.len() % 8 != 0 {
+            if !b.len().is_multiple_of(8) {
                 return None;
             }
             let word = |c: &[u8]| u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
@@ -319,15 +318,14 @@ pub struct GeoFix {
     pub city: String,
 }
 
-/// A user's typing template: per-dimension centre and spread of the summary vector.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TypingTemplate {
-    /// Exponentially weighted mean of each dimension.
-    pub mean: [f32; TYPING_DIMS],
-    /// Exponentially weighted mean absolute deviation of each dimension.
-    pub mad: [f32; TYPING_DIMS],
-    /// Samples enrolled.
-    pub samples: u32,
+/// The typing of one scored request, kept until its outcome: keyed-hash-named timing entries
+/// (never keys) and the form factor it was typed on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TypingEvidence {
+    /// Typed on a phone or tablet (kept apart from keyboard typing).
+    pub mobile: bool,
+    /// The sample's timing entries.
+    pub sample: DigraphSample,
 }
 
 /// Timing intervals of one sample, quantised to whole ms, for replay detection.
@@ -493,8 +491,10 @@ pub struct UserProfile {
     pub home: Option<(f64, f64)>,
     /// Decayed histogram of verified event hours (UTC).
     pub hours: [f32; 24],
-    /// Typing template, once enrolled.
-    pub typing: Option<TypingTemplate>,
+    /// Typing profile on a keyboard, once enrolled.
+    pub typing_desktop: Option<DigraphProfile>,
+    /// Typing profile on a phone or tablet, once enrolled.
+    pub typing_mobile: Option<DigraphProfile>,
 }
 
 /// Evidence from a scored request, kept until its outcome arrives.
@@ -510,8 +510,8 @@ pub struct PendingEvidence {
     pub ip: Option<Pseudonym>,
     /// Location, only when it can stand for the user's place (not an anonymiser or host).
     pub fix: Option<GeoFix>,
-    /// Typing summary vector, when the sample was long enough and human.
-    pub typing: Option<[f32; TYPING_DIMS]>,
+    /// Typing, when the sample was long enough and human.
+    pub typing: Option<TypingEvidence>,
     /// Hour of day (UTC), 0–23.
     pub hour: u8,
     /// Already learned (a second positive outcome must not count twice).
@@ -660,8 +660,10 @@ impl UserProfile {
         if let Some(slot) = self.hours.get_mut(usize::from(ev.hour)) {
             *slot += 1.0;
         }
-        if let Some(v) = &ev.typing {
-            self.enroll_typing(v, cfg);
+        if let Some(t) = &ev.typing {
+            self.typing_for_mut(t.mobile)
+                .get_or_insert_with(DigraphProfile::default)
+                .enroll(&t.sample, cfg.template_min_weight);
         }
     }
 
@@ -681,6 +683,28 @@ impl UserProfile {
                 self.last_fix = None;
             }
             self.home = (!self.places.is_empty()).then(|| self.weighted_home());
+        }
+        if let Some(t) = &ev.typing {
+            // A fading profile cannot subtract one sample exactly; drop the form factor's
+            // profile instead (no template is a mild risk; a poisoned one would be a key).
+            *self.typing_for_mut(t.mobile) = None;
+        }
+    }
+
+    /// The typing profile for a form factor.
+    pub fn typing_for(&self, mobile: bool) -> Option<&DigraphProfile> {
+        if mobile {
+            self.typing_mobile.as_ref()
+        } else {
+            self.typing_desktop.as_ref()
+        }
+    }
+
+    fn typing_for_mut(&mut self, mobile: bool) -> &mut Option<DigraphProfile> {
+        if mobile {
+            &mut self.typing_mobile
+        } else {
+            &mut self.typing_desktop
         }
     }
 
@@ -703,27 +727,6 @@ impl UserProfile {
             z.atan2((x * x + y * y).sqrt()).to_degrees(),
             y.atan2(x).to_degrees(),
         )
-    }
-
-    fn enroll_typing(&mut self, v: &[f32; TYPING_DIMS], cfg: &LearnConfig) {
-        match &mut self.typing {
-            None => {
-                self.typing = Some(TypingTemplate {
-                    mean: *v,
-                    mad: [0.0; TYPING_DIMS],
-                    samples: 1,
-                });
-            }
-            Some(t) => {
-                t.samples = t.samples.saturating_add(1);
-                let w = (1.0 / t.samples as f32).max(cfg.template_min_weight);
-                for ((mean, mad), x) in t.mean.iter_mut().zip(t.mad.iter_mut()).zip(v) {
-                    let dev = (x - *mean).abs();
-                    *mad = (1.0 - w) * *mad + w * dev;
-                    *mean = (1.0 - w) * *mean + w * x;
-                }
-            }
-        }
     }
 }
 
@@ -820,7 +823,25 @@ mod tests {
 
     #[test]
     fn learning_tracks_devices_places_and_fades_typing() {
+        use crate::domain::KeyEvent;
+        use crate::keystroke::digraph::{DigraphSample, TypingKey, Verdict};
         let cfg = LearnConfig::default();
+        let key = TypingKey::new([3; 16]);
+        let typing = |mobile: bool, hold: f64| {
+            let events: Vec<KeyEvent> = "account balance please"
+                .chars()
+                .enumerate()
+                .map(|(i, c)| KeyEvent {
+                    key: Some(c.to_string()),
+                    down_ms: 170.0 * i as f64,
+                    up_ms: 170.0 * i as f64 + hold,
+                })
+                .collect();
+            TypingEvidence {
+                mobile,
+                sample: DigraphSample::from_events(&events, &key),
+            }
+        };
         let mut p = UserProfile::default();
         let fix = |at_ms| GeoFix {
             lat: 48.8566,
@@ -836,7 +857,7 @@ mod tests {
                 at_ms: 1_000 * i,
                 device: Some(pseudo(2)),
                 fix: Some(fix(1_000 * i)),
-                typing: Some([100.0, 10.0, 200.0, 40.0, 100.0, 0.0]),
+                typing: Some(typing(false, 100.0)),
                 hour: 9,
                 ..Default::default()
             };
@@ -848,17 +869,28 @@ mod tests {
         assert_eq!(p.places.len(), 1);
         let (lat, lon) = p.home.expect("home");
         assert!((lat - 48.8566).abs() < 1e-9 && (lon - 2.3522).abs() < 1e-9);
-        let t = p.typing.as_ref().expect("template");
-        assert!((t.mean[0] - 100.0).abs() < 1e-3);
-        assert!(t.mad[0].abs() < 1e-3);
         assert!(p.hours[9] > p.hours[8]);
-        // A new habit pulls the mean at least by the minimum weight.
-        let ev = PendingEvidence {
-            typing: Some([200.0, 10.0, 200.0, 40.0, 100.0, 0.0]),
+        // Keyboard typing went to the desktop profile only; the same rhythm verifies at 0.
+        assert!(p.typing_for(true).is_none());
+        let desk = p.typing_for(false).expect("desktop profile");
+        assert_eq!(desk.samples, 20);
+        let same = desk.verify(&typing(false, 100.0).sample);
+        assert!(
+            matches!(same, Verdict::Distance { distance, .. } if distance < 1e-6),
+            "{same:?}"
+        );
+        // A phone sample starts the mobile profile and leaves the desktop one alone.
+        let phone = PendingEvidence {
+            typing: Some(typing(true, 60.0)),
+            learned: true,
             ..Default::default()
         };
-        p.learn(&ev, &cfg);
-        let t = p.typing.as_ref().expect("template");
-        assert!((t.mean[0] - 110.0).abs() < 1e-3, "{}", t.mean[0]);
+        p.learn(&phone, &cfg);
+        assert_eq!(p.typing_for(true).map(|t| t.samples), Some(1));
+        assert_eq!(p.typing_for(false).map(|t| t.samples), Some(20));
+        // Confirmed fraud on a learned phone sample drops the (possibly poisoned) mobile profile.
+        p.unlearn(&phone);
+        assert!(p.typing_for(true).is_none());
+        assert_eq!(p.typing_for(false).map(|t| t.samples), Some(20));
     }
 }
