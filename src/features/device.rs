@@ -192,7 +192,7 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
         findings.unavailable.device |= carries;
         return;
     };
-    let traits = ua_traits(dev);
+    let traits = inputs.evidence.ua.unwrap_or_else(|| ua_traits(dev));
     set(row, F::DeviceMobile, f32::from(u8::from(traits.mobile)));
     let family = match traits.family {
         UaFamily::Chrome => F::DeviceBrowserChrome,

@@ -143,6 +143,8 @@ pub struct Evidence {
     pub sketch: Option<TimingSketch>,
     /// Cadence statistics, when the request carries enough key events.
     pub cadence: Option<typing::Cadence>,
+    /// What the device's user agent and platform say (read once), when a device is given.
+    pub ua: Option<device::UaTraits>,
 }
 
 /// Reads the evidence a request carries on its own. Pure; the store is not consulted, so the
@@ -155,6 +157,7 @@ pub fn evidence(
 ) -> Evidence {
     let mut ev = Evidence {
         fix: intel.and_then(|i| geo::user_fix(i, req.at_ms)),
+        ua: req.req.device.as_ref().map(device::ua_traits),
         ..Evidence::default()
     };
     typing::evidence(req, cfg, typing_key, &mut ev);

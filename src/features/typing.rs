@@ -132,11 +132,8 @@ fn to_u16(ms: f64) -> u16 {
 }
 
 /// True when the request was typed on a phone or tablet (typing profiles are kept apart).
-fn typed_on_mobile(req: &ValidRequest<'_>) -> bool {
-    req.req
-        .device
-        .as_ref()
-        .is_some_and(|d| super::device::ua_traits(d).mobile)
+fn typed_on_mobile(ev: &Evidence) -> bool {
+    ev.ua.is_some_and(|u| u.mobile)
 }
 
 /// The typing evidence of a request: cadence statistics, the timing sketch, and the keyed
@@ -160,7 +157,7 @@ pub(super) fn evidence(
     let c = cadence(events);
     if !c.is_bot_like() && c.keys >= cfg.min_template_keys {
         ev.typing = Some(TypingEvidence {
-            mobile: typed_on_mobile(req),
+            mobile: typed_on_mobile(ev),
             sample: DigraphSample::from_events(events, key),
         });
     }
@@ -187,7 +184,7 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
             .is_some_and(|d| d <= inputs.cfg.replay_tolerance_ms);
         set(row, F::TypingReplay, f32::from(u8::from(replay)));
     }
-    let mobile = typed_on_mobile(inputs.req);
+    let mobile = typed_on_mobile(inputs.evidence);
     let profile = inputs
         .snapshot
         .and_then(|s| s.profile.as_ref())

@@ -59,28 +59,38 @@ impl TypingKey {
         }
     }
 
-    fn name(&self, tag: u8, first: &str, second: &str) -> u32 {
-        let mut buf = [0u8; 2 + 2 * 32];
-        let (a, b) = (first.as_bytes(), second.as_bytes());
-        // Validated requests bound key names to 32 bytes; longer ones are cut, not trusted.
-        let (a, b) = (&a[..a.len().min(32)], &b[..b.len().min(32)]);
-        buf[0] = tag;
-        buf[1] = a.len() as u8;
-        buf[2..2 + a.len()].copy_from_slice(a);
-        buf[2 + a.len()..2 + a.len() + b.len()].copy_from_slice(b);
-        let h = self.hasher.hash(&buf[..2 + a.len() + b.len()]);
-        (h ^ (h >> 32)) as u32
+    /// The secret 64-bit image of one key name (SipHash-2-4). Entry names are derived from
+    /// these, so each key of a sample is hashed once.
+    fn key_image(&self, key: &str) -> u64 {
+        self.hasher.hash(key.as_bytes())
     }
 
     /// The name of a key's hold-time entry.
     pub fn hold(&self, key: &str) -> u32 {
-        self.name(b'h', key, "")
+        hold_name(self.key_image(key))
     }
 
     /// The name of a key pair's latency entry.
     pub fn pair(&self, first: &str, second: &str) -> u32 {
-        self.name(b'p', first, second)
+        pair_name(self.key_image(first), self.key_image(second))
     }
+}
+
+/// Mixes 64 bits (the SplitMix64 finaliser) before truncating to a 32-bit name.
+fn finish(mut z: u64) -> u32 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) as u32
+}
+
+fn hold_name(k: u64) -> u32 {
+    finish(k ^ 0x6A09_E667_F3BC_C908)
+}
+
+/// Ordered: (a, b) and (b, a) are different pairs. The inputs are secret pseudo-random images,
+/// so the names stay unlinkable to keys without the secret.
+fn pair_name(a: u64, b: u64) -> u32 {
+    finish(a.rotate_left(21) ^ b.wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
 /// One sample's entries: (name, mean log-timing), sorted by name, one per name.
@@ -94,20 +104,23 @@ impl DigraphSample {
     /// a key name contribute nothing; nor do pauses over [`MAX_LATENCY_MS`].
     pub fn from_events(events: &[KeyEvent], key: &TypingKey) -> DigraphSample {
         let mut raw: Vec<(u32, f32)> = Vec::with_capacity(2 * events.len());
-        for (i, e) in events.iter().enumerate() {
-            let Some(k) = e.key.as_deref() else { continue };
-            raw.push((
-                key.hold(k),
-                log_timing((e.up_ms - e.down_ms) / 1000.0) as f32,
-            ));
-            if let Some(next) = events.get(i + 1)
-                && let Some(k2) = next.key.as_deref()
-            {
-                let latency = next.down_ms - e.down_ms;
+        // (key image, down time) of the previous event, when it had a key.
+        let mut prev: Option<(u64, f64)> = None;
+        for e in events {
+            let Some(k) = e.key.as_deref() else {
+                prev = None;
+                continue;
+            };
+            let image = key.key_image(k);
+            let hold = log_timing((e.up_ms - e.down_ms) / 1000.0) as f32;
+            raw.push((hold_name(image), hold));
+            if let Some((p, down)) = prev {
+                let latency = e.down_ms - down;
                 if latency <= MAX_LATENCY_MS {
-                    raw.push((key.pair(k, k2), log_timing(latency / 1000.0) as f32));
+                    raw.push((pair_name(p, image), log_timing(latency / 1000.0) as f32));
                 }
             }
+            prev = Some((image, e.down_ms));
         }
         raw.sort_unstable_by_key(|e| e.0);
         let mut entries: Vec<(u32, f32)> = Vec::with_capacity(raw.len());
