@@ -11,6 +11,7 @@
 //! Online scoring and offline training share one feature path: [`features::extract`].
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod config;
 pub mod domain;
 pub mod engine;
@@ -23,6 +24,7 @@ pub mod keystroke;
 pub mod model;
 pub mod policy;
 pub mod privacy;
+pub mod server;
 pub mod store;
 pub mod train;
 
