@@ -6,7 +6,8 @@
 //!
 //! Layers, bottom up (each imports only layers below it): [`domain`]; [`config`], [`enrich`],
 //! [`store`]; [`keystroke`] (timing templates, detectors and their benchmark); [`features`];
-//! [`model`], [`policy`]; [`engine`]; [`train`], offline tools.
+//! [`model`], [`policy`]; [`engine`]; [`train`], offline tools; [`server`], the HTTP service,
+//! which writes every score and outcome to the hash-chained [`audit`] log.
 //!
 //! Online scoring and offline training share one feature path: [`features::extract`].
 #![warn(missing_docs)]

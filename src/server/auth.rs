@@ -186,9 +186,10 @@ impl RateLimiter {
     /// Takes one token for `key_id` at `now`; `Err(seconds)` until the next token when empty.
     pub fn take(&self, key_id: &str, now: Instant) -> Result<(), u64> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let (tokens, last) = buckets
-            .entry(key_id.to_string())
-            .or_insert((self.burst, now));
+        if !buckets.contains_key(key_id) {
+            buckets.insert(key_id.to_string(), (self.burst, now));
+        }
+        let (tokens, last) = buckets.get_mut(key_id).expect("bucket inserted above");
         let elapsed = now.saturating_duration_since(*last).as_secs_f64();
         *tokens = (*tokens + elapsed * self.rate_per_s).min(self.burst);
         *last = now;

@@ -113,6 +113,7 @@ fn score_event(st: &AppState, req: &ScoreRequest, resp: &ScoreResponse, key: &st
 
 fn score_one(st: &AppState, req: &ScoreRequest) -> Result<ScoreResponse, crate::Error> {
     let resp = st.engine.score(req)?;
+    tracing::Span::current().record("request_id", resp.request_id.as_str());
     st.metrics.decision(
         resp.decision.as_str(),
         resp.reasons.iter().map(|r| r.code.as_str()),

@@ -56,7 +56,12 @@ async fn observe(State(st): State<Arc<AppState>>, req: Request, next: Next) -> R
         .and_then(|m| ROUTES.iter().find(|(_, p)| *p == m.as_str()))
         .map_or("other", |(_, p)| p);
     use tracing::Instrument;
-    let span = tracing::debug_span!("request", route, method = %req.method());
+    let span = tracing::debug_span!(
+        "request",
+        route,
+        method = %req.method(),
+        request_id = tracing::field::Empty
+    );
     let start = Instant::now();
     let run = next.run(req).instrument(span);
     let resp = match tokio::time::timeout(st.settings.timeout, run).await {
