@@ -22,6 +22,22 @@
 //! [features]
 //! trusted_device_days = 30
 //! max_travel_speed_kmh = 1000.0
+//! [server]                      # `tessera serve`
+//! listen = "127.0.0.1:8480"
+//! audit_log = "tessera-data/audit.jsonl"
+//! label_log = "tessera-data/labels.jsonl"
+//! max_body_bytes = 1048576
+//! max_batch = 100
+//! request_timeout_ms = 5000
+//! rate_per_s = 20000.0          # per API key, token bucket
+//! rate_burst = 40000
+//! tls_cert = ""                 # PEM files; both set = TLS 1.3 only
+//! tls_key = ""
+//! [[server.keys]]               # `tessera serve --hash-key KEY` prints such a stanza
+//! id = "broker-1"
+//! tenant = "acme"
+//! scopes = ["score", "outcomes"]
+//! hash = "<salt hex>:<blake3 keyed hash hex>"
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -72,6 +88,8 @@ pub struct Config {
     pub features: FeaturesConfig,
     /// Request bounds.
     pub limits: LimitsConfig,
+    /// HTTP service (`tessera serve`).
+    pub server: ServerConfig,
 }
 
 /// `[geo]`: each is a path to a MaxMind-format file, `builtin:demo`, or empty for none.
@@ -213,6 +231,66 @@ impl Default for LimitsConfig {
     }
 }
 
+/// `[server]`: the HTTP service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Listen address, `IP:PORT`.
+    pub listen: String,
+    /// Hash-chained audit log (JSON lines); empty disables it.
+    pub audit_log: String,
+    /// Label log of verified outcomes (JSON lines); empty disables it.
+    pub label_log: String,
+    /// Largest accepted request body, bytes.
+    pub max_body_bytes: usize,
+    /// Most requests in one `POST /v1/score/batch`.
+    pub max_batch: usize,
+    /// Whole-request deadline, ms.
+    pub request_timeout_ms: u64,
+    /// Sustained requests per second allowed per API key.
+    pub rate_per_s: f64,
+    /// Burst size per API key, requests.
+    pub rate_burst: u32,
+    /// PEM certificate chain; with `tls_key`, serve TLS 1.3 only.
+    pub tls_cert: String,
+    /// PEM private key.
+    pub tls_key: String,
+    /// API keys, stored hashed.
+    pub keys: Vec<ApiKeyConfig>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8480".into(),
+            audit_log: "tessera-data/audit.jsonl".into(),
+            label_log: "tessera-data/labels.jsonl".into(),
+            max_body_bytes: 1_048_576,
+            max_batch: 100,
+            request_timeout_ms: 5_000,
+            rate_per_s: 20_000.0,
+            rate_burst: 40_000,
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            keys: Vec::new(),
+        }
+    }
+}
+
+/// One `[[server.keys]]` entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyConfig {
+    /// Key id (appears in logs and the audit trail; not secret).
+    pub id: String,
+    /// Tenant the key belongs to.
+    pub tenant: String,
+    /// Scopes: any of `score`, `outcomes`, `admin`.
+    pub scopes: Vec<String>,
+    /// `SALT_HEX:HASH_HEX`: blake3 keyed with the 32-byte salt, over the key.
+    pub hash: String,
+}
+
 impl Config {
     /// Reads and checks a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -254,6 +332,49 @@ impl Config {
         }
         if self.limits.max_key_events == 0 || self.limits.max_key_events > 10_000 {
             return Err("limits.max_key_events: must be 1–10000".into());
+        }
+        let srv = &self.server;
+        if srv.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err("server.listen: must be IP:PORT".into());
+        }
+        if srv.max_body_bytes < 1_024 || srv.max_body_bytes > 64 << 20 {
+            return Err("server.max_body_bytes: must be 1024–67108864".into());
+        }
+        if srv.max_batch == 0 || srv.max_batch > 10_000 {
+            return Err("server.max_batch: must be 1–10000".into());
+        }
+        if srv.request_timeout_ms == 0 || srv.request_timeout_ms > 600_000 {
+            return Err("server.request_timeout_ms: must be 1–600000".into());
+        }
+        if !(srv.rate_per_s.is_finite() && srv.rate_per_s > 0.0) || srv.rate_burst == 0 {
+            return Err("server.rate_per_s, server.rate_burst: must be positive".into());
+        }
+        if srv.tls_cert.is_empty() != srv.tls_key.is_empty() {
+            return Err("server.tls_cert, server.tls_key: set both or neither".into());
+        }
+        for (i, k) in srv.keys.iter().enumerate() {
+            if k.id.is_empty() || k.id.len() > 64 {
+                return Err(format!("server.keys[{i}].id: must be 1–64 characters"));
+            }
+            if let Some(s) = k
+                .scopes
+                .iter()
+                .find(|s| !matches!(s.as_str(), "score" | "outcomes" | "admin"))
+            {
+                return Err(format!(
+                    "server.keys[{i}].scopes: unknown scope {s:?} (score, outcomes, admin)"
+                ));
+            }
+            let ok = k.hash.split_once(':').is_some_and(|(salt, h)| {
+                salt.len() == 64
+                    && h.len() == 64
+                    && salt.chars().chain(h.chars()).all(|c| c.is_ascii_hexdigit())
+            });
+            if !ok {
+                return Err(format!(
+                    "server.keys[{i}].hash: expected SALT_HEX:HASH_HEX (64 hex digits each)"
+                ));
+            }
         }
         Ok(())
     }

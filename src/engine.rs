@@ -354,6 +354,23 @@ impl Engine {
             .into()),
         }
     }
+
+    /// Keyed-hash pseudonym of a user id (for logs and the audit trail; never the raw id).
+    pub fn user_pseudonym(&self, user_id: &str) -> crate::privacy::Pseudonym {
+        self.pseudo.id(IdKind::User, user_id)
+    }
+
+    /// What the store holds about `user_id` (data-subject export); `None` when nothing.
+    pub fn export_profile(&self, user_id: &str) -> Result<Option<store::ProfileExport>, Error> {
+        let user = self.pseudo.id(IdKind::User, user_id);
+        Ok(store::export_profile(self.store.as_ref(), &user, now_ms())?)
+    }
+
+    /// Erases `user_id`'s profile and activity; true when anything was held.
+    pub fn erase_user(&self, user_id: &str) -> Result<bool, Error> {
+        let user = self.pseudo.id(IdKind::User, user_id);
+        Ok(store::erase_user(self.store.as_ref(), &user)?)
+    }
 }
 
 /// Loads the configured model: `builtin`, `rules`, or an artifact file.

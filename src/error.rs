@@ -28,6 +28,9 @@ pub enum Error {
     /// The pseudonymisation key could not be loaded.
     #[error(transparent)]
     Key(#[from] crate::privacy::KeyError),
+    /// The audit log could not be opened, written or verified.
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
 }
 
 impl Error {

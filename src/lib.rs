@@ -6,11 +6,13 @@
 //!
 //! Layers, bottom up (each imports only layers below it): [`domain`]; [`config`], [`enrich`],
 //! [`store`]; [`keystroke`] (timing templates, detectors and their benchmark); [`features`];
-//! [`model`], [`policy`]; [`engine`]; [`train`], offline tools.
+//! [`model`], [`policy`]; [`engine`]; [`train`], offline tools; [`server`], the HTTP service,
+//! which writes every score and outcome to the hash-chained [`audit`] log.
 //!
 //! Online scoring and offline training share one feature path: [`features::extract`].
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod config;
 pub mod domain;
 pub mod engine;
@@ -23,6 +25,7 @@ pub mod keystroke;
 pub mod model;
 pub mod policy;
 pub mod privacy;
+pub mod server;
 pub mod store;
 pub mod train;
 

@@ -1,10 +1,12 @@
 //! The command line: one clap `Command` per subcommand, each a short file over the library.
 
+mod audit;
 mod demo;
 mod eval;
 mod gen_data;
 mod geodb;
 mod score;
+mod serve;
 mod train;
 
 use std::path::PathBuf;
@@ -37,6 +39,10 @@ enum Command {
     Train(train::Args),
     /// Evaluate components on benchmark data (`eval keystroke`).
     Eval(eval::Args),
+    /// Run the HTTP scoring service.
+    Serve(serve::Args),
+    /// Audit-log tools (`audit verify FILE`).
+    Audit(audit::Args),
     /// End-to-end demo on embedded defaults: generate data, train, score showcase requests.
     Demo(demo::Args),
 }
@@ -50,6 +56,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Train(a) => train::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Serve(a) => serve::run(a),
+        Command::Audit(a) => audit::run(a),
     }
 }
 

@@ -471,3 +471,142 @@ pub fn apply_outcome(
     })?;
     Ok(result)
 }
+
+/// What Tessera holds about one user, for a data-subject export: verified devices, places,
+/// active hours and a summary of the typing template. Never raw key timings.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ProfileExport {
+    /// Verified events learned from.
+    pub verified_count: u32,
+    /// First and last verified event, ms since the epoch (0 when none).
+    pub first_verified_ms: i64,
+    /// Last verified event, ms since the epoch.
+    pub last_verified_ms: i64,
+    /// Verified devices (pseudonymised ids) with first/last verification and count.
+    pub devices: Vec<ExportedDevice>,
+    /// Verified places (country, city, coordinates rounded to 0.1°).
+    pub places: Vec<ExportedPlace>,
+    /// Relative activity per UTC hour, 0–1 weights.
+    pub hours: Vec<f32>,
+    /// Typing template summary: samples behind it (absent when none).
+    pub typing_template_samples: Option<u32>,
+    /// Scored requests counted for the user in the last 30 days.
+    pub recent_attempts: u32,
+    /// Failed challenges counted for the user in the last 30 days.
+    pub recent_failures: u32,
+}
+
+/// A device in a [`ProfileExport`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ExportedDevice {
+    /// Keyed-hash pseudonym of the device id, hex.
+    pub device: String,
+    /// First verified use, ms since the epoch.
+    pub first_verified_ms: i64,
+    /// Last verified use, ms since the epoch.
+    pub last_verified_ms: i64,
+    /// Verified uses.
+    pub count: u32,
+}
+
+/// A place in a [`ProfileExport`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ExportedPlace {
+    /// ISO country code.
+    pub country: String,
+    /// City name.
+    pub city: String,
+    /// Latitude, degrees, rounded to 0.1.
+    pub lat: f64,
+    /// Longitude, degrees, rounded to 0.1.
+    pub lon: f64,
+    /// Last verified visit, ms since the epoch.
+    pub last_ms: i64,
+    /// Verified visits.
+    pub count: u32,
+}
+
+/// Exports what the store holds about `user`; `None` when it holds nothing.
+pub fn export_profile(
+    store: &dyn ProfileStore,
+    user: &Pseudonym,
+    now_ms: i64,
+) -> Result<Option<ProfileExport>, StoreError> {
+    let mut profile: Option<UserProfile> = None;
+    let mut activity: Option<UserActivity> = None;
+    store.read(&mut |kv| {
+        profile = load(kv, Table::Profile, user)?;
+        activity = load(kv, Table::UserActivity, user)?;
+        Ok(())
+    })?;
+    if profile.is_none() && activity.is_none() {
+        return Ok(None);
+    }
+    let p = profile.unwrap_or_default();
+    let round = |x: f64| (x * 10.0).round() / 10.0;
+    let total: f32 = p.hours.iter().sum();
+    Ok(Some(ProfileExport {
+        verified_count: p.verified_count,
+        first_verified_ms: p.first_verified_ms,
+        last_verified_ms: p.last_verified_ms,
+        devices: p
+            .devices
+            .iter()
+            .map(|d| ExportedDevice {
+                device: d.key.to_hex(),
+                first_verified_ms: d.first_verified_ms,
+                last_verified_ms: d.last_verified_ms,
+                count: d.count,
+            })
+            .collect(),
+        places: p
+            .places
+            .iter()
+            .map(|pl| ExportedPlace {
+                country: pl.country.clone(),
+                city: pl.city.clone(),
+                lat: round(pl.lat),
+                lon: round(pl.lon),
+                last_ms: pl.last_ms,
+                count: pl.count,
+            })
+            .collect(),
+        hours: p
+            .hours
+            .iter()
+            .map(|h| if total > 0.0 { h / total } else { 0.0 })
+            .collect(),
+        typing_template_samples: p.typing.as_ref().map(|t| t.samples),
+        recent_attempts: activity.as_ref().map_or(0, |a| {
+            a.attempts
+                .count_between(now_ms - 30 * 86_400_000, now_ms.saturating_add(1))
+        }),
+        recent_failures: activity.as_ref().map_or(0, |a| {
+            a.failures
+                .count_between(now_ms - 30 * 86_400_000, now_ms.saturating_add(1))
+        }),
+    }))
+}
+
+/// Erases `user`'s profile and activity (durably); true when anything was held. Pending
+/// evidence of unverified requests expires with its TTL; device and IP activity hold only
+/// user pseudonyms mixed with other users' and expire with their windows.
+pub fn erase_user(store: &dyn ProfileStore, user: &Pseudonym) -> Result<bool, StoreError> {
+    let mut existed = false;
+    store.write(Durability::Durable, &mut |kv| {
+        existed = false;
+        for table in [Table::Profile, Table::UserActivity] {
+            let mut here = false;
+            kv.visit(table, &user.0, &mut |v| {
+                here = v.is_some();
+                Ok(())
+            })?;
+            if here {
+                existed = true;
+                kv.remove(table, &user.0)?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(existed)
+}

@@ -1,0 +1,373 @@
+//! Request handlers: authenticate, check the scope and rate, read a bounded JSON body, call the
+//! engine, audit, answer. Order of checks: key (401), scope (403), rate (429), content type
+//! (415), size (413), JSON (400), values (422). No raw user ids or full IPs are logged.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::AppState;
+use super::auth::{Caller, Scope};
+use super::error::ApiError;
+use crate::audit::AuditEvent;
+use crate::domain::{InputError, OutcomeRecord, ScoreRequest, ScoreResponse};
+use crate::engine::now_ms;
+
+/// The OpenAPI 3 document served at `/openapi.json`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String, ApiError> {
+    serde_json::to_string(v).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Checks the bearer key, the scope and the key's rate limit.
+fn authorize(st: &AppState, headers: &HeaderMap, scope: Option<Scope>) -> Result<Caller, ApiError> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(ApiError::Unauthenticated)?;
+    let caller = st
+        .keys
+        .check(presented)
+        .cloned()
+        .ok_or(ApiError::Unauthenticated)?;
+    if let Some(scope) = scope
+        && !caller.has(scope)
+    {
+        return Err(ApiError::Forbidden(scope.as_str()));
+    }
+    st.limiter
+        .take(&caller.key_id, Instant::now())
+        .map_err(ApiError::RateLimited)?;
+    Ok(caller)
+}
+
+/// Reads a JSON body within the size limit, as UTF-8 text.
+async fn json_body(st: &AppState, headers: &HeaderMap, body: Body) -> Result<String, ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let limit = st.settings.max_body_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::TooLarge(limit));
+    }
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::TooLarge(limit))?;
+    String::from_utf8(bytes.to_vec()).map_err(|_| {
+        ApiError::Input(InputError::Malformed {
+            field: ".".into(),
+            problem: "body is not UTF-8".into(),
+        })
+    })
+}
+
+/// Appends audit events durably (group commit, off the async workers).
+async fn audit(st: &Arc<AppState>, events: Vec<AuditEvent>) -> Result<(), ApiError> {
+    let Some(log) = st.audit.clone() else {
+        return Ok(());
+    };
+    tokio::task::spawn_blocking(move || log.append_all(&events, now_ms()))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+fn score_event(st: &AppState, req: &ScoreRequest, resp: &ScoreResponse, key: &str) -> AuditEvent {
+    AuditEvent {
+        method: "score".into(),
+        request_id: Some(resp.request_id.clone()),
+        user: Some(st.engine.user_pseudonym(&req.user_id).to_hex()),
+        decision: Some(resp.decision.as_str().into()),
+        trust_score: Some(resp.trust_score.value()),
+        reasons: resp
+            .reasons
+            .iter()
+            .map(|r| r.code.as_str().to_string())
+            .collect(),
+        model_version: Some(resp.model_version.clone()),
+        key_id: Some(key.to_string()),
+        ..AuditEvent::default()
+    }
+}
+
+fn score_one(st: &AppState, req: &ScoreRequest) -> Result<ScoreResponse, crate::Error> {
+    let resp = st.engine.score(req)?;
+    tracing::Span::current().record("request_id", resp.request_id.as_str());
+    st.metrics.decision(
+        resp.decision.as_str(),
+        resp.reasons.iter().map(|r| r.code.as_str()),
+    );
+    tracing::debug!(
+        request_id = %resp.request_id,
+        user = %st.engine.user_pseudonym(&req.user_id).to_hex(),
+        ip = %req.network.as_ref().and_then(|n| n.ip.as_deref()).and_then(|ip| ip.parse().ok())
+            .map(crate::privacy::truncate_ip).unwrap_or_default(),
+        decision = resp.decision.as_str(),
+        "scored"
+    );
+    Ok(resp)
+}
+
+/// `POST /v1/score`.
+pub async fn score(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let caller = authorize(&st, &headers, Some(Scope::Score))?;
+    let text = json_body(&st, &headers, body).await?;
+    let req = ScoreRequest::from_json(&text).map_err(ApiError::Input)?;
+    let resp = score_one(&st, &req)?;
+    audit(&st, vec![score_event(&st, &req, &resp, &caller.key_id)]).await?;
+    Ok(json_response(StatusCode::OK, to_json(&resp)?))
+}
+
+/// `POST /v1/score/batch`: a JSON array of requests; each answer is a response or an error.
+pub async fn score_batch(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let caller = authorize(&st, &headers, Some(Scope::Score))?;
+    let text = json_body(&st, &headers, body).await?;
+    let reqs: Vec<ScoreRequest> =
+        crate::domain::error::parse_json(&text).map_err(ApiError::Input)?;
+    if reqs.len() > st.settings.max_batch {
+        return Err(ApiError::Input(InputError::invalid(
+            ".",
+            format!(
+                "batch of {} exceeds {} requests",
+                reqs.len(),
+                st.settings.max_batch
+            ),
+        )));
+    }
+    let mut results = Vec::with_capacity(reqs.len());
+    let mut events = Vec::with_capacity(reqs.len());
+    for (i, req) in reqs.iter().enumerate() {
+        match score_one(&st, req) {
+            Ok(resp) => {
+                events.push(score_event(&st, req, &resp, &caller.key_id));
+                results.push(
+                    serde_json::to_value(&resp).map_err(|e| ApiError::Internal(e.to_string()))?,
+                );
+            }
+            Err(crate::Error::Input(e)) => results.push(serde_json::json!({"error": {
+                "code": "invalid", "field": format!("[{i}].{}", e.field()), "message": e.to_string()
+            }})),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    audit(&st, events).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        serde_json::json!({ "results": results }).to_string(),
+    ))
+}
+
+/// `POST /v1/outcomes`: applies a verified outcome and appends it to the label log.
+pub async fn outcomes(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let caller = authorize(&st, &headers, Some(Scope::Outcomes))?;
+    let text = json_body(&st, &headers, body).await?;
+    let rec = OutcomeRecord::from_json(&text).map_err(ApiError::Input)?;
+    let st2 = Arc::clone(&st);
+    let rec2 = rec.clone();
+    let effect = tokio::task::spawn_blocking(move || st2.engine.record_outcome(&rec2))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let effect = format!("{effect:?}").to_lowercase();
+    let user = st.engine.user_pseudonym(&rec.user_id).to_hex();
+    let label = serde_json::json!({
+        "request_id": rec.request_id, "user": user, "outcome": rec.outcome.as_str(),
+        "timestamp": rec.timestamp, "recorded_ms": now_ms(),
+    })
+    .to_string()
+        + "\n";
+    let st3 = Arc::clone(&st);
+    tokio::task::spawn_blocking(move || st3.label(&label))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(format!("label log: {e}")))?;
+    let event = AuditEvent {
+        method: "outcome".into(),
+        request_id: Some(rec.request_id.clone()),
+        user: Some(user),
+        outcome: Some(rec.outcome.as_str().into()),
+        key_id: Some(caller.key_id),
+        ..AuditEvent::default()
+    };
+    audit(&st, vec![event]).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        serde_json::json!({"request_id": rec.request_id, "effect": effect}).to_string(),
+    ))
+}
+
+/// `GET /v1/model`.
+pub async fn model(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorize(&st, &headers, None)?;
+    Ok(json_response(StatusCode::OK, to_json(&st.model_info())?))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ReloadBody {
+    #[serde(default)]
+    path: Option<String>,
+}
+
+/// `POST /v1/admin/reload`: `{"path": FILE}` or an empty body for the configured model.
+pub async fn reload(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let caller = authorize(&st, &headers, Some(Scope::Admin))?;
+    let has_body = headers
+        .get(header::CONTENT_LENGTH)
+        .is_some_and(|v| v.as_bytes() != b"0");
+    let req = if has_body {
+        let text = json_body(&st, &headers, body).await?;
+        crate::domain::error::parse_json::<ReloadBody>(&text).map_err(ApiError::Input)?
+    } else {
+        ReloadBody::default()
+    };
+    let st2 = Arc::clone(&st);
+    let version = tokio::task::spawn_blocking(move || st2.reload(req.path.as_deref()))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let event = AuditEvent {
+        method: "reload".into(),
+        model_version: Some(version.clone()),
+        key_id: Some(caller.key_id),
+        ..AuditEvent::default()
+    };
+    audit(&st, vec![event]).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        serde_json::json!({"model_version": version}).to_string(),
+    ))
+}
+
+fn check_user_id(id: &str) -> Result<(), ApiError> {
+    if id.is_empty() || id.len() > 128 {
+        return Err(ApiError::Input(InputError::invalid(
+            "user_id",
+            "must be 1–128 bytes",
+        )));
+    }
+    Ok(())
+}
+
+/// `GET /v1/users/{id}/profile`: what Tessera holds about a user (admin).
+pub async fn export_profile(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = authorize(&st, &headers, Some(Scope::Admin))?;
+    check_user_id(&id)?;
+    let st2 = Arc::clone(&st);
+    let id2 = id.clone();
+    let export = tokio::task::spawn_blocking(move || st2.engine.export_profile(&id2))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let user = st.engine.user_pseudonym(&id).to_hex();
+    let event = AuditEvent {
+        method: "export".into(),
+        user: Some(user.clone()),
+        key_id: Some(caller.key_id),
+        ..AuditEvent::default()
+    };
+    audit(&st, vec![event]).await?;
+    let export = export.ok_or_else(|| ApiError::NotFound("no data held for this user".into()))?;
+    Ok(json_response(
+        StatusCode::OK,
+        serde_json::json!({"user": user, "profile": export}).to_string(),
+    ))
+}
+
+/// `DELETE /v1/users/{id}`: erases a user's profile and activity (admin).
+pub async fn erase_user(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = authorize(&st, &headers, Some(Scope::Admin))?;
+    check_user_id(&id)?;
+    let st2 = Arc::clone(&st);
+    let id2 = id.clone();
+    let erased = tokio::task::spawn_blocking(move || st2.engine.erase_user(&id2))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let event = AuditEvent {
+        method: "erase".into(),
+        user: Some(st.engine.user_pseudonym(&id).to_hex()),
+        key_id: Some(caller.key_id),
+        ..AuditEvent::default()
+    };
+    audit(&st, vec![event]).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        serde_json::json!({"erased": erased}).to_string(),
+    ))
+}
+
+/// `GET /healthz`: the process answers.
+pub async fn healthz() -> Response {
+    json_response(StatusCode::OK, r#"{"status":"ok"}"#.to_string())
+}
+
+/// `GET /readyz`: a model is loaded; lists start-up warnings (unavailable geo sources).
+pub async fn readyz(State(st): State<Arc<AppState>>) -> Response {
+    let body = serde_json::json!({
+        "status": "ready",
+        "model_version": st.model_info().model_version,
+        "warnings": st.engine.warnings(),
+    });
+    json_response(StatusCode::OK, body.to_string())
+}
+
+/// `GET /metrics`: Prometheus text.
+pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
+    let text = st.metrics.render(&st.model_info().model_version);
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        text,
+    )
+        .into_response()
+}
+
+/// `GET /openapi.json`.
+pub async fn openapi() -> Response {
+    json_response(StatusCode::OK, OPENAPI.to_string())
+}

@@ -1,0 +1,530 @@
+//! `tessera serve` end to end: the real server on a loopback port (127.0.0.1:0), a real HTTP
+//! client (reqwest), redb and the audit log in a temp dir, the built-in model and demo geo data.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tessera::Engine;
+use tessera::config::{ApiKeyConfig, Config};
+use tessera::server::{AppState, auth, router::ROUTES, serve};
+
+const ADMIN_KEY: &str = "test-admin-key-0123456789";
+const SCORE_KEY: &str = "test-score-only-key";
+const PARIS_IP: &str = "31.0.12.34";
+
+struct Server {
+    rt: tokio::runtime::Runtime,
+    base: String,
+    client: reqwest::Client,
+    dir: tempfile::TempDir,
+}
+
+struct Reply {
+    status: u16,
+    retry_after: Option<String>,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+fn start(tweak: impl FnOnce(&mut Config)) -> Server {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = Config::default();
+    cfg.store.path = dir.path().join("profiles.redb");
+    cfg.privacy.key_file = dir.path().join("hash.key");
+    cfg.server.audit_log = path_str(&dir.path().join("audit.jsonl"));
+    cfg.server.label_log = path_str(&dir.path().join("labels.jsonl"));
+    cfg.server.keys.push(ApiKeyConfig {
+        id: "scorer".into(),
+        tenant: "acme".into(),
+        scopes: vec!["score".into()],
+        hash: auth::hash_key(SCORE_KEY),
+    });
+    tweak(&mut cfg);
+    cfg.check().expect("valid config");
+    let engine = Engine::from_config(&cfg).expect("engine");
+    let state = Arc::new(AppState::new(engine, &cfg, Some(ADMIN_KEY)).expect("state"));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    rt.spawn(serve(listener, state, std::future::pending()));
+    Server {
+        rt,
+        base: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+        dir,
+    }
+}
+
+fn path_str(p: &Path) -> String {
+    p.display().to_string()
+}
+
+impl Server {
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<(&str, String)>,
+    ) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut rb = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(k) = key {
+            rb = rb.header("authorization", format!("Bearer {k}"));
+        }
+        if let Some((ctype, text)) = body {
+            rb = rb.header("content-type", ctype).body(text);
+        }
+        self.rt.block_on(async {
+            let resp = rb.send().await.expect("send");
+            let status = resp.status().as_u16();
+            let retry_after = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let body = resp.text().await.expect("body");
+            Reply {
+                status,
+                retry_after,
+                body,
+            }
+        })
+    }
+
+    fn post(&self, path: &str, key: &str, body: &Value) -> Reply {
+        self.send(
+            "POST",
+            path,
+            Some(key),
+            Some(("application/json", body.to_string())),
+        )
+    }
+
+    fn get(&self, path: &str, key: Option<&str>) -> Reply {
+        self.send("GET", path, key, None)
+    }
+
+    fn audit_path(&self) -> PathBuf {
+        self.dir.path().join("audit.jsonl")
+    }
+}
+
+fn ts(ago_min: i64) -> String {
+    (chrono::Utc::now() - chrono::Duration::minutes(ago_min)).to_rfc3339()
+}
+
+fn score_request(id: &str, ago_min: i64, device: &str) -> Value {
+    json!({
+        "schema": 1, "request_id": id, "user_id": "alice", "timestamp": ts(ago_min),
+        "channel": "web_widget",
+        "network": {"ip": PARIS_IP},
+        "device": {"id": device, "platform": "iOS", "timezone": "Europe/Paris",
+                   "languages": ["fr-FR"], "screen": "390x844", "webdriver": false,
+                   "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Mobile/15E148"},
+        "auth": {"failed_attempts": 0}
+    })
+}
+
+fn codes(resp: &Value) -> Vec<String> {
+    resp["reasons"]
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .map(|r| r["code"].as_str().expect("code").to_string())
+        .collect()
+}
+
+#[test]
+fn full_flow_learns_exports_audits_and_erases() {
+    let s = start(|_| {});
+    let verify_otp = |id: &str, ago_min: i64| {
+        let outcome = json!({"kind": "outcome", "request_id": id, "user_id": "alice",
+                             "timestamp": ts(ago_min), "outcome": "otp_passed"});
+        let r = s.post("/v1/outcomes", ADMIN_KEY, &outcome);
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.json()["effect"], "learned");
+    };
+    // Three verified logins on the usual phone.
+    for (i, ago) in [(1, 90), (2, 80), (3, 70)] {
+        let id = format!("e{i}");
+        let r = s.post(
+            "/v1/score",
+            SCORE_KEY,
+            &score_request(&id, ago, "alice-phone"),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        verify_otp(&id, ago - 1);
+    }
+    // A new phone: unknown device, low trust; the customer passes OTP on it.
+    let first = s.post(
+        "/v1/score",
+        SCORE_KEY,
+        &score_request("n1", 30, "alice-new-phone"),
+    );
+    assert_eq!(first.status, 200, "{}", first.body);
+    let first = first.json();
+    assert!(codes(&first).contains(&"new_device".to_string()), "{first}");
+    verify_otp("n1", 29);
+    let second = s.post(
+        "/v1/score",
+        SCORE_KEY,
+        &score_request("n2", 20, "alice-new-phone"),
+    );
+    assert_eq!(second.status, 200, "{}", second.body);
+    let second = second.json();
+    assert!(
+        !codes(&second).contains(&"new_device".to_string()),
+        "{second}"
+    );
+    assert!(
+        codes(&second).contains(&"trusted_device".to_string()),
+        "{second}"
+    );
+    let (t1, t2) = (
+        first["trust_score"].as_u64(),
+        second["trust_score"].as_u64(),
+    );
+    assert!(t2 > t1, "trust after a verified outcome: {t1:?} -> {t2:?}");
+    let band = |r: &Value| {
+        ["low", "medium", "high", "critical"]
+            .iter()
+            .position(|b| r["risk"] == *b)
+    };
+    assert!(
+        band(&second) < band(&first),
+        "risk {} -> {}",
+        first["risk"],
+        second["risk"]
+    );
+
+    let profile = s.get("/v1/users/alice/profile", Some(ADMIN_KEY));
+    assert_eq!(profile.status, 200, "{}", profile.body);
+    let p = profile.json();
+    assert_eq!(p["profile"]["verified_count"], 4, "{p}");
+    assert_eq!(p["profile"]["devices"].as_array().map(Vec::len), Some(2));
+    assert_eq!(p["profile"]["places"][0]["city"], "Paris", "{p}");
+    assert!(
+        !profile.body.contains("alice-phone"),
+        "device ids are pseudonymised"
+    );
+
+    let labels = std::fs::read_to_string(s.dir.path().join("labels.jsonl")).expect("labels");
+    assert_eq!(labels.lines().count(), 4);
+    assert!(
+        labels.contains("\"n1\"") && labels.contains("otp_passed") && !labels.contains("alice")
+    );
+
+    let erased = s.send("DELETE", "/v1/users/alice", Some(ADMIN_KEY), None);
+    assert_eq!(
+        (erased.status, erased.json()["erased"].clone()),
+        (200, json!(true))
+    );
+    assert_eq!(
+        s.get("/v1/users/alice/profile", Some(ADMIN_KEY)).status,
+        404
+    );
+
+    // Audit: 5 scores, 4 outcomes, export, erase, export (the 404 one) — chained, no raw ids.
+    let audit = s.audit_path();
+    let v = tessera::audit::verify(&audit).expect("intact chain");
+    assert_eq!(v.records, 12);
+    let text = std::fs::read_to_string(&audit).expect("audit");
+    assert!(!text.contains("alice"), "audit holds pseudonyms only");
+    assert!(
+        text.lines()
+            .nth(1)
+            .is_some_and(|l| l.contains("\"method\":\"outcome\""))
+    );
+    let tampered = s.dir.path().join("tampered.jsonl");
+    std::fs::write(&tampered, text.replacen("otp_passed", "otp_failed", 1)).expect("write");
+    match tessera::audit::verify(&tampered) {
+        Err(tessera::audit::AuditError::Broken { line, .. }) => assert_eq!(line, 2),
+        other => panic!("tampering not detected: {other:?}"),
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["audit", "verify"])
+        .arg(&tampered)
+        .output()
+        .expect("run tessera");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("line 2"),
+        "{out:?}"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["audit", "verify"])
+        .arg(&audit)
+        .output()
+        .expect("run tessera");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+
+    let metrics = s.get("/metrics", None).body;
+    assert!(
+        metrics.contains("tessera_http_requests_total{route=\"/v1/score\",status=\"200\"} 5\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("tessera_reasons_total{code=\"new_device\"} 1\n"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn auth_and_scope_failures() {
+    let s = start(|_| {});
+    let body = score_request("a1", 5, "alice-phone");
+    let none = s.send(
+        "POST",
+        "/v1/score",
+        None,
+        Some(("application/json", body.to_string())),
+    );
+    assert_eq!(none.status, 401);
+    assert_eq!(none.json()["error"]["code"], "unauthenticated");
+    assert_eq!(s.post("/v1/score", "wrong-key", &body).status, 401);
+    let r = s.post("/v1/admin/reload", SCORE_KEY, &json!({}));
+    assert_eq!(r.status, 403);
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("admin"))
+    );
+    let outcome = json!({"kind": "outcome", "request_id": "a1", "user_id": "alice",
+                         "timestamp": ts(1), "outcome": "otp_passed"});
+    assert_eq!(s.post("/v1/outcomes", SCORE_KEY, &outcome).status, 403);
+    assert_eq!(
+        s.get("/v1/users/alice/profile", Some(SCORE_KEY)).status,
+        403
+    );
+    assert_eq!(s.get("/v1/model", None).status, 401);
+}
+
+#[test]
+fn rate_limit_answers_429_with_retry_after() {
+    let s = start(|c| {
+        c.server.rate_per_s = 0.01;
+        c.server.rate_burst = 2;
+    });
+    let body = score_request("rl", 5, "alice-phone");
+    assert_eq!(s.post("/v1/score", SCORE_KEY, &body).status, 200);
+    assert_eq!(s.post("/v1/score", SCORE_KEY, &body).status, 200);
+    let r = s.post("/v1/score", SCORE_KEY, &body);
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert_eq!(r.retry_after.as_deref(), Some("100"));
+    assert_eq!(
+        s.post("/v1/score", ADMIN_KEY, &body).status,
+        200,
+        "other keys unaffected"
+    );
+}
+
+#[test]
+fn client_errors_name_the_problem() {
+    let s = start(|c| c.server.max_body_bytes = 2048);
+    let send = |ctype: &str, text: &str| {
+        s.send(
+            "POST",
+            "/v1/score",
+            Some(SCORE_KEY),
+            Some((ctype, text.to_string())),
+        )
+    };
+    let r = send("application/json", "{\"schema\": 1, \"user_id\": ");
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.json()["error"]["field"], "user_id");
+    assert!(r.body.contains("EOF"), "{}", r.body);
+    let r = send("application/json", "nonsense");
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.json()["error"]["field"], ".");
+    let mut bad = score_request("e1", 5, "alice-phone");
+    bad["user_id"] = json!(42);
+    let r = send("application/json", &bad.to_string());
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.json()["error"]["field"], "user_id");
+    assert!(!r.body.contains("42"), "values are not echoed");
+    let mut invalid = score_request("e2", 5, "alice-phone");
+    invalid["user_id"] = json!("");
+    let r = send("application/json", &invalid.to_string());
+    assert_eq!(
+        (r.status, r.json()["error"]["field"].clone()),
+        (422, json!("user_id"))
+    );
+    let r = send(
+        "text/plain",
+        &score_request("e3", 5, "alice-phone").to_string(),
+    );
+    assert_eq!(r.status, 415);
+    assert_eq!(r.json()["error"]["field"], "content-type");
+    let r = send("application/json", &" ".repeat(5000));
+    assert_eq!(r.status, 413);
+    assert_eq!(r.json()["error"]["code"], "payload_too_large");
+    let r = s.get("/v1/nope", Some(SCORE_KEY));
+    assert_eq!(r.status, 404);
+
+    let batch = json!([score_request("b1", 5, "alice-phone"), {"schema": 1, "user_id": "", "timestamp": ts(5), "channel": "web_widget"}]);
+    let r = s.post("/v1/score/batch", SCORE_KEY, &batch);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let results = r.json()["results"].clone();
+    assert_eq!(results[0]["request_id"], "b1");
+    assert_eq!(results[1]["error"]["field"], "[1].user_id");
+}
+
+#[test]
+fn reload_swaps_a_good_model_and_refuses_a_corrupt_one() {
+    let s = start(|_| {});
+    let builtin = s.get("/v1/model", Some(ADMIN_KEY)).json();
+    let mut art: Value = serde_json::from_str(tessera::engine::BUILTIN_MODEL).expect("artifact");
+    art["model_version"] = json!("reloaded-test-1");
+    let good = s.dir.path().join("good.json");
+    std::fs::write(&good, art.to_string()).expect("write");
+    let r = s.post(
+        "/v1/admin/reload",
+        ADMIN_KEY,
+        &json!({"path": path_str(&good)}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["model_version"], "reloaded-test-1");
+    assert_ne!(builtin["model_version"], "reloaded-test-1");
+    let scored = s
+        .post(
+            "/v1/score",
+            SCORE_KEY,
+            &score_request("m1", 5, "alice-phone"),
+        )
+        .json();
+    assert_eq!(scored["model_version"], "reloaded-test-1");
+
+    let corrupt = s.dir.path().join("corrupt.json");
+    std::fs::write(&corrupt, "{\"format_version\": 1, \"model_ver").expect("write");
+    let r = s.post(
+        "/v1/admin/reload",
+        ADMIN_KEY,
+        &json!({"path": path_str(&corrupt)}),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.json()["error"]["code"], "model_refused");
+    let model = s.get("/v1/model", Some(ADMIN_KEY)).json();
+    assert_eq!(model["model_version"], "reloaded-test-1");
+    let scored = s
+        .post(
+            "/v1/score",
+            SCORE_KEY,
+            &score_request("m2", 5, "alice-phone"),
+        )
+        .json();
+    assert_eq!(scored["model_version"], "reloaded-test-1");
+    let metrics = s.get("/metrics", None).body;
+    assert!(metrics.contains("tessera_model_reloads_total{result=\"refused\"} 1\n"));
+    assert!(metrics.contains("tessera_model_info{version=\"reloaded-test-1\"} 1\n"));
+}
+
+#[test]
+fn openapi_lists_every_route_and_every_route_is_served() {
+    let s = start(|_| {});
+    let doc = s.get("/openapi.json", None).json();
+    for (method, path) in ROUTES {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "openapi.json lacks {method} {path}"
+        );
+        let concrete = path.replace("{id}", "nobody");
+        let r = s.send(&method.to_uppercase(), &concrete, Some(ADMIN_KEY), None);
+        assert!(
+            !r.body.contains("no such route"),
+            "{method} {path}: {}",
+            r.body
+        );
+    }
+    let documented = doc["paths"].as_object().map_or(0, |p| {
+        p.values()
+            .map(|ops| ops.as_object().map_or(0, |o| o.len()))
+            .sum()
+    });
+    assert_eq!(
+        documented,
+        ROUTES.len(),
+        "openapi.json documents routes the router lacks"
+    );
+    assert_eq!(s.get("/healthz", None).json()["status"], "ok");
+    assert_eq!(s.get("/readyz", None).json()["status"], "ready");
+}
+
+#[test]
+fn tls_serves_tls13_only() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    let (cert, key) = (data.join("cert.pem"), data.join("key.pem"));
+    let acceptor = tessera::server::tls::acceptor(&cert, &key).expect("acceptor");
+    let s = start(|_| {});
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = Config::default();
+    cfg.store.backend = tessera::config::Backend::Memory;
+    cfg.server.audit_log = path_str(&dir.path().join("audit.jsonl"));
+    cfg.server.label_log = String::new();
+    let engine = Engine::from_config(&cfg).expect("engine");
+    let state = Arc::new(AppState::new(engine, &cfg, Some(ADMIN_KEY)).expect("state"));
+    let addr = s.rt.block_on(async {
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = tcp.local_addr().expect("addr");
+        let listener = tessera::server::tls::TlsListener::new(tcp, acceptor).expect("listener");
+        tokio::spawn(serve(listener, state, std::future::pending()));
+        addr
+    });
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(&cert).expect("cert"))
+        .expect("root");
+    let roots = Arc::new(roots);
+    let client = |versions: &[&'static rustls::SupportedProtocolVersion]| {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let cfg = rustls::ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(versions)
+            .expect("versions")
+            .with_root_certificates(Arc::clone(&roots))
+            .with_no_client_auth();
+        tokio_rustls::TlsConnector::from(Arc::new(cfg))
+    };
+    let name = ServerName::try_from("localhost").expect("name");
+    s.rt.block_on(async {
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let mut tls = client(&[&rustls::version::TLS13])
+            .connect(name.clone(), tcp)
+            .await
+            .expect("TLS 1.3 handshake");
+        assert_eq!(
+            tls.get_ref().1.protocol_version(),
+            Some(rustls::ProtocolVersion::TLSv1_3)
+        );
+        tls.write_all(b"GET /healthz HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
+            .await
+            .expect("write");
+        let mut out = String::new();
+        tls.read_to_string(&mut out).await.expect("read");
+        assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+        assert!(out.ends_with("{\"status\":\"ok\"}"), "{out}");
+
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let old = client(&[&rustls::version::TLS12]).connect(name, tcp).await;
+        assert!(old.is_err(), "a TLS 1.2-only client must be refused");
+    });
+}
