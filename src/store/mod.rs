@@ -488,8 +488,13 @@ pub struct ProfileExport {
     pub places: Vec<ExportedPlace>,
     /// Relative activity per UTC hour, 0–1 weights.
     pub hours: Vec<f32>,
-    /// Typing template summary: samples behind it (absent when none).
-    pub typing_template_samples: Option<u32>,
+    /// Keyboard typing profile: verified samples behind it (absent when none).
+    pub typing_desktop_samples: Option<u32>,
+    /// Phone typing profile: verified samples behind it (absent when none).
+    pub typing_mobile_samples: Option<u32>,
+    /// Timing entries (keyed-hash-named holds and digraphs) kept across both profiles; the
+    /// entries themselves are not exported, since their names only mean something to the key.
+    pub typing_entries: usize,
     /// Scored requests counted for the user in the last 30 days.
     pub recent_attempts: u32,
     /// Failed challenges counted for the user in the last 30 days.
@@ -576,7 +581,10 @@ pub fn export_profile(
             .iter()
             .map(|h| if total > 0.0 { h / total } else { 0.0 })
             .collect(),
-        typing_template_samples: p.typing.as_ref().map(|t| t.samples),
+        typing_desktop_samples: p.typing_desktop.as_ref().map(|t| t.samples),
+        typing_mobile_samples: p.typing_mobile.as_ref().map(|t| t.samples),
+        typing_entries: p.typing_desktop.as_ref().map_or(0, |t| t.len())
+            + p.typing_mobile.as_ref().map_or(0, |t| t.len()),
         recent_attempts: activity.as_ref().map_or(0, |a| {
             a.attempts
                 .count_between(now_ms - 30 * 86_400_000, now_ms.saturating_add(1))
