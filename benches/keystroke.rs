@@ -41,5 +41,37 @@ fn verify(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, verify);
+/// The engine's free-text verifier: a 40-key chat message (entries named by keyed hash) against
+/// a profile enrolled from 30 messages of the same person, as `score()` does it.
+fn verify_digraphs(c: &mut Criterion) {
+    use rand::SeedableRng;
+    use tessera::gen_data::typing::Rhythm;
+    use tessera::keystroke::digraph::{DigraphProfile, DigraphSample, TypingKey};
+    let key = TypingKey::new([9; 16]);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let person = Rhythm::sample(&mut rng);
+    let mut profile = DigraphProfile::default();
+    for _ in 0..30 {
+        profile.enroll(
+            &DigraphSample::from_events(&person.type_message(&mut rng), &key),
+            0.1,
+        );
+    }
+    let events = loop {
+        let m = person.type_message(&mut rng);
+        if m.len() >= 40 {
+            break m;
+        }
+    };
+    let sample = DigraphSample::from_events(&events, &key);
+    c.bench_function("typing digraphs: sample from 40+ key events", |b| {
+        b.iter(|| DigraphSample::from_events(black_box(&events), &key))
+    });
+    c.bench_function(
+        "typing digraphs: verify against a 30-message profile",
+        |b| b.iter(|| profile.verify(black_box(&sample))),
+    );
+}
+
+criterion_group!(benches, verify, verify_digraphs);
 criterion_main!(benches);
