@@ -9,7 +9,7 @@
 //!
 //! A profile keeps, per entry, a fading centre and spread (exponentially weighted, so old habits
 //! fade) and compares a new sample on the entries they share, as robust scaled Manhattan does:
-//! the mean of |x − centre| / spread. Too few shared entries is [`Verdict::Insufficient`], never a
+//! the mean of |x − centre| / spread (a young entry's spread shrunk towards a prior). Too few shared entries is [`Verdict::Insufficient`], never a
 //! guess. For a string typed repeatedly the shared entries are that string's own holds and
 //! digraphs, so the same profile is a fixed-text template (the CMU vector less its keyup-keydown
 //! columns, which are differences of the other two).
@@ -27,6 +27,13 @@ pub const MAX_ENTRIES: usize = 256;
 pub const MIN_SHARED: usize = 8;
 /// Smallest spread used when scaling, in log-timing units (about 4 ms at a 150 ms interval).
 pub const MIN_SPREAD: f32 = 0.05;
+/// Prior spread of one entry, in log-timing units: a person's typical variability (a hold or
+/// latency that varies by about ±20 % around its usual value). A young entry's spread, estimated
+/// from a handful of samples, is shrunk towards it so two lucky samples cannot make an entry
+/// infinitely sharp.
+pub const PRIOR_SPREAD: f32 = 0.15;
+/// Weight of [`PRIOR_SPREAD`], in samples.
+pub const PRIOR_WEIGHT: f32 = 3.0;
 /// Largest distance reported (a sample that shares nothing of the rhythm saturates here).
 pub const MAX_DISTANCE: f32 = 10.0;
 /// Pauses longer than this (ms) are thinking, not typing rhythm, and are not entries.
@@ -264,7 +271,10 @@ impl DigraphProfile {
                 std::cmp::Ordering::Greater => j += 1,
                 std::cmp::Ordering::Equal => {
                     if s.seen >= 2 {
-                        sum += ((x - s.centre).abs() / s.spread.max(MIN_SPREAD)).min(MAX_DISTANCE);
+                        let n = s.seen as f32;
+                        let spread =
+                            (n * s.spread + PRIOR_WEIGHT * PRIOR_SPREAD) / (n + PRIOR_WEIGHT);
+                        sum += ((x - s.centre).abs() / spread.max(MIN_SPREAD)).min(MAX_DISTANCE);
                         shared += 1;
                     }
                     i += 1;

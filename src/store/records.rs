@@ -144,7 +144,7 @@ impl Serialize for Recent {
 
 impl<'de> Deserialize<'de> for Recent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        blob::decode(d, "a 128-byte counter blob", |b| {
+        from_blob(d, "a 128-byte counter blob", |b| {
             if b.len() != RECENT_BYTES {
                 return None;
             }
@@ -166,42 +166,18 @@ impl<'de> Deserialize<'de> for Recent {
     }
 }
 
-/// Byte-blob decoding shared by the compact records.
-mod blob {
-    use serde::de::{Error, Visitor};
-    use std::fmt;
-
-    struct Blob<T, F> {
-        what: &'static str,
-        parse: F,
-        _t: std::marker::PhantomData<fn() -> T>,
-    }
-
-    impl<'de, T, F: FnOnce(&[u8]) -> Option<T>> Visitor<'de> for Blob<T, F> {
-        type Value = T;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str(self.what)
-        }
-        fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<T, E> {
-            (self.parse)(v).ok_or_else(|| E::invalid_length(v.len(), &self.what))
-        }
-    }
-
-    /// Decodes a byte blob with `parse`, which returns `None` when the blob is malformed.
-    pub(super) fn decode<'de, D, T>(
-        d: D,
-        what: &'static str,
-        parse: impl FnOnce(&[u8]) -> Option<T>,
-    ) -> Result<T, D::Error>
-    where
-        D: serde::Deserializer<'de>,
-    {
-        d.deserialize_bytes(Blob {
-            what,
-            parse,
-            _t: std::marker::PhantomData,
-        })
-    }
+/// Reads a record stored as one byte blob with `parse`, which returns `None` when the blob is
+/// malformed. Records are always decoded from a borrowed slice, so the blob is not copied.
+fn from_blob<'de, D, T>(
+    d: D,
+    what: &'static str,
+    parse: impl FnOnce(&[u8]) -> Option<T>,
+) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let bytes: &[u8] = serde_bytes::Deserialize::deserialize(d)?;
+    parse(bytes).ok_or_else(|| serde::de::Error::invalid_length(bytes.len(), &what))
 }
 
 /// Distinct keys with the last time each was seen, capped (least recent dropped). Stored as a
@@ -229,7 +205,7 @@ impl Serialize for RecentKeys {
 
 impl<'de> Deserialize<'de> for RecentKeys {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        blob::decode(d, "a blob of (key, minute) pairs", |b| {
+        from_blob(d, "a blob of (key, minute) pairs", |b| {
             if !b.len().is_multiple_of(8) {
                 return None;
             }
