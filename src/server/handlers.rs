@@ -83,13 +83,22 @@ async fn json_body(st: &AppState, headers: &HeaderMap, body: Body) -> Result<Str
 }
 
 /// Appends audit events durably (group commit, off the async workers).
+/// Runs blocking work (store transactions, file I/O with fsync) off the async workers; a panic
+/// or cancellation of that work is an internal error.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
 async fn audit(st: &Arc<AppState>, events: Vec<AuditEvent>) -> Result<(), ApiError> {
     let Some(log) = st.audit.clone() else {
         return Ok(());
     };
-    tokio::task::spawn_blocking(move || log.append_all(&events, now_ms()))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+    blocking(move || log.append_all(&events, now_ms()))
+        .await?
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
@@ -197,9 +206,7 @@ pub async fn outcomes(
     let rec = OutcomeRecord::from_json(&text).map_err(ApiError::Input)?;
     let st2 = Arc::clone(&st);
     let rec2 = rec.clone();
-    let effect = tokio::task::spawn_blocking(move || st2.engine.record_outcome(&rec2))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let effect = blocking(move || st2.engine.record_outcome(&rec2)).await??;
     let effect = format!("{effect:?}").to_lowercase();
     let user = st.engine.user_pseudonym(&rec.user_id).to_hex();
     let label = serde_json::json!({
@@ -209,9 +216,8 @@ pub async fn outcomes(
     .to_string()
         + "\n";
     let st3 = Arc::clone(&st);
-    tokio::task::spawn_blocking(move || st3.label(&label))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+    blocking(move || st3.label(&label))
+        .await?
         .map_err(|e| ApiError::Internal(format!("label log: {e}")))?;
     let event = AuditEvent {
         method: "outcome".into(),
@@ -261,9 +267,7 @@ pub async fn reload(
         ReloadBody::default()
     };
     let st2 = Arc::clone(&st);
-    let version = tokio::task::spawn_blocking(move || st2.reload(req.path.as_deref()))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let version = blocking(move || st2.reload(req.path.as_deref())).await??;
     let event = AuditEvent {
         method: "reload".into(),
         model_version: Some(version.clone()),
@@ -297,9 +301,7 @@ pub async fn export_profile(
     check_user_id(&id)?;
     let st2 = Arc::clone(&st);
     let id2 = id.clone();
-    let export = tokio::task::spawn_blocking(move || st2.engine.export_profile(&id2))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let export = blocking(move || st2.engine.export_profile(&id2)).await??;
     let user = st.engine.user_pseudonym(&id).to_hex();
     let event = AuditEvent {
         method: "export".into(),
@@ -325,9 +327,7 @@ pub async fn erase_user(
     check_user_id(&id)?;
     let st2 = Arc::clone(&st);
     let id2 = id.clone();
-    let erased = tokio::task::spawn_blocking(move || st2.engine.erase_user(&id2))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let erased = blocking(move || st2.engine.erase_user(&id2)).await??;
     let event = AuditEvent {
         method: "erase".into(),
         user: Some(st.engine.user_pseudonym(&id).to_hex()),
