@@ -7,10 +7,12 @@
 //! record's `prev`. [`verify`] names the first broken line. Truncating the tail is not detectable
 //! from the file alone (keep the last hash elsewhere for that).
 //!
-//! **Durability (group commit).** [`AuditLog::append`] writes the line and returns only after it
-//! is on stable storage (`fdatasync`). Concurrent appenders share one sync: while one thread
-//! syncs, the others queue; the next sync covers every line written meanwhile. Callers
-//! acknowledge a request only after `append` returned.
+//! **Durability (group commit).** One writer thread owns the file. [`AuditLog::submit`] queues
+//! events and reports back once they are on stable storage (`fdatasync`); [`AuditLog::append`]
+//! waits for that. The writer takes everything queued, chains and writes it with one call and
+//! syncs once, so concurrent appenders share one sync and queue while it runs. Callers
+//! acknowledge a request only after its events are reported durable. After a failed write or
+//! sync every later append is refused (the chain's tail on disk is then unknown).
 //!
 //! Records hold no raw personal data: users appear as keyed-hash pseudonyms only. Nothing here
 //! touches the store, the engine or the network.
@@ -18,7 +20,8 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex};
+use std::sync::mpsc::Sender;
+use std::thread::JoinHandle;
 
 use serde::{Deserialize, Serialize};
 
@@ -90,25 +93,35 @@ struct Link {
     prev: String,
 }
 
-struct Tail {
+/// Called once with the result of a submitted batch, after it is durable (or failed).
+pub type Done = Box<dyn FnOnce(Result<(), AuditError>) + Send>;
+
+struct Job {
+    events: Vec<AuditEvent>,
+    time_ms: i64,
+    done: Done,
+}
+
+/// Jobs taken into one write + sync at most.
+const MAX_GROUP: usize = 4096;
+
+/// The writer thread's state: the open file and the chain's tail.
+struct Writer {
+    path: String,
     file: File,
     prev: String,
     seq: u64,
-    written: u64,
+    /// Set after a failed write or sync: what is on disk is then unknown, so every later
+    /// append is refused rather than extending a possibly torn chain.
+    failed: Option<String>,
+    text: String,
 }
 
-struct SyncState {
-    synced: u64,
-    syncing: bool,
-}
-
-/// An open audit log. Share it (`Arc<AuditLog>`); `append` takes `&self`.
+/// An open audit log. Share it (`Arc<AuditLog>`); appends take `&self`.
 pub struct AuditLog {
     path: PathBuf,
-    tail: Mutex<Tail>,
-    sync_file: File,
-    sync: Mutex<SyncState>,
-    synced_cv: Condvar,
+    jobs: Option<Sender<Job>>,
+    writer: Option<JoinHandle<()>>,
 }
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -117,8 +130,9 @@ const PREFIX: &str = "{\"record\":";
 const SUFFIX_LEN: usize = 9 + 64 + 2;
 
 impl AuditLog {
-    /// Opens (or creates) the log at `path` and resumes its chain. Refuses a log whose chain is
-    /// already broken, so new records never extend a tampered history silently.
+    /// Opens (or creates) the log at `path`, resumes its chain and starts its writer thread.
+    /// Refuses a log whose chain is already broken, so new records never extend a tampered
+    /// history silently.
     pub fn open(path: &Path) -> Result<AuditLog, AuditError> {
         let name = path.display().to_string();
         let io = |source| AuditError::Io {
@@ -139,86 +153,150 @@ impl AuditLog {
             .append(true)
             .open(path)
             .map_err(io)?;
-        let sync_file = file.try_clone().map_err(io)?;
+        let mut writer = Writer {
+            path: name.clone(),
+            file,
+            prev,
+            seq,
+            failed: None,
+            text: String::new(),
+        };
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let handle = std::thread::Builder::new()
+            .name("tessera-audit".into())
+            .spawn(move || {
+                // Group commit: block for one job, take whatever else is queued, write it all
+                // with one call and sync once. Jobs queue while the sync runs.
+                while let Ok(first) = queue.recv() {
+                    let mut group = vec![first];
+                    while group.len() < MAX_GROUP {
+                        match queue.try_recv() {
+                            Ok(job) => group.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    let result = writer.commit(&group);
+                    for job in group {
+                        let r = match &result {
+                            Ok(()) => Ok(()),
+                            Err(problem) => Err(AuditError::Io {
+                                path: writer.path.clone(),
+                                source: std::io::Error::other(problem.clone()),
+                            }),
+                        };
+                        (job.done)(r);
+                    }
+                }
+            })
+            .map_err(io)?;
         Ok(AuditLog {
             path: path.to_path_buf(),
-            tail: Mutex::new(Tail {
-                file,
-                prev,
-                seq,
-                written: 0,
-            }),
-            sync_file,
-            sync: Mutex::new(SyncState {
-                synced: 0,
-                syncing: false,
-            }),
-            synced_cv: Condvar::new(),
+            jobs: Some(jobs),
+            writer: Some(handle),
         })
     }
 
-    /// Appends one event stamped `time_ms` and returns once it is durable (group commit).
+    /// Queues `events` (in order, stamped `time_ms`) for the writer thread and returns at once;
+    /// `done` is called from that thread once they are durable, or with the error. Concurrent
+    /// submissions share one write and one `fdatasync`.
+    pub fn submit(&self, events: Vec<AuditEvent>, time_ms: i64, done: Done) {
+        let job = Job {
+            events,
+            time_ms,
+            done,
+        };
+        let Some(jobs) = &self.jobs else {
+            return; // only during drop
+        };
+        if let Err(std::sync::mpsc::SendError(job)) = jobs.send(job) {
+            (job.done)(Err(AuditError::Io {
+                path: self.path.display().to_string(),
+                source: std::io::Error::other("audit writer stopped"),
+            }));
+        }
+    }
+
+    /// Appends one event stamped `time_ms` and returns once it is durable.
     pub fn append(&self, event: &AuditEvent, time_ms: i64) -> Result<(), AuditError> {
         self.append_all(std::slice::from_ref(event), time_ms)
     }
 
-    /// Appends events in order and returns once all are durable (one sync for the lot, shared
-    /// with concurrent appenders).
+    /// Appends events in order and returns once all are durable (blocking the caller; async
+    /// callers use [`AuditLog::submit`]).
     pub fn append_all(&self, events: &[AuditEvent], time_ms: i64) -> Result<(), AuditError> {
-        let io = |source| AuditError::Io {
-            path: self.path.display().to_string(),
-            source,
-        };
-        let ticket = {
-            let mut tail = self.tail.lock().unwrap_or_else(|p| p.into_inner());
-            let mut text = String::new();
-            let (mut prev, mut seq) = (tail.prev.clone(), tail.seq);
-            for event in events {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.submit(
+            events.to_vec(),
+            time_ms,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        );
+        rx.recv().unwrap_or_else(|_| {
+            Err(AuditError::Io {
+                path: self.path.display().to_string(),
+                source: std::io::Error::other("audit writer stopped"),
+            })
+        })
+    }
+}
+
+impl Writer {
+    /// Chains, writes (one call: a crash leaves at most a torn last line) and syncs a group.
+    fn commit(&mut self, group: &[Job]) -> Result<(), String> {
+        if let Some(problem) = &self.failed {
+            return Err(format!("refusing to append after an earlier failure: {problem}"));
+        }
+        self.text.clear();
+        let (mut prev, mut seq) = (std::mem::take(&mut self.prev), self.seq);
+        for job in group {
+            for event in &job.events {
                 seq += 1;
                 let body = serde_json::to_string(&Body {
                     seq,
-                    time_ms,
+                    time_ms: job.time_ms,
                     event,
                     prev: &prev,
                 })
-                .map_err(|e| io(std::io::Error::other(e)))?;
-                let hash = blake3::hash(body.as_bytes()).to_hex().to_string();
-                text.push_str(PREFIX);
-                text.push_str(&body);
-                text.push_str(",\"hash\":\"");
-                text.push_str(&hash);
-                text.push_str("\"}\n");
-                prev = hash;
+                .map_err(|e| e.to_string());
+                let body = match body {
+                    Ok(b) => b,
+                    Err(e) => {
+                        self.prev = prev; // nothing written: the chain is intact
+                        return Err(e);
+                    }
+                };
+                let hash = blake3::hash(body.as_bytes()).to_hex();
+                self.text.push_str(PREFIX);
+                self.text.push_str(&body);
+                self.text.push_str(",\"hash\":\"");
+                self.text.push_str(&hash);
+                self.text.push_str("\"}\n");
+                prev.clear();
+                prev.push_str(&hash);
             }
-            // One write call per batch: a crash leaves at most a torn last line.
-            tail.file.write_all(text.as_bytes()).map_err(io)?;
-            tail.prev = prev;
-            tail.seq = seq;
-            tail.written += 1;
-            tail.written
-        };
-        let mut st = self.sync.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            if st.synced >= ticket {
-                return Ok(());
-            }
-            if !st.syncing {
-                break;
-            }
-            st = self.synced_cv.wait(st).unwrap_or_else(|p| p.into_inner());
         }
-        // This thread syncs for everyone who wrote before now.
-        st.syncing = true;
-        drop(st);
-        let target = self.tail.lock().unwrap_or_else(|p| p.into_inner()).written;
-        let result = self.sync_file.sync_data();
-        let mut st = self.sync.lock().unwrap_or_else(|p| p.into_inner());
-        st.syncing = false;
-        if result.is_ok() {
-            st.synced = st.synced.max(target);
+        self.prev = prev;
+        self.seq = seq;
+        let result = self
+            .file
+            .write_all(self.text.as_bytes())
+            .and_then(|()| self.file.sync_data());
+        result.map_err(|e| {
+            let problem = e.to_string();
+            self.failed = Some(problem.clone());
+            problem
+        })
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        // Closing the queue ends the writer after it has committed everything queued.
+        drop(self.jobs.take());
+        if let Some(h) = self.writer.take() {
+            let _ = h.join();
         }
-        self.synced_cv.notify_all();
-        result.map_err(io)
     }
 }
 

@@ -82,7 +82,6 @@ async fn json_body(st: &AppState, headers: &HeaderMap, body: Body) -> Result<Str
     })
 }
 
-/// Appends audit events durably (group commit, off the async workers).
 /// Runs blocking work (store transactions, file I/O with fsync) off the async workers; a panic
 /// or cancellation of that work is an internal error.
 async fn blocking<T: Send + 'static>(
@@ -93,12 +92,21 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
+/// Appends audit events and waits (without blocking a worker) until they are durable.
 async fn audit(st: &Arc<AppState>, events: Vec<AuditEvent>) -> Result<(), ApiError> {
     let Some(log) = st.audit.clone() else {
         return Ok(());
     };
-    blocking(move || log.append_all(&events, now_ms()))
-        .await?
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    log.submit(
+        events,
+        now_ms(),
+        Box::new(move |r| {
+            let _ = tx.send(r);
+        }),
+    );
+    rx.await
+        .map_err(|_| ApiError::Internal("audit writer stopped".into()))?
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
