@@ -144,7 +144,7 @@ fn fixture() -> &'static Fixture {
         let lines: Vec<String> = outcomes
             .iter()
             .map(|o| {
-                LabelRecord::new(&o.request_id, &"5e".repeat(32), o.outcome, &o.timestamp, 0)
+                LabelRecord::new(&o.request_id, &"5e".repeat(16), o.outcome, &o.timestamp, 0)
                     .to_line()
             })
             .collect();

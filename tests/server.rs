@@ -236,7 +236,7 @@ fn full_flow_learns_exports_audits_and_erases() {
         .collect();
     assert_eq!(got, ["e1", "e2", "e3", "n1"].map(|id| (id, "otp_passed")));
     let user = &read.lines[0].record.user;
-    assert!(user.len() == 64 && read.lines.iter().all(|l| &l.record.user == user));
+    assert!(user.len() == 32 && read.lines.iter().all(|l| &l.record.user == user));
     assert!(read.lines.windows(2).all(|w| w[0].at_ms < w[1].at_ms));
 
     let erased = s.send("DELETE", "/v1/users/alice", Some(ADMIN_KEY), None);

@@ -16,7 +16,7 @@ use super::{InputError, OutcomeKind};
 pub struct LabelRecord {
     /// The scored request the outcome verifies (the join key for training).
     pub request_id: String,
-    /// Keyed-hash pseudonym of the user, 64 hex digits (never the raw user id).
+    /// Keyed-hash pseudonym of the user, 32 hex digits (never the raw user id).
     pub user: String,
     /// What was verified.
     pub outcome: OutcomeKind,
