@@ -44,7 +44,8 @@ use crate::engine::Engine;
 use crate::model::artifact::{Artifact, FORMAT_VERSION, ModelKind};
 use crate::model::{LinearModel, rules};
 
-/// Share of scored events (by time) used for training; the rest is the held-out test split.
+/// Share of labelled scored events (by time) used for training; the rest is the held-out test
+/// split.
 pub const TRAIN_SHARE: f64 = 0.7;
 
 /// Where the labels come from.
