@@ -284,7 +284,7 @@ fn parquet_round_trip_gives_the_same_events_in_time_order() {
                     *request,
                     ScoreRequest::from_json(&row.payload).expect("payload")
                 );
-                assert_eq!(*is_attack, row.is_attack);
+                assert_eq!(*is_attack, Some(row.is_attack));
                 assert_eq!(scenario, row.scenario.as_str());
             }
             LogEvent::Outcome(rec) => {

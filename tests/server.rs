@@ -226,6 +226,18 @@ fn full_flow_learns_exports_audits_and_erases() {
     assert!(
         labels.contains("\"n1\"") && labels.contains("otp_passed") && !labels.contains("alice")
     );
+    // The lines the server wrote are what `tessera train --labels` reads.
+    let read = tessera::train::labels::read_label_logs(&[s.dir.path().join("labels.jsonl")])
+        .expect("label log parses");
+    let got: Vec<(&str, &str)> = read
+        .lines
+        .iter()
+        .map(|l| (l.record.request_id.as_str(), l.record.outcome.as_str()))
+        .collect();
+    assert_eq!(got, ["e1", "e2", "e3", "n1"].map(|id| (id, "otp_passed")));
+    let user = &read.lines[0].record.user;
+    assert!(user.len() == 32 && read.lines.iter().all(|l| &l.record.user == user));
+    assert!(read.lines.windows(2).all(|w| w[0].at_ms < w[1].at_ms));
 
     let erased = s.send("DELETE", "/v1/users/alice", Some(ADMIN_KEY), None);
     assert_eq!(

@@ -1,17 +1,31 @@
-//! `tessera train --data FILE --out models/NAME.json`: replays an event log through the live
-//! feature code, fits a logistic regression and writes the artifact with its metrics.
+//! `tessera train --data FILE [--labels LABELS.jsonl ...] --out models/NAME.json`: replays an
+//! event log through the live feature code, fits a logistic regression on the labelled events and
+//! writes the artifact with its metrics.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+use tessera::train::labels::FailedChallenge;
+use tessera::train::{LabelOptions, LabelSource};
 
 use super::{CliError, load_config};
 
 /// Arguments of `tessera train`.
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = LABELS_HELP)]
 pub struct Args {
-    /// Event log (Parquet, as written by `tessera gen-data`).
+    /// Event log (Parquet, as written by `tessera gen-data`, or a broker export of the scored
+    /// requests in the same schema).
     #[arg(long)]
     data: PathBuf,
+    /// Label log written by `tessera serve` (`server.label_log`); repeat for several files.
+    /// Labels are then joined by request_id and the `is_attack` column is ignored (it may be
+    /// absent). Without it, labels come from `is_attack` (null = unlabelled).
+    #[arg(long, value_name = "LABELS.jsonl")]
+    labels: Vec<PathBuf>,
+    /// With --labels: count otp_failed and kba_failed as attacks instead of leaving them out.
+    #[arg(long, requires = "labels")]
+    failed_challenge_as_attack: bool,
     /// Artifact to write (e.g. models/tessera-lr.json).
     #[arg(long)]
     out: PathBuf,
@@ -20,12 +34,76 @@ pub struct Args {
     config: Option<PathBuf>,
 }
 
+const LABELS_HELP: &str = "\
+Labels from the label log (--labels), joined to score rows by request_id:
+  confirmed_fraud             -> attack   (confirmed)
+  confirmed_safe              -> genuine  (confirmed)
+  otp_passed, kba_passed      -> genuine  (passed challenge)
+  otp_failed, kba_failed      -> left out (weak evidence); attack with --failed-challenge-as-attack
+Several labels for one request: the strongest wins (confirmed > passed > failed), then the latest
+timestamp, then attack. Requests without a label are replayed (their history counts) but not
+fitted. Label lines for request ids absent from the event log, and repeated lines, are counted in
+the summary, not errors; a line that does not parse stops training with its file, line and field.
+Label-log outcomes missing from the event log are replayed as outcome events at their timestamp,
+so profiles learn what the live server's profiles learned.";
+
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let cfg = load_config(args.config.as_ref())?;
-    let report = tessera::train::train(&args.data, &cfg, &args.out)?;
+    let opts = LabelOptions {
+        logs: args.labels,
+        failed_challenge: if args.failed_challenge_as_attack {
+            FailedChallenge::Attack
+        } else {
+            FailedChallenge::Exclude
+        },
+    };
+    let report = tessera::train::train_with_labels(&args.data, &opts, &cfg, &args.out)?;
+    print_labels(&report.labels, report.refused_outcomes);
     print_report(&report);
     println!("wrote {}", args.out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints where the labels came from and what the join did.
+pub fn print_labels(source: &LabelSource, refused_outcomes: usize) {
+    match source {
+        LabelSource::Column {
+            attack_rows,
+            genuine_rows,
+            unlabelled_rows,
+        } => println!(
+            "labels from is_attack: {attack_rows} attack, {genuine_rows} genuine, \
+             {unlabelled_rows} unlabelled (replayed, not fitted)"
+        ),
+        LabelSource::LabelLog(s) => {
+            println!(
+                "labels from {} label-log file(s), {} lines: {} attack, {} genuine, {} unlabelled \
+                 (replayed, not fitted)",
+                s.files.len(),
+                s.lines,
+                s.attack_rows,
+                s.genuine_rows,
+                s.unlabelled_rows
+            );
+            println!(
+                "  unknown request ids: {} lines; duplicate lines: {}; several labels: {} \
+                 requests ({} conflicting, settled by precedence); failed challenges only \
+                 (left out): {} requests",
+                s.unknown_request_lines,
+                s.duplicate_lines,
+                s.multi_label_requests,
+                s.conflicting_requests,
+                s.failed_challenge_only_requests
+            );
+            println!(
+                "  outcomes replayed from the label log: {} (already in the event log: {})",
+                s.outcomes_inserted, s.outcomes_in_event_log
+            );
+        }
+    }
+    if refused_outcomes > 0 {
+        println!("  outcomes refused during replay: {refused_outcomes}");
+    }
 }
 
 /// Prints the held-out comparison of the model and the rules baseline.

@@ -1,11 +1,12 @@
 //! Domain types with no I/O: identifiers, trust scores, channels and actions, reason codes, the wire
-//! request/response/outcome types and their validation.
+//! request/response/outcome types, the label-log line and their validation.
 //!
 //! Everything here is pure data plus checks. Nothing in this module reads files, clocks or stores,
 //! so every other layer can depend on it.
 
 pub mod context;
 pub mod error;
+pub mod label;
 pub mod outcome;
 pub mod reason;
 pub mod request;
@@ -15,6 +16,7 @@ pub mod validate;
 
 pub use context::{Action, Channel, Sensitivity};
 pub use error::InputError;
+pub use label::LabelRecord;
 pub use outcome::{OutcomeKind, OutcomeRecord};
 pub use reason::{Reason, ReasonCode};
 pub use request::{AuthInfo, DeviceInfo, KeyEvent, NetworkInfo, ScoreRequest, TypingInfo};

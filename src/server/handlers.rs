@@ -217,12 +217,14 @@ pub async fn outcomes(
     let effect = blocking(move || st2.engine.record_outcome(&rec2)).await??;
     let effect = format!("{effect:?}").to_lowercase();
     let user = st.engine.user_pseudonym(&rec.user_id).to_hex();
-    let label = serde_json::json!({
-        "request_id": rec.request_id, "user": user, "outcome": rec.outcome.as_str(),
-        "timestamp": rec.timestamp, "recorded_ms": now_ms(),
-    })
-    .to_string()
-        + "\n";
+    let label = crate::domain::LabelRecord::new(
+        &rec.request_id,
+        &user,
+        rec.outcome,
+        &rec.timestamp,
+        now_ms(),
+    )
+    .to_line();
     let st3 = Arc::clone(&st);
     blocking(move || st3.label(&label))
         .await?

@@ -1,6 +1,10 @@
 //! Reads the labelled event log (the Parquet file `tessera gen-data` writes, or a real broker
 //! export in the same schema) into typed [`LogEvent`]s in time order, with a summary.
 //!
+//! Ground truth comes from the `is_attack` column ([`LabelColumn::Read`]), where a null means
+//! "unknown": the event is replayed but not fitted. When labels come from the label log instead
+//! ([`LabelColumn::Ignore`], `tessera train --labels`), the column may be absent and is not read.
+//!
 //! Uses the polars lazy API: scan, select the needed columns, stable sort by `ts_ms`, collect.
 //! Outside data never panics: a missing column, a null, or a bad payload becomes a
 //! [`DatasetError`] naming the column, or the file row (0-based) and the payload field.
@@ -14,17 +18,31 @@ use serde::Serialize;
 use crate::domain::validate::parse_timestamp;
 use crate::domain::{InputError, Limits, OutcomeRecord, ScoreRequest, ValidRequest};
 
-/// Columns `read_dataset` needs, with their Parquet types. (`channel` and `ip` are conveniences
-/// duplicated from the payload and are not read.)
-pub const REQUIRED_COLUMNS: [(&str, &str); 7] = [
+/// Columns `read_dataset` needs, with their Parquet types; [`LABEL_COLUMN`] is needed too unless
+/// it is ignored. (`channel` and `ip` are conveniences duplicated from the payload and are not
+/// read.)
+pub const REQUIRED_COLUMNS: [(&str, &str); 6] = [
     ("ts_ms", "i64"),
     ("kind", "str"),
     ("request_id", "str"),
     ("user_id", "str"),
     ("scenario", "str"),
-    ("is_attack", "bool"),
     ("payload", "str"),
 ];
+
+/// The ground-truth column and its Parquet type (nullable: null = unknown).
+pub const LABEL_COLUMN: (&str, &str) = ("is_attack", "bool");
+
+/// Where the ground truth of score rows comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LabelColumn {
+    /// Read `is_attack`: the column must exist; a null value leaves the row unlabelled.
+    #[default]
+    Read,
+    /// Do not read `is_attack` (it may be absent): every score row starts unlabelled, for labels
+    /// joined later from the label log (`train::labels`).
+    Ignore,
+}
 
 const ROW_INDEX: &str = "__file_row";
 
@@ -105,8 +123,8 @@ pub enum LogEvent {
     Score {
         /// The request, parsed and validated.
         request: ScoreRequest,
-        /// True when an attacker sent it.
-        is_attack: bool,
+        /// True when an attacker sent it; `None` when unknown (replayed, not fitted).
+        is_attack: Option<bool>,
         /// The generating scenario (`genuine`, `credential_stuffing`, …; free text for real logs).
         scenario: String,
     },
@@ -125,8 +143,10 @@ pub struct DatasetDescription {
     pub score_rows: usize,
     /// Outcome rows.
     pub outcome_rows: usize,
-    /// Score rows labelled as attacks.
+    /// Score rows whose `is_attack` is true (0 when the column is ignored).
     pub attack_rows: usize,
+    /// Score rows without ground truth: `is_attack` null, or the column ignored.
+    pub unlabelled_rows: usize,
     /// Earliest `ts_ms` (0 when empty).
     pub first_ts_ms: i64,
     /// Latest `ts_ms` (0 when empty).
@@ -144,8 +164,13 @@ pub struct Dataset {
     pub description: DatasetDescription,
 }
 
-/// Reads the Parquet event log at `path`.
+/// Reads the Parquet event log at `path`, with ground truth from its `is_attack` column.
 pub fn read_dataset(path: &Path) -> Result<Dataset, DatasetError> {
+    read_dataset_with(path, LabelColumn::Read)
+}
+
+/// Reads the Parquet event log at `path`; `labels` says whether `is_attack` is read.
+pub fn read_dataset_with(path: &Path, labels: LabelColumn) -> Result<Dataset, DatasetError> {
     let shown = path.display().to_string();
     let pl = |source| DatasetError::Polars {
         path: shown.clone(),
@@ -158,7 +183,11 @@ pub fn read_dataset(path: &Path) -> Result<Dataset, DatasetError> {
     let pl_path = PlRefPath::try_from_path(path).map_err(pl)?;
     let mut lf = LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()).map_err(pl)?;
     let schema = lf.collect_schema().map_err(pl)?;
-    for (column, expected) in REQUIRED_COLUMNS {
+    let mut needed: Vec<(&'static str, &'static str)> = REQUIRED_COLUMNS.to_vec();
+    if labels == LabelColumn::Read {
+        needed.push(LABEL_COLUMN);
+    }
+    for &(column, expected) in &needed {
         let found = schema
             .get(column)
             .ok_or(DatasetError::MissingColumn { column })?;
@@ -176,7 +205,7 @@ pub fn read_dataset(path: &Path) -> Result<Dataset, DatasetError> {
         }
     }
     let mut wanted: Vec<Expr> = vec![col(ROW_INDEX)];
-    wanted.extend(REQUIRED_COLUMNS.iter().map(|(c, _)| col(*c)));
+    wanted.extend(needed.iter().map(|(c, _)| col(*c)));
     let df = lf
         .with_row_index(ROW_INDEX, None)
         .select(wanted)
@@ -219,7 +248,10 @@ fn events_of(df: &DataFrame, path: String) -> Result<Dataset, Failure> {
     let request_id = df.column("request_id")?.str()?;
     let user_id = df.column("user_id")?.str()?;
     let scenario = df.column("scenario")?.str()?;
-    let is_attack = df.column("is_attack")?.bool()?;
+    let is_attack = match df.column(LABEL_COLUMN.0) {
+        Ok(c) => Some(c.bool()?),
+        Err(_) => None,
+    };
     let payload = df.column("payload")?.str()?;
     let limits = Limits::default();
     let mut d = DatasetDescription {
@@ -228,6 +260,7 @@ fn events_of(df: &DataFrame, path: String) -> Result<Dataset, Failure> {
         score_rows: 0,
         outcome_rows: 0,
         attack_rows: 0,
+        unlabelled_rows: 0,
         first_ts_ms: 0,
         last_ts_ms: 0,
         scenarios: BTreeMap::new(),
@@ -250,10 +283,11 @@ fn events_of(df: &DataFrame, path: String) -> Result<Dataset, Failure> {
                     }
                     .into());
                 }
-                let attack = is_attack.get(i).ok_or(null("is_attack"))?;
+                let attack = is_attack.and_then(|c| c.get(i));
                 let name = scenario.get(i).ok_or(null("scenario"))?.to_string();
                 d.score_rows += 1;
-                d.attack_rows += usize::from(attack);
+                d.attack_rows += usize::from(attack == Some(true));
+                d.unlabelled_rows += usize::from(attack.is_none());
                 *d.scenarios.entry(name.clone()).or_default() += 1;
                 let ids = (request.request_id.clone(), request.user_id.clone());
                 events.push((

@@ -1,11 +1,14 @@
-//! Offline training: read an event log ([`dataset`]), replay it in time order through the same
-//! engine code that serves live requests ([`replay`]), fit a linfa logistic regression ([`fit`]),
-//! measure it and the rules baseline on a time-based held-out split ([`metrics`]), and write the
-//! artifact with its schema, metrics and model card ([`card`]).
+//! Offline training: read an event log ([`dataset`]), take labels from its `is_attack` column or
+//! join them from the server's label log ([`labels`]), replay every event in time order through
+//! the same engine code that serves live requests ([`replay`]), fit a linfa logistic regression
+//! on the labelled events only ([`fit`]), measure it and the rules baseline on a time-based
+//! held-out split ([`metrics`]), and write the artifact with its schema, metrics and model card
+//! ([`card`]).
 
 pub mod card;
 pub mod dataset;
 pub mod fit;
+pub mod labels;
 pub mod metrics;
 pub mod replay;
 
@@ -15,6 +18,9 @@ pub enum TrainError {
     /// Reading the dataset failed.
     #[error(transparent)]
     Dataset(#[from] dataset::DatasetError),
+    /// Reading a label log failed (a line names file, line and field).
+    #[error(transparent)]
+    Labels(#[from] labels::LabelError),
     /// The engine could not be built or failed during replay.
     #[error("replay: {0}")]
     Engine(#[from] crate::Error),
@@ -29,7 +35,7 @@ pub enum TrainError {
     Artifact(#[from] crate::model::ArtifactError),
 }
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -38,8 +44,35 @@ use crate::engine::Engine;
 use crate::model::artifact::{Artifact, FORMAT_VERSION, ModelKind};
 use crate::model::{LinearModel, rules};
 
-/// Share of scored events (by time) used for training; the rest is the held-out test split.
+/// Share of labelled scored events (by time) used for training; the rest is the held-out test
+/// split.
 pub const TRAIN_SHARE: f64 = 0.7;
+
+/// Where the labels come from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LabelOptions {
+    /// Label logs written by `tessera serve`, read in order; empty = the `is_attack` column.
+    pub logs: Vec<PathBuf>,
+    /// How failed OTP/KBA challenges count (label-log only).
+    pub failed_challenge: labels::FailedChallenge,
+}
+
+/// Where a run's labels came from, with counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum LabelSource {
+    /// The event log's `is_attack` column.
+    Column {
+        /// Score rows with `is_attack` true.
+        attack_rows: usize,
+        /// Score rows with `is_attack` false.
+        genuine_rows: usize,
+        /// Score rows with `is_attack` null (replayed, not fitted).
+        unlabelled_rows: usize,
+    },
+    /// The label log, joined by `request_id`.
+    LabelLog(labels::LabelSummary),
+}
 
 /// What a training run produced.
 #[derive(Debug, Clone, Serialize)]
@@ -54,28 +87,70 @@ pub struct TrainReport {
     pub test_rows: usize,
     /// Model version written.
     pub model_version: String,
+    /// Where the labels came from.
+    pub labels: LabelSource,
+    /// Outcome events the engine refused during replay (unknown or expired request, outcome
+    /// before its score, user mismatch).
+    pub refused_outcomes: usize,
 }
 
-/// Trains from the dataset at `data`, writes the artifact to `out`, and returns the report.
-/// `cfg` supplies geo sources and feature tunables; the store is always a fresh memory store.
+/// Trains from the dataset at `data` with labels from its `is_attack` column; see
+/// [`train_with_labels`].
 pub fn train(data: &Path, cfg: &Config, out: &Path) -> Result<TrainReport, TrainError> {
-    let ds = dataset::read_dataset(data)?;
+    train_with_labels(data, &LabelOptions::default(), cfg, out)
+}
+
+/// Trains from the dataset at `data` with labels as `opts` says, writes the artifact to `out`,
+/// and returns the report. Every event is replayed; only labelled score events are fitted and
+/// split. `cfg` supplies geo sources and feature tunables; the store is always a fresh memory
+/// store.
+pub fn train_with_labels(
+    data: &Path,
+    opts: &LabelOptions,
+    cfg: &Config,
+    out: &Path,
+) -> Result<TrainReport, TrainError> {
+    let (ds, source) = if opts.logs.is_empty() {
+        let ds = dataset::read_dataset(data)?;
+        let d = &ds.description;
+        let source = LabelSource::Column {
+            attack_rows: d.attack_rows,
+            genuine_rows: d.score_rows - d.attack_rows - d.unlabelled_rows,
+            unlabelled_rows: d.unlabelled_rows,
+        };
+        (ds, source)
+    } else {
+        let log = labels::read_label_logs(&opts.logs)?;
+        let ds = dataset::read_dataset_with(data, dataset::LabelColumn::Ignore)?;
+        let (ds, summary) = labels::apply(ds, &log, opts.failed_challenge);
+        (ds, LabelSource::LabelLog(summary))
+    };
     let mut replay_cfg = cfg.clone();
     replay_cfg.store.backend = Backend::Memory;
     replay_cfg.model.path = "rules".into();
     let engine = Engine::from_config(&replay_cfg)?;
     let rep = replay::replay(&ds, &engine)?;
-    let n = rep.rows.len();
+    // Fit only the labelled events (still in time order); the rest shaped history in replay.
+    let (mut rows, mut ys, mut ts_ms) = (Vec::new(), Vec::new(), Vec::new());
+    let refused_outcomes = rep.refused_outcomes;
+    for ((row, label), ts) in rep.rows.into_iter().zip(rep.labels).zip(rep.ts_ms) {
+        if let Some(y) = label {
+            rows.push(row);
+            ys.push(y);
+            ts_ms.push(ts);
+        }
+    }
+    let n = rows.len();
     if n < 50 {
         return Err(TrainError::Data(format!(
-            "{n} scored events; need at least 50"
+            "{n} labelled scored events; need at least 50"
         )));
     }
     let cut = ((n as f64) * TRAIN_SHARE) as usize;
-    let cutoff_ms = rep.ts_ms[cut.min(n - 1)];
-    let split = rep.ts_ms.partition_point(|t| *t < cutoff_ms);
-    let (train_rows, test_rows) = rep.rows.split_at(split);
-    let (train_y, test_y) = rep.labels.split_at(split);
+    let cutoff_ms = ts_ms[cut.min(n - 1)];
+    let split = ts_ms.partition_point(|t| *t < cutoff_ms);
+    let (train_rows, test_rows) = rows.split_at(split);
+    let (train_y, test_y) = ys.split_at(split);
     if test_rows.is_empty() || !test_y.iter().any(|y| *y) || test_y.iter().all(|y| *y) {
         return Err(TrainError::Data(
             "held-out split needs both attacks and genuine events".into(),
@@ -122,10 +197,13 @@ pub fn train(data: &Path, cfg: &Config, out: &Path) -> Result<TrainReport, Train
         "logistic_regression": model_metrics,
         "rules_baseline": rules_metrics,
         "fit": {"library": "linfa-logistic 0.8", "alpha": fit::ALPHA, "max_iterations": fit::MAX_ITERATIONS, "standardised": true},
+        "labels": &source,
+        "replay": {"refused_outcomes": refused_outcomes},
     });
     art.training = serde_json::to_value(&ds.description).unwrap_or_default();
     art.card = card::model_card(
         &data.display().to_string(),
+        &source,
         train_rows.len(),
         test_rows.len(),
         &cutoff,
@@ -137,5 +215,7 @@ pub fn train(data: &Path, cfg: &Config, out: &Path) -> Result<TrainReport, Train
         train_rows: train_rows.len(),
         test_rows: test_rows.len(),
         model_version: art.model_version,
+        labels: source,
+        refused_outcomes,
     })
 }

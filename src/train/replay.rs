@@ -8,13 +8,14 @@ use crate::features::FeatureRow;
 use super::TrainError;
 use super::dataset::{Dataset, LogEvent};
 
-/// Feature rows of every scored event, in time order, with labels.
+/// Feature rows of every scored event, in time order, with labels. Unlabelled events are here
+/// too: their history counts; `train` leaves them out of the fit.
 #[derive(Debug, Clone, Default)]
 pub struct Replayed {
     /// Features as extracted.
     pub rows: Vec<FeatureRow>,
-    /// True for attacks.
-    pub labels: Vec<bool>,
+    /// True for attacks, false for genuine events, `None` when unknown.
+    pub labels: Vec<Option<bool>>,
     /// Event times, ms.
     pub ts_ms: Vec<i64>,
     /// Scenario names.
