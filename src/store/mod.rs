@@ -198,8 +198,17 @@ pub enum Durability {
     Relaxed,
 }
 
+/// A callback that receives one record of a scan: its key and its value, borrowed.
+pub type ScanVisitor<'a> = dyn FnMut(&[u8; 16], &[u8]) -> Result<(), StoreError> + 'a;
+
 /// A transactional byte store. Implementations: [`memory::MemoryStore`], [`redb::RedbStore`].
 pub trait ProfileStore: Send + Sync {
+    /// Calls `f` once for every record in `table` (in no set order) as of one consistent view
+    /// taken when the scan starts; an error from `f` stops the scan and is returned. For finding
+    /// candidates only: act on them in a [`ProfileStore::write`] that re-reads each one. `f`
+    /// must not call back into the store. Writes are not blocked for the whole scan, except on
+    /// the memory backend.
+    fn scan(&self, table: Table, f: &mut ScanVisitor<'_>) -> Result<(), StoreError>;
     /// Runs `f` against a consistent read view.
     fn read(
         &self,
