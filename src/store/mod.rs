@@ -12,12 +12,18 @@
 //! concurrent requests from one IP always see each other: the second one's counters include the
 //! first, whatever the interleaving.
 //!
-//! Backends are plain byte key-value stores with transactions ([`memory`], [`redb`]); all the logic
-//! is in this module and [`records`], so every backend behaves the same.
+//! Nothing is kept forever: [`expire`] applies the retention windows (activity, profiles,
+//! pending evidence) and [`erase_user`] removes one user everywhere, both walking tables with
+//! [`ProfileStore::scan`] ([`retention`]).
+//!
+//! Backends are plain byte key-value stores with transactions and a table scan ([`memory`],
+//! [`redb`]); all the logic is in this module, [`records`] and [`retention`], so every backend
+//! behaves the same.
 
 pub mod memory;
 pub mod records;
 pub mod redb;
+pub mod retention;
 
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -27,6 +33,7 @@ pub use records::{
     DeviceActivity, GeoFix, IpActivity, KnownDevice, KnownPlace, LearnConfig, PendingEvidence,
     TimingSketch, TypingEvidence, UserActivity, UserProfile,
 };
+pub use retention::{Erasure, ExpiryStats, Retention, TableExpiry, erase_user, expire};
 
 /// Which kind of record a key addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -603,27 +610,4 @@ pub fn export_profile(
                 .count_between(now_ms - 30 * 86_400_000, now_ms.saturating_add(1))
         }),
     }))
-}
-
-/// Erases `user`'s profile and activity (durably); true when anything was held. Pending
-/// evidence of unverified requests expires with its TTL; device and IP activity hold only
-/// user pseudonyms mixed with other users' and expire with their windows.
-pub fn erase_user(store: &dyn ProfileStore, user: &Pseudonym) -> Result<bool, StoreError> {
-    let mut existed = false;
-    store.write(Durability::Durable, &mut |kv| {
-        existed = false;
-        for table in [Table::Profile, Table::UserActivity] {
-            let mut here = false;
-            kv.visit(table, &user.0, &mut |v| {
-                here = v.is_some();
-                Ok(())
-            })?;
-            if here {
-                existed = true;
-                kv.remove(table, &user.0)?;
-            }
-        }
-        Ok(())
-    })?;
-    Ok(existed)
 }
