@@ -1,6 +1,6 @@
 //! Erasure and retention windows with known answers, on the memory store and on redb in a temp
 //! dir (with some records flushed to the file and some only in its overlay), then end to end
-//! through `Engine` configured with `[retention]`.
+//! through `Engine` configured with `[retention]` and the `tessera store expire` binary.
 
 mod common;
 
@@ -346,4 +346,40 @@ fn engine_applies_configured_windows_and_erases_through_its_store() {
     assert_eq!((erased.devices, erased.ips), (1, 1));
     assert!(!e.erase_user("dave").expect("again").any());
     outcome(&e, "e1", "erin", NOW - HOUR).expect("erin's evidence stays");
+}
+
+#[test]
+fn store_expire_subcommand_sweeps_the_configured_file_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let now = tessera::engine::now_ms();
+    {
+        let s = RedbStore::open(&dir.path().join("p.redb")).expect("open");
+        seen(&s, 1, Some(21), Some(31), 41, now - 3 * DAY);
+        seen(&s, 2, Some(21), Some(31), 42, now - HOUR);
+    } // drop flushes
+    std::fs::write(
+        dir.path().join("c.toml"),
+        "[store]\npath = \"p.redb\"\n[privacy]\nkey_file = \"hash.key\"\n\
+         [retention]\nactivity_days = 2\npending_hours = 48\n",
+    )
+    .expect("config");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .current_dir(dir.path())
+        .args(["store", "expire", "--config", "c.toml"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    // User 1's activity and request 41 went; device 21 and IP 31 forgot user 1.
+    assert_eq!(stats["user_activity"]["deleted"], 1, "{stats}");
+    assert_eq!(stats["pending"]["deleted"], 1, "{stats}");
+    assert_eq!(stats["device"]["pruned"], 1, "{stats}");
+    assert_eq!(stats["ip"]["pruned"], 1, "{stats}");
+    let s = RedbStore::open(&dir.path().join("p.redb")).expect("reopen");
+    assert_eq!(keys(&s, Table::Pending), vec![42]);
+    assert_eq!(keys(&s, Table::UserActivity), vec![2]);
 }
