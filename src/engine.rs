@@ -4,7 +4,8 @@
 //! activity ledger (velocity counters, seen timing vectors, pending evidence) and read the
 //! history snapshot, in one store transaction → [`features::extract`] → fail-secure imputation →
 //! model → reasons → policy → response. `score` never writes a profile: only
-//! [`Engine::record_outcome`] does, from verified outcomes.
+//! [`Engine::record_outcome`] does, from verified outcomes. [`Engine::erase_user`] and
+//! [`Engine::expire`] (the `[retention]` windows) only delete.
 //!
 //! Nothing here touches axum, tokio or clap.
 

@@ -1,9 +1,10 @@
 //! Per-user history and per-device / per-IP activity, behind one [`ProfileStore`] trait.
 //!
 //! Two kinds of state live here, with different write rules:
-//! - **Profiles** ([`UserProfile`]: devices, places, hours, typing template) change only through
-//!   [`apply_outcome`], i.e. verified outcomes. `score()` never writes them, so an attacker cannot
-//!   train a victim's profile by sending requests.
+//! - **Profiles** ([`UserProfile`]: devices, places, hours, typing template) learn only through
+//!   [`apply_outcome`], i.e. verified outcomes, and are otherwise only deleted ([`erase_user`],
+//!   [`expire`]). `score()` never writes them, so an attacker cannot train a victim's profile by
+//!   sending requests.
 //! - **Activity** (velocity counters, distinct users per IP/device, timing vectors already seen,
 //!   the evidence of pending requests) is written by [`record`] on every scored request. It can
 //!   only ever raise risk, never trust.
@@ -416,7 +417,7 @@ pub enum OutcomeRejection {
 }
 
 /// Applies a verified outcome to the profile of the request it verifies. This is the only
-/// function that writes profiles.
+/// function that writes profiles (erasure and retention only delete them).
 pub fn apply_outcome(
     store: &dyn ProfileStore,
     request: Pseudonym,
