@@ -38,6 +38,11 @@
 //! tenant = "acme"
 //! scopes = ["score", "outcomes"]
 //! hash = "<salt hex>:<blake3 keyed hash hex>"
+//! [retention]                   # what is deleted when (`tessera serve` sweeps in the background)
+//! activity_days = 30            # counters, seen timing sketches, device/IP activity; 2–3650
+//! profile_days = 365            # profiles with no verified event since; ≥ trusted_device_days
+//! pending_hours = 168           # evidence awaiting its outcome (later outcomes are refused)
+//! sweep_interval_s = 3600       # 60–604800, or 0 for no background sweep
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -46,6 +51,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::Limits;
 use crate::features::FeatureConfig;
+use crate::store::Retention;
 
 /// Why the configuration was refused.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +96,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// HTTP service (`tessera serve`).
     pub server: ServerConfig,
+    /// Retention windows.
+    pub retention: RetentionConfig,
 }
 
 /// `[geo]`: each is a path to a MaxMind-format file, `builtin:demo`, or empty for none.
@@ -277,6 +285,35 @@ impl Default for ServerConfig {
     }
 }
 
+/// `[retention]`: how long the store keeps what it holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Activity records (user velocity counters and seen timing sketches, device and IP
+    /// activity) not touched for this many days are deleted, and older sightings are pruned
+    /// from the records kept. 2–3650 (scoring reads at most the last 25 hours).
+    pub activity_days: u32,
+    /// Profiles with no verified event for this many days are deleted. At least
+    /// `features.trusted_device_days`, at most 36500.
+    pub profile_days: u32,
+    /// Hours a scored request's evidence waits for its outcome; older evidence is deleted and
+    /// a later outcome is refused as expired. 1–8760.
+    pub pending_hours: u32,
+    /// Seconds between background sweeps in `tessera serve`; 0 for none. 0 or 60–604800.
+    pub sweep_interval_s: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            activity_days: 30,
+            profile_days: 365,
+            pending_hours: 168,
+            sweep_interval_s: 3_600,
+        }
+    }
+}
+
 /// One `[[server.keys]]` entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -332,6 +369,22 @@ impl Config {
         }
         if self.limits.max_key_events == 0 || self.limits.max_key_events > 10_000 {
             return Err("limits.max_key_events: must be 1–10000".into());
+        }
+        let r = &self.retention;
+        if !(2..=3_650).contains(&r.activity_days) {
+            return Err("retention.activity_days: must be 2–3650".into());
+        }
+        if r.profile_days < f.trusted_device_days || r.profile_days > 36_500 {
+            return Err(format!(
+                "retention.profile_days: must be {}–36500 (at least features.trusted_device_days)",
+                f.trusted_device_days
+            ));
+        }
+        if !(1..=8_760).contains(&r.pending_hours) {
+            return Err("retention.pending_hours: must be 1–8760".into());
+        }
+        if r.sweep_interval_s != 0 && !(60..=604_800).contains(&r.sweep_interval_s) {
+            return Err("retention.sweep_interval_s: must be 0 (no sweep) or 60–604800".into());
         }
         let srv = &self.server;
         if srv.listen.parse::<std::net::SocketAddr>().is_err() {
@@ -389,6 +442,16 @@ impl Config {
         }
     }
 
+    /// Retention windows derived from `[retention]`.
+    pub fn retention(&self) -> Retention {
+        let r = &self.retention;
+        Retention {
+            activity_ms: i64::from(r.activity_days) * 86_400_000,
+            profile_ms: i64::from(r.profile_days) * 86_400_000,
+            pending_ms: i64::from(r.pending_hours) * 3_600_000,
+        }
+    }
+
     /// Request bounds derived from `[limits]`.
     pub fn limits(&self) -> Limits {
         Limits {
@@ -426,5 +489,30 @@ mod tests {
             e.to_string().contains("features.trusted_device_days"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn retention_defaults_and_range_errors_name_the_key() {
+        let c = Config::from_toml("", "empty.toml").expect("defaults");
+        assert_eq!(c.retention(), Retention::default());
+        assert_eq!(c.retention().pending_ms, 7 * 86_400_000);
+        let c = Config::from_toml(
+            "[retention]\nactivity_days = 10\npending_hours = 2\nsweep_interval_s = 0\n",
+            "c.toml",
+        )
+        .expect("valid");
+        assert_eq!(
+            (c.retention().activity_ms, c.retention().pending_ms),
+            (10 * 86_400_000, 7_200_000)
+        );
+        for (toml, key) in [
+            ("activity_days = 1", "retention.activity_days"),
+            ("profile_days = 29", "retention.profile_days"),
+            ("pending_hours = 0", "retention.pending_hours"),
+            ("sweep_interval_s = 5", "retention.sweep_interval_s"),
+        ] {
+            let e = Config::from_toml(&format!("[retention]\n{toml}\n"), "c.toml").expect_err(toml);
+            assert!(e.to_string().contains(key), "{toml}: {e}");
+        }
     }
 }

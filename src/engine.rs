@@ -4,7 +4,8 @@
 //! activity ledger (velocity counters, seen timing vectors, pending evidence) and read the
 //! history snapshot, in one store transaction → [`features::extract`] → fail-secure imputation →
 //! model → reasons → policy → response. `score` never writes a profile: only
-//! [`Engine::record_outcome`] does, from verified outcomes.
+//! [`Engine::record_outcome`] does, from verified outcomes. [`Engine::erase_user`] and
+//! [`Engine::expire`] (the `[retention]` windows) only delete.
 //!
 //! Nothing here touches axum, tokio or clap.
 
@@ -26,7 +27,7 @@ use crate::store::memory::MemoryStore;
 use crate::store::redb::RedbStore;
 use crate::store::{
     self, LearnConfig, Observation, OutcomeEffect, OutcomeRejection, PendingEvidence, ProfileStore,
-    SubjectKeys,
+    Retention, SubjectKeys,
 };
 
 /// The default model, trained by `tessera train` and committed in `models/`.
@@ -60,6 +61,7 @@ pub struct Engine {
     features: FeatureConfig,
     limits: Limits,
     learn: LearnConfig,
+    retention: Retention,
     typing_key: crate::keystroke::digraph::TypingKey,
     warnings: Vec<String>,
     nonce: u64,
@@ -120,6 +122,8 @@ impl Engine {
             limits: cfg.limits(),
         });
         engine.warnings = warnings;
+        engine.retention = cfg.retention();
+        engine.learn.pending_ttl_ms = engine.retention.pending_ms;
         Ok(engine)
     }
 
@@ -143,6 +147,7 @@ impl Engine {
             features: parts.features,
             limits: parts.limits,
             learn: LearnConfig::default(),
+            retention: Retention::default(),
             warnings: Vec::new(),
             nonce,
             seq: AtomicU64::new(0),
@@ -366,10 +371,16 @@ impl Engine {
         Ok(store::export_profile(self.store.as_ref(), &user, now_ms())?)
     }
 
-    /// Erases `user_id`'s profile and activity; true when anything was held.
-    pub fn erase_user(&self, user_id: &str) -> Result<bool, Error> {
+    /// Erases everything the store holds about `user_id` (see [`store::erase_user`]).
+    pub fn erase_user(&self, user_id: &str) -> Result<store::Erasure, Error> {
         let user = self.pseudo.id(IdKind::User, user_id);
         Ok(store::erase_user(self.store.as_ref(), &user)?)
+    }
+
+    /// Applies the configured retention windows (`[retention]`) with `now_ms` as the clock:
+    /// deletes what has not been touched within its window (see [`store::expire`]).
+    pub fn expire(&self, now_ms: i64) -> Result<store::ExpiryStats, Error> {
+        Ok(store::expire(self.store.as_ref(), now_ms, &self.retention)?)
     }
 }
 

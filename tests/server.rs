@@ -244,6 +244,12 @@ fn full_flow_learns_exports_audits_and_erases() {
         (erased.status, erased.json()["erased"].clone()),
         (200, json!(true))
     );
+    // Five scored requests' evidence, both phones' and the Paris IP's user sets.
+    assert_eq!(
+        erased.json()["removed"],
+        json!({"profile": true, "activity": true, "pending": 5, "devices": 2, "ips": 1,
+               "unreadable": 0})
+    );
     assert_eq!(
         s.get("/v1/users/alice/profile", Some(ADMIN_KEY)).status,
         404

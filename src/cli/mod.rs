@@ -7,6 +7,7 @@ mod gen_data;
 mod geodb;
 mod score;
 mod serve;
+mod store;
 mod train;
 
 use std::path::PathBuf;
@@ -43,6 +44,8 @@ enum Command {
     Serve(serve::Args),
     /// Audit-log tools (`audit verify FILE`).
     Audit(audit::Args),
+    /// Store maintenance (`store expire`: apply the retention windows now).
+    Store(store::Args),
     /// End-to-end demo on embedded defaults: generate data, train, score showcase requests.
     Demo(demo::Args),
 }
@@ -58,6 +61,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Demo(a) => demo::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Audit(a) => audit::run(a),
+        Command::Store(a) => store::run(a),
     }
 }
 

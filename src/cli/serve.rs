@@ -1,10 +1,15 @@
 //! `tessera serve`: the HTTP scoring service on embedded defaults (built-in model and demo geo
 //! data, redb store and audit log under `tessera-data/`). Prints where it listens and, when no
 //! key is configured and `TESSERA_API_KEY` is unset, a freshly generated dev key (once).
+//! A background thread applies the `[retention]` windows at start-up and every
+//! `sweep_interval_s`, logging counts only.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use tessera::Engine;
 use tessera::server::{AppState, auth, serve, tls};
@@ -53,6 +58,15 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         eprintln!("tessera: warning: {w}");
     }
     let state = Arc::new(AppState::new(engine, &cfg, dev_key)?);
+    // Stopped and joined when `run` returns, so the engine (and its store's final flush) is
+    // dropped before the process exits.
+    let _sweeper = match cfg.retention.sweep_interval_s {
+        0 => None,
+        s => Some(Sweeper::start(
+            Arc::clone(&state.engine),
+            Duration::from_secs(s),
+        )?),
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -79,4 +93,56 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         Ok::<_, CliError>(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The background retention sweep: [`Engine::expire`] now and then every interval.
+struct Sweeper {
+    stop: Option<Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Sweeper {
+    fn start(engine: Arc<Engine>, every: Duration) -> std::io::Result<Sweeper> {
+        let (stop, stopped) = std::sync::mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name("tessera-retention".into())
+            .spawn(move || sweep(&engine, every, &stopped))?;
+        Ok(Sweeper {
+            stop: Some(stop),
+            handle: Some(handle),
+        })
+    }
+}
+
+impl Drop for Sweeper {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Sweeps until the sender disconnects; logs what went, as counts.
+fn sweep(engine: &Engine, every: Duration, stopped: &Receiver<()>) {
+    loop {
+        match engine.expire(tessera::engine::now_ms()) {
+            Ok(s) => tracing::info!(
+                deleted = s.deleted(),
+                profiles = s.profile.deleted,
+                user_activity = s.user_activity.deleted,
+                devices = s.device.deleted,
+                devices_pruned = s.device.pruned,
+                ips = s.ip.deleted,
+                ips_pruned = s.ip.pruned,
+                pending = s.pending.deleted,
+                unreadable = s.unreadable,
+                "retention sweep"
+            ),
+            Err(e) => tracing::warn!(error = %e, "retention sweep failed; will retry"),
+        }
+        if !matches!(stopped.recv_timeout(every), Err(RecvTimeoutError::Timeout)) {
+            return;
+        }
+    }
 }

@@ -327,7 +327,8 @@ pub async fn export_profile(
     ))
 }
 
-/// `DELETE /v1/users/{id}`: erases a user's profile and activity (admin).
+/// `DELETE /v1/users/{id}`: erases everything held about a user (admin): `erased` says whether
+/// anything was held, `removed` counts what went (see [`crate::store::erase_user`]).
 pub async fn erase_user(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -347,7 +348,7 @@ pub async fn erase_user(
     audit(&st, vec![event]).await?;
     Ok(json_response(
         StatusCode::OK,
-        serde_json::json!({"erased": erased}).to_string(),
+        serde_json::json!({"erased": erased.any(), "removed": erased}).to_string(),
     ))
 }
 

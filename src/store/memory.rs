@@ -4,7 +4,8 @@
 use std::sync::RwLock;
 
 use super::{
-    Durability, KeyMap, KvRead, KvWrite, ProfileStore, Staging, StoreError, Table, Visitor,
+    Durability, KeyMap, KvRead, KvWrite, ProfileStore, ScanVisitor, Staging, StoreError, Table,
+    Visitor,
 };
 
 type Map = KeyMap<Vec<u8>>;
@@ -53,6 +54,17 @@ impl KvRead for Reader<'_> {
 }
 
 impl ProfileStore for MemoryStore {
+    fn scan(&self, table: Table, f: &mut ScanVisitor<'_>) -> Result<(), StoreError> {
+        let map = self.map.read().map_err(|_| poisoned())?;
+        let id = table as u8;
+        for ((t, key), value) in map.iter() {
+            if *t == id {
+                f(key, value)?;
+            }
+        }
+        Ok(())
+    }
+
     fn read(
         &self,
         f: &mut dyn FnMut(&mut dyn KvRead) -> Result<(), StoreError>,
@@ -114,5 +126,24 @@ mod tests {
         })
         .expect("read");
         assert_eq!(got, vec![Some(b"a".to_vec()), None]);
+    }
+
+    #[test]
+    fn scan_visits_one_table_only() {
+        let s = MemoryStore::new();
+        s.write(Durability::Relaxed, &mut |kv| {
+            kv.put(Table::Ip, &[1; 16], b"a".to_vec())?;
+            kv.put(Table::Ip, &[2; 16], b"b".to_vec())?;
+            kv.put(Table::Device, &[3; 16], b"c".to_vec())
+        })
+        .expect("write");
+        let mut seen = Vec::new();
+        s.scan(Table::Ip, &mut |k, v| {
+            seen.push((k[0], v.to_vec()));
+            Ok(())
+        })
+        .expect("scan");
+        seen.sort();
+        assert_eq!(seen, vec![(1, b"a".to_vec()), (2, b"b".to_vec())]);
     }
 }

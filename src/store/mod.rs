@@ -1,9 +1,10 @@
 //! Per-user history and per-device / per-IP activity, behind one [`ProfileStore`] trait.
 //!
 //! Two kinds of state live here, with different write rules:
-//! - **Profiles** ([`UserProfile`]: devices, places, hours, typing template) change only through
-//!   [`apply_outcome`], i.e. verified outcomes. `score()` never writes them, so an attacker cannot
-//!   train a victim's profile by sending requests.
+//! - **Profiles** ([`UserProfile`]: devices, places, hours, typing template) learn only through
+//!   [`apply_outcome`], i.e. verified outcomes, and are otherwise only deleted ([`erase_user`],
+//!   [`expire`]). `score()` never writes them, so an attacker cannot train a victim's profile by
+//!   sending requests.
 //! - **Activity** (velocity counters, distinct users per IP/device, timing vectors already seen,
 //!   the evidence of pending requests) is written by [`record`] on every scored request. It can
 //!   only ever raise risk, never trust.
@@ -12,12 +13,18 @@
 //! concurrent requests from one IP always see each other: the second one's counters include the
 //! first, whatever the interleaving.
 //!
-//! Backends are plain byte key-value stores with transactions ([`memory`], [`redb`]); all the logic
-//! is in this module and [`records`], so every backend behaves the same.
+//! Nothing is kept forever: [`expire`] applies the retention windows (activity, profiles,
+//! pending evidence) and [`erase_user`] removes one user everywhere, both walking tables with
+//! [`ProfileStore::scan`] ([`retention`]).
+//!
+//! Backends are plain byte key-value stores with transactions and a table scan ([`memory`],
+//! [`redb`]); all the logic is in this module, [`records`] and [`retention`], so every backend
+//! behaves the same.
 
 pub mod memory;
 pub mod records;
 pub mod redb;
+pub mod retention;
 
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -27,6 +34,7 @@ pub use records::{
     DeviceActivity, GeoFix, IpActivity, KnownDevice, KnownPlace, LearnConfig, PendingEvidence,
     TimingSketch, TypingEvidence, UserActivity, UserProfile,
 };
+pub use retention::{Erasure, ExpiryStats, Retention, TableExpiry, erase_user, expire};
 
 /// Which kind of record a key addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -198,8 +206,17 @@ pub enum Durability {
     Relaxed,
 }
 
+/// A callback that receives one record of a scan: its key and its value, borrowed.
+pub type ScanVisitor<'a> = dyn FnMut(&[u8; 16], &[u8]) -> Result<(), StoreError> + 'a;
+
 /// A transactional byte store. Implementations: [`memory::MemoryStore`], [`redb::RedbStore`].
 pub trait ProfileStore: Send + Sync {
+    /// Calls `f` once for every record in `table` (in no set order) as of one consistent view
+    /// taken when the scan starts; an error from `f` stops the scan and is returned. For finding
+    /// candidates only: act on them in a [`ProfileStore::write`] that re-reads each one. `f`
+    /// must not call back into the store. Writes are not blocked for the whole scan, except on
+    /// the memory backend.
+    fn scan(&self, table: Table, f: &mut ScanVisitor<'_>) -> Result<(), StoreError>;
     /// Runs `f` against a consistent read view.
     fn read(
         &self,
@@ -400,7 +417,7 @@ pub enum OutcomeRejection {
 }
 
 /// Applies a verified outcome to the profile of the request it verifies. This is the only
-/// function that writes profiles.
+/// function that writes profiles (erasure and retention only delete them).
 pub fn apply_outcome(
     store: &dyn ProfileStore,
     request: Pseudonym,
@@ -594,27 +611,4 @@ pub fn export_profile(
                 .count_between(now_ms - 30 * 86_400_000, now_ms.saturating_add(1))
         }),
     }))
-}
-
-/// Erases `user`'s profile and activity (durably); true when anything was held. Pending
-/// evidence of unverified requests expires with its TTL; device and IP activity hold only
-/// user pseudonyms mixed with other users' and expire with their windows.
-pub fn erase_user(store: &dyn ProfileStore, user: &Pseudonym) -> Result<bool, StoreError> {
-    let mut existed = false;
-    store.write(Durability::Durable, &mut |kv| {
-        existed = false;
-        for table in [Table::Profile, Table::UserActivity] {
-            let mut here = false;
-            kv.visit(table, &user.0, &mut |v| {
-                here = v.is_some();
-                Ok(())
-            })?;
-            if here {
-                existed = true;
-                kv.remove(table, &user.0)?;
-            }
-        }
-        Ok(())
-    })?;
-    Ok(existed)
 }

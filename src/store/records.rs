@@ -103,6 +103,17 @@ impl Recent {
         );
     }
 
+    /// Start of the 2-minute bucket of the newest event counted, ms; `None` when nothing was
+    /// ever counted.
+    pub fn last_ms(&self) -> Option<i64> {
+        let counted = self.fine.iter().chain(&self.coarse).any(|&c| c > 0);
+        counted.then(|| {
+            self.fine_head
+                .saturating_mul(FINE_BUCKET_MS)
+                .max(self.coarse_head.saturating_mul(COARSE_BUCKET_MS))
+        })
+    }
+
     /// Events in `[since_ms, until_ms]`, rounded out to whole buckets: 2-minute buckets for
     /// windows up to an hour, hourly buckets beyond (up to 25 h).
     pub fn count_between(&self, since_ms: i64, until_ms: i64) -> u32 {
@@ -233,6 +244,42 @@ impl RecentKeys {
         {
             self.entries.swap_remove(i);
         }
+    }
+
+    /// True when `key` is held. Keys are kept as their low 32 bits, so another key with the
+    /// same low bits also matches (about one chance in 67 million per entry with 64 entries).
+    pub fn contains(&self, key: u64) -> bool {
+        let key = key as u32;
+        self.entries.iter().any(|e| e.0 == key)
+    }
+
+    /// Forgets `key` (and any key sharing its low 32 bits); true when something was removed.
+    pub fn remove(&mut self, key: u64) -> bool {
+        let (key, before) = (key as u32, self.entries.len());
+        self.entries.retain(|e| e.0 != key);
+        self.entries.len() != before
+    }
+
+    /// Forgets keys last seen before the minute of `cutoff_ms`; true when something was removed.
+    pub fn forget_before(&mut self, cutoff_ms: i64) -> bool {
+        let (cutoff, before) = (minute(cutoff_ms), self.entries.len());
+        self.entries.retain(|e| e.1 >= cutoff);
+        self.entries.len() != before
+    }
+
+    /// Start of the minute of the newest sighting, ms; `None` when empty.
+    pub fn last_ms(&self) -> Option<i64> {
+        self.entries.iter().map(|e| i64::from(e.1) * 60_000).max()
+    }
+
+    /// Number of keys held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when no key is held.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     /// Distinct keys seen in `[since_ms, until_ms]`, counting `also` as seen too.
@@ -548,12 +595,23 @@ impl UserActivity {
         }
         closest
     }
+
+    /// When the record was last touched (newest attempt or failure), ms; `None` when never. The
+    /// timing sketches carry no times: they go with the record, or by the `max_sketches` cap.
+    pub fn last_ms(&self) -> Option<i64> {
+        self.attempts.last_ms().max(self.failures.last_ms())
+    }
 }
 
 impl DeviceActivity {
     /// Counts one scored request by `user`.
     pub fn observe(&mut self, user: u64, at_ms: i64, cfg: &LearnConfig) {
         self.users.touch(user, at_ms, cfg.max_users);
+    }
+
+    /// When the record was last touched (newest sighting or fraud mark), ms; `None` when never.
+    pub fn last_ms(&self) -> Option<i64> {
+        self.users.last_ms().max(self.fraud_ms)
     }
 }
 
@@ -565,6 +623,16 @@ impl IpActivity {
             self.failures.push(at_ms);
         }
         self.users.touch(user, at_ms, cfg.max_users);
+    }
+
+    /// When the record was last touched (newest attempt, failure, sighting or fraud mark), ms;
+    /// `None` when never.
+    pub fn last_ms(&self) -> Option<i64> {
+        self.attempts
+            .last_ms()
+            .max(self.failures.last_ms())
+            .max(self.users.last_ms())
+            .max(self.fraud_ms)
     }
 }
 
@@ -772,6 +840,38 @@ mod tests {
         assert!(postcard::from_bytes::<Recent>(&short).is_err());
         let odd = postcard::to_stdvec(&serde_bytes::Bytes::new(&[0u8; 12])).expect("encode");
         assert!(postcard::from_bytes::<RecentKeys>(&odd).is_err());
+    }
+
+    #[test]
+    fn records_know_when_they_were_last_touched_and_forget_old_sightings() {
+        const MIN: i64 = 60_000;
+        const T: i64 = 1_767_225_600_000;
+        let mut r = Recent::default();
+        assert_eq!(r.last_ms(), None);
+        r.push(T + 5 * MIN);
+        r.push(T + 3 * MIN); // older than the newest: the head stays
+        assert_eq!(
+            r.last_ms(),
+            Some(T + 4 * MIN),
+            "start of the 2-minute bucket"
+        );
+        let mut k = RecentKeys::default();
+        k.touch(0xAAAA_0000_0000_0001, T, 8);
+        k.touch(0xBBBB_0000_0000_0002, T + 90 * MIN, 8);
+        assert_eq!(k.last_ms(), Some(T + 90 * MIN));
+        // Only the low 32 bits are kept: that is what `contains` and `remove` match.
+        assert!(k.contains(0x0000_0000_0000_0001) && !k.contains(3));
+        assert!(!k.forget_before(T), "nothing older than T");
+        assert!(k.forget_before(T + MIN));
+        assert_eq!((k.len(), k.contains(1), k.contains(2)), (1, false, true));
+        assert!(k.remove(2) && !k.remove(2) && k.is_empty());
+        let ip = IpActivity {
+            attempts: r,
+            fraud_ms: Some(T + 60 * MIN),
+            ..IpActivity::default()
+        };
+        assert_eq!(ip.last_ms(), Some(T + 60 * MIN), "a fraud mark is a touch");
+        assert_eq!(DeviceActivity::default().last_ms(), None);
     }
 
     #[test]

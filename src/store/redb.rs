@@ -17,7 +17,8 @@ use std::time::Duration;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 
 use super::{
-    Durability, Key, KeyMap, KvRead, KvWrite, ProfileStore, Staging, StoreError, Table, Visitor,
+    Durability, Key, KeyMap, KvRead, KvWrite, ProfileStore, ScanVisitor, Staging, StoreError,
+    Table, Visitor,
 };
 
 /// Longest time relaxed writes stay only in memory, ms.
@@ -292,6 +293,41 @@ impl KvRead for Reader<'_> {
 }
 
 impl ProfileStore for RedbStore {
+    /// Merges the unflushed layers (`live` over `flushing`; tombstones hide file records) over
+    /// a snapshot of the file. Both are taken under one overlay read lock, so they show the same
+    /// moment; the file is then walked without blocking writers. `clean` need not be merged: an
+    /// entry reaches it only after its batch is committed, so where `live` and `flushing` do not
+    /// shadow it, the file snapshot holds the same value.
+    fn scan(&self, table: Table, f: &mut ScanVisitor<'_>) -> Result<(), StoreError> {
+        let id = table as u8;
+        let (layers, txn) = {
+            let o = self.inner.overlay.read().map_err(|_| poisoned())?;
+            let mut layers = Entries::default();
+            let older = o.flushing.iter().flat_map(|batch| batch.iter());
+            for (key, value) in older.chain(o.live.iter()).filter(|(k, _)| k.0 == id) {
+                layers.insert(*key, value.clone());
+            }
+            (layers, self.inner.db.begin_read().map_err(backend)?)
+        };
+        let file = txn.open_table(def(table)).map_err(backend)?;
+        for item in file.iter().map_err(backend)? {
+            let (k, v) = item.map_err(backend)?;
+            let key: [u8; 16] = k.value().try_into().map_err(|_| StoreError::Corrupt {
+                table: table.name(),
+                problem: format!("key of {} bytes, expected 16", k.value().len()),
+            })?;
+            if !layers.contains_key(&(id, key)) {
+                f(&key, v.value())?;
+            }
+        }
+        for ((_, key), value) in &layers {
+            if let Some(v) = value {
+                f(key, v)?;
+            }
+        }
+        Ok(())
+    }
+
     fn read(
         &self,
         f: &mut dyn FnMut(&mut dyn KvRead) -> Result<(), StoreError>,
@@ -419,6 +455,93 @@ mod tests {
         })
         .expect("read");
         assert_eq!(got, vec![None, None, Some(b"durable".to_vec())]);
+    }
+
+    #[test]
+    fn scan_merges_unflushed_writes_over_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.redb");
+        let scan = |s: &RedbStore| {
+            let mut seen = std::collections::BTreeMap::new();
+            s.scan(Table::Ip, &mut |k, v| {
+                seen.insert(k[0], v.to_vec());
+                Ok(())
+            })
+            .expect("scan");
+            seen
+        };
+        let want = std::collections::BTreeMap::from([
+            (1, b"a".to_vec()),
+            (2, b"B".to_vec()),
+            (4, b"d".to_vec()),
+        ]);
+        {
+            let s = RedbStore::open(&path).expect("open");
+            s.write(Durability::Durable, &mut |kv| {
+                for (k, v) in [(1u8, b"a"), (2, b"b"), (3, b"c")] {
+                    kv.put(Table::Ip, &[k; 16], v.to_vec())?;
+                }
+                kv.put(Table::Device, &[1; 16], b"device".to_vec())
+            })
+            .expect("durable");
+            s.flush().expect("flush"); // the file holds 1, 2, 3; the overlay only a clean cache
+            s.write(Durability::Relaxed, &mut |kv| {
+                kv.put(Table::Ip, &[2; 16], b"B".to_vec())?;
+                kv.remove(Table::Ip, &[3; 16])?;
+                kv.put(Table::Ip, &[4; 16], b"d".to_vec())
+            })
+            .expect("relaxed");
+            // Newest wins, the tombstone hides 3, the unflushed 4 is seen, other tables are not.
+            assert_eq!(scan(&s), want);
+        }
+        assert_eq!(scan(&RedbStore::open(&path).expect("reopen")), want);
+    }
+
+    #[test]
+    fn scans_see_each_record_once_while_relaxed_writes_and_flushes_run() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = RedbStore::open(&dir.path().join("w.redb")).expect("open");
+        let key = |i: u16| {
+            let mut k = [0u8; 16];
+            k[..2].copy_from_slice(&i.to_le_bytes());
+            k
+        };
+        let put = |s: &RedbStore, i: u16, round: u16| {
+            s.write(Durability::Relaxed, &mut |kv| {
+                kv.put(Table::Ip, &key(i), round.to_le_bytes().to_vec())
+            })
+            .expect("write");
+        };
+        for i in 0..100 {
+            put(&store, i, 0);
+            if i == 50 {
+                store.flush().expect("flush"); // half in the file, half only in the overlay
+            }
+        }
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for round in 1..=20u16 {
+                    for i in 0..100 {
+                        put(&store, i, round); // rewrites
+                    }
+                    put(&store, 1_000 + round, round); // new records
+                    store.flush().expect("flush");
+                }
+            });
+            for _ in 0..20 {
+                let mut seen = std::collections::HashMap::new();
+                store
+                    .scan(Table::Ip, &mut |k, _| {
+                        *seen.entry(u16::from_le_bytes([k[0], k[1]])).or_insert(0) += 1;
+                        Ok(())
+                    })
+                    .expect("scan");
+                for i in 0..100 {
+                    assert_eq!(seen.get(&i), Some(&1), "record {i} seen once");
+                }
+                assert!(seen.values().all(|&n| n == 1), "{seen:?}");
+            }
+        });
     }
 
     #[test]
