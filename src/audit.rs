@@ -133,7 +133,11 @@ impl AuditLog {
     /// Opens (or creates) the log at `path`, resumes its chain and starts its writer thread.
     /// Refuses a log whose chain is already broken, so new records never extend a tampered
     /// history silently.
-    pub fn open(path: &Path) -> Result<AuditLog, AuditError> {
+    ///
+    /// `group_wait`: when the previous group held more than one job (concurrent traffic), the
+    /// writer waits this long after the first job of the next group before syncing, so one
+    /// sync covers more requests (PostgreSQL's `commit_delay`). Alone, a job is synced at once.
+    pub fn open(path: &Path, group_wait: std::time::Duration) -> Result<AuditLog, AuditError> {
         let name = path.display().to_string();
         let io = |source| AuditError::Io {
             path: name.clone(),
@@ -167,7 +171,11 @@ impl AuditLog {
             .spawn(move || {
                 // Group commit: block for one job, take whatever else is queued, write it all
                 // with one call and sync once. Jobs queue while the sync runs.
+                let mut busy = false;
                 while let Ok(first) = queue.recv() {
+                    if busy && !group_wait.is_zero() {
+                        std::thread::sleep(group_wait);
+                    }
                     let mut group = vec![first];
                     while group.len() < MAX_GROUP {
                         match queue.try_recv() {
@@ -175,6 +183,7 @@ impl AuditLog {
                             Err(_) => break,
                         }
                     }
+                    busy = group.len() > 1;
                     let result = writer.commit(&group);
                     for job in group {
                         let r = match &result {
@@ -245,7 +254,9 @@ impl Writer {
     /// Chains, writes (one call: a crash leaves at most a torn last line) and syncs a group.
     fn commit(&mut self, group: &[Job]) -> Result<(), String> {
         if let Some(problem) = &self.failed {
-            return Err(format!("refusing to append after an earlier failure: {problem}"));
+            return Err(format!(
+                "refusing to append after an earlier failure: {problem}"
+            ));
         }
         self.text.clear();
         let (mut prev, mut seq) = (std::mem::take(&mut self.prev), self.seq);
@@ -372,6 +383,7 @@ fn check_line(line: &str, prev: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn event(n: u32) -> AuditEvent {
         AuditEvent {
@@ -387,12 +399,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("a/audit.jsonl");
         {
-            let log = AuditLog::open(&path).expect("open");
+            let log = AuditLog::open(&path, Duration::ZERO).expect("open");
             for n in 0..3 {
                 log.append(&event(n), 1_000 + i64::from(n)).expect("append");
             }
         }
-        let log = AuditLog::open(&path).expect("reopen resumes the chain");
+        let log =
+            AuditLog::open(&path, Duration::from_micros(200)).expect("reopen resumes the chain");
         log.append(&event(3), 2_000).expect("append");
         let v = verify(&path).expect("intact");
         assert_eq!(v.records, 4);
@@ -423,7 +436,8 @@ mod tests {
     fn concurrent_appends_all_land_in_one_chain() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("audit.jsonl");
-        let log = std::sync::Arc::new(AuditLog::open(&path).expect("open"));
+        let log =
+            std::sync::Arc::new(AuditLog::open(&path, Duration::from_micros(500)).expect("open"));
         let threads: Vec<_> = (0..4)
             .map(|t| {
                 let log = std::sync::Arc::clone(&log);

@@ -29,6 +29,8 @@
 //! max_body_bytes = 1048576
 //! max_batch = 100
 //! request_timeout_ms = 5000
+//! header_read_timeout_ms = 10000 # a client must send its request head within this
+//! audit_group_wait_us = 500     # under concurrent load, gather audit records this long per sync
 //! rate_per_s = 20000.0          # per API key, token bucket
 //! rate_burst = 40000
 //! tls_cert = ""                 # PEM files; both set = TLS 1.3 only
@@ -255,6 +257,11 @@ pub struct ServerConfig {
     pub max_batch: usize,
     /// Whole-request deadline, ms.
     pub request_timeout_ms: u64,
+    /// Time a connection may take to send a request head (also bounds idle keep-alive), ms.
+    pub header_read_timeout_ms: u64,
+    /// Under concurrent load, how long the audit writer gathers records before one sync, µs
+    /// (0: sync at once). Adds at most this to a response's latency.
+    pub audit_group_wait_us: u64,
     /// Sustained requests per second allowed per API key.
     pub rate_per_s: f64,
     /// Burst size per API key, requests.
@@ -276,6 +283,8 @@ impl Default for ServerConfig {
             max_body_bytes: 1_048_576,
             max_batch: 100,
             request_timeout_ms: 5_000,
+            header_read_timeout_ms: 10_000,
+            audit_group_wait_us: 500,
             rate_per_s: 20_000.0,
             rate_burst: 40_000,
             tls_cert: String::new(),
@@ -398,6 +407,12 @@ impl Config {
         }
         if srv.request_timeout_ms == 0 || srv.request_timeout_ms > 600_000 {
             return Err("server.request_timeout_ms: must be 1–600000".into());
+        }
+        if srv.header_read_timeout_ms == 0 || srv.header_read_timeout_ms > 600_000 {
+            return Err("server.header_read_timeout_ms: must be 1–600000".into());
+        }
+        if srv.audit_group_wait_us > 10_000 {
+            return Err("server.audit_group_wait_us: must be 0–10000".into());
         }
         if !(srv.rate_per_s.is_finite() && srv.rate_per_s > 0.0) || srv.rate_burst == 0 {
             return Err("server.rate_per_s, server.rate_burst: must be positive".into());

@@ -546,3 +546,39 @@ fn tls_serves_tls13_only() {
         assert!(old.is_err(), "a TLS 1.2-only client must be refused");
     });
 }
+
+#[test]
+fn a_client_that_trickles_its_request_head_is_cut_off() {
+    let s = start(|cfg| cfg.server.header_read_timeout_ms = 300);
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let answer = s.rt.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut tcp = tokio::net::TcpStream::connect(&addr)
+            .await
+            .expect("connect");
+        // Half a request head, then silence (slowloris).
+        tcp.write_all(b"POST /v1/score HTTP/1.1\r\nHost: tessera\r\n")
+            .await
+            .expect("write");
+        let mut got = Vec::new();
+        // The server must end the connection by itself; 30 s only guards against a hang.
+        tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            tcp.read_to_end(&mut got),
+        )
+        .await
+        .expect("the server closed the connection")
+        .map(|_| String::from_utf8_lossy(&got).to_string())
+    });
+    match answer {
+        // hyper answers 408 before closing, or just closes; either way nothing was scored.
+        Ok(text) => assert!(
+            text.is_empty() || text.starts_with("HTTP/1.1 408"),
+            "unexpected answer: {text}"
+        ),
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+    }
+    // A normal request on the same server is unaffected.
+    let ok = s.send("GET", "/healthz", None, None);
+    assert_eq!(ok.status, 200);
+}

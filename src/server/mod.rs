@@ -50,6 +50,8 @@ pub struct Settings {
     pub max_batch: usize,
     /// Whole-request deadline.
     pub timeout: Duration,
+    /// Time a connection may take to send a request head.
+    pub header_read_timeout: Duration,
     /// Model source reloaded when `POST /v1/admin/reload` names none (and on SIGHUP).
     pub model_path: String,
 }
@@ -96,7 +98,10 @@ impl AppState {
         let audit = if srv.audit_log.trim().is_empty() {
             None
         } else {
-            Some(Arc::new(AuditLog::open(Path::new(&srv.audit_log))?))
+            Some(Arc::new(AuditLog::open(
+                Path::new(&srv.audit_log),
+                Duration::from_micros(srv.audit_group_wait_us),
+            )?))
         };
         let labels = if srv.label_log.trim().is_empty() {
             None
@@ -128,6 +133,7 @@ impl AppState {
                 max_body_bytes: srv.max_body_bytes,
                 max_batch: srv.max_batch,
                 timeout: Duration::from_millis(srv.request_timeout_ms),
+                header_read_timeout: Duration::from_millis(srv.header_read_timeout_ms),
                 model_path: cfg.model.path.clone(),
             },
         })
@@ -196,7 +202,54 @@ where
             });
         }
     }
-    axum::serve(listener, router::app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    accept_loop(listener, state, shutdown).await;
+    Ok(())
+}
+
+/// Accepts connections until `shutdown`, serving each with hyper's HTTP/1.1 connection driver
+/// (with a timer, so a client that trickles its request head is cut off after
+/// `header_read_timeout`: `axum::serve` sets no timer), then lets open connections finish.
+async fn accept_loop<L>(
+    mut listener: L,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) where
+    L: axum::serve::Listener,
+{
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let app = router::app(Arc::clone(&state));
+    let head_timeout = state.settings.header_read_timeout;
+    let (closing, closed) = tokio::sync::watch::channel(false);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (io, _) = tokio::select! {
+            conn = listener.accept() => conn,
+            () = &mut shutdown => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let mut closed = closed.clone();
+        tokio::spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(head_timeout);
+            let conn = builder.serve_connection(TokioIo::new(io), service);
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                r = conn.as_mut() => {
+                    if let Err(e) = r {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                }
+                _ = closed.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+    let _ = closing.send(true);
+    drop(closed);
+    // Every connection task holds a receiver; `closed()` resolves when the last one ends.
+    closing.closed().await;
 }

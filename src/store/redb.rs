@@ -10,7 +10,7 @@
 //!   profile. This keeps `score` at memory speed instead of one commit per request.
 
 use std::path::Path;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -23,7 +23,7 @@ use super::{
 
 /// Longest time relaxed writes stay only in memory, ms.
 pub const FLUSH_INTERVAL_MS: u64 = 5_000;
-/// Overlay size that triggers a flush from the writer itself.
+/// Overlay size that wakes the flusher before its interval (requests never flush themselves).
 const MAX_DIRTY: usize = 50_000;
 
 type Entries = KeyMap<Option<Vec<u8>>>;
@@ -50,8 +50,8 @@ fn poisoned() -> StoreError {
 const MAX_CLEAN: usize = 100_000;
 
 /// The in-memory layers over the file, newest first: `live` (not yet flushed), `flushing` (the
-/// batch being committed), `clean` (already in the file, kept as a read cache so a warm store
-/// answers from memory).
+/// batch being committed), `clean` (already in the file, or known absent from it, kept as a read
+/// cache so a warm store answers from memory; pending evidence is not cached).
 #[derive(Default)]
 struct Overlay {
     live: Entries,
@@ -74,12 +74,15 @@ struct Inner {
     /// Serialises write transactions. Lock order: `overlay` before `commit`; the flusher never
     /// holds `overlay` while it waits for or holds `commit`.
     commit: Mutex<()>,
+    /// One flush at a time, from freezing the batch to moving it into the read cache.
+    flushes: Mutex<()>,
 }
 
 /// A redb database file holding every table, with a write-behind overlay for relaxed writes.
 pub struct RedbStore {
     inner: Arc<Inner>,
-    stop: Option<Sender<()>>,
+    /// Wakes the flusher early (a full overlay); dropping it stops the flusher.
+    nudge: Option<SyncSender<()>>,
     flusher: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -144,16 +147,17 @@ impl RedbStore {
             db,
             overlay: RwLock::new(Overlay::default()),
             commit: Mutex::new(()),
+            flushes: Mutex::new(()),
         });
-        let (stop, stopped) = std::sync::mpsc::channel();
+        let (nudge, nudged) = std::sync::mpsc::sync_channel(1);
         let shared = Arc::clone(&inner);
         let flusher = std::thread::Builder::new()
             .name("tessera-redb-flush".into())
-            .spawn(move || flusher(&shared, &stopped))
+            .spawn(move || flusher(&shared, &nudged))
             .map_err(|e| open_err(e.to_string()))?;
         Ok(RedbStore {
             inner,
-            stop: Some(stop),
+            nudge: Some(nudge),
             flusher: Some(flusher),
         })
     }
@@ -164,10 +168,11 @@ impl RedbStore {
     }
 }
 
-/// Flushes every interval until the store is dropped (the sender disconnects).
-fn flusher(inner: &Inner, stopped: &Receiver<()>) {
-    while let Err(RecvTimeoutError::Timeout) =
-        stopped.recv_timeout(Duration::from_millis(FLUSH_INTERVAL_MS))
+/// Flushes every interval, or at once when nudged, until the store is dropped (the sender
+/// disconnects).
+fn flusher(inner: &Inner, nudged: &Receiver<()>) {
+    while let Ok(()) | Err(RecvTimeoutError::Timeout) =
+        nudged.recv_timeout(Duration::from_millis(FLUSH_INTERVAL_MS))
     {
         if let Err(e) = inner.flush() {
             tracing::warn!(error = %e, "flushing the activity ledger failed; will retry");
@@ -179,6 +184,7 @@ impl Inner {
     /// Freezes the live overlay, commits it without blocking readers or relaxed writers, then
     /// drops the frozen batch. On failure the batch goes back under newer live writes.
     fn flush(&self) -> Result<(), StoreError> {
+        let _one = self.flushes.lock().map_err(|_| poisoned())?;
         let frozen = {
             let mut o = self.overlay.write().map_err(|_| poisoned())?;
             if o.live.is_empty() || o.flushing.is_some() {
@@ -194,27 +200,44 @@ impl Inner {
             apply(&txn, &frozen)?;
             txn.commit().map_err(backend)
         })();
-        let mut o = self.overlay.write().map_err(|_| poisoned())?;
-        o.flushing = None;
-        let frozen = Arc::try_unwrap(frozen).unwrap_or_else(|shared| (*shared).clone());
-        if result.is_err() {
+        if let Err(e) = result {
+            let mut o = self.overlay.write().map_err(|_| poisoned())?;
+            o.flushing = None;
+            let frozen = Arc::try_unwrap(frozen).unwrap_or_else(|shared| (*shared).clone());
             for (k, v) in frozen {
                 o.live.entry(k).or_insert(v);
             }
-        } else {
-            if o.clean.len() + frozen.len() > MAX_CLEAN {
-                o.clean.clear(); // crude but bounded: the cache refills from the next flushes
-            }
-            o.clean.extend(frozen);
+            return Err(e);
         }
-        result
+        // Committed. Copy what later requests will read again into the read cache outside the
+        // lock (pending evidence is read at most once, by its outcome, so it is left to the
+        // file); under the lock only swap the layers; free the batch after.
+        let keep: Vec<(Key, Option<Vec<u8>>)> = frozen
+            .iter()
+            .filter(|((t, _), _)| *t != Table::Pending as u8)
+            .map(|(k, v)| (*k, v.clone()))
+            .collect();
+        let evicted = {
+            let mut o = self.overlay.write().map_err(|_| poisoned())?;
+            o.flushing = None;
+            // Crude but bounded: the cache refills from the next flushes.
+            let evicted = if o.clean.len() + keep.len() > MAX_CLEAN {
+                std::mem::take(&mut o.clean)
+            } else {
+                Entries::default()
+            };
+            o.clean.extend(keep);
+            evicted
+        };
+        drop((evicted, frozen));
+        Ok(())
     }
 }
 
 impl Drop for RedbStore {
     fn drop(&mut self) {
         // Stop and join the flusher first, so the database is closed when `drop` returns.
-        drop(self.stop.take());
+        drop(self.nudge.take());
         if let Some(handle) = self.flusher.take() {
             let _ = handle.join();
         }
@@ -250,6 +273,9 @@ struct Reader<'a> {
     db: &'a Database,
     txn: Option<redb::ReadTransaction>,
     tables: [Option<redb::ReadOnlyTable<&'static [u8], &'static [u8]>>; 5],
+    /// Keys absent from the overlay and the file. A write remembers them in `clean` as absent,
+    /// so the next request for a user without a profile (say) does not open the file again.
+    misses: Vec<(u8, [u8; 16])>,
 }
 
 impl<'a> Reader<'a> {
@@ -259,6 +285,7 @@ impl<'a> Reader<'a> {
             db,
             txn: None,
             tables: [None, None, None, None, None],
+            misses: Vec::new(),
         }
     }
 }
@@ -285,6 +312,9 @@ impl KvRead for Reader<'_> {
         match slot {
             Some(t) => {
                 let guard = t.get(key.as_slice()).map_err(backend)?;
+                if guard.is_none() && table != Table::Pending {
+                    self.misses.push((table as u8, *key));
+                }
                 f(guard.as_ref().map(|g| g.value()))
             }
             None => Err(backend("table not open")),
@@ -342,13 +372,13 @@ impl ProfileStore for RedbStore {
         f: &mut dyn FnMut(&mut dyn KvWrite) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let mut overlay = self.inner.overlay.write().map_err(|_| poisoned())?;
-        let staged = {
+        let (staged, misses) = {
             let mut w = Staging {
                 under: Reader::new(&overlay, &self.inner.db),
                 staged: Vec::new(),
             };
             f(&mut w)?;
-            w.staged
+            (w.staged, w.under.misses)
         };
         if durability == Durability::Durable {
             // Commit the whole overlay plus this write, fsynced, while still holding the overlay
@@ -368,10 +398,13 @@ impl ProfileStore for RedbStore {
             txn.commit().map_err(backend)?;
         }
         overlay.live.extend(staged);
+        overlay.clean.extend(misses.into_iter().map(|k| (k, None)));
         let full = overlay.live.len() >= MAX_DIRTY;
         drop(overlay);
-        if full {
-            self.inner.flush()?;
+        if full && let Some(nudge) = &self.nudge {
+            // The flusher commits; a request never waits for a flush (a full channel means a
+            // nudge is already pending).
+            let _ = nudge.try_send(());
         }
         Ok(())
     }
