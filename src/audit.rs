@@ -71,6 +71,15 @@ pub struct AuditEvent {
     /// Model version that produced the score.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_version: Option<String>,
+    /// Shadow model's version, trust score and decision for scores (never enforced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow_model_version: Option<String>,
+    /// Shadow model's trust score 0–100.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow_trust_score: Option<u8>,
+    /// Shadow model's decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow_decision: Option<String>,
     /// Outcome kind for outcomes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,

@@ -17,6 +17,7 @@
 //! key_file = "tessera-data/hash.key"
 //! [model]
 //! path = "builtin"              # the model trained into models/tessera-lr.json, or a file
+//! shadow = ""                   # a candidate scored beside it, logged, never enforced
 //! [policy]
 //! path = ""                     # a policy TOML file; "" = built-in defaults
 //! [features]
@@ -185,12 +186,16 @@ impl Default for PrivacyConfig {
 pub struct ModelConfig {
     /// Artifact path, `builtin` (the trained default compiled in) or `rules` (hand baseline).
     pub path: String,
+    /// Optional shadow model (same forms as `path`; empty = none): scored beside the active
+    /// model on the same features, logged and audited, never enforced.
+    pub shadow: String,
 }
 
 impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {
             path: "builtin".into(),
+            shadow: String::new(),
         }
     }
 }

@@ -14,7 +14,8 @@ use std::sync::{Arc, RwLock};
 
 use crate::config::{Backend, Config};
 use crate::domain::{
-    Limits, OutcomeRecord, ReasonCode, ScoreRequest, ScoreResponse, TrustScore, ValidRequest,
+    Limits, OutcomeRecord, ReasonCode, ScoreRequest, ScoreResponse, ShadowScore, TrustScore,
+    ValidRequest,
 };
 use crate::enrich::{Enricher, GeoSources, IpIntel, Lookup};
 use crate::error::Error;
@@ -32,6 +33,15 @@ use crate::store::{
 
 /// The default model, trained by `tessera train` and committed in `models/`.
 pub const BUILTIN_MODEL: &str = include_str!("../models/tessera-lr.json");
+
+/// One model's view of a request (see [`Engine::judge`]).
+struct Judged {
+    trust: TrustScore,
+    logit: f32,
+    found: Vec<explain::Found>,
+    codes: Vec<ReasonCode>,
+    out: crate::policy::PolicyOutcome,
+}
 
 /// The parts an engine is built from.
 pub struct Parts {
@@ -56,6 +66,8 @@ pub struct Engine {
     enricher: Enricher,
     store: Box<dyn ProfileStore>,
     model: RwLock<Arc<LinearModel>>,
+    /// A candidate scored beside the active model, never enforced.
+    shadow: RwLock<Option<Arc<LinearModel>>>,
     policy: PolicyTable,
     pseudo: Pseudonymizer,
     features: FeatureConfig,
@@ -121,6 +133,9 @@ impl Engine {
             features: cfg.feature_config(),
             limits: cfg.limits(),
         });
+        if !cfg.model.shadow.trim().is_empty() {
+            engine.set_shadow(Some(load_model(&cfg.model.shadow)?));
+        }
         engine.warnings = warnings;
         engine.retention = cfg.retention();
         engine.learn.pending_ttl_ms = engine.retention.pending_ms;
@@ -139,6 +154,7 @@ impl Engine {
             enricher: parts.enricher,
             store: parts.store,
             model: RwLock::new(Arc::new(parts.model)),
+            shadow: RwLock::new(None),
             policy: parts.policy,
             typing_key: crate::keystroke::digraph::TypingKey::new(
                 parts.pseudonymizer.sub_key("typing-entries"),
@@ -176,6 +192,23 @@ impl Engine {
         *slot = Arc::new(model);
     }
 
+    /// The shadow model, when one is set.
+    pub fn shadow_model(&self) -> Option<Arc<LinearModel>> {
+        match self.shadow.read() {
+            Ok(m) => m.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Sets (or, with `None`, removes) the shadow model atomically.
+    pub fn set_shadow(&self, model: Option<LinearModel>) {
+        let mut slot = match self.shadow.write() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *slot = model.map(Arc::new);
+    }
+
     /// Scores one request at the current time.
     pub fn score(&self, req: &ScoreRequest) -> Result<ScoreResponse, Error> {
         self.score_at(req, now_ms())
@@ -183,10 +216,63 @@ impl Engine {
 
     /// Scores one request with `now_ms` as the clock (for replays of recorded traffic).
     pub fn score_at(&self, req: &ScoreRequest, now_ms: i64) -> Result<ScoreResponse, Error> {
+        self.score_with_shadow(req, now_ms).map(|(resp, _)| resp)
+    }
+
+    /// Scores one request with the active model and, when one is set, the shadow model on the
+    /// same features. Only the active model's answer counts; the shadow's is returned for the
+    /// caller to log (and traced here, pseudonymously) so candidates can be compared on live
+    /// traffic before they are promoted.
+    pub fn score_with_shadow(
+        &self,
+        req: &ScoreRequest,
+        now_ms: i64,
+    ) -> Result<(ScoreResponse, Option<ShadowScore>), Error> {
         let valid = ValidRequest::check(req, &self.limits, now_ms)?;
         let intel = valid.ip.map(|ip| self.enricher.lookup(ip));
         let a = self.assess_valid(&valid, intel.as_ref());
         let model = self.model();
+        let j = self.judge(&model, &a, &valid);
+        let shadow = self.shadow_model().map(|m| {
+            let sj = self.judge(&m, &a, &valid);
+            let s = ShadowScore {
+                model_version: m.version().to_string(),
+                trust_score: sj.trust,
+                decision: sj.out.decision,
+            };
+            tracing::info!(
+                request_id = %a.request_id,
+                shadow_model = %s.model_version,
+                shadow_trust = s.trust_score.value(),
+                shadow_decision = s.decision.as_str(),
+                "shadow scored"
+            );
+            s
+        });
+        let out = j.out;
+        // A session may enrol new factors only when it passed cleanly: low risk, allowed, and
+        // no floor or policy rule had to step in.
+        let allow_factor_enrollment = out.risk == crate::domain::RiskBand::Low
+            && out.decision == crate::domain::Decision::Allow
+            && out.added.iter().all(|c| *c == ReasonCode::SensitiveAction)
+            && !self.policy.floor_applies(&j.codes);
+        let resp = ScoreResponse {
+            trust_score: j.trust,
+            confidence: confidence(&a, &valid),
+            risk: out.risk,
+            decision: out.decision,
+            delay_ms: out.delay_ms,
+            reasons: explain::finish(j.found, j.logit, &out.added, &model, &a.row),
+            allow_factor_enrollment,
+            model_version: model.version().to_string(),
+            request_id: a.request_id,
+        };
+        Ok((resp, shadow))
+    }
+
+    /// One model's view of an assessed request: imputation of unavailable signals, logit,
+    /// trust score, reason findings and the policy's outcome.
+    fn judge(&self, model: &LinearModel, a: &Assessment, valid: &ValidRequest<'_>) -> Judged {
         let mut row = a.row;
         let u = a.findings.unavailable;
         let mut impute = |only: Unavailable| model.impute(&mut row, &only);
@@ -211,7 +297,7 @@ impl Engine {
         let trust =
             TrustScore::from_attack_probability(crate::model::linear::sigmoid(f64::from(logit)));
         let mut found = Vec::with_capacity(8);
-        explain::find(&model, &a.row, &a.findings, &imputed, &mut found);
+        explain::find(model, &a.row, &a.findings, &imputed, &mut found);
         let codes: Vec<ReasonCode> = found.iter().map(|f| f.code).collect();
         let ctx = PolicyContext {
             country: a.country.as_deref(),
@@ -220,24 +306,13 @@ impl Engine {
         let out = self
             .policy
             .decide(trust, valid.channel, valid.action, &codes, &ctx);
-        let reasons = explain::finish(found, logit, &out.added, &model, &a.row);
-        let confidence = confidence(&a, &valid);
-        Ok(ScoreResponse {
-            request_id: a.request_id,
-            trust_score: trust,
-            confidence,
-            risk: out.risk,
-            decision: out.decision,
-            delay_ms: out.delay_ms,
-            reasons,
-            // A session may enrol new factors only when it passed cleanly: low risk, allowed,
-            // and no floor or policy rule had to step in.
-            allow_factor_enrollment: out.risk == crate::domain::RiskBand::Low
-                && out.decision == crate::domain::Decision::Allow
-                && out.added.iter().all(|c| *c == ReasonCode::SensitiveAction)
-                && !self.policy.floor_applies(&codes),
-            model_version: model.version().to_string(),
-        })
+        Judged {
+            trust,
+            logit,
+            found,
+            codes,
+            out,
+        }
     }
 
     /// Extracts the features of a request and records it in the activity ledger, exactly as

@@ -582,3 +582,102 @@ fn a_client_that_trickles_its_request_head_is_cut_off() {
     let ok = s.send("GET", "/healthz", None, None);
     assert_eq!(ok.status, 200);
 }
+
+/// The audit records of `method`, parsed.
+fn audit_records(s: &Server, method: &str) -> Vec<Value> {
+    std::fs::read_to_string(s.audit_path())
+        .expect("audit log")
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("json")["record"].clone())
+        .filter(|r| r["method"] == method)
+        .collect()
+}
+
+#[test]
+fn a_shadow_model_is_scored_and_audited_but_never_enforced() {
+    // The same first request on two fresh servers: one enforcing the hand rules, one enforcing
+    // the trained model with the rules as its shadow.
+    let rules = start(|cfg| cfg.model.path = "rules".into());
+    let enforced_by_rules = rules
+        .post(
+            "/v1/score",
+            SCORE_KEY,
+            &score_request("s1", 5, "alice-phone"),
+        )
+        .json();
+    let s = start(|cfg| cfg.model.shadow = "rules".into());
+    let model = s.get("/v1/model", Some(ADMIN_KEY)).json();
+    let active = model["model_version"]
+        .as_str()
+        .expect("version")
+        .to_string();
+    assert_eq!(model["shadow"]["source"], "rules");
+    assert_eq!(
+        model["shadow"]["model_version"],
+        enforced_by_rules["model_version"]
+    );
+    let r = s.post(
+        "/v1/score",
+        SCORE_KEY,
+        &score_request("s1", 5, "alice-phone"),
+    );
+    let scored = r.json();
+    assert_eq!(
+        scored["model_version"],
+        active.as_str(),
+        "the active model answers"
+    );
+    assert!(
+        !r.body.contains("shadow"),
+        "the shadow never reaches the caller"
+    );
+    let audited = audit_records(&s, "score");
+    assert_eq!(audited.len(), 1);
+    let rec = &audited[0];
+    assert_eq!(rec["model_version"], active.as_str());
+    assert_eq!(rec["trust_score"], scored["trust_score"]);
+    assert_eq!(
+        rec["shadow_model_version"],
+        enforced_by_rules["model_version"]
+    );
+    assert_eq!(rec["shadow_trust_score"], enforced_by_rules["trust_score"]);
+    assert_eq!(rec["shadow_decision"], enforced_by_rules["decision"]);
+    let agree = if scored["decision"] == enforced_by_rules["decision"] {
+        "agree"
+    } else {
+        "differ"
+    };
+    let metrics = s.get("/metrics", None).body;
+    assert!(
+        metrics.contains(&format!(
+            "tessera_shadow_agreement_total{{result=\"{agree}\"}} 1\n"
+        )),
+        "{metrics}"
+    );
+
+    // Removing the shadow: later records carry no shadow fields.
+    let r = s.post("/v1/admin/reload", ADMIN_KEY, &json!({"shadow": ""}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["model_version"], active.as_str());
+    assert!(r.json()["shadow_model_version"].is_null());
+    s.post(
+        "/v1/score",
+        SCORE_KEY,
+        &score_request("s2", 4, "alice-phone"),
+    );
+    let audited = audit_records(&s, "score");
+    assert_eq!(audited.len(), 2);
+    assert!(audited[1].get("shadow_model_version").is_none());
+    // A corrupt shadow is refused and the model in force is untouched.
+    let corrupt = s.dir.path().join("corrupt.json");
+    std::fs::write(&corrupt, "{\"format_version\": 1").expect("write");
+    let r = s.post(
+        "/v1/admin/reload",
+        ADMIN_KEY,
+        &json!({"shadow": path_str(&corrupt)}),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    let model = s.get("/v1/model", Some(ADMIN_KEY)).json();
+    assert_eq!(model["model_version"], active.as_str());
+    assert!(model.get("shadow").is_none());
+}

@@ -20,6 +20,6 @@ pub use label::LabelRecord;
 pub use outcome::{OutcomeKind, OutcomeRecord};
 pub use reason::{Reason, ReasonCode};
 pub use request::{AuthInfo, DeviceInfo, KeyEvent, NetworkInfo, ScoreRequest, TypingInfo};
-pub use response::ScoreResponse;
+pub use response::{ScoreResponse, ShadowScore};
 pub use score::{Decision, RiskBand, TrustScore};
 pub use validate::{Limits, ValidRequest};

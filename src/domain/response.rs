@@ -5,6 +5,18 @@ use serde::{Deserialize, Serialize};
 use super::reason::Reason;
 use super::score::{Decision, RiskBand, TrustScore};
 
+/// What a shadow model decided for a request: logged and audited beside the active model's
+/// answer, never returned to the caller and never enforced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShadowScore {
+    /// Version of the shadow model.
+    pub model_version: String,
+    /// Its trust score.
+    pub trust_score: TrustScore,
+    /// The decision the policy would have taken on it.
+    pub decision: Decision,
+}
+
 /// Tessera's answer to one [`super::ScoreRequest`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScoreResponse {

@@ -15,7 +15,7 @@ use super::AppState;
 use super::auth::{Caller, Scope};
 use super::error::ApiError;
 use crate::audit::AuditEvent;
-use crate::domain::{InputError, OutcomeRecord, ScoreRequest, ScoreResponse};
+use crate::domain::{InputError, OutcomeRecord, ScoreRequest, ScoreResponse, ShadowScore};
 use crate::engine::now_ms;
 
 /// The OpenAPI 3 document served at `/openapi.json`.
@@ -110,8 +110,16 @@ async fn audit(st: &Arc<AppState>, events: Vec<AuditEvent>) -> Result<(), ApiErr
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-fn score_event(st: &AppState, req: &ScoreRequest, resp: &ScoreResponse, key: &str) -> AuditEvent {
+fn score_event(
+    st: &AppState,
+    req: &ScoreRequest,
+    (resp, shadow): &(ScoreResponse, Option<ShadowScore>),
+    key: &str,
+) -> AuditEvent {
     AuditEvent {
+        shadow_model_version: shadow.as_ref().map(|s| s.model_version.clone()),
+        shadow_trust_score: shadow.as_ref().map(|s| s.trust_score.value()),
+        shadow_decision: shadow.as_ref().map(|s| s.decision.as_str().into()),
         method: "score".into(),
         request_id: Some(resp.request_id.clone()),
         user: Some(st.engine.user_pseudonym(&req.user_id).to_hex()),
@@ -128,8 +136,15 @@ fn score_event(st: &AppState, req: &ScoreRequest, resp: &ScoreResponse, key: &st
     }
 }
 
-fn score_one(st: &AppState, req: &ScoreRequest) -> Result<ScoreResponse, crate::Error> {
-    let resp = st.engine.score(req)?;
+fn score_one(
+    st: &AppState,
+    req: &ScoreRequest,
+) -> Result<(ScoreResponse, Option<ShadowScore>), crate::Error> {
+    let (resp, shadow) = st.engine.score_with_shadow(req, now_ms())?;
+    if let Some(s) = &shadow {
+        st.metrics
+            .shadow(s.decision.as_str(), s.decision == resp.decision);
+    }
     tracing::Span::current().record("request_id", resp.request_id.as_str());
     st.metrics.decision(
         resp.decision.as_str(),
@@ -143,7 +158,7 @@ fn score_one(st: &AppState, req: &ScoreRequest) -> Result<ScoreResponse, crate::
         decision = resp.decision.as_str(),
         "scored"
     );
-    Ok(resp)
+    Ok((resp, shadow))
 }
 
 /// `POST /v1/score`.
@@ -155,8 +170,9 @@ pub async fn score(
     let caller = authorize(&st, &headers, Some(Scope::Score))?;
     let text = json_body(&st, &headers, body).await?;
     let req = ScoreRequest::from_json(&text).map_err(ApiError::Input)?;
-    let resp = score_one(&st, &req)?;
-    audit(&st, vec![score_event(&st, &req, &resp, &caller.key_id)]).await?;
+    let scored = score_one(&st, &req)?;
+    audit(&st, vec![score_event(&st, &req, &scored, &caller.key_id)]).await?;
+    let resp = scored.0;
     Ok(json_response(StatusCode::OK, to_json(&resp)?))
 }
 
@@ -184,8 +200,9 @@ pub async fn score_batch(
     let mut events = Vec::with_capacity(reqs.len());
     for (i, req) in reqs.iter().enumerate() {
         match score_one(&st, req) {
-            Ok(resp) => {
-                events.push(score_event(&st, req, &resp, &caller.key_id));
+            Ok(scored) => {
+                events.push(score_event(&st, req, &scored, &caller.key_id));
+                let resp = scored.0;
                 results.push(
                     serde_json::to_value(&resp).map_err(|e| ApiError::Internal(e.to_string()))?,
                 );
@@ -258,6 +275,9 @@ pub async fn model(
 struct ReloadBody {
     #[serde(default)]
     path: Option<String>,
+    /// Shadow model to set (`""` removes it). Alone, only the shadow changes.
+    #[serde(default)]
+    shadow: Option<String>,
 }
 
 /// `POST /v1/admin/reload`: `{"path": FILE}` or an empty body for the configured model.
@@ -277,17 +297,28 @@ pub async fn reload(
         ReloadBody::default()
     };
     let st2 = Arc::clone(&st);
-    let version = blocking(move || st2.reload(req.path.as_deref())).await??;
+    let (version, shadow) = blocking(move || {
+        if req.path.is_some() || req.shadow.is_none() {
+            st2.reload(req.path.as_deref())?;
+        }
+        if let Some(s) = &req.shadow {
+            st2.reload_shadow(Some(s))?;
+        }
+        let info = st2.model_info();
+        Ok::<_, crate::Error>((info.model_version, info.shadow.map(|s| s.model_version)))
+    })
+    .await??;
     let event = AuditEvent {
         method: "reload".into(),
         model_version: Some(version.clone()),
+        shadow_model_version: shadow.clone(),
         key_id: Some(caller.key_id),
         ..AuditEvent::default()
     };
     audit(&st, vec![event]).await?;
     Ok(json_response(
         StatusCode::OK,
-        serde_json::json!({"model_version": version}).to_string(),
+        serde_json::json!({"model_version": version, "shadow_model_version": shadow}).to_string(),
     ))
 }
 

@@ -32,6 +32,8 @@ pub struct Metrics {
     decisions: Mutex<BTreeMap<&'static str, u64>>,
     reasons: Mutex<BTreeMap<&'static str, u64>>,
     reloads: Mutex<BTreeMap<&'static str, u64>>,
+    shadow: Mutex<BTreeMap<&'static str, u64>>,
+    shadow_agreement: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
@@ -60,6 +62,22 @@ impl Metrics {
         for code in reasons {
             *r.entry(code).or_default() += 1;
         }
+    }
+
+    /// Counts one shadow-model decision and whether it matched the enforced one.
+    pub fn shadow(&self, decision: &'static str, agrees: bool) {
+        *self
+            .shadow
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(decision)
+            .or_default() += 1;
+        *self
+            .shadow_agreement
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(if agrees { "agree" } else { "differ" })
+            .or_default() += 1;
     }
 
     /// Counts a model reload attempt (`ok` or `refused`).
@@ -143,6 +161,20 @@ impl Metrics {
             "Model reload attempts.",
             "result",
             &self.reloads,
+        );
+        family(
+            &mut out,
+            "tessera_shadow_decisions_total",
+            "Decisions the shadow model would have taken (never enforced).",
+            "decision",
+            &self.shadow,
+        );
+        family(
+            &mut out,
+            "tessera_shadow_agreement_total",
+            "Shadow decisions equal to (agree) or different from (differ) the enforced ones.",
+            "result",
+            &self.shadow_agreement,
         );
         out.push_str("# HELP tessera_model_info The active model version.\n");
         out.push_str("# TYPE tessera_model_info gauge\n");

@@ -39,6 +39,18 @@ pub struct ModelInfo {
     pub metrics: serde_json::Value,
     /// Where it was loaded from (`builtin`, `rules` or a path).
     pub source: String,
+    /// The shadow model (scored and audited beside the active one, never enforced), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<ShadowInfo>,
+}
+
+/// What `GET /v1/model` reports about the shadow model.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShadowInfo {
+    /// Its version (as in audit records' `shadow_model_version`).
+    pub model_version: String,
+    /// Where it was loaded from.
+    pub source: String,
 }
 
 /// Bounds the handlers enforce.
@@ -54,6 +66,8 @@ pub struct Settings {
     pub header_read_timeout: Duration,
     /// Model source reloaded when `POST /v1/admin/reload` names none (and on SIGHUP).
     pub model_path: String,
+    /// Configured shadow model source (empty: none), reloaded on SIGHUP.
+    pub shadow_path: String,
 }
 
 /// Everything the handlers share.
@@ -86,6 +100,7 @@ fn info(art: &Artifact, source: &str) -> ModelInfo {
         schema: art.schema.clone(),
         metrics: art.metrics.clone(),
         source: source.to_string(),
+        shadow: None,
     }
 }
 
@@ -128,13 +143,25 @@ impl AppState {
             metrics: metrics::Metrics::default(),
             audit,
             labels,
-            model: RwLock::new(info(&art, &cfg.model.path)),
+            model: RwLock::new(ModelInfo {
+                shadow: if cfg.model.shadow.trim().is_empty() {
+                    None
+                } else {
+                    let s = load_artifact(&cfg.model.shadow)?;
+                    Some(ShadowInfo {
+                        model_version: s.model_version,
+                        source: cfg.model.shadow.clone(),
+                    })
+                },
+                ..info(&art, &cfg.model.path)
+            }),
             settings: Settings {
                 max_body_bytes: srv.max_body_bytes,
                 max_batch: srv.max_batch,
                 timeout: Duration::from_millis(srv.request_timeout_ms),
                 header_read_timeout: Duration::from_millis(srv.header_read_timeout_ms),
                 model_path: cfg.model.path.clone(),
+                shadow_path: cfg.model.shadow.clone(),
             },
         })
     }
@@ -154,9 +181,36 @@ impl AppState {
         let art = result?;
         let mut slot = self.model.write().unwrap_or_else(|p| p.into_inner());
         self.engine.set_model(LinearModel::from_artifact(&art));
-        *slot = info(&art, path);
+        *slot = ModelInfo {
+            shadow: slot.shadow.take(),
+            ..info(&art, path)
+        };
         tracing::info!(model_version = %art.model_version, "model reloaded");
         Ok(art.model_version)
+    }
+
+    /// Loads, checks and atomically sets the shadow model from `path` (`""` removes it; `None`
+    /// reloads the configured one). On any error the current shadow is untouched. Returns the
+    /// new shadow version, if any.
+    pub fn reload_shadow(&self, path: Option<&str>) -> Result<Option<String>, Error> {
+        let path = path.unwrap_or(&self.settings.shadow_path).trim();
+        let art = if path.is_empty() {
+            None
+        } else {
+            let result = load_artifact(path);
+            self.metrics
+                .reload(if result.is_ok() { "ok" } else { "refused" });
+            Some(result?)
+        };
+        let mut slot = self.model.write().unwrap_or_else(|p| p.into_inner());
+        self.engine
+            .set_shadow(art.as_ref().map(LinearModel::from_artifact));
+        slot.shadow = art.as_ref().map(|a| ShadowInfo {
+            model_version: a.model_version.clone(),
+            source: path.to_string(),
+        });
+        tracing::info!(shadow = ?slot.shadow.as_ref().map(|s| &s.model_version), "shadow model set");
+        Ok(art.map(|a| a.model_version))
     }
 
     /// Appends one verified outcome to the label log: request id, user pseudonym, outcome,
@@ -190,7 +244,12 @@ where
             tokio::spawn(async move {
                 while hup.recv().await.is_some() {
                     let st = Arc::clone(&st);
-                    let r = tokio::task::spawn_blocking(move || st.reload(None)).await;
+                    let r = tokio::task::spawn_blocking(move || {
+                        let v = st.reload(None)?;
+                        st.reload_shadow(None)?;
+                        Ok::<_, Error>(v)
+                    })
+                    .await;
                     match r {
                         Ok(Ok(v)) => tracing::warn!(model_version = %v, "SIGHUP: model reloaded"),
                         Ok(Err(e)) => {
