@@ -1,6 +1,7 @@
 //! `tessera serve`: the HTTP scoring service on embedded defaults (built-in model and demo geo
 //! data, redb store and audit log under `tessera-data/`). Prints where it listens and, when no
-//! key is configured and `TESSERA_API_KEY` is unset, a freshly generated dev key (once).
+//! key is configured and `TESSERA_API_KEY` is unset, the dev key (generated on first start and kept
+//! in `dev-api-key` beside the store, mode 0600).
 //! A background thread applies the `[retention]` windows at start-up and every
 //! `sweep_interval_s`, logging counts only.
 
@@ -30,6 +31,36 @@ pub struct Args {
     hash_key: Option<String>,
 }
 
+/// The development key kept beside the store (created with mode 0600 on first start), so that
+/// scripts and the README's curl example can read it: `$(cat tessera-data/dev-api-key)`.
+fn dev_key(path: &Path) -> Result<String, CliError> {
+    if let Ok(text) = std::fs::read_to_string(path) {
+        let key = text.trim();
+        if key.starts_with("tsk_") && key.len() >= 20 {
+            return Ok(key.to_string());
+        }
+        return Err(format!(
+            "{}: not a dev API key (delete it to get a new one)",
+            path.display()
+        )
+        .into());
+    }
+    let key = auth::generate_key();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    std::io::Write::write_all(&mut f, format!("{key}\n").as_bytes())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(key)
+}
+
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     if let Some(key) = &args.hash_key {
         println!("hash = \"{}\"", auth::hash_key(key));
@@ -51,7 +82,16 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let env_key = std::env::var("TESSERA_API_KEY")
         .ok()
         .filter(|k| !k.is_empty());
-    let generated = (env_key.is_none() && cfg.server.keys.is_empty()).then(auth::generate_key);
+    let dev_key_file = Path::new(&cfg.store.path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join("dev-api-key");
+    let generated = if env_key.is_none() && cfg.server.keys.is_empty() {
+        Some(dev_key(&dev_key_file)?)
+    } else {
+        None
+    };
     let dev_key = env_key.as_deref().or(generated.as_deref());
     let engine = Engine::from_config(&cfg)?;
     for w in engine.warnings() {
@@ -78,7 +118,10 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         let scheme = if tls.is_some() { "https" } else { "http" };
         println!("tessera: listening on {scheme}://{addr}");
         if let Some(k) = &generated {
-            println!("tessera: dev API key (all scopes; shown once): {k}");
+            println!(
+                "tessera: dev API key (all scopes; kept in {}): {k}",
+                dev_key_file.display()
+            );
         }
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
