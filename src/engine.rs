@@ -250,12 +250,14 @@ impl Engine {
             s
         });
         let out = j.out;
-        // A session may enrol new factors only when it passed cleanly: low risk, allowed, and
-        // no floor or policy rule had to step in.
+        // A session may enrol new factors only when it passed cleanly: low risk, allowed, no
+        // floor or policy rule had to step in, and there is verified history to have matched
+        // (a session of an account Tessera knows nothing about proves nothing about its owner).
         let allow_factor_enrollment = out.risk == crate::domain::RiskBand::Low
             && out.decision == crate::domain::Decision::Allow
             && out.added.iter().all(|c| *c == ReasonCode::SensitiveAction)
-            && !self.policy.floor_applies(&j.codes);
+            && !self.policy.floor_applies(&j.codes)
+            && !j.codes.contains(&ReasonCode::NoHistory);
         let resp = ScoreResponse {
             trust_score: j.trust,
             confidence: confidence(&a, &valid),

@@ -702,6 +702,20 @@ fn factor_enrollment_needs_a_clean_allow() {
     );
     assert_eq!(r.decision, Decision::Allow, "{:?}", codes(&r));
     assert!(r.allow_factor_enrollment);
+    // The same clean session for an account with no verified history: no enrolment.
+    let r = score(
+        &clean,
+        &request(
+            "nadia",
+            "n1",
+            T0,
+            PARIS_IP,
+            device("nadia-phone", "Europe/Paris", "fr-FR"),
+            Some(typing(105.0, 190.0, 77)),
+        ),
+    );
+    assert!(codes(&r).contains(&"no_history"), "{:?}", codes(&r));
+    assert!(!r.allow_factor_enrollment);
 }
 
 #[test]

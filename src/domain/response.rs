@@ -34,7 +34,8 @@ pub struct ScoreResponse {
     pub delay_ms: u32,
     /// Reasons, strongest first.
     pub reasons: Vec<Reason>,
-    /// Whether the session may enrol new factors (false for medium risk or worse).
+    /// Whether the session may enrol new factors: only a clean low-risk allow (no floor or policy
+    /// rule stepped in) of an account with verified history.
     pub allow_factor_enrollment: bool,
     /// Version of the model that produced the score.
     pub model_version: String,
