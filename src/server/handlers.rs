@@ -332,25 +332,38 @@ fn check_user_id(id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// An admin operation on one user: checks the key and the id, runs `op` off the async workers,
+/// audits it as `method` under the user's keyed hash. Returns `op`'s result and that hash.
+async fn user_admin<T: Send + 'static>(
+    st: &Arc<AppState>,
+    headers: &HeaderMap,
+    id: String,
+    method: &str,
+    op: impl FnOnce(&crate::Engine, &str) -> Result<T, crate::Error> + Send + 'static,
+) -> Result<(T, String), ApiError> {
+    let caller = authorize(st, headers, Some(Scope::Admin))?;
+    check_user_id(&id)?;
+    let user = st.engine.user_pseudonym(&id).to_hex();
+    let st2 = Arc::clone(st);
+    let out = blocking(move || op(&st2.engine, &id)).await??;
+    let event = AuditEvent {
+        method: method.into(),
+        user: Some(user.clone()),
+        key_id: Some(caller.key_id),
+        ..AuditEvent::default()
+    };
+    audit(st, vec![event]).await?;
+    Ok((out, user))
+}
+
 /// `GET /v1/users/{id}/profile`: what Tessera holds about a user (admin).
 pub async fn export_profile(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let caller = authorize(&st, &headers, Some(Scope::Admin))?;
-    check_user_id(&id)?;
-    let st2 = Arc::clone(&st);
-    let id2 = id.clone();
-    let export = blocking(move || st2.engine.export_profile(&id2)).await??;
-    let user = st.engine.user_pseudonym(&id).to_hex();
-    let event = AuditEvent {
-        method: "export".into(),
-        user: Some(user.clone()),
-        key_id: Some(caller.key_id),
-        ..AuditEvent::default()
-    };
-    audit(&st, vec![event]).await?;
+    let (export, user) =
+        user_admin(&st, &headers, id, "export", |e, id| e.export_profile(id)).await?;
     let export = export.ok_or_else(|| ApiError::NotFound("no data held for this user".into()))?;
     Ok(json_response(
         StatusCode::OK,
@@ -365,18 +378,7 @@ pub async fn erase_user(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let caller = authorize(&st, &headers, Some(Scope::Admin))?;
-    check_user_id(&id)?;
-    let st2 = Arc::clone(&st);
-    let id2 = id.clone();
-    let erased = blocking(move || st2.engine.erase_user(&id2)).await??;
-    let event = AuditEvent {
-        method: "erase".into(),
-        user: Some(st.engine.user_pseudonym(&id).to_hex()),
-        key_id: Some(caller.key_id),
-        ..AuditEvent::default()
-    };
-    audit(&st, vec![event]).await?;
+    let (erased, _) = user_admin(&st, &headers, id, "erase", |e, id| e.erase_user(id)).await?;
     Ok(json_response(
         StatusCode::OK,
         serde_json::json!({"erased": erased.any(), "removed": erased}).to_string(),
