@@ -363,6 +363,7 @@ impl Engine {
             failed: req.auth.as_ref().is_some_and(|x| x.failed_attempts > 0),
             sketch: evidence.sketch.as_ref(),
             request: self.pseudo.id(IdKind::Request, &request_id),
+            generated_id: req.request_id.is_none(),
             pending: &pending,
         };
         let snapshot = match store::record(self.store.as_ref(), &obs, &self.learn) {

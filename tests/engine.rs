@@ -719,6 +719,70 @@ fn factor_enrollment_needs_a_clean_allow() {
 }
 
 #[test]
+fn a_planted_record_under_a_predicted_generated_id_is_not_what_the_outcome_teaches() {
+    let e = engine(&memory_config());
+    enroll_in_paris(&e, "rui", 4);
+    let mut first = request(
+        "rui",
+        "unused",
+        T0,
+        PARIS_IP,
+        device("rui-phone", "Europe/Paris", "fr-FR"),
+        None,
+    );
+    first.request_id = None;
+    let id = score(&e, &first).request_id;
+    // Generated ids count up, so the next one can be predicted from a response...
+    let seq = u64::from_str_radix(&id[id.len() - 8..], 16).expect("hex seq");
+    let next = format!("{}{:08x}", &id[..id.len() - 8], seq + 1);
+    // ... and an attacker plants evidence from their own box under it.
+    score(
+        &e,
+        &request(
+            "rui",
+            &next,
+            T0 + 1_000,
+            PARIS_IP,
+            device("attacker-box", "Europe/Paris", "fr-FR"),
+            None,
+        ),
+    );
+    // Rui's next request gets that id; his verified OTP must teach his device, not theirs.
+    let mut genuine = request(
+        "rui",
+        "unused",
+        T0 + 2_000,
+        PARIS_IP,
+        device("rui-tablet", "Europe/Paris", "fr-FR"),
+        None,
+    );
+    genuine.request_id = None;
+    assert_eq!(score(&e, &genuine).request_id, next);
+    e.record_outcome(&OutcomeRecord::new(
+        &next,
+        "rui",
+        &ts(T0 + 120_000),
+        OutcomeKind::OtpPassed,
+    ))
+    .expect("learned");
+    let later = |dev: &str, id: &str| {
+        codes(&score(
+            &e,
+            &request(
+                "rui",
+                id,
+                T0 + HOUR,
+                PARIS_IP,
+                device(dev, "Europe/Paris", "fr-FR"),
+                None,
+            ),
+        ))
+    };
+    assert!(!later("rui-tablet", "r1").contains(&"new_device"));
+    assert!(later("attacker-box", "r2").contains(&"new_device"));
+}
+
+#[test]
 fn rescoring_a_request_id_cannot_swap_the_evidence_an_outcome_teaches() {
     let e = engine(&memory_config());
     enroll_in_paris(&e, "pia", 4);

@@ -50,6 +50,7 @@ fn seen(s: &dyn ProfileStore, user: u8, device: Option<u8>, ip: Option<u8>, req:
         failed: false,
         sketch: None,
         request: p(req),
+        generated_id: false,
         pending: &pending,
     };
     store::record(s, &obs, &LearnConfig::default()).expect("record");

@@ -348,6 +348,10 @@ pub struct Observation<'a> {
     pub sketch: Option<&'a TimingSketch>,
     /// Pseudonym of the request id, under which the pending evidence is kept.
     pub request: Pseudonym,
+    /// The engine generated the request id (the request carried none). Its evidence is then
+    /// always written: a record already under that id can only have been planted by a caller
+    /// who predicted the id, and must not be what the outcome teaches. Also spares the lookup.
+    pub generated_id: bool,
     /// Evidence to learn from if a verified outcome arrives.
     pub pending: &'a PendingEvidence,
 }
@@ -379,15 +383,18 @@ pub fn record(
             save(kv, Table::Ip, ip, &rec)?;
             snap.ip = rec;
         }
-        // First writer wins: scoring the same request id again (a retry, or someone reusing a
-        // victim's id) must not replace the evidence the verified outcome will teach.
-        let mut exists = false;
-        kv.visit(Table::Pending, &obs.request.0, &mut |v| {
-            exists = v.is_some();
-            Ok(())
-        })?;
-        if exists {
-            return Ok(());
+        // For a caller's id, the first writer wins: scoring the same request id again (a retry,
+        // or someone reusing a victim's id) must not replace the evidence the verified outcome
+        // will teach.
+        if !obs.generated_id {
+            let mut exists = false;
+            kv.visit(Table::Pending, &obs.request.0, &mut |v| {
+                exists = v.is_some();
+                Ok(())
+            })?;
+            if exists {
+                return Ok(());
+            }
         }
         save(kv, Table::Pending, &obs.request, obs.pending)
     })?;
