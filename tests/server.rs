@@ -391,6 +391,14 @@ fn client_errors_name_the_problem() {
     assert_eq!(r.json()["error"]["code"], "payload_too_large");
     let r = s.get("/v1/nope", Some(SCORE_KEY));
     assert_eq!(r.status, 404);
+    assert_eq!(r.json()["error"]["code"], "not_found");
+    // A known route with the wrong method, and a path segment that is not UTF-8: JSON errors too.
+    let r = s.get("/v1/score", Some(SCORE_KEY));
+    assert_eq!(r.status, 405);
+    assert_eq!(r.json()["error"]["code"], "method_not_allowed");
+    let r = s.get("/v1/users/%FF/profile", Some(ADMIN_KEY));
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.json()["error"]["field"], "user_id");
 
     let batch = json!([score_request("b1", 5, "alice-phone"), {"schema": 1, "user_id": "", "timestamp": ts(5), "channel": "web_widget"}]);
     let r = s.post("/v1/score/batch", SCORE_KEY, &batch);

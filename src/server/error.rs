@@ -24,6 +24,8 @@ pub enum ApiError {
     Input(InputError),
     /// The referenced thing does not exist (404).
     NotFound(String),
+    /// The route exists but not with this method (405).
+    MethodNotAllowed,
     /// A model artifact was refused; the old model keeps serving (422).
     ModelRefused(String),
     /// The request took longer than the deadline (503).
@@ -93,6 +95,12 @@ impl ApiError {
                 "not_found",
                 String::new(),
                 what.clone(),
+            ),
+            ApiError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method".into(),
+                "this route does not accept this method (see /openapi.json)".into(),
             ),
             ApiError::ModelRefused(why) => (
                 StatusCode::UNPROCESSABLE_ENTITY,

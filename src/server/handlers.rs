@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -337,11 +338,17 @@ fn check_user_id(id: &str) -> Result<(), ApiError> {
 async fn user_admin<T: Send + 'static>(
     st: &Arc<AppState>,
     headers: &HeaderMap,
-    id: String,
+    id: Result<Path<String>, PathRejection>,
     method: &str,
     op: impl FnOnce(&crate::Engine, &str) -> Result<T, crate::Error> + Send + 'static,
 ) -> Result<(T, String), ApiError> {
     let caller = authorize(st, headers, Some(Scope::Admin))?;
+    let Path(id) = id.map_err(|_| {
+        ApiError::Input(InputError::Malformed {
+            field: "user_id".into(),
+            problem: "the path segment is not valid percent-encoded UTF-8".into(),
+        })
+    })?;
     check_user_id(&id)?;
     let user = st.engine.user_pseudonym(&id).to_hex();
     let st2 = Arc::clone(st);
@@ -359,7 +366,7 @@ async fn user_admin<T: Send + 'static>(
 /// `GET /v1/users/{id}/profile`: what Tessera holds about a user (admin).
 pub async fn export_profile(
     State(st): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (export, user) =
@@ -375,7 +382,7 @@ pub async fn export_profile(
 /// anything was held, `removed` counts what went (see [`crate::store::erase_user`]).
 pub async fn erase_user(
     State(st): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (erased, _) = user_admin(&st, &headers, id, "erase", |e, id| e.erase_user(id)).await?;
