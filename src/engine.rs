@@ -100,6 +100,18 @@ impl Engine {
     /// the model and the policy. Unavailable geo sources are warnings (see [`Engine::warnings`]),
     /// not errors: scoring treats them as `geo_unavailable`.
     pub fn from_config(cfg: &Config) -> Result<Engine, Error> {
+        Engine::build(cfg, None)
+    }
+
+    /// Like [`Engine::from_config`], with `key` as the pseudonymisation secret instead of the
+    /// configured (or, for the memory store, random) one. Offline replay uses a fixed key so
+    /// that training is reproducible: where keyed-hash names decide an order (which typing
+    /// entries a full profile keeps), it then falls the same way on every run.
+    pub fn from_config_with_key(cfg: &Config, key: Pseudonymizer) -> Result<Engine, Error> {
+        Engine::build(cfg, Some(key))
+    }
+
+    fn build(cfg: &Config, key: Option<Pseudonymizer>) -> Result<Engine, Error> {
         let source = |s: &str| (!s.trim().is_empty()).then(|| s.to_string());
         let sources = GeoSources {
             city: source(&cfg.geo.city),
@@ -109,11 +121,17 @@ impl Engine {
         let (enricher, warnings) = Enricher::open(&sources, &cfg.lists.block, &cfg.lists.allow)?;
         let (store, pseudonymizer): (Box<dyn ProfileStore>, Pseudonymizer) = match cfg.store.backend
         {
-            Backend::Memory => (Box::new(MemoryStore::new()), Pseudonymizer::random()),
-            Backend::Embedded => (
-                Box::new(RedbStore::open(&cfg.store.path)?),
-                Pseudonymizer::load_or_create(&cfg.privacy.key_file)?,
+            Backend::Memory => (
+                Box::new(MemoryStore::new()),
+                key.unwrap_or_else(Pseudonymizer::random),
             ),
+            Backend::Embedded => {
+                let store = Box::new(RedbStore::open(&cfg.store.path)?);
+                match key {
+                    Some(k) => (store, k),
+                    None => (store, Pseudonymizer::load_or_create(&cfg.privacy.key_file)?),
+                }
+            }
         };
         let model = load_model(&cfg.model.path)?;
         let policy = if cfg.policy.path.trim().is_empty() {

@@ -128,7 +128,9 @@ pub fn train_with_labels(
     let mut replay_cfg = cfg.clone();
     replay_cfg.store.backend = Backend::Memory;
     replay_cfg.model.path = "rules".into();
-    let engine = Engine::from_config(&replay_cfg)?;
+    // A fixed key: the replay store is discarded, and a fixed key makes training reproducible.
+    let key = crate::privacy::Pseudonymizer::new(*blake3::hash(b"tessera train replay").as_bytes());
+    let engine = Engine::from_config_with_key(&replay_cfg, key)?;
     let rep = replay::replay(&ds, &engine)?;
     // Fit only the labelled events (still in time order); the rest shaped history in replay.
     let (mut rows, mut ys, mut ts_ms) = (Vec::new(), Vec::new(), Vec::new());
