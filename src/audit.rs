@@ -4,8 +4,9 @@
 //! Each line is `{"record":BODY,"hash":"HEX"}` where `HEX` is the blake3 hash of the exact `BODY`
 //! text, and `BODY` carries `"prev"`, the hash of the previous line's body (64 zeros for the
 //! first). Editing a record breaks its own hash; deleting or reordering records breaks the next
-//! record's `prev`. [`verify`] names the first broken line. Truncating the tail is not detectable
-//! from the file alone (keep the last hash elsewhere for that).
+//! record's `prev`. [`verify`] names the first broken line. Cutting records from the end is not
+//! detectable from the file alone: keep the head ([`AuditLog::head`], `GET /v1/audit/head`)
+//! elsewhere and check against it with [`verify_anchored`].
 //!
 //! **Durability (group commit).** One writer thread owns the file. [`AuditLog::submit`] queues
 //! events and reports back once they are on stable storage (`fdatasync`); [`AuditLog::append`]
@@ -116,6 +117,8 @@ const MAX_GROUP: usize = 4096;
 
 /// The writer thread's state: the open file and the chain's tail.
 struct Writer {
+    /// The head after the last successful sync, for [`AuditLog::head`].
+    head: std::sync::Arc<std::sync::Mutex<Verified>>,
     path: String,
     file: File,
     prev: String,
@@ -129,6 +132,7 @@ struct Writer {
 /// An open audit log. Share it (`Arc<AuditLog>`); appends take `&self`.
 pub struct AuditLog {
     path: PathBuf,
+    head: std::sync::Arc<std::sync::Mutex<Verified>>,
     jobs: Option<Sender<Job>>,
     writer: Option<JoinHandle<()>>,
 }
@@ -166,7 +170,12 @@ impl AuditLog {
             .append(true)
             .open(path)
             .map_err(io)?;
+        let head = std::sync::Arc::new(std::sync::Mutex::new(Verified {
+            records: seq,
+            last_hash: prev.clone(),
+        }));
         let mut writer = Writer {
+            head: std::sync::Arc::clone(&head),
             path: name.clone(),
             file,
             prev,
@@ -209,6 +218,7 @@ impl AuditLog {
             .map_err(io)?;
         Ok(AuditLog {
             path: path.to_path_buf(),
+            head,
             jobs: Some(jobs),
             writer: Some(handle),
         })
@@ -232,6 +242,13 @@ impl AuditLog {
                 source: std::io::Error::other("audit writer stopped"),
             }));
         }
+    }
+
+    /// The chain's head: records durably written so far and the last one's hash. Keep it
+    /// elsewhere (another system, a ticket, a notary) to detect a log cut back later
+    /// ([`verify_anchored`]).
+    pub fn head(&self) -> Verified {
+        self.head.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Appends one event stamped `time_ms` and returns once it is durable.
@@ -302,11 +319,19 @@ impl Writer {
             .file
             .write_all(self.text.as_bytes())
             .and_then(|()| self.file.sync_data());
-        result.map_err(|e| {
-            let problem = e.to_string();
-            self.failed = Some(problem.clone());
-            problem
-        })
+        match result {
+            Ok(()) => {
+                let mut head = self.head.lock().unwrap_or_else(|p| p.into_inner());
+                head.records = self.seq;
+                head.last_hash.clone_from(&self.prev);
+                Ok(())
+            }
+            Err(e) => {
+                let problem = e.to_string();
+                self.failed = Some(problem.clone());
+                Err(problem)
+            }
+        }
     }
 }
 
@@ -320,8 +345,9 @@ impl Drop for AuditLog {
     }
 }
 
-/// What [`verify`] found in an intact log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What [`verify`] found in an intact log; also the chain's head ([`AuditLog::head`]), which,
+/// kept elsewhere, anchors the log against having its tail cut ([`verify_anchored`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verified {
     /// Number of records.
     pub records: u64,
@@ -331,6 +357,13 @@ pub struct Verified {
 
 /// Checks the whole chain of the log at `path`; the error names the first broken line.
 pub fn verify(path: &Path) -> Result<Verified, AuditError> {
+    verify_anchored(path, None)
+}
+
+/// Like [`verify`], and when `anchor` (a head taken earlier, `records` and `last_hash`) is given,
+/// also checks that record number `anchor.records` is still there with that hash: a log cut
+/// back, or rebuilt as a fresh chain, fails although its own chain is intact.
+pub fn verify_anchored(path: &Path, anchor: Option<&Verified>) -> Result<Verified, AuditError> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|source| AuditError::Io {
         path: name.clone(),
@@ -352,6 +385,26 @@ pub fn verify(path: &Path) -> Result<Verified, AuditError> {
         let hash = check_line(&line, &prev).map_err(|p| broken(&p))?;
         prev = hash;
         records += 1;
+        if let Some(a) = anchor
+            && a.records == records
+            && a.last_hash != prev
+        {
+            return Err(broken(
+                "record differs from the anchor's hash (history rewritten)",
+            ));
+        }
+    }
+    if let Some(a) = anchor
+        && a.records > records
+    {
+        return Err(AuditError::Broken {
+            path: name,
+            line: usize::try_from(records + 1).unwrap_or(usize::MAX),
+            problem: format!(
+                "the log ends after {records} records but the anchor names record {}: records were cut from its end",
+                a.records
+            ),
+        });
     }
     Ok(Verified {
         records,
@@ -438,6 +491,47 @@ mod tests {
                 assert!(problem.contains("prev"), "{problem}");
             }
             other => panic!("expected a broken chain, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_anchor_catches_a_log_cut_from_its_end_or_rebuilt() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path, Duration::ZERO).expect("open");
+        for n in 0..4 {
+            log.append(&event(n), 10).expect("append");
+        }
+        let head = log.head();
+        assert_eq!(head, verify(&path).expect("intact"));
+        assert_eq!(head.records, 4);
+        drop(log);
+        assert_eq!(verify_anchored(&path, Some(&head)).expect("ok"), head);
+        // Cut the last record: the chain alone still verifies, the anchor does not.
+        let text = std::fs::read_to_string(&path).expect("read");
+        let cut: String = text.lines().take(3).map(|l| format!("{l}\n")).collect();
+        std::fs::write(&path, &cut).expect("write");
+        assert_eq!(verify(&path).expect("chain intact").records, 3);
+        match verify_anchored(&path, Some(&head)) {
+            Err(AuditError::Broken { line, problem, .. }) => {
+                assert_eq!(line, 4, "{problem}");
+                assert!(problem.contains("cut from its end"), "{problem}");
+            }
+            other => panic!("expected a cut log, got {other:?}"),
+        }
+        // A fresh chain of four records in place of the old one: the anchor's hash differs.
+        std::fs::remove_file(&path).expect("rm");
+        let log = AuditLog::open(&path, Duration::ZERO).expect("open");
+        for n in 10..14 {
+            log.append(&event(n), 10).expect("append");
+        }
+        drop(log);
+        match verify_anchored(&path, Some(&head)) {
+            Err(AuditError::Broken { line, problem, .. }) => {
+                assert_eq!(line, 4, "{problem}");
+                assert!(problem.contains("anchor"), "{problem}");
+            }
+            other => panic!("expected a rewritten log, got {other:?}"),
         }
     }
 

@@ -289,6 +289,30 @@ fn full_flow_learns_exports_audits_and_erases() {
         .expect("run tessera");
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 
+    // The head, kept elsewhere, catches a copy with its last record cut off.
+    let head = s.get("/v1/audit/head", Some(ADMIN_KEY)).json();
+    assert_eq!(head["records"], 12);
+    assert_eq!(head["last_hash"], v.last_hash.as_str());
+    assert_eq!(s.get("/v1/audit/head", Some(SCORE_KEY)).status, 403);
+    let cut = s.dir.path().join("cut.jsonl");
+    let kept: String = text.lines().take(11).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&cut, kept).expect("write");
+    let anchor = format!("12:{}", v.last_hash);
+    let verify_cli = |file: &Path, anchor: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args(["audit", "verify", "--anchor", anchor])
+            .arg(file)
+            .output()
+            .expect("run tessera")
+    };
+    let out = verify_cli(&cut, &anchor);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("cut from its end"),
+        "{out:?}"
+    );
+    assert_eq!(verify_cli(&audit, &anchor).status.code(), Some(0));
+
     let metrics = s.get("/metrics", None).body;
     assert!(
         metrics.contains("tessera_http_requests_total{route=\"/v1/score\",status=\"200\"} 5\n"),

@@ -1,10 +1,11 @@
-//! `tessera audit verify FILE`: checks an audit log's hash chain; names the first broken line
-//! and exits 1 when broken.
+//! `tessera audit verify FILE [--anchor RECORDS:HASH]`: checks an audit log's hash chain (and,
+//! with an anchor, that the log was not cut back); names the first broken line and exits 1 when
+//! broken.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tessera::audit::{AuditError, verify};
+use tessera::audit::{AuditError, Verified, verify_anchored};
 
 use super::CliError;
 
@@ -21,12 +22,32 @@ enum Sub {
     Verify {
         /// The audit log (JSON lines).
         file: PathBuf,
+        /// A head taken earlier (`GET /v1/audit/head`), as RECORDS:HASH: also check that this
+        /// record is still there with this hash (catches a log cut from its end).
+        #[arg(long, value_name = "RECORDS:HASH")]
+        anchor: Option<String>,
     },
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    let Sub::Verify { file } = args.command;
-    match verify(&file) {
+    let Sub::Verify { file, anchor } = args.command;
+    let anchor = match anchor {
+        None => None,
+        Some(a) => {
+            let (n, hash) = a.split_once(':').ok_or("--anchor: expected RECORDS:HASH")?;
+            let records = n
+                .parse::<u64>()
+                .map_err(|_| "--anchor: RECORDS must be a whole number")?;
+            if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err("--anchor: HASH must be 64 hex digits".into());
+            }
+            Some(Verified {
+                records,
+                last_hash: hash.to_ascii_lowercase(),
+            })
+        }
+    };
+    match verify_anchored(&file, anchor.as_ref()) {
         Ok(v) => {
             println!(
                 "{}: ok, {} records, last hash {}",

@@ -392,6 +392,20 @@ pub async fn erase_user(
     ))
 }
 
+/// `GET /v1/audit/head` (admin): records durably in the audit log and the last one's hash, to be
+/// kept elsewhere as an anchor (`tessera audit verify FILE --anchor RECORDS:HASH`).
+pub async fn audit_head(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorize(&st, &headers, Some(Scope::Admin))?;
+    let log = st
+        .audit
+        .as_ref()
+        .ok_or_else(|| ApiError::NotFound("the audit log is disabled".into()))?;
+    Ok(json_response(StatusCode::OK, to_json(&log.head())?))
+}
+
 /// `GET /healthz`: the process answers.
 pub async fn healthz() -> Response {
     json_response(StatusCode::OK, r#"{"status":"ok"}"#.to_string())

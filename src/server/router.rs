@@ -23,6 +23,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/admin/reload"),
     ("get", "/v1/users/{id}/profile"),
     ("delete", "/v1/users/{id}"),
+    ("get", "/v1/audit/head"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -39,6 +40,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/admin/reload", post(handlers::reload))
         .route("/v1/users/{id}/profile", get(handlers::export_profile))
         .route("/v1/users/{id}", delete(handlers::erase_user))
+        .route("/v1/audit/head", get(handlers::audit_head))
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
         .route("/metrics", get(handlers::metrics))
