@@ -56,6 +56,8 @@ const MAX_CLEAN: usize = 100_000;
 struct Overlay {
     live: Entries,
     flushing: Option<Arc<Entries>>,
+    /// Generation of the batch in `flushing` (counts freezes).
+    generation: u64,
     clean: Entries,
 }
 
@@ -73,7 +75,10 @@ struct Inner {
     overlay: RwLock<Overlay>,
     /// Serialises write transactions. Lock order: `overlay` before `commit`; the flusher never
     /// holds `overlay` while it waits for or holds `commit`.
-    commit: Mutex<()>,
+    /// Holds the newest frozen generation already in the file: a durable write commits the
+    /// frozen batch itself (beneath its own entries), and the flusher must then not commit
+    /// that older batch again over them.
+    commit: Mutex<u64>,
     /// One flush at a time, from freezing the batch to moving it into the read cache.
     flushes: Mutex<()>,
 }
@@ -146,7 +151,7 @@ impl RedbStore {
         let inner = Arc::new(Inner {
             db,
             overlay: RwLock::new(Overlay::default()),
-            commit: Mutex::new(()),
+            commit: Mutex::new(0),
             flushes: Mutex::new(()),
         });
         let (nudge, nudged) = std::sync::mpsc::sync_channel(1);
@@ -181,25 +186,41 @@ fn flusher(inner: &Inner, nudged: &Receiver<()>) {
 }
 
 impl Inner {
+    /// Moves the live overlay into `flushing` (still read by everyone) and returns it with its
+    /// generation; `None` when there is nothing to flush or a flush is under way.
+    fn freeze(&self) -> Result<Option<(u64, Arc<Entries>)>, StoreError> {
+        let mut o = self.overlay.write().map_err(|_| poisoned())?;
+        if o.live.is_empty() || o.flushing.is_some() {
+            return Ok(None);
+        }
+        let frozen = Arc::new(std::mem::take(&mut o.live));
+        o.flushing = Some(Arc::clone(&frozen));
+        o.generation += 1;
+        Ok(Some((o.generation, frozen)))
+    }
+
+    /// Commits a frozen batch, unless a durable write already committed it (with newer values
+    /// on top, which this older batch must not overwrite in the file).
+    fn commit_frozen(&self, generation: u64, frozen: &Entries) -> Result<(), StoreError> {
+        let mut in_file = self.commit.lock().map_err(|_| poisoned())?;
+        if *in_file >= generation {
+            return Ok(());
+        }
+        let txn = self.db.begin_write().map_err(backend)?;
+        apply(&txn, frozen)?;
+        txn.commit().map_err(backend)?;
+        *in_file = generation;
+        Ok(())
+    }
+
     /// Freezes the live overlay, commits it without blocking readers or relaxed writers, then
     /// drops the frozen batch. On failure the batch goes back under newer live writes.
     fn flush(&self) -> Result<(), StoreError> {
         let _one = self.flushes.lock().map_err(|_| poisoned())?;
-        let frozen = {
-            let mut o = self.overlay.write().map_err(|_| poisoned())?;
-            if o.live.is_empty() || o.flushing.is_some() {
-                return Ok(());
-            }
-            let frozen = Arc::new(std::mem::take(&mut o.live));
-            o.flushing = Some(Arc::clone(&frozen));
-            frozen
+        let Some((generation, frozen)) = self.freeze()? else {
+            return Ok(());
         };
-        let result = (|| {
-            let _commit = self.commit.lock().map_err(|_| poisoned())?;
-            let txn = self.db.begin_write().map_err(backend)?;
-            apply(&txn, &frozen)?;
-            txn.commit().map_err(backend)
-        })();
+        let result = self.commit_frozen(generation, &frozen);
         if let Err(e) = result {
             let mut o = self.overlay.write().map_err(|_| poisoned())?;
             o.flushing = None;
@@ -382,10 +403,10 @@ impl ProfileStore for RedbStore {
         };
         if durability == Durability::Durable {
             // Commit the whole overlay plus this write, fsynced, while still holding the overlay
-            // lock, so no relaxed write can interleave with it. The overlay keeps every entry
-            // (a frozen batch still being flushed may land after this commit; the overlay
-            // shadows it until the next flush rewrites the newest values).
-            let _commit = self.inner.commit.lock().map_err(|_| poisoned())?;
+            // lock, so no relaxed write can interleave with it. A frozen batch still waiting
+            // for the flusher goes in first and is marked as in the file, so the flusher does
+            // not write its older values over this commit later.
+            let mut in_file = self.inner.commit.lock().map_err(|_| poisoned())?;
             let mut txn = self.inner.db.begin_write().map_err(backend)?;
             txn.set_durability(redb::Durability::Immediate)
                 .map_err(backend)?;
@@ -396,6 +417,9 @@ impl ProfileStore for RedbStore {
             let mine: Entries = staged.iter().cloned().collect();
             apply(&txn, &mine)?;
             txn.commit().map_err(backend)?;
+            if overlay.flushing.is_some() {
+                *in_file = (*in_file).max(overlay.generation);
+            }
         }
         overlay.live.extend(staged);
         overlay.clean.extend(misses.into_iter().map(|k| (k, None)));
@@ -413,6 +437,42 @@ impl ProfileStore for RedbStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What the file itself holds under `key` (the overlay ignored).
+    fn in_file(store: &RedbStore, key: &[u8; 16]) -> Option<Vec<u8>> {
+        let txn = store.inner.db.begin_read().expect("read");
+        let table = txn.open_table(def(Table::Profile)).expect("table");
+        table
+            .get(key.as_slice())
+            .expect("get")
+            .map(|v| v.value().to_vec())
+    }
+
+    #[test]
+    fn a_durable_write_is_not_undone_by_a_flush_frozen_before_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = RedbStore::open(&dir.path().join("s.redb")).expect("open");
+        let key = [7u8; 16];
+        let put = |durability, value: &'static [u8]| {
+            store
+                .write(durability, &mut |kv| {
+                    kv.put(Table::Profile, &key, value.to_vec())
+                })
+                .expect("write");
+        };
+        put(Durability::Relaxed, b"old");
+        // The flusher freezes the batch holding "old" and is preempted before committing it;
+        // meanwhile a durable write of "new" is acknowledged.
+        let (generation, frozen) = store.inner.freeze().expect("freeze").expect("batch");
+        put(Durability::Durable, b"new");
+        assert_eq!(in_file(&store, &key).as_deref(), Some(&b"new"[..]));
+        // The flusher resumes: the file must still hold the acknowledged value.
+        store
+            .inner
+            .commit_frozen(generation, &frozen)
+            .expect("commit");
+        assert_eq!(in_file(&store, &key).as_deref(), Some(&b"new"[..]));
+    }
 
     #[test]
     fn a_file_of_another_store_format_is_refused_at_open() {
