@@ -39,6 +39,26 @@ impl Erasure {
     }
 }
 
+/// Keys of the records in `table` that decode as `T` and satisfy `hit`; records that do not
+/// decode are counted in `unreadable`.
+fn scan_keys<T: serde::de::DeserializeOwned>(
+    store: &dyn ProfileStore,
+    table: Table,
+    unreadable: &mut u32,
+    hit: impl Fn(&T) -> bool,
+) -> Result<Vec<[u8; 16]>, StoreError> {
+    let mut keys = Vec::new();
+    store.scan(table, &mut |key, bytes| {
+        match decode::<T>(table, bytes) {
+            Ok(v) if hit(&v) => keys.push(*key),
+            Ok(_) => {}
+            Err(_) => *unreadable += 1,
+        }
+        Ok(())
+    })?;
+    Ok(keys)
+}
+
 /// Erases everything the store holds about `user`, in one durable write: the profile, the
 /// activity record, the pending evidence of their scored requests, and their pseudonym in the
 /// user sets of device and IP records (a record left empty is deleted).
@@ -53,32 +73,20 @@ impl Erasure {
 pub fn erase_user(store: &dyn ProfileStore, user: &Pseudonym) -> Result<Erasure, StoreError> {
     let short = user.short();
     let mut unreadable = 0u32;
-    let mut pending = Vec::new();
-    store.scan(Table::Pending, &mut |key, bytes| {
-        match decode::<PendingEvidence>(Table::Pending, bytes) {
-            Ok(p) if p.user == *user => pending.push(*key),
-            Ok(_) => {}
-            Err(_) => unreadable += 1,
-        }
-        Ok(())
-    })?;
-    let mut devices = Vec::new();
-    store.scan(Table::Device, &mut |key, bytes| {
-        match decode::<DeviceActivity>(Table::Device, bytes) {
-            Ok(d) if d.users.contains(short) => devices.push(*key),
-            Ok(_) => {}
-            Err(_) => unreadable += 1,
-        }
-        Ok(())
-    })?;
-    let mut ips = Vec::new();
-    store.scan(Table::Ip, &mut |key, bytes| {
-        match decode::<IpActivity>(Table::Ip, bytes) {
-            Ok(r) if r.users.contains(short) => ips.push(*key),
-            Ok(_) => {}
-            Err(_) => unreadable += 1,
-        }
-        Ok(())
+    let pending = scan_keys(
+        store,
+        Table::Pending,
+        &mut unreadable,
+        |p: &PendingEvidence| p.user == *user,
+    )?;
+    let devices = scan_keys(
+        store,
+        Table::Device,
+        &mut unreadable,
+        |d: &DeviceActivity| d.users.contains(short),
+    )?;
+    let ips = scan_keys(store, Table::Ip, &mut unreadable, |r: &IpActivity| {
+        r.users.contains(short)
     })?;
     let mut out = Erasure::default();
     store.write(Durability::Durable, &mut |kv| {
