@@ -133,7 +133,7 @@ pub enum LogEvent {
 }
 
 /// Summary of a dataset.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DatasetDescription {
     /// The file read.
     pub path: String,
@@ -257,13 +257,7 @@ fn events_of(df: &DataFrame, path: String) -> Result<Dataset, Failure> {
     let mut d = DatasetDescription {
         path,
         rows: df.height(),
-        score_rows: 0,
-        outcome_rows: 0,
-        attack_rows: 0,
-        unlabelled_rows: 0,
-        first_ts_ms: 0,
-        last_ts_ms: 0,
-        scenarios: BTreeMap::new(),
+        ..DatasetDescription::default()
     };
     let mut events = Vec::with_capacity(df.height());
     for i in 0..df.height() {

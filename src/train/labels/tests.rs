@@ -50,14 +50,7 @@ fn dataset(events: Vec<(i64, LogEvent)>) -> Dataset {
         events,
         description: DatasetDescription {
             path: "mem".into(),
-            rows: 0,
-            score_rows: 0,
-            outcome_rows: 0,
-            attack_rows: 0,
-            unlabelled_rows: 0,
-            first_ts_ms: 0,
-            last_ts_ms: 0,
-            scenarios: BTreeMap::new(),
+            ..DatasetDescription::default()
         },
     }
 }
