@@ -480,14 +480,18 @@ impl Engine {
     }
 }
 
-/// Loads the configured model: `builtin`, `rules`, or an artifact file.
-pub fn load_model(path: &str) -> Result<LinearModel, Error> {
-    let art = match path {
+/// Reads and checks a model artifact: `builtin`, `rules`, or an artifact file.
+pub fn load_artifact(path: &str) -> Result<Artifact, Error> {
+    Ok(match path {
         "builtin" => Artifact::from_json(BUILTIN_MODEL, "builtin:models/tessera-lr.json")?,
         "rules" => crate::model::rules::artifact(),
         p => Artifact::load(std::path::Path::new(p))?,
-    };
-    Ok(LinearModel::from_artifact(&art))
+    })
+}
+
+/// Loads the configured model: `builtin`, `rules`, or an artifact file.
+pub fn load_model(path: &str) -> Result<LinearModel, Error> {
+    Ok(LinearModel::from_artifact(&load_artifact(path)?))
 }
 
 /// How much evidence the score rests on, 0–1: 60 % for the share of the five evidence sources

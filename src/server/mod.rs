@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::audit::AuditLog;
 use crate::config::Config;
-use crate::engine::{BUILTIN_MODEL, Engine};
+use crate::engine::{Engine, load_artifact};
 use crate::error::Error;
 use crate::model::{Artifact, LinearModel};
 
@@ -82,15 +82,6 @@ pub struct AppState {
     labels: Option<Mutex<File>>,
     model: RwLock<ModelInfo>,
     settings: Settings,
-}
-
-/// Reads and checks an artifact: `builtin`, `rules` or a file path.
-fn load_artifact(path: &str) -> Result<Artifact, Error> {
-    Ok(match path {
-        "builtin" => Artifact::from_json(BUILTIN_MODEL, "builtin:models/tessera-lr.json")?,
-        "rules" => crate::model::rules::artifact(),
-        p => Artifact::load(Path::new(p))?,
-    })
 }
 
 fn info(art: &Artifact, source: &str) -> ModelInfo {
@@ -171,14 +162,19 @@ impl AppState {
         self.model.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Loads an artifact for a reload, counting the attempt in the metrics.
+    fn load_counted(&self, path: &str) -> Result<Artifact, Error> {
+        let result = load_artifact(path);
+        self.metrics
+            .reload(if result.is_ok() { "ok" } else { "refused" });
+        result
+    }
+
     /// Loads, checks and atomically activates the artifact at `path` (the configured one when
     /// `None`). On any error the active model is untouched. Returns the new version.
     pub fn reload(&self, path: Option<&str>) -> Result<String, Error> {
         let path = path.unwrap_or(&self.settings.model_path);
-        let result = load_artifact(path);
-        self.metrics
-            .reload(if result.is_ok() { "ok" } else { "refused" });
-        let art = result?;
+        let art = self.load_counted(path)?;
         let mut slot = self.model.write().unwrap_or_else(|p| p.into_inner());
         self.engine.set_model(LinearModel::from_artifact(&art));
         *slot = ModelInfo {
@@ -197,10 +193,7 @@ impl AppState {
         let art = if path.is_empty() {
             None
         } else {
-            let result = load_artifact(path);
-            self.metrics
-                .reload(if result.is_ok() { "ok" } else { "refused" });
-            Some(result?)
+            Some(self.load_counted(path)?)
         };
         let mut slot = self.model.write().unwrap_or_else(|p| p.into_inner());
         self.engine
@@ -226,7 +219,7 @@ impl AppState {
 }
 
 /// Serves `app(state)` on `listener` (a `TcpListener` or a [`tls::TlsListener`]) until
-/// `shutdown` resolves; reloads the configured model on SIGHUP.
+/// `shutdown` resolves; reloads the configured model and shadow model on SIGHUP.
 pub async fn serve<L>(
     listener: L,
     state: Arc<AppState>,
@@ -234,7 +227,6 @@ pub async fn serve<L>(
 ) -> std::io::Result<()>
 where
     L: axum::serve::Listener,
-    L::Addr: std::fmt::Debug,
 {
     #[cfg(unix)]
     {
