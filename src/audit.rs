@@ -87,6 +87,17 @@ pub struct AuditEvent {
     /// API key id that made the call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
+    /// Tenant of the key that made the call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// The call repeated an earlier one (an identical score retry, a replayed outcome): it was
+    /// answered as the first was and changed nothing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replayed: bool,
+    /// For a change recorded before it was made (outcome, erasure) that then failed: `failed`,
+    /// in a second record naming the same request or user. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
 }
 
 #[derive(Serialize)]

@@ -41,6 +41,9 @@
 //! tenant = "acme"
 //! scopes = ["score", "outcomes"]
 //! hash = "<salt hex>:<blake3 keyed hash hex>"
+//! [tenants.globex]              # optional per-tenant policy and model (keys name their tenant)
+//! policy = "/etc/tessera/globex-policy.toml"
+//! model = ""                    # "" = [model] path
 //! [retention]                   # what is deleted when (`tessera serve` sweeps in the background)
 //! activity_days = 30            # counters, seen timing sketches, device/IP activity; 2–3650
 //! profile_days = 365            # profiles with no verified event since; ≥ trusted_device_days
@@ -101,6 +104,20 @@ pub struct Config {
     pub server: ServerConfig,
     /// Retention windows.
     pub retention: RetentionConfig,
+    /// Per-tenant overrides (`[tenants.NAME]`): a policy file and a model artifact for that
+    /// tenant's requests; a tenant not listed uses `[policy]` and `[model]`.
+    pub tenants: std::collections::BTreeMap<String, TenantConfig>,
+}
+
+/// `[tenants.NAME]`: what one tenant scores with, when it differs from the defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TenantConfig {
+    /// A policy TOML file for this tenant; `""` = the `[policy]` one.
+    pub policy: String,
+    /// A model artifact (`builtin`, `rules` or a file) for this tenant; `""` = the `[model]`
+    /// one. Loaded at start-up (the admin reload and SIGHUP replace only the default model).
+    pub model: String,
 }
 
 /// `[geo]`: each is a path to a MaxMind-format file, `builtin:demo`, or empty for none.
@@ -425,10 +442,15 @@ impl Config {
         if srv.tls_cert.is_empty() != srv.tls_key.is_empty() {
             return Err("server.tls_cert, server.tls_key: set both or neither".into());
         }
+        for name in self.tenants.keys() {
+            crate::domain::Tenant::parse("tenants", name).map_err(|e| e.to_string())?;
+        }
         for (i, k) in srv.keys.iter().enumerate() {
             if k.id.is_empty() || k.id.len() > 64 {
                 return Err(format!("server.keys[{i}].id: must be 1–64 characters"));
             }
+            crate::domain::Tenant::parse(&format!("server.keys[{i}].tenant"), &k.tenant)
+                .map_err(|e| e.to_string())?;
             if let Some(s) = k
                 .scopes
                 .iter()

@@ -13,11 +13,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::config::{Backend, Config};
+pub use crate::domain::Clock;
 use crate::domain::{
-    Limits, OutcomeRecord, ReasonCode, ScoreRequest, ScoreResponse, ShadowScore, TrustScore,
+    InputError, Limits, ReasonCode, ScoreRequest, ScoreResponse, ShadowScore, Tenant, TrustScore,
     ValidRequest,
 };
-use crate::enrich::{Enricher, GeoSources, IpIntel, Lookup};
+use crate::enrich::{Enricher, GeoSources, Lookup};
 use crate::error::Error;
 use crate::features::{self, FeatureConfig, FeatureRow, Findings, Inputs, N_FEATURES, Unavailable};
 use crate::model::explain::{self, Imputed};
@@ -27,9 +28,14 @@ use crate::privacy::{IdKind, Pseudonymizer};
 use crate::store::memory::MemoryStore;
 use crate::store::redb::RedbStore;
 use crate::store::{
-    self, LearnConfig, Observation, OutcomeEffect, OutcomeRejection, PendingEvidence, ProfileStore,
+    self, LearnConfig, Observation, PendingEvidence, ProfileSnapshot, ProfileStore, Recorded,
     Retention, SubjectKeys,
 };
+
+mod outcome;
+mod tenants;
+
+pub use tenants::TenantParts;
 
 /// The default model, trained by `tessera train` and committed in `models/`.
 pub const BUILTIN_MODEL: &str = include_str!("../models/tessera-lr.json");
@@ -61,6 +67,20 @@ pub struct Parts {
     pub limits: Limits,
 }
 
+/// One scored request, as answered.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    /// The answer.
+    pub response: ScoreResponse,
+    /// The shadow model's view, when one is set (never for a retry).
+    pub shadow: Option<ShadowScore>,
+    /// The answer as sent, JSON (kept for retries).
+    pub json: String,
+    /// An identical retry of an earlier request: this is the first answer, and nothing was
+    /// counted again.
+    pub replayed: bool,
+}
+
 /// The scoring engine. Cheap to share (`Arc<Engine>`); every method takes `&self`.
 pub struct Engine {
     enricher: Enricher,
@@ -78,6 +98,9 @@ pub struct Engine {
     warnings: Vec<String>,
     nonce: u64,
     seq: AtomicU64,
+    receipt_key: [u8; 32],
+    receipts: AtomicU64,
+    tenants: tenants::Tenants,
 }
 
 /// What assessment of one request produced, before the model (used by offline replay).
@@ -137,10 +160,7 @@ impl Engine {
         let policy = if cfg.policy.path.trim().is_empty() {
             PolicyTable::default()
         } else {
-            let text = std::fs::read_to_string(&cfg.policy.path)
-                .map_err(|e| crate::policy::PolicyError(format!("{}: {e}", cfg.policy.path)))?;
-            PolicyTable::from_toml(&text)
-                .map_err(|e| crate::policy::PolicyError(format!("{}: {}", cfg.policy.path, e.0)))?
+            load_policy(&cfg.policy.path)?
         };
         let mut engine = Engine::new(Parts {
             enricher,
@@ -155,6 +175,7 @@ impl Engine {
             engine.set_shadow(Some(load_model(&cfg.model.shadow)?));
         }
         engine.warnings = warnings;
+        engine.tenants = tenants::Tenants::from_config(cfg)?;
         engine.retention = cfg.retention();
         engine.learn.pending_ttl_ms = engine.retention.pending_ms;
         Ok(engine)
@@ -169,6 +190,9 @@ impl Engine {
             rand::rngs::OsRng.next_u64()
         };
         Engine {
+            receipt_key: parts.pseudonymizer.secret("receipts"),
+            receipts: AtomicU64::new(0),
+            tenants: tenants::Tenants::default(),
             enricher: parts.enricher,
             store: parts.store,
             model: RwLock::new(Arc::new(parts.model)),
@@ -186,6 +210,11 @@ impl Engine {
             nonce,
             seq: AtomicU64::new(0),
         }
+    }
+
+    /// Gives `tenant` its own policy and/or model (what `[tenants.NAME]` does in the config).
+    pub fn set_tenant(&mut self, tenant: &Tenant, parts: TenantParts) {
+        self.tenants.set(tenant, parts);
     }
 
     /// Start-up warnings (unavailable geo sources).
@@ -227,32 +256,147 @@ impl Engine {
         *slot = model.map(Arc::new);
     }
 
-    /// Scores one request at the current time.
+    /// Scores one request of the default tenant, received now (see [`Clock::Live`]).
     pub fn score(&self, req: &ScoreRequest) -> Result<ScoreResponse, Error> {
-        self.score_at(req, now_ms())
+        self.score_request(&Tenant::default(), req, Clock::Live(now_ms()))
+            .map(|s| s.response)
     }
 
-    /// Scores one request with `now_ms` as the clock (for replays of recorded traffic).
+    /// Scores one request of the default tenant in offline replay: history runs on the
+    /// request's own timestamp, `now_ms` only refuses timestamps from the future (see
+    /// [`Clock::Replay`]).
     pub fn score_at(&self, req: &ScoreRequest, now_ms: i64) -> Result<ScoreResponse, Error> {
-        self.score_with_shadow(req, now_ms).map(|(resp, _)| resp)
+        self.score_request(&Tenant::default(), req, Clock::Replay(now_ms))
+            .map(|s| s.response)
     }
 
-    /// Scores one request with the active model and, when one is set, the shadow model on the
-    /// same features. Only the active model's answer counts; the shadow's is returned for the
-    /// caller to log (and traced here, pseudonymously) so candidates can be compared on live
-    /// traffic before they are promoted.
-    pub fn score_with_shadow(
+    /// Scores one request of `tenant` under `clock` with the tenant's model and, when one is
+    /// set, the shadow model on the same features (only the active model's answer counts; the
+    /// shadow's is returned for the caller to log and traced here, pseudonymously).
+    ///
+    /// A request id binds the evidence to (tenant, id, user, device, network): an identical
+    /// retry answers as the first did (`replayed`, nothing counted again); another request
+    /// under an id already used is an [`Error::Conflict`] naming `request_id`.
+    pub fn score_request(
         &self,
+        tenant: &Tenant,
         req: &ScoreRequest,
-        now_ms: i64,
-    ) -> Result<(ScoreResponse, Option<ShadowScore>), Error> {
-        let valid = ValidRequest::check(req, &self.limits, now_ms)?;
+        clock: Clock,
+    ) -> Result<Scored, Error> {
+        let valid = ValidRequest::check_at(req, &self.limits, clock)?;
         let intel = valid.ip.map(|ip| self.enricher.lookup(ip));
-        let a = self.assess_valid(&valid, intel.as_ref());
-        let model = self.model();
-        let j = self.judge(&model, &a, &valid);
+        let pseudo = self.pseudo.for_tenant(tenant);
+        let keys = subject_keys(&pseudo, &valid);
+        let generated = req.request_id.is_none();
+        let request_id = match &req.request_id {
+            Some(id) => id.clone(),
+            None => self.generated_id(),
+        };
+        let request = pseudo.id(IdKind::Request, &request_id);
+        let receipt = self.receipt(&request);
+        let evidence = features::evidence(&valid, intel.as_ref(), &self.features, &self.typing_key);
+        let pending = PendingEvidence {
+            receipt,
+            ..pending_evidence(&valid, &keys, &evidence)
+        };
+        let obs = Observation {
+            keys,
+            at_ms: valid.at_ms,
+            failed: failed(&valid),
+            sketch: evidence.sketch.as_ref(),
+            request,
+            generated_id: generated,
+            pending: &pending,
+        };
+        let answer = |snapshot: Option<&ProfileSnapshot>| {
+            let inputs = Inputs {
+                req: &valid,
+                intel: intel.as_ref(),
+                snapshot,
+                evidence: &evidence,
+                keys: &keys,
+                cfg: &self.features,
+            };
+            let a = self.extract(&inputs, &request_id);
+            let (response, shadow) = self.answer(tenant, &a, &valid, &receipt);
+            let json = serde_json::to_string(&response).unwrap_or_default();
+            Scored {
+                response,
+                shadow,
+                json,
+                replayed: false,
+            }
+        };
+        let mut fresh = None;
+        let recorded = store::record(self.store.as_ref(), &obs, &self.learn, &mut |snap| {
+            let scored = answer(Some(snap));
+            let json = scored.json.clone();
+            fresh = Some(scored);
+            json
+        });
+        match recorded {
+            Ok(Recorded::Fresh(_)) => fresh.ok_or_else(|| {
+                Error::Store(store::StoreError::Backend("no answer was made".into()))
+            }),
+            Ok(Recorded::Retry(first)) => {
+                let response: ScoreResponse = serde_json::from_str(&first).map_err(|_| {
+                    Error::Conflict(InputError::invalid(
+                        "request_id",
+                        "already used by a request of offline replay; use a new id",
+                    ))
+                })?;
+                Ok(Scored {
+                    response,
+                    shadow: None,
+                    json: first,
+                    replayed: true,
+                })
+            }
+            Ok(Recorded::Conflict) => Err(id_conflict()),
+            Err(e) => {
+                tracing::warn!(error = %e, "profile store unavailable; scoring history as worst case");
+                Ok(answer(None))
+            }
+        }
+    }
+
+    /// A fresh request id: a random per-process prefix and a counter, so ids never repeat
+    /// across restarts (a repeat would let a new request reach an old one's pending evidence).
+    fn generated_id(&self) -> String {
+        format!(
+            "req-{:08x}{:08x}",
+            self.nonce,
+            self.seq.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    /// An unguessable receipt for one answer: a keyed hash (secret derived from the
+    /// pseudonymisation key) of the request's pseudonym, this process's random nonce and a
+    /// counter, so no two answers share one and no caller can compute another's.
+    fn receipt(&self, request: &crate::privacy::Pseudonym) -> [u8; 16] {
+        let mut h = blake3::Hasher::new_keyed(&self.receipt_key);
+        h.update(&request.0);
+        h.update(&self.nonce.to_le_bytes());
+        h.update(&self.receipts.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&h.finalize().as_bytes()[..16]);
+        out
+    }
+
+    /// Judges an assessed request with the tenant's model (and the shadow model) and builds
+    /// the answer.
+    fn answer(
+        &self,
+        tenant: &Tenant,
+        a: &Assessment,
+        valid: &ValidRequest<'_>,
+        receipt: &[u8; 16],
+    ) -> (ScoreResponse, Option<ShadowScore>) {
+        let model = self.tenants.model(tenant).unwrap_or_else(|| self.model());
+        let policy = self.tenants.policy(tenant).unwrap_or(&self.policy);
+        let j = self.judge(&model, policy, a, valid);
         let shadow = self.shadow_model().map(|m| {
-            let sj = self.judge(&m, &a, &valid);
+            let sj = self.judge(&m, policy, a, valid);
             let s = ShadowScore {
                 model_version: m.version().to_string(),
                 trust_score: sj.trust,
@@ -274,25 +418,41 @@ impl Engine {
         let allow_factor_enrollment = out.risk == crate::domain::RiskBand::Low
             && out.decision == crate::domain::Decision::Allow
             && out.added.iter().all(|c| *c == ReasonCode::SensitiveAction)
-            && !self.policy.floor_applies(&j.codes)
+            && !policy.floor_applies(&j.codes)
             && !j.codes.contains(&ReasonCode::NoHistory);
+        let mut reasons = explain::finish(j.found, j.logit, &out.added, &model, &a.row);
+        if let Some(skew_ms) = valid.clock_skew_ms {
+            reasons.push(crate::domain::Reason {
+                code: ReasonCode::ClockSkew,
+                contribution: 0.0,
+                message: ReasonCode::ClockSkew.message().to_string(),
+                detail: serde_json::json!({"claimed_minus_received_s": skew_ms / 1000}),
+            });
+        }
         let resp = ScoreResponse {
             trust_score: j.trust,
-            confidence: confidence(&a, &valid),
+            confidence: confidence(a, valid),
             risk: out.risk,
             decision: out.decision,
             delay_ms: out.delay_ms,
-            reasons: explain::finish(j.found, j.logit, &out.added, &model, &a.row),
+            reasons,
             allow_factor_enrollment,
             model_version: model.version().to_string(),
-            request_id: a.request_id,
+            request_id: a.request_id.clone(),
+            receipt: crate::privacy::Pseudonym(*receipt).to_hex(),
         };
-        Ok((resp, shadow))
+        (resp, shadow)
     }
 
     /// One model's view of an assessed request: imputation of unavailable signals, logit,
     /// trust score, reason findings and the policy's outcome.
-    fn judge(&self, model: &LinearModel, a: &Assessment, valid: &ValidRequest<'_>) -> Judged {
+    fn judge(
+        &self,
+        model: &LinearModel,
+        policy: &PolicyTable,
+        a: &Assessment,
+        valid: &ValidRequest<'_>,
+    ) -> Judged {
         let mut row = a.row;
         let u = a.findings.unavailable;
         let mut impute = |only: Unavailable| model.impute(&mut row, &only);
@@ -323,9 +483,7 @@ impl Engine {
             country: a.country.as_deref(),
             ip: valid.ip,
         };
-        let out = self
-            .policy
-            .decide(trust, valid.channel, valid.action, &codes, &ctx);
+        let out = policy.decide(trust, valid.channel, valid.action, &codes, &ctx);
         Judged {
             trust,
             logit,
@@ -335,142 +493,65 @@ impl Engine {
         }
     }
 
-    /// Extracts the features of a request and records it in the activity ledger, exactly as
-    /// `score_at` does, without a model or policy: the offline replay path of `tessera train`.
+    /// Extracts the features of a request of the default tenant and records it in the activity
+    /// ledger, exactly as scoring does, without a model or policy: the offline replay path of
+    /// `tessera train` (event time, see [`Clock::Replay`]). A request id seen before is an
+    /// [`Error::Conflict`] (the live service would not have counted it again).
     pub fn assess(&self, req: &ScoreRequest, now_ms: i64) -> Result<Assessment, Error> {
-        let valid = ValidRequest::check(req, &self.limits, now_ms)?;
+        let valid = ValidRequest::check_at(req, &self.limits, Clock::Replay(now_ms))?;
         let intel = valid.ip.map(|ip| self.enricher.lookup(ip));
-        Ok(self.assess_valid(&valid, intel.as_ref()))
-    }
-
-    /// Reads the request's own evidence, records it in the activity ledger while reading the
-    /// history snapshot (one store transaction), and extracts the features.
-    fn assess_valid(&self, valid: &ValidRequest<'_>, intel: Option<&IpIntel<'_>>) -> Assessment {
-        let req = valid.req;
-        let keys = SubjectKeys {
-            user: self.pseudo.id(IdKind::User, &req.user_id),
-            device: req
-                .device
-                .as_ref()
-                .and_then(|d| d.id.as_deref())
-                .map(|id| self.pseudo.id(IdKind::Device, id)),
-            ip: valid.ip.map(|ip| self.pseudo.ip(ip)),
-        };
+        let keys = subject_keys(&self.pseudo, &valid);
         let request_id = match &req.request_id {
             Some(id) => id.clone(),
-            None => format!(
-                "req-{:08x}{:08x}",
-                self.nonce,
-                self.seq.fetch_add(1, Ordering::Relaxed)
-            ),
+            None => self.generated_id(),
         };
-        let evidence = features::evidence(valid, intel, &self.features, &self.typing_key);
-        let pending = PendingEvidence {
-            user: keys.user,
-            at_ms: valid.at_ms,
-            device: keys.device,
-            ip: keys.ip,
-            fix: evidence.fix.clone(),
-            typing: evidence.typing.clone(),
-            hour: features::context::utc_hour(valid.at_ms),
-            learned: false,
-        };
+        let evidence = features::evidence(&valid, intel.as_ref(), &self.features, &self.typing_key);
+        let pending = pending_evidence(&valid, &keys, &evidence);
         let obs = Observation {
             keys,
             at_ms: valid.at_ms,
-            failed: req.auth.as_ref().is_some_and(|x| x.failed_attempts > 0),
+            failed: failed(&valid),
             sketch: evidence.sketch.as_ref(),
             request: self.pseudo.id(IdKind::Request, &request_id),
             generated_id: req.request_id.is_none(),
             pending: &pending,
         };
-        let snapshot = match store::record(self.store.as_ref(), &obs, &self.learn) {
-            Ok(s) => Some(s),
+        let snapshot = match store::record(self.store.as_ref(), &obs, &self.learn, &mut |_| {
+            String::new()
+        }) {
+            Ok(Recorded::Fresh(s)) => Some(s),
+            Ok(Recorded::Retry(_) | Recorded::Conflict) => return Err(id_conflict()),
             Err(e) => {
                 tracing::warn!(error = %e, "profile store unavailable; scoring history as worst case");
                 None
             }
         };
-        let mut row = [0f32; N_FEATURES];
         let inputs = Inputs {
-            req: valid,
-            intel,
+            req: &valid,
+            intel: intel.as_ref(),
             snapshot: snapshot.as_ref(),
             evidence: &evidence,
             keys: &keys,
             cfg: &self.features,
         };
-        let findings = features::extract(&inputs, &mut row);
-        let country = match intel.map(|i| &i.location) {
+        Ok(self.extract(&inputs, &request_id))
+    }
+
+    /// Extracts the features of a validated request against its history snapshot.
+    fn extract(&self, inputs: &Inputs<'_>, request_id: &str) -> Assessment {
+        let mut row = [0f32; N_FEATURES];
+        let findings = features::extract(inputs, &mut row);
+        let country = match inputs.intel.map(|i| &i.location) {
             Some(Lookup::Found(l)) => l.country.map(str::to_string),
             _ => None,
         };
         Assessment {
-            at_ms: valid.at_ms,
+            at_ms: inputs.req.at_ms,
             row,
             findings,
-            request_id,
+            request_id: request_id.to_string(),
             country,
         }
-    }
-
-    /// Applies a verified outcome to the profile of the request it names. The only way profiles
-    /// change. Errors name the field: an unknown or expired `request_id`, or a `user_id` that is
-    /// not the scored request's.
-    pub fn record_outcome(&self, rec: &OutcomeRecord) -> Result<OutcomeEffect, Error> {
-        let at_ms = crate::domain::validate::parse_timestamp("timestamp", &rec.timestamp)?;
-        if at_ms > now_ms().saturating_add(self.limits.max_future_skew_ms) {
-            return Err(crate::domain::InputError::invalid("timestamp", "is in the future").into());
-        }
-        if rec.request_id.is_empty() || rec.request_id.len() > self.limits.max_id_len {
-            return Err(
-                crate::domain::InputError::invalid("request_id", "must be 1–128 bytes").into(),
-            );
-        }
-        let request = self.pseudo.id(IdKind::Request, &rec.request_id);
-        let user = self.pseudo.id(IdKind::User, &rec.user_id);
-        match store::apply_outcome(
-            self.store.as_ref(),
-            request,
-            user,
-            rec.outcome,
-            at_ms,
-            &self.learn,
-        )? {
-            Ok(effect) => Ok(effect),
-            Err(OutcomeRejection::UnknownRequest) => Err(crate::domain::InputError::invalid(
-                "request_id",
-                "no scored request with this id (unknown or expired)",
-            )
-            .into()),
-            Err(OutcomeRejection::BeforeRequest) => Err(crate::domain::InputError::invalid(
-                "timestamp",
-                "before the scored request it verifies",
-            )
-            .into()),
-            Err(OutcomeRejection::UserMismatch) => Err(crate::domain::InputError::invalid(
-                "user_id",
-                "does not match the scored request",
-            )
-            .into()),
-        }
-    }
-
-    /// Keyed-hash pseudonym of a user id (for logs and the audit trail; never the raw id).
-    pub fn user_pseudonym(&self, user_id: &str) -> crate::privacy::Pseudonym {
-        self.pseudo.id(IdKind::User, user_id)
-    }
-
-    /// What the store holds about `user_id` (data-subject export); `None` when nothing.
-    pub fn export_profile(&self, user_id: &str) -> Result<Option<store::ProfileExport>, Error> {
-        let user = self.pseudo.id(IdKind::User, user_id);
-        Ok(store::export_profile(self.store.as_ref(), &user, now_ms())?)
-    }
-
-    /// Erases everything the store holds about `user_id` (see [`store::erase_user`]).
-    pub fn erase_user(&self, user_id: &str) -> Result<store::Erasure, Error> {
-        let user = self.pseudo.id(IdKind::User, user_id);
-        Ok(store::erase_user(self.store.as_ref(), &user)?)
     }
 
     /// Applies the configured retention windows (`[retention]`) with `now_ms` as the clock:
@@ -487,6 +568,64 @@ pub fn load_artifact(path: &str) -> Result<Artifact, Error> {
         "rules" => crate::model::rules::artifact(),
         p => Artifact::load(std::path::Path::new(p))?,
     })
+}
+
+/// The pseudonyms of a request's subjects under one tenant's key.
+fn subject_keys(pseudo: &Pseudonymizer, valid: &ValidRequest<'_>) -> SubjectKeys {
+    SubjectKeys {
+        user: pseudo.id(IdKind::User, &valid.req.user_id),
+        device: valid
+            .req
+            .device
+            .as_ref()
+            .and_then(|d| d.id.as_deref())
+            .map(|id| pseudo.id(IdKind::Device, id)),
+        ip: valid.ip.map(|ip| pseudo.ip(ip)),
+    }
+}
+
+/// The evidence a verified outcome of this request would teach.
+fn pending_evidence(
+    valid: &ValidRequest<'_>,
+    keys: &SubjectKeys,
+    evidence: &features::Evidence,
+) -> PendingEvidence {
+    PendingEvidence {
+        user: keys.user,
+        at_ms: valid.at_ms,
+        device: keys.device,
+        ip: keys.ip,
+        fix: evidence.fix.clone(),
+        typing: evidence.typing.clone(),
+        hour: features::context::utc_hour(valid.at_ms),
+        ..PendingEvidence::default()
+    }
+}
+
+/// The session already had failed attempts.
+fn failed(valid: &ValidRequest<'_>) -> bool {
+    valid
+        .req
+        .auth
+        .as_ref()
+        .is_some_and(|x| x.failed_attempts > 0)
+}
+
+/// A request id already bound to other evidence.
+fn id_conflict() -> Error {
+    Error::Conflict(InputError::invalid(
+        "request_id",
+        "already used for another request (another user, device or network, or offline \
+         replay); request ids must be unique",
+    ))
+}
+
+/// Reads and checks a policy file; the error names the file.
+fn load_policy(path: &str) -> Result<PolicyTable, crate::policy::PolicyError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| crate::policy::PolicyError(format!("{path}: {e}")))?;
+    PolicyTable::from_toml(&text)
+        .map_err(|e| crate::policy::PolicyError(format!("{path}: {}", e.0)))
 }
 
 /// Loads the configured model: `builtin`, `rules`, or an artifact file.

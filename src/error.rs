@@ -7,6 +7,10 @@ pub enum Error {
     /// Bad request or outcome from a caller.
     #[error("invalid input: {0}")]
     Input(#[from] crate::domain::InputError),
+    /// The input is well-formed but conflicts with what the request id is already bound to
+    /// (another user, device or network; an outcome's receipt that is not the answer's).
+    #[error("conflict: {0}")]
+    Conflict(crate::domain::InputError),
     /// Bad configuration.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
@@ -36,6 +40,6 @@ pub enum Error {
 impl Error {
     /// True when the caller sent bad input (4xx in HTTP terms); false for server-side faults.
     pub fn is_client_error(&self) -> bool {
-        matches!(self, Error::Input(_))
+        matches!(self, Error::Input(_) | Error::Conflict(_))
     }
 }

@@ -141,6 +141,31 @@ impl Pseudonymizer {
         self.id(IdKind::SubKey, purpose).0
     }
 
+    /// The pseudonymizer of `tenant`: the default tenant keeps this key (single-tenant stores
+    /// stay valid), every other tenant gets its own key derived from it, so the same user,
+    /// device, IP or request id in two tenants gives unrelated pseudonyms and no tenant's
+    /// records can be addressed from another.
+    pub fn for_tenant(&self, tenant: &crate::domain::Tenant) -> Pseudonymizer {
+        if tenant.is_default() {
+            return self.clone();
+        }
+        let mut h = blake3::Hasher::new_keyed(&self.key);
+        h.update(b"tessera tenant key v1\0");
+        h.update(tenant.as_str().as_bytes());
+        Pseudonymizer {
+            key: *h.finalize().as_bytes(),
+        }
+    }
+
+    /// A 32-byte secret for `purpose` (e.g. signing receipts), derived from the key.
+    pub fn secret(&self, purpose: &str) -> [u8; 32] {
+        let mut h = blake3::Hasher::new_keyed(&self.key);
+        h.update(&[IdKind::SubKey as u8]);
+        h.update(b"secret:");
+        h.update(purpose.as_bytes());
+        *h.finalize().as_bytes()
+    }
+
     /// Pseudonym of a textual id of the given kind.
     pub fn id(&self, kind: IdKind, id: &str) -> Pseudonym {
         let mut h = blake3::Hasher::new_keyed(&self.key);
@@ -245,6 +270,20 @@ mod tests {
             Pseudonymizer::load_or_create(&path),
             Err(KeyError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn tenants_get_unrelated_pseudonyms_and_default_keeps_the_key() {
+        use crate::domain::Tenant;
+        let p = Pseudonymizer::new([7; 32]);
+        let acme = Tenant::parse("t", "acme").expect("name");
+        let globex = Tenant::parse("t", "globex").expect("name");
+        let alice = |t: &Tenant| p.for_tenant(t).id(IdKind::User, "alice");
+        assert_eq!(alice(&Tenant::default()), p.id(IdKind::User, "alice"));
+        assert_ne!(alice(&acme), alice(&globex));
+        assert_ne!(alice(&acme), alice(&Tenant::default()));
+        let ip: IpAddr = "203.0.113.9".parse().expect("ip");
+        assert_ne!(p.for_tenant(&acme).ip(ip), p.for_tenant(&globex).ip(ip));
     }
 
     #[test]

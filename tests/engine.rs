@@ -786,7 +786,8 @@ fn a_planted_record_under_a_predicted_generated_id_is_not_what_the_outcome_teach
 fn rescoring_a_request_id_cannot_swap_the_evidence_an_outcome_teaches() {
     let e = engine(&memory_config());
     enroll_in_paris(&e, "pia", 4);
-    // The genuine request, then an attacker's request reusing its id with another device.
+    // The genuine request, then an attacker's request reusing its id with another device:
+    // refused as a conflict naming the id, and nothing of it is kept.
     score(
         &e,
         &request(
@@ -798,17 +799,18 @@ fn rescoring_a_request_id_cannot_swap_the_evidence_an_outcome_teaches() {
             None,
         ),
     );
-    score(
-        &e,
-        &request(
-            "pia",
-            "p1",
-            T0 + 1_000,
-            PARIS_IP,
-            device("attacker-box", "Europe/Paris", "fr-FR"),
-            None,
-        ),
+    let reuse = request(
+        "pia",
+        "p1",
+        T0 + 1_000,
+        PARIS_IP,
+        device("attacker-box", "Europe/Paris", "fr-FR"),
+        None,
     );
+    match e.score_at(&reuse, T0 + 60_000) {
+        Err(tessera::Error::Conflict(err)) => assert_eq!(err.field(), "request_id"),
+        other => panic!("a reused id must be a conflict: {other:?}"),
+    }
     e.record_outcome(&OutcomeRecord::new(
         "p1",
         "pia",

@@ -53,21 +53,20 @@ fn seen(s: &dyn ProfileStore, user: u8, device: Option<u8>, ip: Option<u8>, req:
         generated_id: false,
         pending: &pending,
     };
-    store::record(s, &obs, &LearnConfig::default()).expect("record");
+    store::record(s, &obs, &LearnConfig::default(), &mut |_| String::new()).expect("record");
 }
 
 /// A verified outcome for `req` at `at_ms`: the user's profile learns.
 fn verify(s: &dyn ProfileStore, user: u8, req: u8, at_ms: i64) {
-    let effect = store::apply_outcome(
-        s,
-        p(req),
-        p(user),
-        OutcomeKind::OtpPassed,
+    let input = store::OutcomeInput {
+        request: p(req),
+        user: p(user),
+        outcome: OutcomeKind::OtpPassed,
         at_ms,
-        &LearnConfig::default(),
-    )
-    .expect("store");
-    assert_eq!(effect, Ok(store::OutcomeEffect::Learned));
+        receipt: None,
+    };
+    let effect = store::apply_outcome(s, &input, &LearnConfig::default()).expect("store");
+    assert_eq!(effect.map(|a| a.effect), Ok(store::OutcomeEffect::Learned));
 }
 
 /// First key byte of every record in `table`, sorted.

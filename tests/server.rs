@@ -41,7 +41,7 @@ fn start(tweak: impl FnOnce(&mut Config)) -> Server {
     cfg.server.label_log = path_str(&dir.path().join("labels.jsonl"));
     cfg.server.keys.push(ApiKeyConfig {
         id: "scorer".into(),
-        tenant: "acme".into(),
+        tenant: "default".into(),
         scopes: vec!["score".into()],
         hash: auth::hash_key(SCORE_KEY),
     });
@@ -150,9 +150,10 @@ fn codes(resp: &Value) -> Vec<String> {
 #[test]
 fn full_flow_learns_exports_audits_and_erases() {
     let s = start(|_| {});
-    let verify_otp = |id: &str, ago_min: i64| {
+    let verify_otp = |id: &str, ago_min: i64, receipt: &Value| {
         let outcome = json!({"kind": "outcome", "request_id": id, "user_id": "alice",
-                             "timestamp": ts(ago_min), "outcome": "otp_passed"});
+                             "timestamp": ts(ago_min), "outcome": "otp_passed",
+                             "receipt": receipt});
         let r = s.post("/v1/outcomes", ADMIN_KEY, &outcome);
         assert_eq!(r.status, 200, "{}", r.body);
         assert_eq!(r.json()["effect"], "learned");
@@ -166,7 +167,7 @@ fn full_flow_learns_exports_audits_and_erases() {
             &score_request(&id, ago, "alice-phone"),
         );
         assert_eq!(r.status, 200, "{}", r.body);
-        verify_otp(&id, ago - 1);
+        verify_otp(&id, ago - 1, &r.json()["receipt"]);
     }
     // A new phone: unknown device, low trust; the customer passes OTP on it.
     let first = s.post(
@@ -177,7 +178,7 @@ fn full_flow_learns_exports_audits_and_erases() {
     assert_eq!(first.status, 200, "{}", first.body);
     let first = first.json();
     assert!(codes(&first).contains(&"new_device".to_string()), "{first}");
-    verify_otp("n1", 29);
+    verify_otp("n1", 29, &first["receipt"]);
     let second = s.post(
         "/v1/score",
         SCORE_KEY,

@@ -73,7 +73,9 @@ struct LineError(String, String);
 
 fn from_error(e: tessera::Error) -> LineError {
     match &e {
-        tessera::Error::Input(input) => LineError(input.field().to_string(), input.to_string()),
+        tessera::Error::Input(input) | tessera::Error::Conflict(input) => {
+            LineError(input.field().to_string(), input.to_string())
+        }
         other => LineError(String::new(), other.to_string()),
     }
 }
@@ -94,12 +96,16 @@ fn process(engine: &Engine, line: &str) -> Result<String, LineError> {
         }
         None => {
             let req = ScoreRequest::from_json(line).map_err(|e| from_error(e.into()))?;
-            let resp = engine.score(&req).map_err(from_error)?;
+            // A file is a recording: history replays in the events' own time (the service
+            // uses its receive time instead, see `Clock`).
+            let resp = engine
+                .score_at(&req, tessera::engine::now_ms())
+                .map_err(from_error)?;
             serde_json::to_string(&resp).map_err(|e| LineError(String::new(), e.to_string()))
         }
-        Some(other) => Err(LineError(
+        Some(_) => Err(LineError(
             "kind".into(),
-            format!("kind: unknown line kind {other:?} (expected \"outcome\" or none)"),
+            "kind: unknown line kind (expected \"outcome\" or none)".to_string(),
         )),
     }
 }

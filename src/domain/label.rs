@@ -10,10 +10,14 @@ use serde::{Deserialize, Serialize};
 use super::{InputError, OutcomeKind};
 
 /// One label-log line:
-/// `{"request_id","user","outcome","timestamp","recorded_ms"}` followed by `\n`.
+/// `{"tenant","request_id","user","outcome","timestamp","recorded_ms"}` followed by `\n`
+/// (`tenant` is absent in lines written before tenants existed: read as `default`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LabelRecord {
+    /// The tenant of the key that reported the outcome.
+    #[serde(default = "default_tenant")]
+    pub tenant: String,
     /// The scored request the outcome verifies (the join key for training).
     pub request_id: String,
     /// Keyed-hash pseudonym of the user, 32 hex digits (never the raw user id).
@@ -26,6 +30,10 @@ pub struct LabelRecord {
     pub recorded_ms: i64,
 }
 
+fn default_tenant() -> String {
+    super::Tenant::DEFAULT.to_string()
+}
+
 impl LabelRecord {
     /// The label line for an outcome the server has applied: `user` is the pseudonym's hex.
     pub fn new(
@@ -36,12 +44,19 @@ impl LabelRecord {
         recorded_ms: i64,
     ) -> LabelRecord {
         LabelRecord {
+            tenant: default_tenant(),
             request_id: request_id.to_string(),
             user: user.to_string(),
             outcome,
             timestamp: timestamp.to_string(),
             recorded_ms,
         }
+    }
+
+    /// The same record for `tenant`.
+    pub fn in_tenant(mut self, tenant: &super::Tenant) -> LabelRecord {
+        self.tenant = tenant.as_str().to_string();
+        self
     }
 
     /// The record as one JSON line, terminated by `\n`.
@@ -81,7 +96,7 @@ mod tests {
         let line = rec.to_line();
         assert_eq!(
             line,
-            "{\"request_id\":\"r-1\",\"user\":\"ab12\",\"outcome\":\"confirmed_fraud\",\
+            "{\"tenant\":\"default\",\"request_id\":\"r-1\",\"user\":\"ab12\",\"outcome\":\"confirmed_fraud\",\
              \"timestamp\":\"2025-12-01T10:00:00.250Z\",\"recorded_ms\":1764583200999}\n"
         );
         let (back, at_ms) = LabelRecord::parse(line.trim_end()).expect("parses back");

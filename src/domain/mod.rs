@@ -12,6 +12,7 @@ pub mod reason;
 pub mod request;
 pub mod response;
 pub mod score;
+pub mod tenant;
 pub mod validate;
 
 pub use context::{Action, Channel, Sensitivity};
@@ -22,4 +23,5 @@ pub use reason::{Reason, ReasonCode};
 pub use request::{AuthInfo, DeviceInfo, KeyEvent, NetworkInfo, ScoreRequest, TypingInfo};
 pub use response::{ScoreResponse, ShadowScore};
 pub use score::{Decision, RiskBand, TrustScore};
-pub use validate::{Limits, ValidRequest};
+pub use tenant::Tenant;
+pub use validate::{Clock, Limits, ValidRequest};

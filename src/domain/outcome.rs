@@ -62,6 +62,11 @@ pub struct OutcomeRecord {
     pub timestamp: String,
     /// What was verified.
     pub outcome: OutcomeKind,
+    /// The `receipt` of the score answer this outcome verifies. Required over HTTP (only the
+    /// caller that received the answer can teach with its evidence); optional for trusted
+    /// offline replay (`tessera score` over a file, training), checked whenever present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<String>,
 }
 
 /// The literal tag `"outcome"` that marks an outcome line.
@@ -81,7 +86,19 @@ impl OutcomeRecord {
             user_id: user_id.to_string(),
             timestamp: timestamp.to_string(),
             outcome,
+            receipt: None,
         }
+    }
+
+    /// The same outcome, echoing `receipt` (from the score answer it verifies).
+    pub fn with_receipt(mut self, receipt: &str) -> Self {
+        self.receipt = Some(receipt.to_string());
+        self
+    }
+
+    /// A bit per kind, for the set of outcomes already applied to a request.
+    pub fn bit(kind: OutcomeKind) -> u8 {
+        1 << (kind as u8)
     }
 
     /// Parses one JSON document; a failure names the offending field.

@@ -106,6 +106,9 @@ reason_codes! {
     NotOnActionAllowlist = "not_on_action_allowlist", "This action needs extra verification from your current network.";
     /// This device or IP was part of confirmed fraud.
     FraudLinked = "fraud_linked", "Your device or network was involved in confirmed fraud.";
+    /// The request's timestamp was more than the allowed skew away from the server's receive
+    /// time; it was scored at the receive time instead.
+    ClockSkew = "clock_skew", "Your device's clock disagrees with ours; we used our own time for this check.";
 }
 
 impl std::fmt::Display for ReasonCode {

@@ -39,4 +39,10 @@ pub struct ScoreResponse {
     pub allow_factor_enrollment: bool,
     /// Version of the model that produced the score.
     pub model_version: String,
+    /// Unguessable proof of having received this answer, 32 lowercase hex digits. An outcome
+    /// that verifies this request echoes it (`receipt` in the outcome): only the caller that
+    /// received the answer can teach the profile with this request's evidence. An identical
+    /// retry of the request gets the same answer, receipt included.
+    #[serde(default)]
+    pub receipt: String,
 }

@@ -41,13 +41,32 @@ impl Default for Limits {
 /// Earliest timestamp accepted: 2000-01-01T00:00:00Z, in ms since the Unix epoch.
 pub const EARLIEST_MS: i64 = 946_684_800_000;
 
+/// Which clock a request's history runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// Live traffic received at this server time (ms since the epoch). Velocity windows,
+    /// pending deadlines, outcome deadlines, retention and every time feature run on it; the
+    /// request's `timestamp` is only the client's claim: within `max_future_skew_ms` either side
+    /// of the receive time it agrees (and the receive time is used), outside it the request is
+    /// scored at the receive time with reason `clock_skew`. Outcomes must echo their receipt.
+    Live(i64),
+    /// Offline replay of recorded events (training, backtests, `tessera score` over a file):
+    /// each event's own timestamp is its time, so history replays as it happened; the value is
+    /// the wall clock, used only to refuse timestamps from the future.
+    Replay(i64),
+}
+
 /// A request that passed every check, with its parsed parts.
 #[derive(Debug, Clone, Copy)]
 pub struct ValidRequest<'a> {
     /// The raw request (all bounds checked).
     pub req: &'a ScoreRequest,
-    /// Event time, ms since the Unix epoch (UTC).
+    /// The time the request's history runs on, ms since the Unix epoch (UTC): the receive
+    /// time for [`Clock::Live`], the event's own timestamp for [`Clock::Replay`].
     pub at_ms: i64,
+    /// Live only: how far the client's timestamp was from the receive time (claimed − received,
+    /// ms) when that was outside the allowed skew; `None` when it agreed or in replay.
+    pub clock_skew_ms: Option<i64>,
     /// The action, `login` when absent.
     pub action: Action,
     /// The channel.
@@ -57,8 +76,18 @@ pub struct ValidRequest<'a> {
 }
 
 impl<'a> ValidRequest<'a> {
-    /// Checks `req`; `now_ms` is the clock used to refuse timestamps from the future.
+    /// Checks `req` for offline replay; `now_ms` is the clock used to refuse timestamps from the
+    /// future (see [`Clock::Replay`]).
     pub fn check(req: &'a ScoreRequest, limits: &Limits, now_ms: i64) -> Result<Self, InputError> {
+        ValidRequest::check_at(req, limits, Clock::Replay(now_ms))
+    }
+
+    /// Checks `req` under `clock` (see [`Clock`]).
+    pub fn check_at(
+        req: &'a ScoreRequest,
+        limits: &Limits,
+        clock: Clock,
+    ) -> Result<Self, InputError> {
         if req.schema != 1 {
             return Err(InputError::invalid(
                 "schema",
@@ -72,10 +101,22 @@ impl<'a> ValidRequest<'a> {
         if let Some(id) = &req.session_id {
             check_id("session_id", id, limits, false)?;
         }
-        let at_ms = parse_timestamp("timestamp", &req.timestamp)?;
-        if at_ms > now_ms.saturating_add(limits.max_future_skew_ms) {
-            return Err(InputError::invalid("timestamp", "is in the future"));
-        }
+        let claimed_ms = parse_timestamp("timestamp", &req.timestamp)?;
+        let (at_ms, clock_skew_ms) = match clock {
+            Clock::Replay(now_ms) => {
+                if claimed_ms > now_ms.saturating_add(limits.max_future_skew_ms) {
+                    return Err(InputError::invalid("timestamp", "is in the future"));
+                }
+                (claimed_ms, None)
+            }
+            Clock::Live(received_ms) => {
+                let skew = claimed_ms.saturating_sub(received_ms);
+                (
+                    received_ms,
+                    (skew.saturating_abs() > limits.max_future_skew_ms).then_some(skew),
+                )
+            }
+        };
         let ip = match req.network.as_ref().and_then(|n| n.ip.as_deref()) {
             None => None,
             Some(text) => Some(parse_ip(text)?),
@@ -132,6 +173,7 @@ impl<'a> ValidRequest<'a> {
         Ok(ValidRequest {
             req,
             at_ms,
+            clock_skew_ms,
             action: req.action.unwrap_or(Action::Login),
             channel: req.channel,
             ip,

@@ -144,7 +144,7 @@ impl KeyRing {
                     hash: blake3::Hash::from(hash),
                     caller: Caller {
                         key_id: "dev".into(),
-                        tenant: "dev".into(),
+                        tenant: crate::domain::Tenant::DEFAULT.into(),
                         scopes: 7,
                     },
                 });

@@ -22,6 +22,9 @@ pub enum ApiError {
     TooLarge(usize),
     /// Bad input; names the field (400 malformed, 422 invalid value).
     Input(InputError),
+    /// 409: the request conflicts with what its id is bound to (another user, device or
+    /// network), or an outcome's receipt is not the answer's.
+    Conflict(InputError),
     /// The referenced thing does not exist (404).
     NotFound(String),
     /// The route exists but not with this method (405).
@@ -38,6 +41,7 @@ impl From<crate::Error> for ApiError {
     fn from(e: crate::Error) -> Self {
         match e {
             crate::Error::Input(i) => ApiError::Input(i),
+            crate::Error::Conflict(c) => ApiError::Conflict(c),
             crate::Error::Artifact(a) => ApiError::ModelRefused(a.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
@@ -87,6 +91,12 @@ impl ApiError {
             ApiError::Input(e @ InputError::Invalid { .. }) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid",
+                e.field().into(),
+                e.to_string(),
+            ),
+            ApiError::Conflict(e) => (
+                StatusCode::CONFLICT,
+                "conflict",
                 e.field().into(),
                 e.to_string(),
             ),

@@ -16,8 +16,8 @@ use super::AppState;
 use super::auth::{Caller, Scope};
 use super::error::ApiError;
 use crate::audit::AuditEvent;
-use crate::domain::{InputError, OutcomeRecord, ScoreRequest, ScoreResponse, ShadowScore};
-use crate::engine::now_ms;
+use crate::domain::{Clock, InputError, OutcomeRecord, ScoreRequest, Tenant};
+use crate::engine::{Scored, now_ms};
 
 /// The OpenAPI 3 document served at `/openapi.json`.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -111,19 +111,27 @@ async fn audit(st: &Arc<AppState>, events: Vec<AuditEvent>) -> Result<(), ApiErr
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
+/// The tenant of the key (checked when the config was loaded).
+fn tenant_of(caller: &Caller) -> Result<Tenant, ApiError> {
+    Tenant::parse("tenant", &caller.tenant)
+        .map_err(|_| ApiError::Internal("a key's tenant name failed its check".into()))
+}
+
 fn score_event(
     st: &AppState,
+    tenant: &Tenant,
     req: &ScoreRequest,
-    (resp, shadow): &(ScoreResponse, Option<ShadowScore>),
+    scored: &Scored,
     key: &str,
 ) -> AuditEvent {
+    let (resp, shadow) = (&scored.response, &scored.shadow);
     AuditEvent {
         shadow_model_version: shadow.as_ref().map(|s| s.model_version.clone()),
         shadow_trust_score: shadow.as_ref().map(|s| s.trust_score.value()),
         shadow_decision: shadow.as_ref().map(|s| s.decision.as_str().into()),
         method: "score".into(),
         request_id: Some(resp.request_id.clone()),
-        user: Some(st.engine.user_pseudonym(&req.user_id).to_hex()),
+        user: Some(st.engine.user_pseudonym_in(tenant, &req.user_id).to_hex()),
         decision: Some(resp.decision.as_str().into()),
         trust_score: Some(resp.trust_score.value()),
         reasons: resp
@@ -133,33 +141,39 @@ fn score_event(
             .collect(),
         model_version: Some(resp.model_version.clone()),
         key_id: Some(key.to_string()),
+        tenant: Some(tenant.as_str().to_string()),
+        replayed: scored.replayed,
         ..AuditEvent::default()
     }
 }
 
-fn score_one(
-    st: &AppState,
-    req: &ScoreRequest,
-) -> Result<(ScoreResponse, Option<ShadowScore>), crate::Error> {
-    let (resp, shadow) = st.engine.score_with_shadow(req, now_ms())?;
-    if let Some(s) = &shadow {
+/// Scores one request of `tenant` at the server's receive time.
+fn score_one(st: &AppState, tenant: &Tenant, req: &ScoreRequest) -> Result<Scored, crate::Error> {
+    let scored = st
+        .engine
+        .score_request(tenant, req, Clock::Live(now_ms()))?;
+    let resp = &scored.response;
+    if let Some(s) = &scored.shadow {
         st.metrics
             .shadow(s.decision.as_str(), s.decision == resp.decision);
     }
     tracing::Span::current().record("request_id", resp.request_id.as_str());
-    st.metrics.decision(
-        resp.decision.as_str(),
-        resp.reasons.iter().map(|r| r.code.as_str()),
-    );
+    if !scored.replayed {
+        st.metrics.decision(
+            resp.decision.as_str(),
+            resp.reasons.iter().map(|r| r.code.as_str()),
+        );
+    }
     tracing::debug!(
         request_id = %resp.request_id,
-        user = %st.engine.user_pseudonym(&req.user_id).to_hex(),
+        user = %st.engine.user_pseudonym_in(tenant, &req.user_id).to_hex(),
         ip = %req.network.as_ref().and_then(|n| n.ip.as_deref()).and_then(|ip| ip.parse().ok())
             .map(crate::privacy::truncate_ip).unwrap_or_default(),
         decision = resp.decision.as_str(),
+        replayed = scored.replayed,
         "scored"
     );
-    Ok((resp, shadow))
+    Ok(scored)
 }
 
 /// `POST /v1/score`.
@@ -169,12 +183,16 @@ pub async fn score(
     body: Body,
 ) -> Result<Response, ApiError> {
     let caller = authorize(&st, &headers, Some(Scope::Score))?;
+    let tenant = tenant_of(&caller)?;
     let text = json_body(&st, &headers, body).await?;
     let req = ScoreRequest::from_json(&text).map_err(ApiError::Input)?;
-    let scored = score_one(&st, &req)?;
-    audit(&st, vec![score_event(&st, &req, &scored, &caller.key_id)]).await?;
-    let resp = scored.0;
-    Ok(json_response(StatusCode::OK, to_json(&resp)?))
+    let scored = score_one(&st, &tenant, &req)?;
+    audit(
+        &st,
+        vec![score_event(&st, &tenant, &req, &scored, &caller.key_id)],
+    )
+    .await?;
+    Ok(json_response(StatusCode::OK, scored.json))
 }
 
 /// `POST /v1/score/batch`: a JSON array of requests; each answer is a response or an error.
@@ -184,6 +202,7 @@ pub async fn score_batch(
     body: Body,
 ) -> Result<Response, ApiError> {
     let caller = authorize(&st, &headers, Some(Scope::Score))?;
+    let tenant = tenant_of(&caller)?;
     let text = json_body(&st, &headers, body).await?;
     let reqs: Vec<ScoreRequest> =
         crate::domain::error::parse_json(&text).map_err(ApiError::Input)?;
@@ -200,66 +219,115 @@ pub async fn score_batch(
     let mut results = Vec::with_capacity(reqs.len());
     let mut events = Vec::with_capacity(reqs.len());
     for (i, req) in reqs.iter().enumerate() {
-        match score_one(&st, req) {
+        match score_one(&st, &tenant, req) {
             Ok(scored) => {
-                events.push(score_event(&st, req, &scored, &caller.key_id));
-                let resp = scored.0;
-                results.push(
-                    serde_json::to_value(&resp).map_err(|e| ApiError::Internal(e.to_string()))?,
-                );
+                events.push(score_event(&st, &tenant, req, &scored, &caller.key_id));
+                results.push(scored.json);
             }
-            Err(crate::Error::Input(e)) => results.push(serde_json::json!({"error": {
-                "code": "invalid", "field": format!("[{i}].{}", e.field()), "message": e.to_string()
-            }})),
+            Err(e @ (crate::Error::Input(_) | crate::Error::Conflict(_))) => {
+                let (code, input) = match e {
+                    crate::Error::Conflict(c) => ("conflict", c),
+                    crate::Error::Input(i) => ("invalid", i),
+                    _ => unreachable!("matched above"),
+                };
+                results.push(
+                    serde_json::json!({"error": {
+                        "code": code, "field": format!("[{i}].{}", input.field()),
+                        "message": input.to_string()
+                    }})
+                    .to_string(),
+                )
+            }
             Err(e) => return Err(e.into()),
         }
     }
     audit(&st, events).await?;
+    // Each answer is already JSON (a scored answer as sent, kept for retries).
     Ok(json_response(
         StatusCode::OK,
-        serde_json::json!({ "results": results }).to_string(),
+        format!("{{\"results\":[{}]}}", results.join(",")),
     ))
 }
 
-/// `POST /v1/outcomes`: applies a verified outcome and appends it to the label log.
+/// Appends one audit record after a change recorded first then failed: same method, request
+/// and user, `status: failed`. Best effort: the log that refused the first may refuse this too.
+async fn audit_failure(st: &Arc<AppState>, mut event: AuditEvent) {
+    event.status = Some("failed".into());
+    if let Err(e) = audit(st, vec![event]).await {
+        tracing::error!(error = ?e, "could not audit a failed change");
+    }
+}
+
+/// `POST /v1/outcomes`: applies a verified outcome of the key's tenant.
+///
+/// Order: the outcome is checked (unknown request, wrong user or receipt → 4xx, nothing
+/// written); then its audit record, then its label line are made durable; only then is the
+/// profile changed (durably) and the answer sent. A failure of either log leaves the profile
+/// untouched; a failure after the audit record is followed by a `status: failed` record. A replay of an
+/// outcome already applied answers as the first did, is audited as `replayed` and adds no
+/// label line.
 pub async fn outcomes(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let caller = authorize(&st, &headers, Some(Scope::Outcomes))?;
+    let tenant = tenant_of(&caller)?;
     let text = json_body(&st, &headers, body).await?;
     let rec = OutcomeRecord::from_json(&text).map_err(ApiError::Input)?;
-    let st2 = Arc::clone(&st);
-    let rec2 = rec.clone();
-    let effect = blocking(move || st2.engine.record_outcome(&rec2)).await??;
-    let effect = format!("{effect:?}").to_lowercase();
-    let user = st.engine.user_pseudonym(&rec.user_id).to_hex();
+    let received = now_ms();
+    let clock = Clock::Live(received);
+    let (st2, rec2, t2) = (Arc::clone(&st), rec.clone(), tenant.clone());
+    let planned = blocking(move || st2.engine.check_outcome(&t2, &rec2, clock)).await??;
+    let user = st.engine.user_pseudonym_in(&tenant, &rec.user_id).to_hex();
+    let event = AuditEvent {
+        method: "outcome".into(),
+        request_id: Some(rec.request_id.clone()),
+        user: Some(user.clone()),
+        outcome: Some(rec.outcome.as_str().into()),
+        key_id: Some(caller.key_id),
+        tenant: Some(tenant.as_str().to_string()),
+        replayed: planned.replayed,
+        ..AuditEvent::default()
+    };
+    let answer = |effect: crate::store::OutcomeEffect| {
+        json_response(
+            StatusCode::OK,
+            serde_json::json!({"request_id": rec.request_id, "effect": effect.as_str()})
+                .to_string(),
+        )
+    };
+    if planned.replayed {
+        audit(&st, vec![event]).await?;
+        return Ok(answer(planned.effect));
+    }
     let label = crate::domain::LabelRecord::new(
         &rec.request_id,
         &user,
         rec.outcome,
         &rec.timestamp,
-        now_ms(),
+        received,
     )
+    .in_tenant(&tenant)
     .to_line();
+    audit(&st, vec![event.clone()]).await?;
     let st3 = Arc::clone(&st);
-    blocking(move || st3.label(&label))
-        .await?
-        .map_err(|e| ApiError::Internal(format!("label log: {e}")))?;
-    let event = AuditEvent {
-        method: "outcome".into(),
-        request_id: Some(rec.request_id.clone()),
-        user: Some(user),
-        outcome: Some(rec.outcome.as_str().into()),
-        key_id: Some(caller.key_id),
-        ..AuditEvent::default()
-    };
-    audit(&st, vec![event]).await?;
-    Ok(json_response(
-        StatusCode::OK,
-        serde_json::json!({"request_id": rec.request_id, "effect": effect}).to_string(),
-    ))
+    if let Err(e) = blocking(move || st3.label(&label))
+        .await
+        .and_then(|r| r.map_err(|e| ApiError::Internal(format!("label log: {e}"))))
+    {
+        audit_failure(&st, event).await;
+        return Err(e);
+    }
+    let (st4, t4) = (Arc::clone(&st), tenant.clone());
+    let rec4 = rec.clone();
+    match blocking(move || st4.engine.apply_outcome(&t4, &rec4, clock)).await? {
+        Ok(applied) => Ok(answer(applied.effect)),
+        Err(e) => {
+            audit_failure(&st, event).await;
+            Err(e.into())
+        }
+    }
 }
 
 /// `GET /v1/model`.
@@ -333,16 +401,19 @@ fn check_user_id(id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// An admin operation on one user: checks the key and the id, runs `op` off the async workers,
-/// audits it as `method` under the user's keyed hash. Returns `op`'s result and that hash.
+/// An admin operation on one user of the key's tenant: checks the key and the id, audits it
+/// as `method` under the user's keyed hash (durably, *before* acting, so nothing is exported or
+/// erased unaudited), runs `op` off the async workers; a failure of `op` is followed by a
+/// `status: failed` record. Returns `op`'s result and that hash.
 async fn user_admin<T: Send + 'static>(
     st: &Arc<AppState>,
     headers: &HeaderMap,
     id: Result<Path<String>, PathRejection>,
     method: &str,
-    op: impl FnOnce(&crate::Engine, &str) -> Result<T, crate::Error> + Send + 'static,
+    op: impl FnOnce(&crate::Engine, &Tenant, &str) -> Result<T, crate::Error> + Send + 'static,
 ) -> Result<(T, String), ApiError> {
     let caller = authorize(st, headers, Some(Scope::Admin))?;
+    let tenant = tenant_of(&caller)?;
     let Path(id) = id.map_err(|_| {
         ApiError::Input(InputError::Malformed {
             field: "user_id".into(),
@@ -350,17 +421,23 @@ async fn user_admin<T: Send + 'static>(
         })
     })?;
     check_user_id(&id)?;
-    let user = st.engine.user_pseudonym(&id).to_hex();
-    let st2 = Arc::clone(st);
-    let out = blocking(move || op(&st2.engine, &id)).await??;
+    let user = st.engine.user_pseudonym_in(&tenant, &id).to_hex();
     let event = AuditEvent {
         method: method.into(),
         user: Some(user.clone()),
         key_id: Some(caller.key_id),
+        tenant: Some(tenant.as_str().to_string()),
         ..AuditEvent::default()
     };
-    audit(st, vec![event]).await?;
-    Ok((out, user))
+    audit(st, vec![event.clone()]).await?;
+    let st2 = Arc::clone(st);
+    match blocking(move || op(&st2.engine, &tenant, &id)).await? {
+        Ok(out) => Ok((out, user)),
+        Err(e) => {
+            audit_failure(st, event).await;
+            Err(e.into())
+        }
+    }
 }
 
 /// `GET /v1/users/{id}/profile`: what Tessera holds about a user (admin).
@@ -369,8 +446,10 @@ pub async fn export_profile(
     id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (export, user) =
-        user_admin(&st, &headers, id, "export", |e, id| e.export_profile(id)).await?;
+    let (export, user) = user_admin(&st, &headers, id, "export", |e, t, id| {
+        e.export_profile_in(t, id)
+    })
+    .await?;
     let export = export.ok_or_else(|| ApiError::NotFound("no data held for this user".into()))?;
     Ok(json_response(
         StatusCode::OK,
@@ -385,7 +464,10 @@ pub async fn erase_user(
     id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (erased, _) = user_admin(&st, &headers, id, "erase", |e, id| e.erase_user(id)).await?;
+    let (erased, _) = user_admin(&st, &headers, id, "erase", |e, t, id| {
+        e.erase_user_in(t, id)
+    })
+    .await?;
     Ok(json_response(
         StatusCode::OK,
         serde_json::json!({"erased": erased.any(), "removed": erased}).to_string(),

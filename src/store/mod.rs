@@ -356,17 +356,57 @@ pub struct Observation<'a> {
     pub pending: &'a PendingEvidence,
 }
 
+/// What [`record`] found under the request id.
+#[derive(Debug, Clone, PartialEq)]
+// Returned by value once per scored request and matched at once: boxing the snapshot would
+// cost an allocation per score for nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Recorded {
+    /// A new request: counted, its evidence kept; the snapshot scoring reads (this request
+    /// included in the activity).
+    Fresh(ProfileSnapshot),
+    /// An identical retry (same user, device and network under the same id): nothing was
+    /// counted again; the first answer, as sent (empty for offline replay, which keeps none).
+    Retry(String),
+    /// The id is already bound to another user, device or network: nothing was written.
+    Conflict,
+}
+
 /// Records one scored request in the activity ledger and returns the snapshot scoring reads,
 /// in one transaction: the returned activity includes this request. Never touches profiles.
+///
+/// A request id binds its evidence to (user, device, network) — the keys are already per
+/// tenant. Under an id the caller gave that already holds evidence, an identical retry counts
+/// nothing and gets the first answer back, and any other request is a [`Recorded::Conflict`]
+/// (first writer wins, and the second is told so instead of being silently dropped).
+/// `answer` runs inside the transaction with the snapshot and returns the answer to keep for
+/// retries (`""` to keep none); an id the engine generated is never looked up (see
+/// [`Observation::generated_id`]).
 pub fn record(
     store: &dyn ProfileStore,
     obs: &Observation<'_>,
     cfg: &LearnConfig,
-) -> Result<ProfileSnapshot, StoreError> {
-    let mut snap = ProfileSnapshot::default();
+    answer: &mut dyn FnMut(&ProfileSnapshot) -> String,
+) -> Result<Recorded, StoreError> {
+    let mut out = Recorded::Conflict;
     store.write(Durability::Relaxed, &mut |kv| {
         let user = obs.keys.user;
-        snap.profile = load(kv, Table::Profile, &user)?;
+        if !obs.generated_id
+            && let Some(first) = load::<PendingEvidence>(kv, Table::Pending, &obs.request)?
+        {
+            let same =
+                first.user == user && first.device == obs.keys.device && first.ip == obs.keys.ip;
+            out = if same {
+                Recorded::Retry(first.answer)
+            } else {
+                Recorded::Conflict
+            };
+            return Ok(());
+        }
+        let mut snap = ProfileSnapshot {
+            profile: load(kv, Table::Profile, &user)?,
+            ..ProfileSnapshot::default()
+        };
         let mut act: UserActivity = load(kv, Table::UserActivity, &user)?.unwrap_or_default();
         snap.replay_distance_ms = act.observe(obs.at_ms, obs.failed, obs.sketch, cfg);
         save(kv, Table::UserActivity, &user, &act)?;
@@ -383,22 +423,18 @@ pub fn record(
             save(kv, Table::Ip, ip, &rec)?;
             snap.ip = rec;
         }
-        // For a caller's id, the first writer wins: scoring the same request id again (a retry,
-        // or someone reusing a victim's id) must not replace the evidence the verified outcome
-        // will teach.
-        if !obs.generated_id {
-            let mut exists = false;
-            kv.visit(Table::Pending, &obs.request.0, &mut |v| {
-                exists = v.is_some();
-                Ok(())
-            })?;
-            if exists {
-                return Ok(());
-            }
+        let first = answer(&snap);
+        if first.is_empty() {
+            save(kv, Table::Pending, &obs.request, obs.pending)?;
+        } else {
+            let mut p = obs.pending.clone();
+            p.answer = first;
+            save(kv, Table::Pending, &obs.request, &p)?;
         }
-        save(kv, Table::Pending, &obs.request, obs.pending)
+        out = Recorded::Fresh(snap);
+        Ok(())
     })?;
-    Ok(snap)
+    Ok(out)
 }
 
 /// What a recorded outcome changed.
@@ -412,6 +448,28 @@ pub enum OutcomeEffect {
     MarkedFraud,
 }
 
+impl OutcomeEffect {
+    /// The effect an outcome of `kind` has (and a replay of it reports).
+    pub fn of(kind: OutcomeKind) -> OutcomeEffect {
+        if kind.is_verified_genuine() {
+            OutcomeEffect::Learned
+        } else if kind.is_failure() {
+            OutcomeEffect::CountedFailure
+        } else {
+            OutcomeEffect::MarkedFraud
+        }
+    }
+
+    /// Stable lower-case name (`learned`, `countedfailure`, `markedfraud`), as the API answers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeEffect::Learned => "learned",
+            OutcomeEffect::CountedFailure => "countedfailure",
+            OutcomeEffect::MarkedFraud => "markedfraud",
+        }
+    }
+}
+
 /// Why an outcome could not be applied (besides store failure).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutcomeRejection {
@@ -421,76 +479,160 @@ pub enum OutcomeRejection {
     UserMismatch,
     /// The outcome is dated before the request it verifies.
     BeforeRequest,
+    /// The outcome's receipt is not the one the request's answer carried.
+    ReceiptMismatch,
+}
+
+/// One outcome to apply: which request, whose, what, when, and with which receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutcomeInput {
+    /// Pseudonym of the request id.
+    pub request: Pseudonym,
+    /// Pseudonym of the user the outcome names.
+    pub user: Pseudonym,
+    /// What was verified.
+    pub outcome: OutcomeKind,
+    /// When, ms: the server's receive time live, the outcome's own time in offline replay.
+    pub at_ms: i64,
+    /// The receipt echoed from the score answer (checked when given).
+    pub receipt: Option<[u8; 16]>,
+}
+
+/// What applying an outcome did (or, for [`check_outcome`], would do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Applied {
+    /// The effect (the first application's, for a replay).
+    pub effect: OutcomeEffect,
+    /// This (request, outcome kind) was applied before: nothing changed.
+    pub replayed: bool,
+}
+
+/// The checks every outcome passes, on a read view: the pending evidence it applies to, or why
+/// it is refused. Expired evidence reads as unknown.
+fn judge_outcome(
+    kv: &mut dyn KvRead,
+    input: &OutcomeInput,
+    cfg: &LearnConfig,
+) -> Result<Result<PendingEvidence, OutcomeRejection>, StoreError> {
+    let Some(pending): Option<PendingEvidence> = load(kv, Table::Pending, &input.request)? else {
+        return Ok(Err(OutcomeRejection::UnknownRequest));
+    };
+    if pending.user != input.user {
+        return Ok(Err(OutcomeRejection::UserMismatch));
+    }
+    if let Some(r) = input.receipt
+        && !constant_time_eq(&r, &pending.receipt)
+    {
+        return Ok(Err(OutcomeRejection::ReceiptMismatch));
+    }
+    if input.at_ms < pending.at_ms {
+        return Ok(Err(OutcomeRejection::BeforeRequest));
+    }
+    if input.at_ms.saturating_sub(pending.at_ms) > cfg.pending_ttl_ms {
+        return Ok(Err(OutcomeRejection::UnknownRequest));
+    }
+    Ok(Ok(pending))
+}
+
+fn constant_time_eq(a: &[u8; 16], b: &[u8; 16]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// What [`apply_outcome`] would do now, without writing: the server calls it to refuse a bad
+/// outcome before writing its audit record and label line, then applies it (which checks again).
+pub fn check_outcome(
+    store: &dyn ProfileStore,
+    input: &OutcomeInput,
+    cfg: &LearnConfig,
+) -> Result<Result<Applied, OutcomeRejection>, StoreError> {
+    let mut result = Err(OutcomeRejection::UnknownRequest);
+    store.read(&mut |kv| {
+        result = judge_outcome(kv, input, cfg)?.map(|p| Applied {
+            effect: OutcomeEffect::of(input.outcome),
+            replayed: p.applied & crate::domain::OutcomeRecord::bit(input.outcome) != 0,
+        });
+        Ok(())
+    })?;
+    Ok(result)
 }
 
 /// Applies a verified outcome to the profile of the request it verifies. This is the only
-/// function that writes profiles (erasure and retention only delete them).
+/// function that writes profiles (erasure and retention only delete them). One effect per
+/// (request, outcome kind): a replay answers as the first did and changes nothing.
 pub fn apply_outcome(
     store: &dyn ProfileStore,
-    request: Pseudonym,
-    user: Pseudonym,
-    outcome: OutcomeKind,
-    at_ms: i64,
+    input: &OutcomeInput,
     cfg: &LearnConfig,
-) -> Result<Result<OutcomeEffect, OutcomeRejection>, StoreError> {
+) -> Result<Result<Applied, OutcomeRejection>, StoreError> {
     let mut result = Err(OutcomeRejection::UnknownRequest);
+    let (request, user, outcome, at_ms) = (input.request, input.user, input.outcome, input.at_ms);
+    let bit = crate::domain::OutcomeRecord::bit(outcome);
     store.write(Durability::Durable, &mut |kv| {
-        result = Err(OutcomeRejection::UnknownRequest);
-        let Some(pending): Option<PendingEvidence> = load(kv, Table::Pending, &request)? else {
-            return Ok(());
-        };
-        if pending.user != user {
-            result = Err(OutcomeRejection::UserMismatch);
-            return Ok(());
-        }
-        if at_ms < pending.at_ms {
-            result = Err(OutcomeRejection::BeforeRequest);
-            return Ok(());
-        }
-        if at_ms.saturating_sub(pending.at_ms) > cfg.pending_ttl_ms {
-            kv.remove(Table::Pending, &request.0)?;
-            return Ok(());
-        }
-        if outcome.is_verified_genuine() {
-            if pending.learned {
-                result = Ok(OutcomeEffect::Learned);
+        let mut pending = match judge_outcome(kv, input, cfg)? {
+            Ok(p) => p,
+            Err(why) => {
+                if why == OutcomeRejection::UnknownRequest
+                    && load::<PendingEvidence>(kv, Table::Pending, &request)?.is_some()
+                {
+                    kv.remove(Table::Pending, &request.0)?; // expired
+                }
+                result = Err(why);
                 return Ok(());
             }
-            let mut profile: UserProfile = load(kv, Table::Profile, &user)?.unwrap_or_default();
-            profile.learn(&pending, cfg);
-            save(kv, Table::Profile, &user, &profile)?;
-            let mut p = pending.clone();
-            p.learned = true;
-            save(kv, Table::Pending, &request, &p)?;
-            result = Ok(OutcomeEffect::Learned);
-        } else if outcome.is_failure() {
-            let mut act: UserActivity = load(kv, Table::UserActivity, &user)?.unwrap_or_default();
-            act.failures.push(at_ms);
-            save(kv, Table::UserActivity, &user, &act)?;
-            if let Some(ip) = &pending.ip {
-                let mut rec: IpActivity = load(kv, Table::Ip, ip)?.unwrap_or_default();
-                rec.failures.push(at_ms);
-                save(kv, Table::Ip, ip, &rec)?;
-            }
-            result = Ok(OutcomeEffect::CountedFailure);
-        } else {
-            // Confirmed fraud: remember the device and IP, and take back anything learned.
-            if let Some(d) = &pending.device {
-                let mut dev: DeviceActivity = load(kv, Table::Device, d)?.unwrap_or_default();
-                dev.fraud_ms = Some(at_ms);
-                save(kv, Table::Device, d, &dev)?;
-            }
-            if let Some(ip) = &pending.ip {
-                let mut rec: IpActivity = load(kv, Table::Ip, ip)?.unwrap_or_default();
-                rec.fraud_ms = Some(at_ms);
-                save(kv, Table::Ip, ip, &rec)?;
-            }
-            if let Some(mut profile) = load::<UserProfile>(kv, Table::Profile, &user)? {
-                profile.unlearn(&pending);
-                save(kv, Table::Profile, &user, &profile)?;
-            }
-            result = Ok(OutcomeEffect::MarkedFraud);
+        };
+        let effect = OutcomeEffect::of(outcome);
+        if pending.applied & bit != 0 {
+            result = Ok(Applied {
+                effect,
+                replayed: true,
+            });
+            return Ok(());
         }
+        pending.applied |= bit;
+        match effect {
+            OutcomeEffect::Learned => {
+                if !pending.learned {
+                    let mut profile: UserProfile =
+                        load(kv, Table::Profile, &user)?.unwrap_or_default();
+                    profile.learn(&pending, cfg);
+                    save(kv, Table::Profile, &user, &profile)?;
+                    pending.learned = true;
+                }
+            }
+            OutcomeEffect::CountedFailure => {
+                let mut act: UserActivity =
+                    load(kv, Table::UserActivity, &user)?.unwrap_or_default();
+                act.failures.push(at_ms);
+                save(kv, Table::UserActivity, &user, &act)?;
+                if let Some(ip) = &pending.ip {
+                    let mut rec: IpActivity = load(kv, Table::Ip, ip)?.unwrap_or_default();
+                    rec.failures.push(at_ms);
+                    save(kv, Table::Ip, ip, &rec)?;
+                }
+            }
+            OutcomeEffect::MarkedFraud => {
+                // Remember the device and IP, and take back anything learned.
+                if let Some(d) = &pending.device {
+                    let mut dev: DeviceActivity = load(kv, Table::Device, d)?.unwrap_or_default();
+                    dev.fraud_ms = Some(at_ms);
+                    save(kv, Table::Device, d, &dev)?;
+                }
+                if let Some(ip) = &pending.ip {
+                    let mut rec: IpActivity = load(kv, Table::Ip, ip)?.unwrap_or_default();
+                    rec.fraud_ms = Some(at_ms);
+                    save(kv, Table::Ip, ip, &rec)?;
+                }
+                if let Some(mut profile) = load::<UserProfile>(kv, Table::Profile, &user)? {
+                    profile.unlearn(&pending);
+                    save(kv, Table::Profile, &user, &profile)?;
+                }
+            }
+        }
+        save(kv, Table::Pending, &request, &pending)?;
+        result = Ok(Applied {
+            effect,
+            replayed: false,
+        });
         Ok(())
     })?;
     Ok(result)

@@ -32,9 +32,10 @@ fn def(table: Table) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
     TableDefinition::new(table.name())
 }
 
-/// Version of the record encodings ([`super::records`]). A file written with another version is
+/// Version of the record encodings ([`super::records`]; 3: pending evidence carries its receipt,
+/// first answer and applied outcomes). A file written with another version is
 /// refused at open with a clear error, rather than every read failing as a corrupt record.
-pub const STORE_FORMAT: u32 = 2;
+pub const STORE_FORMAT: u32 = 3;
 
 const META: TableDefinition<'static, &'static str, u32> = TableDefinition::new("meta");
 

@@ -22,6 +22,9 @@ pub struct Replayed {
     pub scenarios: Vec<String>,
     /// Outcome lines the engine refused (unknown request, user mismatch).
     pub refused_outcomes: usize,
+    /// Score events skipped because their request id was already used (the live service
+    /// answers a repeated id with the first answer, or refuses it, and counts it once).
+    pub repeated_ids: usize,
 }
 
 /// Replays `data` through `engine` (which should hold an empty memory store).
@@ -34,9 +37,14 @@ pub fn replay(data: &Dataset, engine: &Engine) -> Result<Replayed, TrainError> {
                 is_attack,
                 scenario,
             } => {
-                let a = engine
-                    .assess(request, *ts)
-                    .map_err(|e| TrainError::Data(format!("event at {ts}: {e}")))?;
+                let a = match engine.assess(request, *ts) {
+                    Ok(a) => a,
+                    Err(crate::Error::Conflict(_)) => {
+                        out.repeated_ids += 1;
+                        continue;
+                    }
+                    Err(e) => return Err(TrainError::Data(format!("event at {ts}: {e}"))),
+                };
                 out.rows.push(a.row);
                 out.labels.push(*is_attack);
                 out.ts_ms.push(*ts);

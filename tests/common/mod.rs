@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: engines on real parts and request builders.
 #![allow(dead_code)]
 
+pub mod http;
+
 use std::path::PathBuf;
 
 use tessera::config::{Backend, Config};
