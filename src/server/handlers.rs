@@ -111,6 +111,18 @@ async fn audit(st: &Arc<AppState>, events: Vec<AuditEvent>) -> Result<(), ApiErr
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
+/// Waits (without blocking a worker) until every store write made so far, this request's
+/// relaxed activity and pending evidence included, is durable.
+async fn store_durable(st: &Arc<AppState>) -> Result<(), ApiError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    st.engine.on_store_durable(Box::new(move |r| {
+        let _ = tx.send(r);
+    }));
+    rx.await
+        .map_err(|_| ApiError::Internal("store log writer stopped".into()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
 fn score_event(
     st: &AppState,
     req: &ScoreRequest,
@@ -172,7 +184,9 @@ pub async fn score(
     let text = json_body(&st, &headers, body).await?;
     let req = ScoreRequest::from_json(&text).map_err(ApiError::Input)?;
     let scored = score_one(&st, &req)?;
-    audit(&st, vec![score_event(&st, &req, &scored, &caller.key_id)]).await?;
+    let event = score_event(&st, &req, &scored, &caller.key_id);
+    let (audited, stored) = tokio::join!(audit(&st, vec![event]), store_durable(&st));
+    audited.and(stored)?;
     let resp = scored.0;
     Ok(json_response(StatusCode::OK, to_json(&resp)?))
 }
@@ -214,7 +228,8 @@ pub async fn score_batch(
             Err(e) => return Err(e.into()),
         }
     }
-    audit(&st, events).await?;
+    let (audited, stored) = tokio::join!(audit(&st, events), store_durable(&st));
+    audited.and(stored)?;
     Ok(json_response(
         StatusCode::OK,
         serde_json::json!({ "results": results }).to_string(),
