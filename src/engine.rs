@@ -559,6 +559,18 @@ impl Engine {
     pub fn expire(&self, now_ms: i64) -> Result<store::ExpiryStats, Error> {
         Ok(store::expire(self.store.as_ref(), now_ms, &self.retention)?)
     }
+
+    /// `Err` naming the problem while the store refuses writes (see [`ProfileStore::health`]).
+    pub fn store_health(&self) -> Result<(), String> {
+        self.store.health()
+    }
+
+    /// Calls `done` once every store write made before this call (the relaxed activity of
+    /// `score` included) is on stable storage, or with the failure; never blocks (see
+    /// [`ProfileStore::on_durable`]).
+    pub fn on_store_durable(&self, done: store::DurableDone) {
+        self.store.on_durable(done);
+    }
 }
 
 /// Reads and checks a model artifact: `builtin`, `rules`, or an artifact file.

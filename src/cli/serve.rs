@@ -4,6 +4,8 @@
 //! in `dev-api-key` beside the store, mode 0600).
 //! A background thread applies the `[retention]` windows at start-up and every
 //! `sweep_interval_s`, logging counts only.
+//! SIGINT and SIGTERM shut down gracefully: stop accepting, finish in-flight requests, close the
+//! store (final checkpoint) and the logs, exit 0.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -123,9 +125,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 dev_key_file.display()
             );
         }
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
+        let shutdown = shutdown_signal()?;
         match tls {
             Some(acceptor) => {
                 let listener = tls::TlsListener::new(listener, acceptor)?;
@@ -136,6 +136,25 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         Ok::<_, CliError>(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (how systemd, Docker and Kubernetes stop a service):
+/// the server then stops accepting, lets in-flight requests finish, and `run` drops the engine
+/// (the store's final checkpoint) and exits 0. The handlers are installed before the first
+/// connection is accepted, so an early SIGTERM is never the default "terminate at once".
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let int = tokio::signal::ctrl_c();
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = int => tracing::info!("SIGINT: shutting down"),
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        }
+        #[cfg(not(unix))]
+        let _ = int.await;
+    })
 }
 
 /// The background retention sweep: [`Engine::expire`] now and then every interval.

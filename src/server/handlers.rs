@@ -117,6 +117,18 @@ fn tenant_of(caller: &Caller) -> Result<Tenant, ApiError> {
         .map_err(|_| ApiError::Internal("a key's tenant name failed its check".into()))
 }
 
+/// Waits (without blocking a worker) until every store write made so far, this request's
+/// relaxed activity and pending evidence included, is durable.
+async fn store_durable(st: &Arc<AppState>) -> Result<(), ApiError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    st.engine.on_store_durable(Box::new(move |r| {
+        let _ = tx.send(r);
+    }));
+    rx.await
+        .map_err(|_| ApiError::Internal("store log writer stopped".into()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
 fn score_event(
     st: &AppState,
     tenant: &Tenant,
@@ -187,11 +199,9 @@ pub async fn score(
     let text = json_body(&st, &headers, body).await?;
     let req = ScoreRequest::from_json(&text).map_err(ApiError::Input)?;
     let scored = score_one(&st, &tenant, &req)?;
-    audit(
-        &st,
-        vec![score_event(&st, &tenant, &req, &scored, &caller.key_id)],
-    )
-    .await?;
+    let event = score_event(&st, &tenant, &req, &scored, &caller.key_id);
+    let (audited, stored) = tokio::join!(audit(&st, vec![event]), store_durable(&st));
+    audited.and(stored)?;
     Ok(json_response(StatusCode::OK, scored.json))
 }
 
@@ -241,7 +251,8 @@ pub async fn score_batch(
             Err(e) => return Err(e.into()),
         }
     }
-    audit(&st, events).await?;
+    let (audited, stored) = tokio::join!(audit(&st, events), store_durable(&st));
+    audited.and(stored)?;
     // Each answer is already JSON (a scored answer as sent, kept for retries).
     Ok(json_response(
         StatusCode::OK,

@@ -25,6 +25,7 @@ pub mod memory;
 pub mod records;
 pub mod redb;
 pub mod retention;
+pub(crate) mod wal;
 
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -200,11 +201,17 @@ impl<R: KvRead> KvWrite for Staging<R> {
 /// How durable a write must be before it returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
-    /// Flushed to stable storage before returning (profile learning).
+    /// On stable storage before returning (profile learning).
     Durable,
-    /// May be lost in a crash (velocity counters); the backend flushes them periodically.
+    /// Returns at once (velocity counters, pending evidence); on stable storage within a short
+    /// while, and before [`ProfileStore::on_durable`] reports. Lost in a crash only if nobody
+    /// waited for it.
     Relaxed,
 }
+
+/// Called once by [`ProfileStore::on_durable`]: `Ok` when every write before the call is on
+/// stable storage, or the failure.
+pub type DurableDone = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 
 /// A callback that receives one record of a scan: its key and its value, borrowed.
 pub type ScanVisitor<'a> = dyn FnMut(&[u8; 16], &[u8]) -> Result<(), StoreError> + 'a;
@@ -228,6 +235,17 @@ pub trait ProfileStore: Send + Sync {
         durability: Durability,
         f: &mut dyn FnMut(&mut dyn KvWrite) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+    /// Calls `done` (perhaps from another thread, perhaps before returning) once every write
+    /// that returned before this call is on stable storage, relaxed ones included, or with the
+    /// failure. Never blocks: async callers wait on a channel. The default is for backends whose
+    /// writes are durable (or never durable, like the memory store) when `write` returns.
+    fn on_durable(&self, done: DurableDone) {
+        done(Ok(()));
+    }
+    /// `Err` naming the problem while the store refuses writes (e.g. after a failed log sync).
+    fn health(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// The keys of the subjects one request touches.
