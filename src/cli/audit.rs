@@ -1,11 +1,12 @@
 //! `tessera audit verify FILE [--anchor RECORDS:HASH]`: checks an audit log's hash chain (and,
 //! with an anchor, that the log was not cut back); names the first broken line and exits 1 when
-//! broken.
+//! broken. After the `ok` line it prints one line per torn tail that `tessera serve` moved aside
+//! (`recovery at record N: B bytes moved aside to FILE`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tessera::audit::{AuditError, Verified, verify_anchored};
+use tessera::audit::{AuditError, Verified, verify_report};
 
 use super::CliError;
 
@@ -47,14 +48,20 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             })
         }
     };
-    match verify_anchored(&file, anchor.as_ref()) {
-        Ok(v) => {
+    match verify_report(&file, anchor.as_ref()) {
+        Ok(r) => {
             println!(
                 "{}: ok, {} records, last hash {}",
                 file.display(),
-                v.records,
-                v.last_hash
+                r.head.records,
+                r.head.last_hash
             );
+            for rec in &r.recoveries {
+                println!(
+                    "recovery at record {}: {} bytes moved aside to {}",
+                    rec.record, rec.bytes, rec.file
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(e @ AuditError::Broken { .. }) => {

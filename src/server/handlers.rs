@@ -504,14 +504,33 @@ pub async fn healthz() -> Response {
     json_response(StatusCode::OK, r#"{"status":"ok"}"#.to_string())
 }
 
-/// `GET /readyz`: a model is loaded; lists start-up warnings (unavailable geo sources).
+/// `GET /readyz`: a model is loaded and the audit log, label log and store accept writes; lists
+/// start-up warnings (unavailable geo sources). 503 with `failing` (`source`, `problem`) while
+/// any of them refuses writes.
 pub async fn readyz(State(st): State<Arc<AppState>>) -> Response {
-    let body = serde_json::json!({
+    let checks = [
+        ("audit_log", st.audit.as_ref().map(|l| l.health())),
+        ("label_log", st.labels.as_ref().map(|l| l.health())),
+        ("store", Some(st.engine.store_health())),
+    ];
+    let failing: Vec<_> = checks
+        .into_iter()
+        .filter_map(|(source, health)| match health {
+            Some(Err(problem)) => Some(serde_json::json!({"source": source, "problem": problem})),
+            _ => None,
+        })
+        .collect();
+    let mut body = serde_json::json!({
         "status": "ready",
         "model_version": st.model_info().model_version,
         "warnings": st.engine.warnings(),
     });
-    json_response(StatusCode::OK, body.to_string())
+    if failing.is_empty() {
+        return json_response(StatusCode::OK, body.to_string());
+    }
+    body["status"] = "not_ready".into();
+    body["failing"] = failing.into();
+    json_response(StatusCode::SERVICE_UNAVAILABLE, body.to_string())
 }
 
 /// `GET /metrics`: Prometheus text.

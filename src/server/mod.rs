@@ -12,15 +12,13 @@ pub mod metrics;
 pub mod router;
 pub mod tls;
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::audit::AuditLog;
+use crate::audit::{AuditLog, LabelLog};
 use crate::config::Config;
 use crate::engine::{Engine, load_artifact};
 use crate::error::Error;
@@ -79,7 +77,7 @@ pub struct AppState {
     /// Service metrics.
     pub metrics: metrics::Metrics,
     audit: Option<Arc<AuditLog>>,
-    labels: Option<Mutex<File>>,
+    labels: Option<LabelLog>,
     model: RwLock<ModelInfo>,
     settings: Settings,
 }
@@ -112,20 +110,7 @@ impl AppState {
         let labels = if srv.label_log.trim().is_empty() {
             None
         } else {
-            let path = Path::new(&srv.label_log);
-            let io = |source| crate::audit::AuditError::Io {
-                path: srv.label_log.clone(),
-                source,
-            };
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(io)?;
-            }
-            let f = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(io)?;
-            Some(Mutex::new(f))
+            Some(LabelLog::open(Path::new(&srv.label_log))?)
         };
         Ok(AppState {
             engine: Arc::new(engine),
@@ -207,14 +192,12 @@ impl AppState {
     }
 
     /// Appends one verified outcome to the label log: request id, user pseudonym, outcome,
-    /// time. Synced before returning.
-    fn label(&self, line: &str) -> Result<(), std::io::Error> {
-        if let Some(f) = &self.labels {
-            let mut f = f.lock().unwrap_or_else(|p| p.into_inner());
-            f.write_all(line.as_bytes())?;
-            f.sync_data()?;
+    /// time. Synced before returning; refused after any earlier failure ([`LabelLog`]).
+    fn label(&self, line: &str) -> Result<(), crate::audit::AuditError> {
+        match &self.labels {
+            Some(log) => log.append(line),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
