@@ -314,3 +314,33 @@ fn a_replayed_failure_counts_once() {
         "{next}"
     );
 }
+
+#[test]
+fn a_tenant_with_its_own_model_is_scored_with_it_and_others_are_not() {
+    let s = start(|cfg, _| {
+        cfg.server
+            .keys
+            .push(key("acme-broker", "acme", &["score"], ACME));
+        cfg.server
+            .keys
+            .push(key("globex", "globex", &["score"], GLOBEX));
+        cfg.tenants.insert(
+            "globex".into(),
+            tessera::config::TenantConfig {
+                model: "rules".into(),
+                ..Default::default()
+            },
+        );
+    });
+    let rules = tessera::engine::load_artifact("rules")
+        .expect("rules")
+        .model_version;
+    let builtin = tessera::engine::load_artifact("builtin")
+        .expect("builtin")
+        .model_version;
+    assert_ne!(rules, builtin);
+    let g = s.post("/v1/score", GLOBEX, &paris("m-1", "alice")).json();
+    assert_eq!(g["model_version"], rules.as_str(), "{g}");
+    let a = s.post("/v1/score", ACME, &paris("m-1", "alice")).json();
+    assert_eq!(a["model_version"], builtin.as_str(), "{a}");
+}
