@@ -1,129 +1,28 @@
 //! `tessera serve` end to end: the real server on a loopback port (127.0.0.1:0), a real HTTP
 //! client (reqwest), redb and the audit log in a temp dir, the built-in model and demo geo data.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::sync::Arc;
 
+use common::http::{ADMIN_KEY, Server, codes, key, path_str, ts};
 use serde_json::{Value, json};
 use tessera::Engine;
-use tessera::config::{ApiKeyConfig, Config};
-use tessera::server::{AppState, auth, router::ROUTES, serve};
+use tessera::config::Config;
+use tessera::server::{AppState, router::ROUTES, serve};
 
-const ADMIN_KEY: &str = "test-admin-key-0123456789";
 const SCORE_KEY: &str = "test-score-only-key";
 const PARIS_IP: &str = "31.0.12.34";
 
-struct Server {
-    rt: tokio::runtime::Runtime,
-    base: String,
-    client: reqwest::Client,
-    dir: tempfile::TempDir,
-}
-
-struct Reply {
-    status: u16,
-    retry_after: Option<String>,
-    body: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
-    }
-}
-
+/// A server whose extra key `scorer` (score scope only) shares the dev key's tenant.
 fn start(tweak: impl FnOnce(&mut Config)) -> Server {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut cfg = Config::default();
-    cfg.store.path = dir.path().join("profiles.redb");
-    cfg.privacy.key_file = dir.path().join("hash.key");
-    cfg.server.audit_log = path_str(&dir.path().join("audit.jsonl"));
-    cfg.server.label_log = path_str(&dir.path().join("labels.jsonl"));
-    cfg.server.keys.push(ApiKeyConfig {
-        id: "scorer".into(),
-        tenant: "default".into(),
-        scopes: vec!["score".into()],
-        hash: auth::hash_key(SCORE_KEY),
-    });
-    tweak(&mut cfg);
-    cfg.check().expect("valid config");
-    let engine = Engine::from_config(&cfg).expect("engine");
-    let state = Arc::new(AppState::new(engine, &cfg, Some(ADMIN_KEY)).expect("state"));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    rt.spawn(serve(listener, state, std::future::pending()));
-    Server {
-        rt,
-        base: format!("http://{addr}"),
-        client: reqwest::Client::new(),
-        dir,
-    }
-}
-
-fn path_str(p: &Path) -> String {
-    p.display().to_string()
-}
-
-impl Server {
-    fn send(
-        &self,
-        method: &str,
-        path: &str,
-        key: Option<&str>,
-        body: Option<(&str, String)>,
-    ) -> Reply {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut rb = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(k) = key {
-            rb = rb.header("authorization", format!("Bearer {k}"));
-        }
-        if let Some((ctype, text)) = body {
-            rb = rb.header("content-type", ctype).body(text);
-        }
-        self.rt.block_on(async {
-            let resp = rb.send().await.expect("send");
-            let status = resp.status().as_u16();
-            let retry_after = resp
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            let body = resp.text().await.expect("body");
-            Reply {
-                status,
-                retry_after,
-                body,
-            }
-        })
-    }
-
-    fn post(&self, path: &str, key: &str, body: &Value) -> Reply {
-        self.send(
-            "POST",
-            path,
-            Some(key),
-            Some(("application/json", body.to_string())),
-        )
-    }
-
-    fn get(&self, path: &str, key: Option<&str>) -> Reply {
-        self.send("GET", path, key, None)
-    }
-
-    fn audit_path(&self) -> PathBuf {
-        self.dir.path().join("audit.jsonl")
-    }
-}
-
-fn ts(ago_min: i64) -> String {
-    (chrono::Utc::now() - chrono::Duration::minutes(ago_min)).to_rfc3339()
+    common::http::start(|cfg, _| {
+        cfg.server
+            .keys
+            .push(key("scorer", "default", &["score"], SCORE_KEY));
+        tweak(cfg);
+    })
 }
 
 fn score_request(id: &str, ago_min: i64, device: &str) -> Value {
@@ -136,15 +35,6 @@ fn score_request(id: &str, ago_min: i64, device: &str) -> Value {
                    "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Mobile/15E148"},
         "auth": {"failed_attempts": 0}
     })
-}
-
-fn codes(resp: &Value) -> Vec<String> {
-    resp["reasons"]
-        .as_array()
-        .expect("reasons")
-        .iter()
-        .map(|r| r["code"].as_str().expect("code").to_string())
-        .collect()
 }
 
 #[test]
