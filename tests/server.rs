@@ -39,6 +39,7 @@ fn start(tweak: impl FnOnce(&mut Config)) -> Server {
     cfg.privacy.key_file = dir.path().join("hash.key");
     cfg.server.audit_log = path_str(&dir.path().join("audit.jsonl"));
     cfg.server.label_log = path_str(&dir.path().join("labels.jsonl"));
+    cfg.model.dir = dir.path().to_path_buf();
     cfg.server.keys.push(ApiKeyConfig {
         id: "scorer".into(),
         tenant: "acme".into(),
@@ -443,7 +444,7 @@ fn reload_swaps_a_good_model_and_refuses_a_corrupt_one() {
     let r = s.post(
         "/v1/admin/reload",
         ADMIN_KEY,
-        &json!({"path": path_str(&good)}),
+        &json!({"path": "good.json"}),
     );
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["model_version"], "reloaded-test-1");
@@ -462,7 +463,7 @@ fn reload_swaps_a_good_model_and_refuses_a_corrupt_one() {
     let r = s.post(
         "/v1/admin/reload",
         ADMIN_KEY,
-        &json!({"path": path_str(&corrupt)}),
+        &json!({"path": "corrupt.json"}),
     );
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(r.json()["error"]["code"], "model_refused");
@@ -706,7 +707,7 @@ fn a_shadow_model_is_scored_and_audited_but_never_enforced() {
     let r = s.post(
         "/v1/admin/reload",
         ADMIN_KEY,
-        &json!({"shadow": path_str(&corrupt)}),
+        &json!({"shadow": "corrupt.json"}),
     );
     assert_eq!(r.status, 422, "{}", r.body);
     let model = s.get("/v1/model", Some(ADMIN_KEY)).json();
