@@ -441,11 +441,7 @@ fn reload_swaps_a_good_model_and_refuses_a_corrupt_one() {
     art["model_version"] = json!("reloaded-test-1");
     let good = s.dir.path().join("good.json");
     std::fs::write(&good, art.to_string()).expect("write");
-    let r = s.post(
-        "/v1/admin/reload",
-        ADMIN_KEY,
-        &json!({"path": "good.json"}),
-    );
+    let r = s.post("/v1/admin/reload", ADMIN_KEY, &json!({"path": "good.json"}));
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["model_version"], "reloaded-test-1");
     assert_ne!(builtin["model_version"], "reloaded-test-1");

@@ -4,6 +4,8 @@
 
 use serde::de::DeserializeOwned;
 
+use super::strict::Strict;
+
 /// Bad input from outside: the caller can fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InputError {
@@ -42,20 +44,24 @@ impl InputError {
     }
 }
 
-/// Parses JSON into `T`, turning serde's error into one that names the field path.
+/// Parses JSON into `T`, turning serde's error into one that names the field path. No struct is
+/// read from a JSON array (serde would otherwise take `[a, b]` for `{"x": a, "y": b}`).
 ///
 /// Valid input takes the plain serde_json path; only a failure is parsed again with path
 /// tracking (which costs about as much as the parse itself) to name the field.
 pub(crate) fn parse_json<T: DeserializeOwned>(text: &str) -> Result<T, InputError> {
-    if let Ok(value) = serde_json::from_str(text) {
+    let mut de = serde_json::Deserializer::from_str(text);
+    if let Ok(value) = T::deserialize(Strict(&mut de))
+        && de.end().is_ok()
+    {
         return Ok(value);
     }
     let mut de = serde_json::Deserializer::from_str(text);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(Strict(&mut de)).map_err(|e| {
         let mut path = e.path().to_string();
         // After an unknown field the path ends with that key: outside text, not one of our names.
         if e.inner().to_string().starts_with("unknown field ")
-            && let Some(serde_path_to_error::Segment::Map { key }) = e.path().iter().last()
+            && let Some(serde_path_to_error::Segment::Map { key }) = e.path().iter().next_back()
         {
             let parent = path.strip_suffix(key.as_str()).unwrap_or("");
             path = parent.strip_suffix('.').unwrap_or(parent).to_string();
@@ -104,13 +110,22 @@ fn redact_message(msg: &str) -> String {
             | "unit" | "character" | "newtype" | "enum" | "option" | "byte" => kind,
             _ => "value",
         };
-        return format!("wrong type ({kind}), {}", expected(rest, "expected another type"));
+        return format!(
+            "wrong type ({kind}), {}",
+            expected(rest, "expected another type")
+        );
     }
     if let Some(rest) = msg.strip_prefix("invalid value: ") {
-        return format!("invalid value, {}", expected(rest, "expected another value"));
+        return format!(
+            "invalid value, {}",
+            expected(rest, "expected another value")
+        );
     }
     if let Some(rest) = msg.strip_prefix("invalid length ") {
-        return format!("invalid length, {}", expected(rest, "expected another length"));
+        return format!(
+            "invalid length, {}",
+            expected(rest, "expected another length")
+        );
     }
     if let Some(rest) = msg.strip_prefix("unknown variant ") {
         return match rest.split_once(", expected ") {
@@ -148,6 +163,15 @@ mod tests {
         pair: Option<(u8, u8)>,
         #[serde(default)]
         list: Option<[u8; 2]>,
+        #[serde(default)]
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        #[serde(default)]
+        m: u8,
     }
 
     #[derive(Debug, serde::Deserialize)]
@@ -172,7 +196,7 @@ mod tests {
             ),
             (
                 r#"{"n": 1, "kind": "web", "alice@example.com": 1}"#,
-                ".: unknown field, expected one of `n`, `kind`, `pair`, `list`",
+                ".: unknown field, expected one of `n`, `kind`, `pair`, `list`, `inner`",
             ),
             (
                 r#"{"n": "alice@example.com", "kind": "web"}"#,
@@ -205,8 +229,31 @@ mod tests {
     }
 
     #[test]
+    fn no_struct_is_read_from_an_array() {
+        let e = problem(r#"[1, "web"]"#);
+        assert_eq!(
+            e.to_string(),
+            ".: wrong type (sequence), expected struct Probe"
+        );
+        let e = problem(r#"{"n": 1, "kind": "web", "inner": []}"#);
+        assert_eq!(
+            e.to_string(),
+            "inner: wrong type (sequence), expected struct Inner"
+        );
+        let ok = parse_json::<Probe>(r#"{"n": 1, "kind": "sms", "pair": [1, 2], "inner": {}}"#)
+            .expect("objects, tuples and arrays where they belong");
+        assert_eq!((ok.n, ok.pair), (1, Some((1, 2))));
+    }
+
+    #[test]
     fn unknown_shapes_that_quote_become_generic() {
-        assert_eq!(redact_message("bad thing `alice@example.com`"), "invalid value");
-        assert_eq!(redact_message("EOF while parsing a value"), "EOF while parsing a value");
+        assert_eq!(
+            redact_message("bad thing `alice@example.com`"),
+            "invalid value"
+        );
+        assert_eq!(
+            redact_message("EOF while parsing a value"),
+            "EOF while parsing a value"
+        );
     }
 }

@@ -180,7 +180,10 @@ mod tests {
         }
         std::os::unix::fs::symlink("/etc/hostname", dir.path().join("out.json")).expect("link");
         let e = f.load(Source::Requested("out.json")).expect_err("escapes");
-        assert_eq!((e.code, e.problem.as_str()), ("outside_model_dir", NOT_FOUND));
+        assert_eq!(
+            (e.code, e.problem.as_str()),
+            ("outside_model_dir", NOT_FOUND)
+        );
         std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
         let e = f.load(Source::Requested("sub")).expect_err("directory");
         assert_eq!(e.code, "not_regular_file");
@@ -192,9 +195,14 @@ mod tests {
             r#"{"secret":"alice@example.com"}"#,
         )
         .expect("write");
-        let e = f.load(Source::Requested("secret.json")).expect_err("secret");
+        let e = f
+            .load(Source::Requested("secret.json"))
+            .expect_err("secret");
         assert_eq!(e.code, "not_artifact");
-        assert!(!e.problem.contains("alice") && !e.problem.contains("secret"), "{e}");
+        assert!(
+            !e.problem.contains("alice") && !e.problem.contains("secret"),
+            "{e}"
+        );
         let fifo = dir.path().join("pipe.json");
         let made = std::process::Command::new("mkfifo")
             .arg(&fifo)

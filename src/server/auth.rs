@@ -262,7 +262,11 @@ fn take(
         Ok(())
     } else {
         let wait = ((n - *tokens) / rate_per_s).ceil().max(1.0);
-        Err(if wait.is_finite() { wait as u64 } else { u64::MAX })
+        Err(if wait.is_finite() {
+            wait as u64
+        } else {
+            u64::MAX
+        })
     }
 }
 
@@ -313,8 +317,9 @@ impl FailureLimiter {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         match buckets.get_mut(&bucket_key(peer)) {
             None => Ok(()),
-            Some(bucket) => take(bucket, self.rate_per_s, self.burst, 1.0, now)
-                .map(|()| bucket.0 += 1.0),
+            Some(bucket) => {
+                take(bucket, self.rate_per_s, self.burst, 1.0, now).map(|()| bucket.0 += 1.0)
+            }
         }
     }
 
@@ -332,9 +337,7 @@ impl FailureLimiter {
                 buckets.clear();
             }
         }
-        let bucket = buckets
-            .entry(bucket_key(peer))
-            .or_insert((self.burst, now));
+        let bucket = buckets.entry(bucket_key(peer)).or_insert((self.burst, now));
         let _ = take(bucket, self.rate_per_s, self.burst, 1.0, now);
     }
 }
@@ -420,7 +423,10 @@ mod tests {
         assert_eq!(bearer_key("Bearerabc"), None);
         let long = "k".repeat(MAX_KEY_BYTES + 1);
         let ring = KeyRing::new(&[], Some(&long));
-        assert!(ring.check(&long).is_none(), "refused even though configured");
+        assert!(
+            ring.check(&long).is_none(),
+            "refused even though configured"
+        );
         let ok = "k".repeat(MAX_KEY_BYTES);
         let ring = KeyRing::new(&[], Some(&ok));
         assert!(ring.check(&ok).is_some());

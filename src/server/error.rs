@@ -82,9 +82,7 @@ impl ApiError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "auth_throttled",
                 "authorization".into(),
-                format!(
-                    "too many failed authentications from this address; retry after {s} s"
-                ),
+                format!("too many failed authentications from this address; retry after {s} s"),
             ),
             ApiError::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

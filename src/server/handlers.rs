@@ -366,6 +366,13 @@ async fn reload_attempt(
             };
             ("malformed_body", ApiError::Input(e))
         })?;
+        if !text.trim_start().starts_with('{') {
+            let e = InputError::Malformed {
+                field: ".".into(),
+                problem: "expected a JSON object".into(),
+            };
+            return Err(("malformed_body", ApiError::Input(e)));
+        }
         crate::domain::error::parse_json::<ReloadBody>(text)
             .map_err(|e| ("malformed_body", ApiError::Input(e)))?
     };
