@@ -6,16 +6,18 @@
 # Needs python3 (3.9+) with venv and network access to PyPI on first run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$(pwd)
 ST_VERSION=4.32.5
 max_time=${ST_MAX_TIME:-100}
-target=${CARGO_TARGET_DIR:-target}
+target=${CARGO_TARGET_DIR:-$root/target}
 venv=${ST_VENV:-$target/schemathesis-$ST_VERSION}
 if [ ! -x "$venv/bin/st" ]; then
   python3 -m venv "$venv"
   "$venv/bin/python" -m pip install -q "schemathesis==$ST_VERSION"
 fi
+venv=$(realpath "$venv")
 cargo build -q --bin tessera
-bin="$target/debug/tessera"
+bin=$(realpath "$target/debug/tessera")
 
 tmp=$(mktemp -d)
 pid=
@@ -51,9 +53,10 @@ done
 # in press order, held at most 10 s); see scripts/schemathesis_hooks.py.
 # ST_SCHEMA=FILE tests against another copy of the document (the served one by default).
 location=("http://127.0.0.1:$port/openapi.json")
-if [ -n "${ST_SCHEMA:-}" ]; then location=("$ST_SCHEMA" --url "http://127.0.0.1:$port"); fi
+if [ -n "${ST_SCHEMA:-}" ]; then location=("$(realpath "$ST_SCHEMA")" --url "http://127.0.0.1:$port"); fi
 status=0
-PYTHONPATH=scripts SCHEMATHESIS_HOOKS=schemathesis_hooks \
+# Run from the temp dir: schemathesis keeps a `.schemathesis/` cache in its working directory.
+(cd "$tmp" && PYTHONPATH="$root/scripts" SCHEMATHESIS_HOOKS=schemathesis_hooks \
   "$venv/bin/st" run "${location[@]}" \
   --checks all \
   --header "Authorization: Bearer $key" \
@@ -61,7 +64,7 @@ PYTHONPATH=scripts SCHEMATHESIS_HOOKS=schemathesis_hooks \
   --workers 2 \
   --seed 20261130 \
   --suppress-health-check too_slow,filter_too_much \
-  --report junit --report-dir "$target/schemathesis-report" \
+  --report junit --report-dir "$target/schemathesis-report") \
   || status=$?
 if [ "$status" -ne 0 ]; then
   echo "schemathesis: failures (server log follows)"
