@@ -18,6 +18,8 @@
 //! [model]
 //! path = "builtin"              # the model trained into models/tessera-lr.json, or a file
 //! shadow = ""                   # a candidate scored beside it, logged, never enforced
+//! dir = "models"                # POST /v1/admin/reload may only name files inside this folder
+//! max_bytes = 8388608           # largest artifact file read
 //! [policy]
 //! path = ""                     # a policy TOML file; "" = built-in defaults
 //! [features]
@@ -206,6 +208,12 @@ pub struct ModelConfig {
     /// Optional shadow model (same forms as `path`; empty = none): scored beside the active
     /// model on the same features, logged and audited, never enforced.
     pub shadow: String,
+    /// The folder `POST /v1/admin/reload` may load from: a reload names a file relative to it
+    /// (no `..`, no absolute path, no symlink out of it). The configured `path` and `shadow` are
+    /// trusted and may lie anywhere.
+    pub dir: PathBuf,
+    /// Largest artifact file read, bytes (1 KiB–256 MiB).
+    pub max_bytes: u64,
 }
 
 impl Default for ModelConfig {
@@ -213,6 +221,8 @@ impl Default for ModelConfig {
         ModelConfig {
             path: "builtin".into(),
             shadow: String::new(),
+            dir: PathBuf::from("models"),
+            max_bytes: 8 << 20,
         }
     }
 }
@@ -400,6 +410,9 @@ impl Config {
         }
         if self.limits.max_key_events == 0 || self.limits.max_key_events > 10_000 {
             return Err("limits.max_key_events: must be 1–10000".into());
+        }
+        if !(1_024..=256 << 20).contains(&self.model.max_bytes) {
+            return Err("model.max_bytes: must be 1024–268435456".into());
         }
         let r = &self.retention;
         if !(2..=3_650).contains(&r.activity_days) {

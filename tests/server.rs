@@ -17,7 +17,8 @@ const PARIS_IP: &str = "31.0.12.34";
 
 /// A server whose extra key `scorer` (score scope only) shares the dev key's tenant.
 fn start(tweak: impl FnOnce(&mut Config)) -> Server {
-    common::http::start(|cfg, _| {
+    common::http::start(|cfg, dir| {
+        cfg.model.dir = dir.to_path_buf();
         cfg.server
             .keys
             .push(key("scorer", "default", &["score"], SCORE_KEY));
@@ -331,11 +332,7 @@ fn reload_swaps_a_good_model_and_refuses_a_corrupt_one() {
     art["model_version"] = json!("reloaded-test-1");
     let good = s.dir.path().join("good.json");
     std::fs::write(&good, art.to_string()).expect("write");
-    let r = s.post(
-        "/v1/admin/reload",
-        ADMIN_KEY,
-        &json!({"path": path_str(&good)}),
-    );
+    let r = s.post("/v1/admin/reload", ADMIN_KEY, &json!({"path": "good.json"}));
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["model_version"], "reloaded-test-1");
     assert_ne!(builtin["model_version"], "reloaded-test-1");
@@ -353,7 +350,7 @@ fn reload_swaps_a_good_model_and_refuses_a_corrupt_one() {
     let r = s.post(
         "/v1/admin/reload",
         ADMIN_KEY,
-        &json!({"path": path_str(&corrupt)}),
+        &json!({"path": "corrupt.json"}),
     );
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(r.json()["error"]["code"], "model_refused");
@@ -597,7 +594,7 @@ fn a_shadow_model_is_scored_and_audited_but_never_enforced() {
     let r = s.post(
         "/v1/admin/reload",
         ADMIN_KEY,
-        &json!({"shadow": path_str(&corrupt)}),
+        &json!({"shadow": "corrupt.json"}),
     );
     assert_eq!(r.status, 422, "{}", r.body);
     let model = s.get("/v1/model", Some(ADMIN_KEY)).json();

@@ -111,7 +111,7 @@ mod tests {
             r#""request_id":"r","user":"u","timestamp":"2025-12-01T10:00:00Z","recorded_ms":1"#;
         assert_eq!(
             err(&format!(r#"{{{ok},"outcome":"otp_maybe"}}"#)),
-            "outcome: unknown variant `otp_maybe`, expected one of `otp_passed`, `otp_failed`, \
+            "outcome: unknown variant, expected one of `otp_passed`, `otp_failed`, \
              `kba_passed`, `kba_failed`, `confirmed_safe`, `confirmed_fraud`"
         );
         assert_eq!(

@@ -12,6 +12,7 @@ pub mod reason;
 pub mod request;
 pub mod response;
 pub mod score;
+mod strict;
 pub mod tenant;
 pub mod validate;
 

@@ -97,8 +97,7 @@ impl Artifact {
             crate::domain::error::parse_json(text).map_err(|e| malformed(e.to_string()))?;
         if art.format_version != FORMAT_VERSION {
             return Err(malformed(format!(
-                "format_version: {} is not supported (expected {FORMAT_VERSION})",
-                art.format_version
+                "format_version: not supported (expected {FORMAT_VERSION})"
             )));
         }
         if !art.schema.is_consistent() {
@@ -134,7 +133,7 @@ impl Artifact {
         {
             if !def.direction.allows(*w) {
                 return Err(malformed(format!(
-                    "weights[{i}] ({}): {w} points against the feature's direction ({:?}); a model may not let this signal move risk that way",
+                    "weights[{i}] ({}): points against the feature's direction ({:?}); a model may not let this signal move risk that way",
                     def.name, def.direction
                 )));
             }

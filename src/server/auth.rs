@@ -1,15 +1,52 @@
-//! API keys and per-key rate limits.
+//! API keys, per-key rate limits and the throttle on failed authentication.
 //!
 //! Keys are stored as `SALT:HASH` (blake3 keyed with a random 32-byte salt). A presented key is
 //! hashed with every configured salt and compared in constant time (`blake3::Hash` equality),
 //! visiting every key whatever matches, so timing reveals neither which key nor how much of it
-//! matched. Raw keys are never stored or logged.
+//! matched. A presented key longer than [`MAX_KEY_BYTES`] is refused before any hashing. Raw keys
+//! are never stored or logged. Failed authentications are counted per client address
+//! ([`FailureLimiter`]): once an address has spent its allowance, its requests are refused (429)
+//! before their key is even looked at, so guessing is slowed whatever the guess.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::config::ApiKeyConfig;
+
+/// Longest key accepted, bytes (keys made by [`generate_key`] have 52).
+pub const MAX_KEY_BYTES: usize = 256;
+
+/// The client address of a request, set by the server's accept loop as a request extension.
+/// Requests without one (tests driving the router with `oneshot`) share one failure bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerIp(pub IpAddr);
+
+tokio::task_local! {
+    static PEER: Option<PeerIp>;
+}
+
+/// Runs `fut` (one request's handling) with `peer` as its [`current_peer`].
+pub async fn with_peer<F: std::future::Future>(peer: Option<PeerIp>, fut: F) -> F::Output {
+    PEER.scope(peer, fut).await
+}
+
+/// The client address of the request being handled on this task, if known.
+pub fn current_peer() -> Option<PeerIp> {
+    PEER.try_with(|p| *p).ok().flatten()
+}
+
+/// The key in an `Authorization` header value: scheme `Bearer` in any case, one or more spaces,
+/// the key. `None` when the header has another form.
+pub fn bearer_key(header: &str) -> Option<&str> {
+    let (scheme, rest) = header.trim_start().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let key = rest.trim();
+    (!key.is_empty()).then_some(key)
+}
 
 /// What a key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,8 +190,12 @@ impl KeyRing {
         ring
     }
 
-    /// The caller owning `presented`, if any. Visits every key (constant-time comparisons).
+    /// The caller owning `presented`, if any. Visits every key (constant-time comparisons). A key
+    /// longer than [`MAX_KEY_BYTES`] is refused without being hashed.
     pub fn check(&self, presented: &str) -> Option<&Caller> {
+        if presented.len() > MAX_KEY_BYTES {
+            return None;
+        }
         let mut found = None;
         for k in &self.keys {
             let h = blake3::keyed_hash(&k.salt, presented.as_bytes());
@@ -185,20 +226,119 @@ impl RateLimiter {
 
     /// Takes one token for `key_id` at `now`; `Err(seconds)` until the next token when empty.
     pub fn take(&self, key_id: &str, now: Instant) -> Result<(), u64> {
+        self.take_n(key_id, 1, now)
+    }
+
+    /// Takes `n` tokens for `key_id` at `now`, or none: `Err(seconds)` until there are `n`.
+    /// `n` above [`Self::burst`] never succeeds.
+    pub fn take_n(&self, key_id: &str, n: u32, now: Instant) -> Result<(), u64> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if !buckets.contains_key(key_id) {
             buckets.insert(key_id.to_string(), (self.burst, now));
         }
-        let (tokens, last) = buckets.get_mut(key_id).expect("bucket inserted above");
-        let elapsed = now.saturating_duration_since(*last).as_secs_f64();
-        *tokens = (*tokens + elapsed * self.rate_per_s).min(self.burst);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
+        let bucket = buckets.get_mut(key_id).expect("bucket inserted above");
+        take(bucket, self.rate_per_s, self.burst, f64::from(n), now)
+    }
+
+    /// Most tokens a bucket holds.
+    pub fn burst(&self) -> u32 {
+        self.burst as u32
+    }
+}
+
+/// Refills `(tokens, last)` to `now` and takes `n` tokens, or none.
+fn take(
+    (tokens, last): &mut (f64, Instant),
+    rate_per_s: f64,
+    burst: f64,
+    n: f64,
+    now: Instant,
+) -> Result<(), u64> {
+    let elapsed = now.saturating_duration_since(*last).as_secs_f64();
+    *tokens = (*tokens + elapsed * rate_per_s).min(burst);
+    *last = now;
+    if *tokens >= n {
+        *tokens -= n;
+        Ok(())
+    } else {
+        let wait = ((n - *tokens) / rate_per_s).ceil().max(1.0);
+        Err(if wait.is_finite() {
+            wait as u64
         } else {
-            Err(((1.0 - *tokens) / self.rate_per_s).ceil().max(1.0) as u64)
+            u64::MAX
+        })
+    }
+}
+
+/// Failed authentications allowed per client address at once.
+pub const AUTH_FAILURE_BURST: u32 = 20;
+/// Failed authentications allowed per client address per second, sustained.
+pub const AUTH_FAILURE_PER_S: f64 = 1.0;
+/// Addresses tracked before idle ones are forgotten.
+const MAX_TRACKED: usize = 65_536;
+
+/// Token buckets of failed authentications per client address (IPv6 by /64): a failure takes a
+/// token; an address with none left is refused before its key is checked.
+pub struct FailureLimiter {
+    rate_per_s: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<Option<IpAddr>, (f64, Instant)>>,
+}
+
+impl Default for FailureLimiter {
+    fn default() -> Self {
+        FailureLimiter::new(AUTH_FAILURE_PER_S, AUTH_FAILURE_BURST)
+    }
+}
+
+fn bucket_key(peer: Option<PeerIp>) -> Option<IpAddr> {
+    peer.map(|PeerIp(ip)| match ip {
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
         }
+        IpAddr::V6(v6) => IpAddr::V4(v6.to_ipv4_mapped().expect("checked above")),
+        v4 => v4,
+    })
+}
+
+impl FailureLimiter {
+    /// `rate_per_s` failures sustained, `burst` at most at once, per address.
+    pub fn new(rate_per_s: f64, burst: u32) -> FailureLimiter {
+        FailureLimiter {
+            rate_per_s,
+            burst: f64::from(burst),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `Err(seconds)` while `peer` has no failure left to spend (it is then refused unheard).
+    pub fn check(&self, peer: Option<PeerIp>, now: Instant) -> Result<(), u64> {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        match buckets.get_mut(&bucket_key(peer)) {
+            None => Ok(()),
+            Some(bucket) => {
+                take(bucket, self.rate_per_s, self.burst, 1.0, now).map(|()| bucket.0 += 1.0)
+            }
+        }
+    }
+
+    /// Records a failed authentication from `peer`.
+    pub fn failed(&self, peer: Option<PeerIp>, now: Instant) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() >= MAX_TRACKED {
+            // Forget addresses whose allowance has refilled.
+            let (rate, burst) = (self.rate_per_s, self.burst);
+            buckets.retain(|_, (tokens, last)| {
+                *tokens + now.saturating_duration_since(*last).as_secs_f64() * rate < burst
+            });
+            if buckets.len() >= MAX_TRACKED {
+                tracing::warn!("failed-authentication table full; forgetting every address");
+                buckets.clear();
+            }
+        }
+        let bucket = buckets.entry(bucket_key(peer)).or_insert((self.burst, now));
+        let _ = take(bucket, self.rate_per_s, self.burst, 1.0, now);
     }
 }
 
@@ -238,5 +378,57 @@ mod tests {
             Ok(()),
             "2/s refills one token in 0.5 s"
         );
+    }
+
+    #[test]
+    fn take_n_takes_all_or_nothing() {
+        let rl = RateLimiter::new(1.0, 10);
+        let t0 = Instant::now();
+        assert_eq!(rl.take_n("k", 7, t0), Ok(()));
+        assert_eq!(rl.take_n("k", 4, t0), Err(1), "3 left, 4 asked");
+        assert_eq!(rl.take_n("k", 3, t0), Ok(()), "the refusal took none");
+        assert_eq!(rl.take("k", t0), Err(1));
+    }
+
+    #[test]
+    fn failures_are_throttled_per_address() {
+        let fl = FailureLimiter::new(1.0, 2);
+        let t0 = Instant::now();
+        let a = Some(PeerIp("192.0.2.1".parse().expect("ip")));
+        let b = Some(PeerIp("2001:db8::1".parse().expect("ip")));
+        let b2 = Some(PeerIp("2001:db8::2".parse().expect("ip")));
+        assert_eq!(fl.check(a, t0), Ok(()));
+        fl.failed(a, t0);
+        fl.failed(a, t0);
+        assert_eq!(fl.check(a, t0), Err(1), "two failures spent the burst");
+        assert_eq!(fl.check(b, t0), Ok(()), "another address is not affected");
+        fl.failed(b, t0);
+        fl.failed(b, t0);
+        assert_eq!(fl.check(b2, t0), Err(1), "IPv6 is counted per /64");
+        assert_eq!(fl.check(None, t0), Ok(()));
+        assert_eq!(
+            fl.check(a, t0 + std::time::Duration::from_secs(1)),
+            Ok(()),
+            "one failure refilled after 1 s"
+        );
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive_and_long_keys_are_refused() {
+        assert_eq!(bearer_key("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_key("bearer abc"), Some("abc"));
+        assert_eq!(bearer_key("BEARER   abc "), Some("abc"));
+        assert_eq!(bearer_key("Basic abc"), None);
+        assert_eq!(bearer_key("Bearer "), None);
+        assert_eq!(bearer_key("Bearerabc"), None);
+        let long = "k".repeat(MAX_KEY_BYTES + 1);
+        let ring = KeyRing::new(&[], Some(&long));
+        assert!(
+            ring.check(&long).is_none(),
+            "refused even though configured"
+        );
+        let ok = "k".repeat(MAX_KEY_BYTES);
+        let ring = KeyRing::new(&[], Some(&ok));
+        assert!(ring.check(&ok).is_some());
     }
 }

@@ -16,6 +16,9 @@ pub enum ApiError {
     Forbidden(&'static str),
     /// Rate limit exceeded; retry after this many seconds (429).
     RateLimited(u64),
+    /// Too many failed authentications from this client address; retry after this many seconds
+    /// (429). The key was not checked.
+    AuthThrottled(u64),
     /// Body is not `application/json` (415).
     UnsupportedMediaType,
     /// Body larger than the limit, bytes (413).
@@ -29,8 +32,14 @@ pub enum ApiError {
     NotFound(String),
     /// The route exists but not with this method (405).
     MethodNotAllowed,
-    /// A model artifact was refused; the old model keeps serving (422).
-    ModelRefused(String),
+    /// A model artifact was refused; the old model keeps serving (422). `field` is the body
+    /// field that named it (`path`, `shadow`); `problem` never quotes the file.
+    ModelRefused {
+        /// `path` or `shadow`.
+        field: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
     /// The request took longer than the deadline (503).
     Timeout,
     /// A server-side fault; detail is logged, not returned (500).
@@ -42,7 +51,10 @@ impl From<crate::Error> for ApiError {
         match e {
             crate::Error::Input(i) => ApiError::Input(i),
             crate::Error::Conflict(c) => ApiError::Conflict(c),
-            crate::Error::Artifact(a) => ApiError::ModelRefused(a.to_string()),
+            crate::Error::Artifact(a) => ApiError::ModelRefused {
+                field: "path",
+                problem: a.to_string(),
+            },
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -69,6 +81,12 @@ impl ApiError {
                 "rate_limited",
                 String::new(),
                 format!("rate limit exceeded for this API key; retry after {s} s"),
+            ),
+            ApiError::AuthThrottled(s) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "auth_throttled",
+                "authorization".into(),
+                format!("too many failed authentications from this address; retry after {s} s"),
             ),
             ApiError::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -112,11 +130,11 @@ impl ApiError {
                 "method".into(),
                 "this route does not accept this method (see /openapi.json)".into(),
             ),
-            ApiError::ModelRefused(why) => (
+            ApiError::ModelRefused { field, problem } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "model_refused",
-                "path".into(),
-                format!("{why}; the active model keeps serving"),
+                (*field).into(),
+                format!("{field}: {problem}; the active model keeps serving"),
             ),
             ApiError::Timeout => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -147,7 +165,7 @@ impl IntoResponse for ApiError {
             body.to_string(),
         )
             .into_response();
-        if let ApiError::RateLimited(s) = self
+        if let ApiError::RateLimited(s) | ApiError::AuthThrottled(s) = self
             && let Ok(v) = HeaderValue::from_str(&s.to_string())
         {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
@@ -166,6 +184,7 @@ mod tests {
             (ApiError::Unauthenticated, 401, "authorization"),
             (ApiError::Forbidden("admin"), 403, "authorization"),
             (ApiError::RateLimited(2), 429, ""),
+            (ApiError::AuthThrottled(2), 429, "authorization"),
             (ApiError::UnsupportedMediaType, 415, "content-type"),
             (ApiError::TooLarge(10), 413, "."),
             (

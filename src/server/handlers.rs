@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::AppState;
-use super::auth::{Caller, Scope};
+use super::auth::{self, Caller, Scope};
 use super::error::ApiError;
 use crate::audit::AuditEvent;
 use crate::domain::{Clock, InputError, OutcomeRecord, ScoreRequest, Tenant};
@@ -30,26 +30,31 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, ApiError> {
     serde_json::to_string(v).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-/// Checks the bearer key, the scope and the key's rate limit.
+/// Checks the client address's failed-authentication allowance, the bearer key (scheme in any
+/// case; over [`auth::MAX_KEY_BYTES`] refused unhashed), the scope and the key's rate limit.
 fn authorize(st: &AppState, headers: &HeaderMap, scope: Option<Scope>) -> Result<Caller, ApiError> {
-    let presented = headers
+    let now = Instant::now();
+    let peer = auth::current_peer();
+    st.auth_failures
+        .check(peer, now)
+        .map_err(ApiError::AuthThrottled)?;
+    let caller = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or(ApiError::Unauthenticated)?;
-    let caller = st
-        .keys
-        .check(presented)
-        .cloned()
-        .ok_or(ApiError::Unauthenticated)?;
+        .and_then(auth::bearer_key)
+        .and_then(|key| st.keys.check(key))
+        .cloned();
+    let Some(caller) = caller else {
+        st.auth_failures.failed(peer, now);
+        return Err(ApiError::Unauthenticated);
+    };
     if let Some(scope) = scope
         && !caller.has(scope)
     {
         return Err(ApiError::Forbidden(scope.as_str()));
     }
     st.limiter
-        .take(&caller.key_id, Instant::now())
+        .take(&caller.key_id, now)
         .map_err(ApiError::RateLimited)?;
     Ok(caller)
 }
@@ -226,6 +231,22 @@ pub async fn score_batch(
             ),
         )));
     }
+    // One token per scored item: the request took one, the other items take theirs (or none).
+    if let Some(extra) = reqs.len().checked_sub(1).filter(|n| *n > 0) {
+        let burst = st.limiter.burst();
+        let extra = u32::try_from(extra)
+            .ok()
+            .filter(|n| *n < burst)
+            .ok_or_else(|| {
+                ApiError::Input(InputError::invalid(
+                    ".",
+                    format!("batch exceeds this key's rate burst of {burst} requests"),
+                ))
+            })?;
+        st.limiter
+            .take_n(&caller.key_id, extra, Instant::now())
+            .map_err(ApiError::RateLimited)?;
+    }
     let mut results = Vec::with_capacity(reqs.len());
     let mut events = Vec::with_capacity(reqs.len());
     for (i, req) in reqs.iter().enumerate() {
@@ -360,46 +381,107 @@ struct ReloadBody {
     shadow: Option<String>,
 }
 
-/// `POST /v1/admin/reload`: `{"path": FILE}` or an empty body for the configured model.
+/// `POST /v1/admin/reload`: `{"path": FILE}` and/or `{"shadow": FILE}` (names inside
+/// `[model] dir`, or `builtin`, `rules`); an empty body, however framed, reloads the configured
+/// model. Every attempt past authentication is audited (`outcome` `ok` or `refused`, the refusal
+/// code in `reasons`) before the answer goes out.
 pub async fn reload(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let caller = authorize(&st, &headers, Some(Scope::Admin))?;
-    let has_body = headers
-        .get(header::CONTENT_LENGTH)
-        .is_some_and(|v| v.as_bytes() != b"0");
-    let req = if has_body {
-        let text = json_body(&st, &headers, body).await?;
-        crate::domain::error::parse_json::<ReloadBody>(&text).map_err(ApiError::Input)?
-    } else {
-        ReloadBody::default()
-    };
-    let st2 = Arc::clone(&st);
-    let (version, shadow) = blocking(move || {
-        if req.path.is_some() || req.shadow.is_none() {
-            st2.reload(req.path.as_deref())?;
-        }
-        if let Some(s) = &req.shadow {
-            st2.reload_shadow(Some(s))?;
-        }
-        let info = st2.model_info();
-        Ok::<_, crate::Error>((info.model_version, info.shadow.map(|s| s.model_version)))
-    })
-    .await??;
-    let event = AuditEvent {
+    let result = reload_attempt(&st, &headers, body).await;
+    let mut event = AuditEvent {
         method: "reload".into(),
-        model_version: Some(version.clone()),
-        shadow_model_version: shadow.clone(),
         key_id: Some(caller.key_id),
         ..AuditEvent::default()
     };
+    match &result {
+        Ok((version, shadow)) => {
+            event.outcome = Some("ok".into());
+            event.model_version = Some(version.clone());
+            event.shadow_model_version = shadow.clone();
+        }
+        Err((code, _)) => {
+            event.outcome = Some("refused".into());
+            event.reasons = vec![(*code).to_string()];
+        }
+    }
     audit(&st, vec![event]).await?;
+    let (version, shadow) = result.map_err(|(_, e)| e)?;
     Ok(json_response(
         StatusCode::OK,
         serde_json::json!({"model_version": version, "shadow_model_version": shadow}).to_string(),
     ))
+}
+
+/// Reads the reload body (whatever its framing) and runs the reload off the async workers.
+/// A refusal carries its audit code.
+async fn reload_attempt(
+    st: &Arc<AppState>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(String, Option<String>), (&'static str, ApiError)> {
+    let limit = st.settings.max_body_bytes;
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ("body_too_large", ApiError::TooLarge(limit)))?;
+    let req = if bytes.iter().all(u8::is_ascii_whitespace) {
+        ReloadBody::default()
+    } else {
+        let is_json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(("unsupported_media_type", ApiError::UnsupportedMediaType));
+        }
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            let e = InputError::Malformed {
+                field: ".".into(),
+                problem: "body is not UTF-8".into(),
+            };
+            ("malformed_body", ApiError::Input(e))
+        })?;
+        if !text.trim_start().starts_with('{') {
+            let e = InputError::Malformed {
+                field: ".".into(),
+                problem: "expected a JSON object".into(),
+            };
+            return Err(("malformed_body", ApiError::Input(e)));
+        }
+        crate::domain::error::parse_json::<ReloadBody>(text)
+            .map_err(|e| ("malformed_body", ApiError::Input(e)))?
+    };
+    let st2 = Arc::clone(st);
+    let refused = |field: &'static str| {
+        move |r: super::artifacts::Refusal| {
+            let e = match r.code {
+                "not_found" | "outside_model_dir" => {
+                    ApiError::NotFound(format!("{field}: {}", r.problem))
+                }
+                _ => ApiError::ModelRefused {
+                    field,
+                    problem: r.problem,
+                },
+            };
+            (r.code, e)
+        }
+    };
+    blocking(move || {
+        if req.path.is_some() || req.shadow.is_none() {
+            st2.reload(req.path.as_deref()).map_err(refused("path"))?;
+        }
+        if let Some(s) = &req.shadow {
+            st2.reload_shadow(Some(s)).map_err(refused("shadow"))?;
+        }
+        let info = st2.model_info();
+        Ok((info.model_version, info.shadow.map(|s| s.model_version)))
+    })
+    .await
+    .map_err(|e| ("internal", e))?
 }
 
 fn check_user_id(id: &str) -> Result<(), ApiError> {

@@ -66,7 +66,8 @@ async fn observe(State(st): State<Arc<AppState>>, req: Request, next: Next) -> R
         request_id = tracing::field::Empty
     );
     let start = Instant::now();
-    let run = next.run(req).instrument(span);
+    let peer = req.extensions().get::<super::auth::PeerIp>().copied();
+    let run = super::auth::with_peer(peer, next.run(req)).instrument(span);
     let resp = match tokio::time::timeout(st.settings.timeout, run).await {
         Ok(resp) => resp,
         Err(_) => ApiError::Timeout.into_response(),

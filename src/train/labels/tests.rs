@@ -269,7 +269,7 @@ fn a_bad_line_names_file_line_and_field() {
     }
     assert!(
         err.to_string().starts_with(&format!(
-            "label log {shown}:4: outcome: unknown variant `otp_maybe`"
+            "label log {shown}:4: outcome: unknown variant, expected one of"
         )),
         "{err}"
     );
