@@ -19,8 +19,8 @@ use crate::domain::{
 };
 use crate::enrich::{Enricher, GeoSources, IpIntel, Lookup};
 use crate::error::Error;
-use crate::features::{self, FeatureConfig, FeatureRow, Findings, Inputs, N_FEATURES, Unavailable};
-use crate::model::explain::{self, Imputed};
+use crate::features::{self, FeatureConfig, FeatureRow, Findings, Inputs, N_FEATURES};
+use crate::model::explain;
 use crate::model::{Artifact, LinearModel};
 use crate::policy::{PolicyContext, PolicyTable};
 use crate::privacy::{IdKind, Pseudonymizer};
@@ -37,7 +37,6 @@ pub const BUILTIN_MODEL: &str = include_str!("../models/tessera-lr.json");
 /// One model's view of a request (see [`Engine::judge`]).
 struct Judged {
     trust: TrustScore,
-    logit: f32,
     found: Vec<explain::Found>,
     codes: Vec<ReasonCode>,
     out: crate::policy::PolicyOutcome,
@@ -282,7 +281,7 @@ impl Engine {
             risk: out.risk,
             decision: out.decision,
             delay_ms: out.delay_ms,
-            reasons: explain::finish(j.found, j.logit, &out.added, &model, &a.row),
+            reasons: explain::finish(j.found, &out.added, &model, &a.row, &a.findings),
             allow_factor_enrollment,
             model_version: model.version().to_string(),
             request_id: a.request_id,
@@ -293,26 +292,7 @@ impl Engine {
     /// One model's view of an assessed request: imputation of unavailable signals, logit,
     /// trust score, reason findings and the policy's outcome.
     fn judge(&self, model: &LinearModel, a: &Assessment, valid: &ValidRequest<'_>) -> Judged {
-        let mut row = a.row;
-        let u = a.findings.unavailable;
-        let mut impute = |only: Unavailable| model.impute(&mut row, &only);
-        let none = Unavailable::default();
-        let imputed = Imputed {
-            geo: impute(Unavailable { geo: u.geo, ..none }),
-            reputation: impute(Unavailable {
-                reputation: u.reputation,
-                ..none
-            }),
-            store: impute(Unavailable {
-                store: u.store,
-                ..none
-            }),
-            ip: impute(Unavailable { ip: u.ip, ..none }),
-            device: impute(Unavailable {
-                device: u.device,
-                ..none
-            }),
-        };
+        let (row, imputed) = explain::impute(model, &a.row, &a.findings.unavailable);
         let logit = model.logit(&row);
         let trust =
             TrustScore::from_attack_probability(crate::model::linear::sigmoid(f64::from(logit)));
@@ -328,7 +308,6 @@ impl Engine {
             .decide(trust, valid.channel, valid.action, &codes, &ctx);
         Judged {
             trust,
-            logit,
             found,
             codes,
             out,
