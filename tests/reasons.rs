@@ -281,6 +281,7 @@ fn check_property(model_path: &str, seed: u64, n: usize) -> usize {
             let kinds = [
                 OutcomeKind::OtpPassed,
                 OutcomeKind::OtpPassed,
+                OutcomeKind::OtpPassed,
                 OutcomeKind::KbaPassed,
                 OutcomeKind::OtpFailed,
                 OutcomeKind::ConfirmedFraud,
