@@ -51,7 +51,11 @@ fn eight_scores_in_a_second_name_the_users_own_velocity() {
         last = Some(score(&e, &r));
     }
     let last = last.expect("scored");
-    assert!(last.trust_score.value() <= 20, "{}", last.trust_score.value());
+    assert!(
+        last.trust_score.value() <= 20,
+        "{}",
+        last.trust_score.value()
+    );
     let v = last
         .reasons
         .iter()
@@ -168,16 +172,16 @@ fn oracle(model: &LinearModel, a: &Assessment) -> Vec<(Vec<&'static str>, f64)> 
 }
 
 const CITY_IPS: &[&str] = &[
-    "81.2.69.142",    // London; every anonymity flag
-    "1.124.213.1",    // Tor exit and VPN in the Anonymous-IP DB
-    "2.125.160.216",  // Boxford, UK
-    "89.160.20.112",  // Linköping, Sweden
-    "216.160.83.56",  // Milton, US
-    "175.16.199.1",   // Changchun, China
-    "202.196.224.1",  // Philippines
-    "8.8.8.8",        // not in the City DB
-    "67.43.156.1",    // Bhutan; hosting in the Anonymous-IP DB
-    "81.2.69.160",    // London
+    "81.2.69.142",   // London; every anonymity flag
+    "1.124.213.1",   // Tor exit and VPN in the Anonymous-IP DB
+    "2.125.160.216", // Boxford, UK
+    "89.160.20.112", // Linköping, Sweden
+    "216.160.83.56", // Milton, US
+    "175.16.199.1",  // Changchun, China
+    "202.196.224.1", // Philippines
+    "8.8.8.8",       // not in the City DB
+    "67.43.156.1",   // Bhutan; hosting in the Anonymous-IP DB
+    "81.2.69.160",   // London
 ];
 
 const USER_AGENTS: &[&str] = &[
@@ -201,7 +205,12 @@ fn varied_request(rng: &mut rand_chacha::ChaCha8Rng, n: usize, at: i64) -> Score
         });
     }
     if rng.gen_bool(0.85) {
-        let tz = ["Europe/London", "Europe/Paris", "America/New_York", "Asia/Tokyo"];
+        let tz = [
+            "Europe/London",
+            "Europe/Paris",
+            "America/New_York",
+            "Asia/Tokyo",
+        ];
         let mut d = device(
             &format!("{user}-dev-{}", rng.gen_range(0..3)),
             tz[rng.gen_range(0..tz.len())],

@@ -312,7 +312,10 @@ mod tests {
         let geo = a.tenths[ReasonCode::GeoUnavailable as usize];
         assert!(geo > 0, "{geo}");
         assert_eq!(a.tenths[ReasonCode::ImpossibleTravel as usize], 0);
-        assert_eq!(a.tenths.iter().sum::<i32>(), 1000 - 10 * i32::from(a.trust.value()));
+        assert_eq!(
+            a.tenths.iter().sum::<i32>(),
+            1000 - 10 * i32::from(a.trust.value())
+        );
     }
 
     #[test]
@@ -343,7 +346,11 @@ mod tests {
         s[2] = 33.33;
         let t = settle(&mut s, 1000);
         assert_eq!(t.iter().sum::<i32>(), 1000);
-        assert!(t[..3].iter().all(|x| (333..=334).contains(x)), "{:?}", &t[..3]);
+        assert!(
+            t[..3].iter().all(|x| (333..=334).contains(x)),
+            "{:?}",
+            &t[..3]
+        );
         let mut zero = [0.0; N_CODES];
         assert_eq!(settle(&mut zero, 0).iter().sum::<i32>(), 0);
     }

@@ -385,9 +385,16 @@ mod tests {
         let get = |c: ReasonCode| r.iter().find(|x| x.code == c).map(|x| x.contribution);
         let trust = model.trust(&raw).value();
         let sum: f64 = r.iter().map(|x| x.contribution).sum();
-        assert!((sum - f64::from(100 - trust)).abs() < 1e-9, "{sum} vs {trust}");
+        assert!(
+            (sum - f64::from(100 - trust)).abs() < 1e-9,
+            "{sum} vs {trust}"
+        );
         assert_eq!(r[0].code, ReasonCode::TorExit, "strongest first");
-        assert_eq!(get(ReasonCode::IpAllowlisted), Some(0.0), "found: listed at 0");
+        assert_eq!(
+            get(ReasonCode::IpAllowlisted),
+            Some(0.0),
+            "found: listed at 0"
+        );
         assert!(get(ReasonCode::SensitiveAction).is_some_and(|c| c > 5.0));
         let velocity = r
             .iter()
