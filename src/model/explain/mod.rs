@@ -27,7 +27,8 @@ use crate::features::{F, FeatureRow, Findings};
 pub struct Found {
     /// The code.
     pub code: ReasonCode,
-    /// Log-odds it added.
+    /// Log-odds of the condition's own features (its size; the contribution reported for the
+    /// code comes from [`attribution`]).
     pub delta: f32,
     /// Analyst detail.
     pub detail: Value,
