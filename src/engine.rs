@@ -20,8 +20,8 @@ use crate::domain::{
 };
 use crate::enrich::{Enricher, GeoSources, Lookup};
 use crate::error::Error;
-use crate::features::{self, FeatureConfig, FeatureRow, Findings, Inputs, N_FEATURES, Unavailable};
-use crate::model::explain::{self, Imputed};
+use crate::features::{self, FeatureConfig, FeatureRow, Findings, Inputs, N_FEATURES};
+use crate::model::explain;
 use crate::model::{Artifact, LinearModel};
 use crate::policy::{PolicyContext, PolicyTable};
 use crate::privacy::{IdKind, Pseudonymizer};
@@ -43,7 +43,6 @@ pub const BUILTIN_MODEL: &str = include_str!("../models/tessera-lr.json");
 /// One model's view of a request (see [`Engine::judge`]).
 struct Judged {
     trust: TrustScore,
-    logit: f32,
     found: Vec<explain::Found>,
     codes: Vec<ReasonCode>,
     out: crate::policy::PolicyOutcome,
@@ -420,7 +419,7 @@ impl Engine {
             && out.added.iter().all(|c| *c == ReasonCode::SensitiveAction)
             && !policy.floor_applies(&j.codes)
             && !j.codes.contains(&ReasonCode::NoHistory);
-        let mut reasons = explain::finish(j.found, j.logit, &out.added, &model, &a.row);
+        let mut reasons = explain::finish(j.found, &out.added, &model, &a.row, &a.findings);
         if let Some(skew_ms) = valid.clock_skew_ms {
             reasons.push(crate::domain::Reason {
                 code: ReasonCode::ClockSkew,
@@ -453,26 +452,7 @@ impl Engine {
         a: &Assessment,
         valid: &ValidRequest<'_>,
     ) -> Judged {
-        let mut row = a.row;
-        let u = a.findings.unavailable;
-        let mut impute = |only: Unavailable| model.impute(&mut row, &only);
-        let none = Unavailable::default();
-        let imputed = Imputed {
-            geo: impute(Unavailable { geo: u.geo, ..none }),
-            reputation: impute(Unavailable {
-                reputation: u.reputation,
-                ..none
-            }),
-            store: impute(Unavailable {
-                store: u.store,
-                ..none
-            }),
-            ip: impute(Unavailable { ip: u.ip, ..none }),
-            device: impute(Unavailable {
-                device: u.device,
-                ..none
-            }),
-        };
+        let (row, imputed) = explain::impute(model, &a.row, &a.findings.unavailable);
         let logit = model.logit(&row);
         let trust =
             TrustScore::from_attack_probability(crate::model::linear::sigmoid(f64::from(logit)));
@@ -486,7 +466,6 @@ impl Engine {
         let out = policy.decide(trust, valid.channel, valid.action, &codes, &ctx);
         Judged {
             trust,
-            logit,
             found,
             codes,
             out,

@@ -11,6 +11,10 @@ pub enum Error {
     /// (another user, device or network; an outcome's receipt that is not the answer's).
     #[error("conflict: {0}")]
     Conflict(crate::domain::InputError),
+    /// The input names something that does not exist (an outcome's request id that was never
+    /// scored in this tenant, or whose evidence expired).
+    #[error("not found: {0}")]
+    NotFound(crate::domain::InputError),
     /// Bad configuration.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
@@ -40,6 +44,9 @@ pub enum Error {
 impl Error {
     /// True when the caller sent bad input (4xx in HTTP terms); false for server-side faults.
     pub fn is_client_error(&self) -> bool {
-        matches!(self, Error::Input(_) | Error::Conflict(_))
+        matches!(
+            self,
+            Error::Input(_) | Error::Conflict(_) | Error::NotFound(_)
+        )
     }
 }

@@ -465,7 +465,7 @@ fn outcomes_are_checked_against_the_scored_request() {
         .expect_err("other user");
     assert_eq!(
         err.to_string(),
-        "invalid input: user_id: does not match the scored request"
+        "conflict: user_id: does not match the scored request"
     );
     let err = e
         .record_outcome(&OutcomeRecord::new(
@@ -476,7 +476,7 @@ fn outcomes_are_checked_against_the_scored_request() {
         ))
         .expect_err("unknown");
     assert!(
-        err.to_string().starts_with("invalid input: request_id:"),
+        err.to_string().starts_with("not found: request_id:"),
         "{err}"
     );
 }

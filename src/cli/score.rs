@@ -73,7 +73,9 @@ struct LineError(String, String);
 
 fn from_error(e: tessera::Error) -> LineError {
     match &e {
-        tessera::Error::Input(input) | tessera::Error::Conflict(input) => {
+        tessera::Error::Input(input)
+        | tessera::Error::Conflict(input)
+        | tessera::Error::NotFound(input) => {
             LineError(input.field().to_string(), input.to_string())
         }
         other => LineError(String::new(), other.to_string()),

@@ -106,6 +106,25 @@ reason_codes! {
     NotOnActionAllowlist = "not_on_action_allowlist", "This action needs extra verification from your current network.";
     /// This device or IP was part of confirmed fraud.
     FraudLinked = "fraud_linked", "Your device or network was involved in confirmed fraud.";
+    /// Many recent attempts on this account from its network address, by this user alone (the
+    /// per-IP counters when no other user shares the address).
+    UserVelocity = "user_velocity", "There have been many sign-in attempts on your account in a short time.";
+    /// Typing is present, but no typing profile exists yet for this kind of device.
+    TypingNotEnrolled = "typing_not_enrolled", "We don't have your typing pattern on file for this kind of device yet.";
+    /// Typing rhythm compared with the profile: neither a match nor a mismatch.
+    TypingPartialMatch = "typing_partial_match", "Your typing rhythm is only partly like your usual pattern.";
+    /// Typing speed and key hold times as such (not compared with a profile).
+    TypingStyle = "typing_style", "Your typing speed affected this check.";
+    /// The kind of device (phone or tablet) or browser family.
+    ClientType = "client_type", "The kind of device or browser you're using affected this check.";
+    /// How long ago the device was first verified for the user.
+    KnownDevice = "known_device", "You're on a device you've verified with us before.";
+    /// Depth of the user's verified history.
+    VerifiedHistory = "verified_history", "Your account has a record of verified sign-ins.";
+    /// The channel the request came through.
+    ChannelRisk = "channel_risk", "The channel you're using affected this check.";
+    /// The model's starting point: the trust of a request with every feature at zero.
+    ModelBaseline = "model_baseline", "Every request starts from the same baseline level of caution.";
     /// The request's timestamp was more than the allowed skew away from the server's receive
     /// time; it was scored at the receive time instead.
     ClockSkew = "clock_skew", "Your device's clock disagrees with ours; we used our own time for this check.";

@@ -13,9 +13,9 @@ use super::request::ScoreRequest;
 pub struct Limits {
     /// Most key events accepted in one request.
     pub max_key_events: usize,
-    /// Longest id (`user_id`, `session_id`, `request_id`, `device.id`), in bytes.
+    /// Longest id (`user_id`, `session_id`, `request_id`, `device.id`), in characters.
     pub max_id_len: usize,
-    /// Longest free-text field (user agent, platform, screen, languages), in bytes.
+    /// Longest free-text field (user agent, platform, screen, languages), in characters.
     pub max_text_len: usize,
     /// How far in the future a timestamp may be relative to the clock, ms (clock skew allowance).
     pub max_future_skew_ms: i64,
@@ -101,15 +101,18 @@ impl<'a> ValidRequest<'a> {
         if let Some(id) = &req.session_id {
             check_id("session_id", id, limits, false)?;
         }
-        let claimed_ms = parse_timestamp("timestamp", &req.timestamp)?;
         let (at_ms, clock_skew_ms) = match clock {
             Clock::Replay(now_ms) => {
+                let claimed_ms = parse_timestamp("timestamp", &req.timestamp)?;
                 if claimed_ms > now_ms.saturating_add(limits.max_future_skew_ms) {
                     return Err(InputError::invalid("timestamp", "is in the future"));
                 }
                 (claimed_ms, None)
             }
             Clock::Live(received_ms) => {
+                // Any well-formed time is only a claim: one far off (even before 2000) is
+                // scored at the receive time with `clock_skew`.
+                let claimed_ms = parse_rfc3339("timestamp", &req.timestamp)?;
                 let skew = claimed_ms.saturating_sub(received_ms);
                 (
                     received_ms,
@@ -183,6 +186,16 @@ impl<'a> ValidRequest<'a> {
 
 /// Parses an RFC 3339 timestamp into ms since the epoch, refusing dates before 2000.
 pub fn parse_timestamp(field: &str, text: &str) -> Result<i64, InputError> {
+    let ms = parse_rfc3339(field, text)?;
+    if ms < EARLIEST_MS {
+        return Err(InputError::invalid(field, "before 2000-01-01"));
+    }
+    Ok(ms)
+}
+
+/// Parses an RFC 3339 timestamp into ms since the Unix epoch, with no bound on the year; the
+/// error names `field` and never echoes the text.
+pub fn parse_rfc3339(field: &str, text: &str) -> Result<i64, InputError> {
     if text.len() > 40 {
         return Err(InputError::invalid(
             field,
@@ -191,11 +204,7 @@ pub fn parse_timestamp(field: &str, text: &str) -> Result<i64, InputError> {
     }
     let t = chrono::DateTime::parse_from_rfc3339(text)
         .map_err(|e| InputError::invalid(field, format!("not an RFC 3339 timestamp ({e})")))?;
-    let ms = t.timestamp_millis();
-    if ms < EARLIEST_MS {
-        return Err(InputError::invalid(field, "before 2000-01-01"));
-    }
-    Ok(ms)
+    Ok(t.timestamp_millis())
 }
 
 fn parse_ip(text: &str) -> Result<IpAddr, InputError> {
@@ -214,10 +223,11 @@ fn check_id(field: &str, value: &str, limits: &Limits, required: bool) -> Result
     if required && value.trim().is_empty() {
         return Err(InputError::invalid(field, "is empty"));
     }
-    if value.len() > limits.max_id_len {
+    // Counted in characters, as JSON Schema's maxLength counts them (≤ 4 bytes each).
+    if value.chars().count() > limits.max_id_len {
         return Err(InputError::invalid(
             field,
-            format!("longer than {} bytes", limits.max_id_len),
+            format!("longer than {} characters", limits.max_id_len),
         ));
     }
     if value.chars().any(char::is_control) {
@@ -228,9 +238,9 @@ fn check_id(field: &str, value: &str, limits: &Limits, required: bool) -> Result
 
 fn check_text(field: &str, value: Option<&str>, limits: &Limits) -> Result<(), InputError> {
     match value {
-        Some(v) if v.len() > limits.max_text_len => Err(InputError::invalid(
+        Some(v) if v.chars().count() > limits.max_text_len => Err(InputError::invalid(
             field,
-            format!("longer than {} bytes", limits.max_text_len),
+            format!("longer than {} characters", limits.max_text_len),
         )),
         Some(v) if v.chars().any(char::is_control) => {
             Err(InputError::invalid(field, "contains control characters"))
@@ -356,7 +366,10 @@ mod tests {
 
         let mut r = base();
         r.user_id = "x".repeat(129);
-        assert_eq!(err_of(&r).to_string(), "user_id: longer than 128 bytes");
+        assert_eq!(
+            err_of(&r).to_string(),
+            "user_id: longer than 128 characters"
+        );
 
         let mut r = base();
         r.typing = Some(TypingInfo {

@@ -39,8 +39,9 @@ impl Engine {
     }
 
     /// Applies a verified outcome of `tenant` to the request it names (see the module doc).
-    /// Errors name the field: an unknown or expired `request_id`, a `user_id` that is not the
-    /// scored request's, a missing or wrong `receipt` ([`Error::Conflict`] when wrong).
+    /// Errors name the field: an unknown or expired `request_id` ([`Error::NotFound`]), a
+    /// `user_id` that is not the scored request's or a receipt that is not its answer's
+    /// ([`Error::Conflict`]), a missing or malformed `receipt` ([`Error::Input`]).
     pub fn apply_outcome(
         &self,
         tenant: &Tenant,
@@ -62,20 +63,27 @@ impl Engine {
         rec: &OutcomeRecord,
         clock: Clock,
     ) -> Result<OutcomeInput, Error> {
-        let claimed_ms = crate::domain::validate::parse_timestamp("timestamp", &rec.timestamp)?;
         let at_ms = match clock {
             Clock::Replay(now) => {
+                let claimed_ms =
+                    crate::domain::validate::parse_timestamp("timestamp", &rec.timestamp)?;
                 if claimed_ms > now.saturating_add(self.limits.max_future_skew_ms) {
                     return Err(InputError::invalid("timestamp", "is in the future").into());
                 }
                 claimed_ms
             }
-            Clock::Live(received) => received,
+            Clock::Live(received) => {
+                // Only recorded: the outcome happens at the receive time.
+                crate::domain::validate::parse_rfc3339("timestamp", &rec.timestamp)?;
+                received
+            }
         };
         let max = self.limits.max_id_len;
         for (field, id) in [("request_id", &rec.request_id), ("user_id", &rec.user_id)] {
-            if id.is_empty() || id.len() > max {
-                return Err(InputError::invalid(field, format!("must be 1–{max} bytes")).into());
+            if id.is_empty() || id.chars().count() > max {
+                return Err(
+                    InputError::invalid(field, format!("must be 1–{max} characters")).into(),
+                );
             }
         }
         let receipt = match (&rec.receipt, clock) {
@@ -156,17 +164,17 @@ fn parse_receipt(text: &str) -> Result<[u8; 16], Error> {
 /// Turns a store refusal into the error that names its field.
 fn refusal(r: Result<Applied, OutcomeRejection>) -> Result<Applied, Error> {
     r.map_err(|why| match why {
-        OutcomeRejection::UnknownRequest => InputError::invalid(
+        OutcomeRejection::UnknownRequest => Error::NotFound(InputError::invalid(
             "request_id",
             "no scored request with this id (unknown or expired)",
-        )
-        .into(),
+        )),
         OutcomeRejection::BeforeRequest => {
             InputError::invalid("timestamp", "before the scored request it verifies").into()
         }
-        OutcomeRejection::UserMismatch => {
-            InputError::invalid("user_id", "does not match the scored request").into()
-        }
+        OutcomeRejection::UserMismatch => Error::Conflict(InputError::invalid(
+            "user_id",
+            "does not match the scored request",
+        )),
         OutcomeRejection::ReceiptMismatch => Error::Conflict(InputError::invalid(
             "receipt",
             "is not the receipt of the answer to this request",

@@ -106,6 +106,11 @@ macro_rules! features {
         pub enum F {
             $(#[doc = $doc] $id,)*
         }
+
+        impl F {
+            /// Every feature id, in vector order (`F::ALL[i] as usize == i`).
+            pub const ALL: &'static [F] = &[$(F::$id,)*];
+        }
     };
 }
 
@@ -273,6 +278,8 @@ mod id_tests {
     fn ids_index_the_feature_table() {
         assert_eq!(F::TypingAbsent as usize, 0);
         assert_eq!(F::ContextChannelSocial as usize, N_FEATURES - 1);
+        assert_eq!(F::ALL.len(), N_FEATURES);
+        assert!(F::ALL.iter().enumerate().all(|(i, f)| *f as usize == i));
         assert_eq!(
             FEATURES[F::GeoImpossibleTravel as usize].name,
             "geo.impossible_travel"

@@ -45,6 +45,11 @@ impl LinearModel {
         self.kind
     }
 
+    /// Log-odds of a row of zeros.
+    pub fn intercept(&self) -> f32 {
+        self.intercept
+    }
+
     /// Weight of feature `i` (log-odds per unit).
     pub fn weight(&self, i: usize) -> f32 {
         self.weights.get(i).copied().unwrap_or(0.0)

@@ -28,6 +28,8 @@ pub enum ApiError {
     /// 409: the request conflicts with what its id is bound to (another user, device or
     /// network), or an outcome's receipt is not the answer's.
     Conflict(InputError),
+    /// 404 naming the field whose value refers to nothing (an outcome's unknown request id).
+    Unknown(InputError),
     /// The referenced thing does not exist (404).
     NotFound(String),
     /// The route exists but not with this method (405).
@@ -51,6 +53,7 @@ impl From<crate::Error> for ApiError {
         match e {
             crate::Error::Input(i) => ApiError::Input(i),
             crate::Error::Conflict(c) => ApiError::Conflict(c),
+            crate::Error::NotFound(n) => ApiError::Unknown(n),
             crate::Error::Artifact(a) => ApiError::ModelRefused {
                 field: "path",
                 problem: a.to_string(),
@@ -115,6 +118,12 @@ impl ApiError {
             ApiError::Conflict(e) => (
                 StatusCode::CONFLICT,
                 "conflict",
+                e.field().into(),
+                e.to_string(),
+            ),
+            ApiError::Unknown(e) => (
+                StatusCode::NOT_FOUND,
+                "not_found",
                 e.field().into(),
                 e.to_string(),
             ),

@@ -485,10 +485,10 @@ async fn reload_attempt(
 }
 
 fn check_user_id(id: &str) -> Result<(), ApiError> {
-    if id.is_empty() || id.len() > 128 {
+    if id.is_empty() || id.chars().count() > 128 {
         return Err(ApiError::Input(InputError::invalid(
             "user_id",
-            "must be 1–128 bytes",
+            "must be 1–128 characters",
         )));
     }
     Ok(())

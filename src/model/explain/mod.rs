@@ -2,34 +2,33 @@
 //! (or added), and the analyst detail behind it. Conditions are evaluated on the features as
 //! extracted (before fail-secure imputation), so a missing database reports `geo_unavailable`
 //! and not the worst-case travel it was scored as.
+//!
+//! Two things decide the list. [`find`] names the conditions (thresholds on features and
+//! findings); those codes are what the policy's floors see. [`finish`] then charges every
+//! trust point between 100 and the score to a code ([`attribution`]): each found or
+//! policy-added code carries its share, and any other code whose share rounds to at least 0.1
+//! point is listed too (say `user_velocity` for a user's own burst of attempts below the
+//! `ip_velocity` thresholds), so no contribution is hidden and the contributions sum to exactly
+//! `100 − trust_score`. The intercept appears as `model_baseline`; terms that add trust (a
+//! verified device, verified history) have negative contributions.
+
+pub mod attribution;
 
 use serde_json::{Value, json};
 
-use super::linear::{LinearModel, trust_points};
+pub use attribution::{Attribution, Imputed, N_CODES, attribute, code_of, impute};
+
+use super::linear::LinearModel;
 use crate::domain::{Reason, ReasonCode};
 use crate::features::{F, FeatureRow, Findings};
-
-/// Raises of log-odds caused by imputing each unavailable source.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Imputed {
-    /// From the geo database being unavailable.
-    pub geo: f32,
-    /// From the reputation database being unavailable.
-    pub reputation: f32,
-    /// From the store being unavailable.
-    pub store: f32,
-    /// From the IP being left out on a channel that has one.
-    pub ip: f32,
-    /// From the device id being left out on a channel that has one.
-    pub device: f32,
-}
 
 /// A reason before its text is attached.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Found {
     /// The code.
     pub code: ReasonCode,
-    /// Log-odds it added.
+    /// Log-odds of the condition's own features (its size; the contribution reported for the
+    /// code comes from [`attribution`]).
     pub delta: f32,
     /// Analyst detail.
     pub detail: Value,
@@ -238,59 +237,81 @@ pub fn find(
     }
 }
 
-/// Attaches text and trust-point contributions, strongest first.
-///
-/// Reasons that raised risk share the trust they removed together, `T(logit − Σδ⁺) − T(logit)`,
-/// in proportion to their log-odds δ; protective reasons share the trust they added the same
-/// way (negative contributions). Unlike a leave-one-out difference this does not vanish when
-/// the score saturates: a Tor bot at trust 0 still shows which signals put it there.
+/// Attaches text and trust-point contributions, strongest first: the found reasons, the
+/// policy's, then every other code with a share of at least 0.1 point (see [`attribution`]).
+/// The contributions sum to exactly `100 − trust` (in tenths). `raw` is the row before
+/// imputation. Allocates only the reasons it returns.
 pub fn finish(
     found: Vec<Found>,
-    logit: f32,
     policy_added: &[ReasonCode],
     model: &LinearModel,
     raw: &FeatureRow,
+    findings: &Findings,
 ) -> Vec<Reason> {
-    let mut items: Vec<(ReasonCode, f32, Value)> = found
-        .into_iter()
-        .map(|f| (f.code, f.delta, f.detail))
-        .collect();
-    for &code in policy_added {
-        let delta = if code == ReasonCode::SensitiveAction {
-            sum(model, raw, &[F::ContextActionSensitivity])
-        } else {
-            0.0
-        };
-        items.push((code, delta, Value::Object(Default::default())));
-    }
-    let pos: f32 = items.iter().map(|i| i.1.max(0.0)).sum();
-    let neg: f32 = items.iter().map(|i| i.1.min(0.0)).sum();
-    let removed = trust_points(logit, pos);
-    let added = trust_points(logit, neg);
-    let mut reasons: Vec<Reason> = items
-        .into_iter()
-        .map(|(code, delta, detail)| {
-            let share = if delta > 0.0 {
-                removed * delta / pos
-            } else if delta < 0.0 {
-                added * delta / neg
-            } else {
-                0.0
-            };
-            Reason {
+    let ip_velocity_found = found.iter().any(|f| f.code == ReasonCode::IpVelocity);
+    let a = attribute(model, raw, findings, ip_velocity_found);
+    let mut listed = [false; N_CODES];
+    let mut reasons = Vec::with_capacity(found.len() + policy_added.len() + 4);
+    let mut push = |code: ReasonCode, detail: Value, reasons: &mut Vec<Reason>| {
+        let k = code as usize;
+        if !listed[k] {
+            listed[k] = true;
+            reasons.push(Reason {
                 code,
-                contribution: round1(f64::from(share)),
+                contribution: f64::from(a.tenths[k]) / 10.0,
                 message: code.message().to_string(),
                 detail,
-            }
-        })
-        .collect();
+            });
+        }
+    };
+    for f in found {
+        push(f.code, f.detail, &mut reasons);
+    }
+    for &code in policy_added {
+        push(code, Value::Object(Default::default()), &mut reasons);
+    }
+    for (&code, &t) in ReasonCode::ALL.iter().zip(&a.tenths) {
+        if t != 0 && !reasons.iter().any(|r| r.code == code) {
+            push(code, attributed_detail(code, raw, findings), &mut reasons);
+        }
+    }
     reasons.sort_by(|a, b| {
         b.contribution
             .total_cmp(&a.contribution)
             .then(a.code.cmp(&b.code))
     });
     reasons
+}
+
+/// Detail for a code listed for its share alone (its condition in [`find`] did not fire).
+fn attributed_detail(code: ReasonCode, raw: &FeatureRow, findings: &Findings) -> Value {
+    let count = |f: F| f64::from(raw[f as usize].exp_m1()).round();
+    match code {
+        ReasonCode::UserVelocity | ReasonCode::IpVelocity => json!({
+            "distinct_users_1h": f64::from(raw[F::NetworkIpUsers1hLog as usize].exp()).round(),
+            "failures_1h": count(F::NetworkIpFailures1hLog),
+            "attempts_1h": count(F::NetworkIpAttempts1hLog),
+        }),
+        ReasonCode::UserFailureVelocity => {
+            json!({"failures_24h": count(F::ContextUserFailures24hLog)})
+        }
+        ReasonCode::DeviceSharedAccounts => json!({
+            "accounts_24h": f64::from(raw[F::DeviceAccounts24hLog as usize].exp()).round()
+        }),
+        ReasonCode::FarFromHome => {
+            json!({"distance_from_home_km": count(F::GeoHomeDistanceLog)})
+        }
+        ReasonCode::TypingPartialMatch | ReasonCode::TypingMismatch | ReasonCode::TypingMatch => {
+            match findings.typing_distance {
+                Some(d) => json!({"distance": round2(f64::from(d))}),
+                None => Value::Object(Default::default()),
+            }
+        }
+        ReasonCode::VerifiedHistory => {
+            json!({"verified_events": count(F::ContextHistoryLog)})
+        }
+        _ => Value::Object(Default::default()),
+    }
 }
 
 fn counts(findings: &Findings, code: ReasonCode) -> Value {
@@ -326,11 +347,6 @@ fn place_detail(findings: &Findings) -> Value {
     json!({"country": country, "city": city})
 }
 
-fn round1(x: f64) -> f64 {
-    let r = (x * 10.0).round() / 10.0;
-    if r == 0.0 { 0.0 } else { r } // no "-0.0" on the wire
-}
-
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
@@ -338,43 +354,56 @@ fn round2(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::N_FEATURES;
 
     #[test]
-    fn contributions_share_the_removed_trust_even_when_saturated() {
+    fn finish_lists_found_policy_and_attributed_codes_summing_to_the_drop() {
         let model = LinearModel::from_artifact(&crate::model::rules::artifact());
-        let raw = [0.0; crate::features::N_FEATURES];
+        let mut raw = [0.0; N_FEATURES];
+        raw[F::NetworkTor as usize] = 1.0; // +2.5, found
+        raw[F::ContextActionSensitivity as usize] = 2.0; // +0.8, policy-added
+        raw[F::NetworkIpAttempts1hLog as usize] = 30f32.ln_1p(); // +1.03, no finding
+        raw[F::DeviceTrusted as usize] = 1.0; // −1.0, no finding
         let found = vec![
             Found {
                 code: ReasonCode::TorExit,
-                delta: 6.0,
+                delta: 2.5,
                 detail: Value::Null,
             },
             Found {
-                code: ReasonCode::BotCadence,
-                delta: 3.0,
-                detail: Value::Null,
-            },
-            Found {
-                code: ReasonCode::TrustedDevice,
-                delta: -1.0,
+                code: ReasonCode::IpAllowlisted,
+                delta: 0.0,
                 detail: Value::Null,
             },
         ];
-        // Logit 8: trust ≈ 0. Without the two risk reasons (−9): logit −1 → trust 73.1.
-        let r = finish(found, 8.0, &[], &model, &raw);
-        let get = |c: ReasonCode| {
-            r.iter()
-                .find(|x| x.code == c)
-                .map(|x| x.contribution as f32)
-                .unwrap_or(f32::NAN)
-        };
-        let removed = trust_points(8.0, 9.0);
-        assert!((removed - 73.07).abs() < 0.05, "{removed}");
-        assert!(
-            (get(ReasonCode::TorExit) - (removed * 2.0 / 3.0 * 10.0).round() / 10.0).abs() < 1e-4
+        let r = finish(
+            found,
+            &[ReasonCode::SensitiveAction],
+            &model,
+            &raw,
+            &Findings::default(),
         );
-        assert!((get(ReasonCode::BotCadence) - (removed / 3.0 * 10.0).round() / 10.0).abs() < 1e-4);
-        assert!(get(ReasonCode::TrustedDevice) <= 0.0);
+        let get = |c: ReasonCode| r.iter().find(|x| x.code == c).map(|x| x.contribution);
+        let trust = model.trust(&raw).value();
+        let sum: f64 = r.iter().map(|x| x.contribution).sum();
+        assert!(
+            (sum - f64::from(100 - trust)).abs() < 1e-9,
+            "{sum} vs {trust}"
+        );
         assert_eq!(r[0].code, ReasonCode::TorExit, "strongest first");
+        assert_eq!(
+            get(ReasonCode::IpAllowlisted),
+            Some(0.0),
+            "found: listed at 0"
+        );
+        assert!(get(ReasonCode::SensitiveAction).is_some_and(|c| c > 5.0));
+        let velocity = r
+            .iter()
+            .find(|x| x.code == ReasonCode::UserVelocity)
+            .expect("user_velocity");
+        assert!(velocity.contribution > 5.0, "{velocity:?}");
+        assert_eq!(velocity.detail["attempts_1h"], 30.0);
+        assert!(get(ReasonCode::TrustedDevice).is_some_and(|c| c < -1.0));
+        assert!(get(ReasonCode::ModelBaseline).is_some_and(|c| c > 0.0));
     }
 }
