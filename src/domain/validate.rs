@@ -290,7 +290,7 @@ fn check_typing(typing: &super::request::TypingInfo, limits: &Limits) -> Result<
         }
         prev_down = ev.down_ms;
         if let Some(k) = &ev.key
-            && (k.len() > 32 || k.chars().any(char::is_control))
+            && (k.chars().count() > 32 || k.chars().any(char::is_control))
         {
             return Err(InputError::invalid(field("key"), "not a key class or code"));
         }
