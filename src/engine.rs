@@ -96,7 +96,6 @@ pub struct Engine {
     typing_key: crate::keystroke::digraph::TypingKey,
     warnings: Vec<String>,
     nonce: u64,
-    seq: AtomicU64,
     receipt_key: [u8; 32],
     receipts: AtomicU64,
     tenants: tenants::Tenants,
@@ -182,8 +181,7 @@ impl Engine {
 
     /// Builds an engine from explicit parts.
     pub fn new(parts: Parts) -> Engine {
-        // Generated request ids: a random per-process prefix and a counter, so ids never repeat
-        // across restarts (a repeat would let a new request reach an old one's pending evidence).
+        // A random per-process value in every receipt, so receipts never repeat across restarts.
         let nonce = {
             use rand::RngCore;
             rand::rngs::OsRng.next_u64()
@@ -207,7 +205,6 @@ impl Engine {
             retention: Retention::default(),
             warnings: Vec::new(),
             nonce,
-            seq: AtomicU64::new(0),
         }
     }
 
@@ -257,7 +254,7 @@ impl Engine {
 
     /// Scores one request of the default tenant, received now (see [`Clock::Live`]).
     pub fn score(&self, req: &ScoreRequest) -> Result<ScoreResponse, Error> {
-        self.score_request(&Tenant::default(), req, Clock::Live(now_ms()))
+        self.score_request(&Tenant::default(), "", req, Clock::Live(now_ms()))
             .map(|s| s.response)
     }
 
@@ -265,7 +262,7 @@ impl Engine {
     /// request's own timestamp, `now_ms` only refuses timestamps from the future (see
     /// [`Clock::Replay`]).
     pub fn score_at(&self, req: &ScoreRequest, now_ms: i64) -> Result<ScoreResponse, Error> {
-        self.score_request(&Tenant::default(), req, Clock::Replay(now_ms))
+        self.score_request(&Tenant::default(), "", req, Clock::Replay(now_ms))
             .map(|s| s.response)
     }
 
@@ -273,12 +270,15 @@ impl Engine {
     /// set, the shadow model on the same features (only the active model's answer counts; the
     /// shadow's is returned for the caller to log and traced here, pseudonymously).
     ///
-    /// A request id binds the evidence to (tenant, id, user, device, network): an identical
-    /// retry answers as the first did (`replayed`, nothing counted again); another request
-    /// under an id already used is an [`Error::Conflict`] naming `request_id`.
+    /// A request id binds the evidence to the tenant, the id and the whole request (user,
+    /// device, network, typing, action … everything but the timestamp) as sent by `caller` (an
+    /// API key id; `""` in-process): an identical retry by the same caller answers as the first
+    /// did (`replayed`, nothing counted again); any other request under an id already used is
+    /// an [`Error::Conflict`] naming `request_id`.
     pub fn score_request(
         &self,
         tenant: &Tenant,
+        caller: &str,
         req: &ScoreRequest,
         clock: Clock,
     ) -> Result<Scored, Error> {
@@ -296,6 +296,7 @@ impl Engine {
         let evidence = features::evidence(&valid, intel.as_ref(), &self.features, &self.typing_key);
         let pending = PendingEvidence {
             receipt,
+            digest: request_digest(caller, req),
             ..pending_evidence(&valid, &keys, &evidence)
         };
         let obs = Observation {
@@ -359,14 +360,13 @@ impl Engine {
         }
     }
 
-    /// A fresh request id: a random per-process prefix and a counter, so ids never repeat
-    /// across restarts (a repeat would let a new request reach an old one's pending evidence).
+    /// A fresh request id: 128 bits from the thread's CSPRNG (rand's `ThreadRng`, ChaCha
+    /// reseeded from the OS), so no answer reveals the next id: a caller who could predict it
+    /// could send an identical request under it first.
     fn generated_id(&self) -> String {
-        format!(
-            "req-{:08x}{:08x}",
-            self.nonce,
-            self.seq.fetch_add(1, Ordering::Relaxed)
-        )
+        use rand::Rng;
+        let mut rng = rand::thread_rng();
+        format!("req-{:016x}{:016x}", rng.r#gen::<u64>(), rng.r#gen::<u64>())
     }
 
     /// An unguessable receipt for one answer: a keyed hash (secret derived from the
@@ -590,6 +590,52 @@ fn pending_evidence(
         typing: evidence.typing.clone(),
         hour: features::context::utc_hour(valid.at_ms),
         ..PendingEvidence::default()
+    }
+}
+
+/// What a retry must repeat: a hash of the caller and of every field of the request but its
+/// timestamp (a broker may restamp a retry). Typing timings are hashed as bits, not printed.
+fn request_digest(caller: &str, req: &ScoreRequest) -> [u8; 16] {
+    let mut h = blake3::Hasher::new();
+    h.update(caller.as_bytes());
+    let field = |h: &mut blake3::Hasher, v: &dyn erased::Json| {
+        h.update(&[0xff]);
+        v.write_to(h);
+    };
+    field(&mut h, &req.schema);
+    field(&mut h, &req.request_id);
+    field(&mut h, &req.user_id);
+    field(&mut h, &req.session_id);
+    field(&mut h, &req.channel);
+    field(&mut h, &req.action);
+    field(&mut h, &req.network);
+    field(&mut h, &req.device);
+    field(&mut h, &req.auth);
+    h.update(&[0xfe]);
+    for ev in req.typing.iter().flat_map(|t| &t.events) {
+        h.update(&ev.down_ms.to_bits().to_le_bytes());
+        h.update(&ev.up_ms.to_bits().to_le_bytes());
+        h.update(ev.key.as_deref().unwrap_or("\u{0}").as_bytes());
+        h.update(&[0]);
+    }
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&h.finalize().as_bytes()[..16]);
+    out
+}
+
+/// Object-safe JSON writing for [`request_digest`].
+mod erased {
+    /// A value that can write itself as JSON into a hasher.
+    pub(super) trait Json {
+        fn write_to(&self, h: &mut blake3::Hasher);
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn write_to(&self, h: &mut blake3::Hasher) {
+            // Writing into a hasher cannot fail; a value that cannot be written (none here)
+            // would only hash shorter.
+            let _ = serde_json::to_writer(h, self);
+        }
     }
 }
 

@@ -732,22 +732,22 @@ fn a_planted_record_under_a_predicted_generated_id_is_not_what_the_outcome_teach
     );
     first.request_id = None;
     let id = score(&e, &first).request_id;
-    // Generated ids count up, so the next one can be predicted from a response...
-    let seq = u64::from_str_radix(&id[id.len() - 8..], 16).expect("hex seq");
-    let next = format!("{}{:08x}", &id[..id.len() - 8], seq + 1);
-    // ... and an attacker plants evidence from their own box under it.
+    // A counter would let the next id be predicted from a response; an attacker guesses it
+    // anyway and plants evidence from their own box under the guess.
+    let seq = u64::from_str_radix(&id[id.len() - 8..], 16).expect("hex");
+    let guess = format!("{}{:08x}", &id[..id.len() - 8], seq.wrapping_add(1));
     score(
         &e,
         &request(
             "rui",
-            &next,
+            &guess,
             T0 + 1_000,
             PARIS_IP,
             device("attacker-box", "Europe/Paris", "fr-FR"),
             None,
         ),
     );
-    // Rui's next request gets that id; his verified OTP must teach his device, not theirs.
+    // Rui's next request gets an id nobody could have guessed: 128 random bits.
     let mut genuine = request(
         "rui",
         "unused",
@@ -757,7 +757,15 @@ fn a_planted_record_under_a_predicted_generated_id_is_not_what_the_outcome_teach
         None,
     );
     genuine.request_id = None;
-    assert_eq!(score(&e, &genuine).request_id, next);
+    let next = score(&e, &genuine).request_id;
+    assert_ne!(next, guess);
+    assert_eq!(next.len(), 4 + 32, "{next}");
+    assert!(next.starts_with("req-") && next[4..].bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_ne!(
+        &next[..20],
+        &id[..20],
+        "no shared prefix to learn from: {id} {next}"
+    );
     e.record_outcome(&OutcomeRecord::new(
         &next,
         "rui",

@@ -188,13 +188,21 @@ fn an_identical_retry_answers_as_the_first_did_and_counts_once() {
     assert_eq!(again.body, first.body, "the first answer, receipt included");
     let (_, p) = export(&s, ACME, "bob");
     assert_eq!(p["profile"]["recent_attempts"], 1, "{p}");
-    // Another device under the same id is a conflict.
+    // Another device under the same id is a conflict; so is the same request with another
+    // action (a payment is not a retry of a login), and the identical request from another
+    // key of the tenant (only the caller that sent it may get its answer and receipt back).
     let other = s.post(
         "/v1/score",
         ACME,
         &login("retry-1", "bob", PARIS_IP, "bob-tablet", "Europe/Paris"),
     );
     assert_eq!(other.status, 409, "{}", other.body);
+    let mut payment = paris("retry-1", "bob");
+    payment["action"] = json!("payment");
+    assert_eq!(s.post("/v1/score", ACME, &payment).status, 409);
+    let stranger = s.post("/v1/score", ACME_SCORE, &paris("retry-1", "bob"));
+    assert_eq!(stranger.status, 409, "{}", stranger.body);
+    assert!(!stranger.body.contains("receipt\":"), "{}", stranger.body);
     let audit = s.audit_lines();
     assert_eq!(
         audit.iter().filter(|l| l["method"] == "score").count(),
@@ -231,6 +239,10 @@ fn a_tenant_reaches_none_of_another_tenants_users() {
     let erased = s.send("DELETE", "/v1/users/alice", Some(GLOBEX), None);
     assert_eq!(erased.status, 200, "{}", erased.body);
     assert_eq!(export(&s, ACME, "alice"), before, "acme's alice untouched");
+    // The model and the audit chain serve every tenant: only the operator's tenant touches them.
+    let reload = s.post("/v1/admin/reload", GLOBEX, &json!({}));
+    assert_eq!(reload.status, 403, "{}", reload.body);
+    assert_eq!(s.get("/v1/audit/head", Some(GLOBEX)).status, 403);
     // The default tenant (the dev key) is a third, separate tenant.
     assert_eq!(export(&s, ADMIN_KEY, "alice").0, 404);
     // acme's alice still gets in from her phone.

@@ -259,7 +259,12 @@ fn rate_limit_answers_429_with_retry_after() {
     assert_eq!(r.status, 429, "{}", r.body);
     assert_eq!(r.retry_after.as_deref(), Some("100"));
     assert_eq!(
-        s.post("/v1/score", ADMIN_KEY, &body).status,
+        s.post(
+            "/v1/score",
+            ADMIN_KEY,
+            &score_request("rl-admin", 5, "alice-phone")
+        )
+        .status,
         200,
         "other keys unaffected"
     );

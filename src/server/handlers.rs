@@ -165,10 +165,15 @@ fn score_event(
 }
 
 /// Scores one request of `tenant` at the server's receive time.
-fn score_one(st: &AppState, tenant: &Tenant, req: &ScoreRequest) -> Result<Scored, crate::Error> {
+fn score_one(
+    st: &AppState,
+    tenant: &Tenant,
+    key_id: &str,
+    req: &ScoreRequest,
+) -> Result<Scored, crate::Error> {
     let scored = st
         .engine
-        .score_request(tenant, req, Clock::Live(now_ms()))?;
+        .score_request(tenant, key_id, req, Clock::Live(now_ms()))?;
     let resp = &scored.response;
     if let Some(s) = &scored.shadow {
         st.metrics
@@ -203,7 +208,7 @@ pub async fn score(
     let tenant = tenant_of(&caller)?;
     let text = json_body(&st, &headers, body).await?;
     let req = ScoreRequest::from_json(&text).map_err(ApiError::Input)?;
-    let scored = score_one(&st, &tenant, &req)?;
+    let scored = score_one(&st, &tenant, &caller.key_id, &req)?;
     let event = score_event(&st, &tenant, &req, &scored, &caller.key_id);
     let (audited, stored) = tokio::join!(audit(&st, vec![event]), store_durable(&st));
     audited.and(stored)?;
@@ -250,7 +255,7 @@ pub async fn score_batch(
     let mut results = Vec::with_capacity(reqs.len());
     let mut events = Vec::with_capacity(reqs.len());
     for (i, req) in reqs.iter().enumerate() {
-        match score_one(&st, &tenant, req) {
+        match score_one(&st, &tenant, &caller.key_id, req) {
             Ok(scored) => {
                 events.push(score_event(&st, &tenant, req, &scored, &caller.key_id));
                 results.push(scored.json);
@@ -307,6 +312,20 @@ pub async fn outcomes(
     let tenant = tenant_of(&caller)?;
     let text = json_body(&st, &headers, body).await?;
     let rec = OutcomeRecord::from_json(&text).map_err(ApiError::Input)?;
+    // From here on the steps run in their own task: the request deadline may drop this
+    // handler, but never between the audit record and the change it announces.
+    tokio::spawn(apply_outcome(st, caller.key_id, tenant, rec))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+}
+
+/// The checked, audited, labelled, applied sequence of [`outcomes`].
+async fn apply_outcome(
+    st: Arc<AppState>,
+    key_id: String,
+    tenant: Tenant,
+    rec: OutcomeRecord,
+) -> Result<Response, ApiError> {
     let received = now_ms();
     let clock = Clock::Live(received);
     let (st2, rec2, t2) = (Arc::clone(&st), rec.clone(), tenant.clone());
@@ -317,7 +336,7 @@ pub async fn outcomes(
         request_id: Some(rec.request_id.clone()),
         user: Some(user.clone()),
         outcome: Some(rec.outcome.as_str().into()),
-        key_id: Some(caller.key_id),
+        key_id: Some(key_id),
         tenant: Some(tenant.as_str().to_string()),
         replayed: planned.replayed,
         ..AuditEvent::default()
@@ -330,18 +349,19 @@ pub async fn outcomes(
         )
     };
     if planned.replayed {
-        audit(&st, vec![event]).await?;
+        // Answered as the first was, once that first application is durable.
+        let (audited, stored) = tokio::join!(audit(&st, vec![event]), store_durable(&st));
+        audited.and(stored)?;
         return Ok(answer(planned.effect));
     }
-    let label = crate::domain::LabelRecord::new(
-        &rec.request_id,
-        &user,
-        rec.outcome,
-        &rec.timestamp,
-        received,
-    )
-    .in_tenant(&tenant)
-    .to_line();
+    // The label carries the time the outcome took effect (the receive time): the client's
+    // claim is not what training should order labels by.
+    let at = chrono::DateTime::from_timestamp_millis(received)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .ok_or_else(|| ApiError::Internal("clock out of range".into()))?;
+    let label = crate::domain::LabelRecord::new(&rec.request_id, &user, rec.outcome, &at, received)
+        .in_tenant(&tenant)
+        .to_line();
     audit(&st, vec![event.clone()]).await?;
     let st3 = Arc::clone(&st);
     if let Err(e) = blocking(move || st3.label(&label))
@@ -391,10 +411,16 @@ pub async fn reload(
     body: Body,
 ) -> Result<Response, ApiError> {
     let caller = authorize(&st, &headers, Some(Scope::Admin))?;
+    // The active model serves every tenant without its own: only the operator's tenant
+    // (`default`) may swap it.
+    if caller.tenant != Tenant::DEFAULT {
+        return Err(ApiError::Forbidden("admin of the default tenant"));
+    }
     let result = reload_attempt(&st, &headers, body).await;
     let mut event = AuditEvent {
         method: "reload".into(),
         key_id: Some(caller.key_id),
+        tenant: Some(caller.tenant.clone()),
         ..AuditEvent::default()
     };
     match &result {
@@ -522,15 +548,23 @@ async fn user_admin<T: Send + 'static>(
         tenant: Some(tenant.as_str().to_string()),
         ..AuditEvent::default()
     };
-    audit(st, vec![event.clone()]).await?;
-    let st2 = Arc::clone(st);
-    match blocking(move || op(&st2.engine, &tenant, &id)).await? {
-        Ok(out) => Ok((out, user)),
-        Err(e) => {
-            audit_failure(st, event).await;
-            Err(e.into())
+    // Audit, act and (on failure) audit the failure in a task of their own, so the request
+    // deadline cannot stop the sequence between the record and the act.
+    let st = Arc::clone(st);
+    let out = tokio::spawn(async move {
+        audit(&st, vec![event.clone()]).await?;
+        let st2 = Arc::clone(&st);
+        match blocking(move || op(&st2.engine, &tenant, &id)).await? {
+            Ok(out) => Ok(out),
+            Err(e) => {
+                audit_failure(&st, event).await;
+                Err(ApiError::from(e))
+            }
         }
-    }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    Ok((out, user))
 }
 
 /// `GET /v1/users/{id}/profile`: what Tessera holds about a user (admin).
@@ -573,7 +607,11 @@ pub async fn audit_head(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    authorize(&st, &headers, Some(Scope::Admin))?;
+    let caller = authorize(&st, &headers, Some(Scope::Admin))?;
+    // One chain holds every tenant's records: its head is the operator's (default tenant).
+    if caller.tenant != Tenant::DEFAULT {
+        return Err(ApiError::Forbidden("admin of the default tenant"));
+    }
     let log = st
         .audit
         .as_ref()

@@ -393,9 +393,10 @@ pub enum Recorded {
 /// Records one scored request in the activity ledger and returns the snapshot scoring reads,
 /// in one transaction: the returned activity includes this request. Never touches profiles.
 ///
-/// A request id binds its evidence to (user, device, network) — the keys are already per
-/// tenant. Under an id the caller gave that already holds evidence, an identical retry counts
-/// nothing and gets the first answer back, and any other request is a [`Recorded::Conflict`]
+/// A request id binds its evidence to the request (user, device, network and the digest of
+/// everything else but the timestamp, caller included) — the keys are already per tenant.
+/// Under an id the caller gave that already holds evidence, an identical retry counts nothing
+/// and gets the first answer back, and any other request is a [`Recorded::Conflict`]
 /// (first writer wins, and the second is told so instead of being silently dropped).
 /// `answer` runs inside the transaction with the snapshot and returns the answer to keep for
 /// retries (`""` to keep none); an id the engine generated is never looked up (see
@@ -412,8 +413,10 @@ pub fn record(
         if !obs.generated_id
             && let Some(first) = load::<PendingEvidence>(kv, Table::Pending, &obs.request)?
         {
-            let same =
-                first.user == user && first.device == obs.keys.device && first.ip == obs.keys.ip;
+            let same = first.user == user
+                && first.device == obs.keys.device
+                && first.ip == obs.keys.ip
+                && first.digest == obs.pending.digest;
             out = if same {
                 Recorded::Retry(first.answer)
             } else {
@@ -535,13 +538,15 @@ fn judge_outcome(
     let Some(pending): Option<PendingEvidence> = load(kv, Table::Pending, &input.request)? else {
         return Ok(Err(OutcomeRejection::UnknownRequest));
     };
-    if pending.user != input.user {
-        return Ok(Err(OutcomeRejection::UserMismatch));
-    }
+    // The receipt first: without the answer's receipt a caller learns nothing more about the
+    // request (not even whose it is).
     if let Some(r) = input.receipt
         && !constant_time_eq(&r, &pending.receipt)
     {
         return Ok(Err(OutcomeRejection::ReceiptMismatch));
+    }
+    if pending.user != input.user {
+        return Ok(Err(OutcomeRejection::UserMismatch));
     }
     if input.at_ms < pending.at_ms {
         return Ok(Err(OutcomeRejection::BeforeRequest));

@@ -548,6 +548,9 @@ pub struct PendingEvidence {
     /// Outcome kinds already applied ([`crate::domain::OutcomeRecord::bit`]): one effect per
     /// (request, outcome kind); a replayed outcome changes nothing.
     pub applied: u8,
+    /// Hash of the caller and of the request but its timestamp: a retry must match it to get
+    /// the first answer. All zero for offline replay.
+    pub digest: [u8; 16],
 }
 
 /// Recent activity on a user account.

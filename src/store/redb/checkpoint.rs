@@ -109,6 +109,12 @@ impl Inner {
     /// frozen batch. On failure the batch goes back under newer live writes.
     pub(super) fn flush(&self) -> Result<(), StoreError> {
         let _one = self.flushes.lock().map_err(|_| poisoned())?;
+        // After a failed log write the overlay may hold changes that were never made durable
+        // (their callers got an error): none of it may reach the file. What the log did make
+        // durable is replayed from it at the next start.
+        self.wal
+            .health()
+            .map_err(|e| backend(format!("checkpoint skipped: {e}")))?;
         let Some(frozen) = self.freeze()? else {
             return Ok(());
         };

@@ -54,6 +54,9 @@ struct State {
     segment: u64,
     /// Frames appended so far (a frame's sequence number is this count after it).
     appended: u64,
+    /// `appended` when `segment` became the current segment: a segment with no frame is never
+    /// left behind by a rotation, so the segments on disk have no gap a crash could misread.
+    segment_start: u64,
     /// Frames on stable storage.
     durable: u64,
     waiters: Vec<(u64, Done)>,
@@ -150,6 +153,7 @@ impl Wal {
                 queued_bytes: 0,
                 segment,
                 appended: 0,
+                segment_start: 0,
                 durable: 0,
                 waiters: Vec::new(),
                 failed: None,
@@ -241,11 +245,17 @@ impl Wal {
             .unwrap_or_else(|_| Err(StoreError::Backend("write-ahead log writer stopped".into())))
     }
 
-    /// Starts a new segment for frames appended from now on; returns the new segment's number
-    /// and the sequence number of the last frame in the older ones.
+    /// Starts a new segment for frames appended from now on (unless the current one holds no
+    /// frame yet, which then stays current: rotating it would leave a numbering gap, and a
+    /// batch put back after a failed checkpoint would then sit before the gap, which replay
+    /// takes as checkpointed); returns the current segment's number and the sequence number of
+    /// the last frame in the older ones.
     pub fn rotate(&self) -> (u64, u64) {
         let mut s = lock(&self.shared);
-        s.segment += 1;
+        if s.appended > s.segment_start {
+            s.segment += 1;
+            s.segment_start = s.appended;
+        }
         (s.segment, s.appended)
     }
 

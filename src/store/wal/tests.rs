@@ -63,6 +63,16 @@ fn segments_before_a_gap_are_covered_by_a_checkpoint_and_skipped() {
 }
 
 #[test]
+fn a_rotation_with_no_frame_keeps_the_segment_so_no_gap_is_left() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (wal, _) = Wal::open(dir.path()).expect("open");
+    let (first, _) = wal.rotate();
+    assert_eq!(wal.rotate().0, first, "nothing appended: same segment");
+    wal.append(&entries(1)).expect("append");
+    assert_eq!(wal.rotate().0, first + 1);
+}
+
+#[test]
 fn after_a_failure_appends_and_waits_are_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (wal, _) = Wal::open(dir.path()).expect("open");
