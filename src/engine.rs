@@ -32,9 +32,11 @@ use crate::store::{
     Retention, SubjectKeys,
 };
 
+mod answers;
 mod outcome;
 mod tenants;
 
+pub use answers::DEFAULT_ANSWERS;
 pub use tenants::TenantParts;
 
 /// The default model, trained by `tessera train` and committed in `models/`.
@@ -73,7 +75,8 @@ pub struct Scored {
     pub response: ScoreResponse,
     /// The shadow model's view, when one is set (never for a retry).
     pub shadow: Option<ShadowScore>,
-    /// The answer as sent, JSON (kept for retries).
+    /// The answer as sent, JSON, when the engine keeps answers for retries (see
+    /// [`Engine::keep_answers`]); empty otherwise.
     pub json: String,
     /// An identical retry of an earlier request: this is the first answer, and nothing was
     /// counted again.
@@ -98,6 +101,7 @@ pub struct Engine {
     nonce: u64,
     receipt_key: [u8; 32],
     receipts: AtomicU64,
+    answers: answers::Answers,
     tenants: tenants::Tenants,
 }
 
@@ -189,6 +193,7 @@ impl Engine {
         Engine {
             receipt_key: parts.pseudonymizer.secret("receipts"),
             receipts: AtomicU64::new(0),
+            answers: answers::Answers::new(0),
             tenants: tenants::Tenants::default(),
             enricher: parts.enricher,
             store: parts.store,
@@ -206,6 +211,13 @@ impl Engine {
             warnings: Vec::new(),
             nonce,
         }
+    }
+
+    /// Keeps the first answer to each of the last `n` caller-chosen request ids, so that an
+    /// identical retry is answered as the first request was (the service keeps
+    /// [`answers::DEFAULT_ANSWERS`]); with 0 (the library's default) a retry is a conflict.
+    pub fn keep_answers(&mut self, n: usize) {
+        self.answers = answers::Answers::new(n);
     }
 
     /// Gives `tenant` its own policy and/or model (what `[tenants.NAME]` does in the config).
@@ -319,7 +331,12 @@ impl Engine {
             };
             let a = self.extract(&inputs, &request_id);
             let (response, shadow) = self.answer(tenant, &a, &valid, &receipt);
-            let json = serde_json::to_string(&response).unwrap_or_default();
+            // The answer as sent is only needed to answer retries (the service keeps them).
+            let json = if self.answers.enabled() {
+                serde_json::to_string(&response).unwrap_or_default()
+            } else {
+                String::new()
+            };
             Scored {
                 response,
                 shadow,
@@ -329,29 +346,35 @@ impl Engine {
         };
         let mut fresh = None;
         let recorded = store::record(self.store.as_ref(), &obs, &self.learn, &mut |snap| {
-            let scored = answer(Some(snap));
-            let json = scored.json.clone();
-            fresh = Some(scored);
-            json
+            fresh = Some(answer(Some(snap)));
         });
         match recorded {
-            Ok(Recorded::Fresh(_)) => fresh.ok_or_else(|| {
-                Error::Store(store::StoreError::Backend("no answer was made".into()))
-            }),
-            Ok(Recorded::Retry(first)) => {
-                let response: ScoreResponse = serde_json::from_str(&first).map_err(|_| {
-                    Error::Conflict(InputError::invalid(
-                        "request_id",
-                        "already used by a request of offline replay; use a new id",
-                    ))
+            Ok(Recorded::Fresh(_)) => {
+                let scored = fresh.ok_or_else(|| {
+                    Error::Store(store::StoreError::Backend("no answer was made".into()))
                 })?;
-                Ok(Scored {
-                    response,
-                    shadow: None,
-                    json: first,
-                    replayed: true,
-                })
+                if !generated && self.answers.enabled() {
+                    self.answers.keep(request, &scored.json);
+                }
+                Ok(scored)
             }
+            Ok(Recorded::Retry) => match self.answers.get(&request) {
+                Some(first) => {
+                    let response: ScoreResponse = serde_json::from_str(&first)
+                        .map_err(|e| Error::Store(store::StoreError::Backend(e.to_string())))?;
+                    Ok(Scored {
+                        response,
+                        shadow: None,
+                        json: first,
+                        replayed: true,
+                    })
+                }
+                None => Err(Error::Conflict(InputError::invalid(
+                    "request_id",
+                    "already scored, and its first answer is no longer held (answers are kept \
+                     for retries while memory allows, not across restarts); use a new id",
+                ))),
+            },
             Ok(Recorded::Conflict) => Err(id_conflict()),
             Err(e) => {
                 tracing::warn!(error = %e, "profile store unavailable; scoring history as worst case");
@@ -495,11 +518,9 @@ impl Engine {
             generated_id: req.request_id.is_none(),
             pending: &pending,
         };
-        let snapshot = match store::record(self.store.as_ref(), &obs, &self.learn, &mut |_| {
-            String::new()
-        }) {
+        let snapshot = match store::record(self.store.as_ref(), &obs, &self.learn, &mut |_| {}) {
             Ok(Recorded::Fresh(s)) => Some(s),
-            Ok(Recorded::Retry(_) | Recorded::Conflict) => return Err(id_conflict()),
+            Ok(Recorded::Retry | Recorded::Conflict) => return Err(id_conflict()),
             Err(e) => {
                 tracing::warn!(error = %e, "profile store unavailable; scoring history as worst case");
                 None
@@ -595,48 +616,66 @@ fn pending_evidence(
 
 /// What a retry must repeat: a hash of the caller and of every field of the request but its
 /// timestamp (a broker may restamp a retry). Typing timings are hashed as bits, not printed.
+/// Written into a per-thread buffer and hashed once (many small hasher updates cost more).
 fn request_digest(caller: &str, req: &ScoreRequest) -> [u8; 16] {
-    let mut h = blake3::Hasher::new();
-    h.update(caller.as_bytes());
-    let field = |h: &mut blake3::Hasher, v: &dyn erased::Json| {
-        h.update(&[0xff]);
-        v.write_to(h);
-    };
-    field(&mut h, &req.schema);
-    field(&mut h, &req.request_id);
-    field(&mut h, &req.user_id);
-    field(&mut h, &req.session_id);
-    field(&mut h, &req.channel);
-    field(&mut h, &req.action);
-    field(&mut h, &req.network);
-    field(&mut h, &req.device);
-    field(&mut h, &req.auth);
-    h.update(&[0xfe]);
-    for ev in req.typing.iter().flat_map(|t| &t.events) {
-        h.update(&ev.down_ms.to_bits().to_le_bytes());
-        h.update(&ev.up_ms.to_bits().to_le_bytes());
-        h.update(ev.key.as_deref().unwrap_or("\u{0}").as_bytes());
-        h.update(&[0]);
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&h.finalize().as_bytes()[..16]);
-    out
-}
-
-/// Object-safe JSON writing for [`request_digest`].
-mod erased {
-    /// A value that can write itself as JSON into a hasher.
-    pub(super) trait Json {
-        fn write_to(&self, h: &mut blake3::Hasher);
-    }
-
-    impl<T: serde::Serialize> Json for T {
-        fn write_to(&self, h: &mut blake3::Hasher) {
-            // Writing into a hasher cannot fail; a value that cannot be written (none here)
-            // would only hash shorter.
-            let _ = serde_json::to_writer(h, self);
+    BUF.with_borrow_mut(|buf| {
+        buf.clear();
+        buf.extend_from_slice(caller.as_bytes());
+        fn text(buf: &mut Vec<u8>, v: Option<&str>) {
+            match v {
+                Some(t) => {
+                    buf.push(1);
+                    buf.extend_from_slice(t.as_bytes());
+                }
+                None => buf.push(2),
+            }
+            buf.push(0);
         }
-    }
+        text(buf, req.request_id.as_deref());
+        text(buf, Some(&req.user_id));
+        text(buf, req.session_id.as_deref());
+        text(buf, Some(req.channel.as_str()));
+        text(buf, req.action.map(|a| a.as_str()));
+        text(buf, req.network.as_ref().and_then(|n| n.ip.as_deref()));
+        match &req.device {
+            Some(d) => {
+                text(buf, Some("device"));
+                text(buf, d.id.as_deref());
+                text(buf, d.user_agent.as_deref());
+                text(buf, d.platform.as_deref());
+                text(buf, d.timezone.as_deref());
+                for l in &d.languages {
+                    text(buf, Some(l));
+                }
+                text(buf, d.screen.as_deref());
+                text(buf, d.webdriver.map(|w| if w { "true" } else { "false" }));
+            }
+            None => text(buf, None),
+        }
+        match &req.auth {
+            Some(a) => {
+                text(buf, Some("auth"));
+                buf.extend_from_slice(&a.failed_attempts.to_le_bytes());
+                for m in &a.passed_methods {
+                    text(buf, Some(m));
+                }
+            }
+            None => text(buf, None),
+        }
+        buf.extend_from_slice(&req.schema.to_le_bytes());
+        for ev in req.typing.iter().flat_map(|t| &t.events) {
+            buf.extend_from_slice(&ev.down_ms.to_bits().to_le_bytes());
+            buf.extend_from_slice(&ev.up_ms.to_bits().to_le_bytes());
+            buf.extend_from_slice(ev.key.as_deref().unwrap_or("\u{0}").as_bytes());
+            buf.push(0);
+        }
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&blake3::hash(buf).as_bytes()[..16]);
+        out
+    })
 }
 
 /// The session already had failed attempts.

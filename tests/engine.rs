@@ -580,7 +580,9 @@ fn leaving_evidence_out_on_the_web_never_scores_better() {
             a.trust_score
         );
     }
-    let b = score(&e, &no_ip);
+    let mut again = no_ip.clone();
+    again.request_id = Some("l4".into());
+    let b = score(&e, &again);
     let absent = b
         .reasons
         .iter()

@@ -212,7 +212,12 @@ pub async fn score(
     let event = score_event(&st, &tenant, &req, &scored, &caller.key_id);
     let (audited, stored) = tokio::join!(audit(&st, vec![event]), store_durable(&st));
     audited.and(stored)?;
-    Ok(json_response(StatusCode::OK, scored.json))
+    let body = if scored.json.is_empty() {
+        to_json(&scored.response)?
+    } else {
+        scored.json
+    };
+    Ok(json_response(StatusCode::OK, body))
 }
 
 /// `POST /v1/score/batch`: a JSON array of requests; each answer is a response or an error.
@@ -258,7 +263,11 @@ pub async fn score_batch(
         match score_one(&st, &tenant, &caller.key_id, req) {
             Ok(scored) => {
                 events.push(score_event(&st, &tenant, req, &scored, &caller.key_id));
-                results.push(scored.json);
+                results.push(if scored.json.is_empty() {
+                    to_json(&scored.response)?
+                } else {
+                    scored.json
+                });
             }
             Err(e @ (crate::Error::Input(_) | crate::Error::Conflict(_))) => {
                 let (code, input) = match e {

@@ -128,7 +128,12 @@ impl AppState {
             Some(LabelLog::open(Path::new(&srv.label_log))?)
         };
         Ok(AppState {
-            engine: Arc::new(engine),
+            engine: Arc::new({
+                // The service answers identical retries as the first request was.
+                let mut engine = engine;
+                engine.keep_answers(crate::engine::DEFAULT_ANSWERS);
+                engine
+            }),
             keys: auth::KeyRing::new(&srv.keys, dev_key),
             limiter: auth::RateLimiter::new(srv.rate_per_s, srv.rate_burst),
             auth_failures: auth::FailureLimiter::default(),

@@ -383,9 +383,9 @@ pub enum Recorded {
     /// A new request: counted, its evidence kept; the snapshot scoring reads (this request
     /// included in the activity).
     Fresh(ProfileSnapshot),
-    /// An identical retry (same user, device and network under the same id): nothing was
-    /// counted again; the first answer, as sent (empty for offline replay, which keeps none).
-    Retry(String),
+    /// An identical retry (same request digest under the same id): nothing was counted again;
+    /// the caller answers it with the first answer if it still holds it.
+    Retry,
     /// The id is already bound to another user, device or network: nothing was written.
     Conflict,
 }
@@ -398,14 +398,14 @@ pub enum Recorded {
 /// Under an id the caller gave that already holds evidence, an identical retry counts nothing
 /// and gets the first answer back, and any other request is a [`Recorded::Conflict`]
 /// (first writer wins, and the second is told so instead of being silently dropped).
-/// `answer` runs inside the transaction with the snapshot and returns the answer to keep for
-/// retries (`""` to keep none); an id the engine generated is never looked up (see
-/// [`Observation::generated_id`]).
+/// `judge` runs inside the transaction with the snapshot (scoring judges the request there, so
+/// that what it answers and what it records are one atomic step); an id the engine generated
+/// is never looked up (see [`Observation::generated_id`]).
 pub fn record(
     store: &dyn ProfileStore,
     obs: &Observation<'_>,
     cfg: &LearnConfig,
-    answer: &mut dyn FnMut(&ProfileSnapshot) -> String,
+    judge: &mut dyn FnMut(&ProfileSnapshot),
 ) -> Result<Recorded, StoreError> {
     let mut out = Recorded::Conflict;
     store.write(Durability::Relaxed, &mut |kv| {
@@ -418,7 +418,7 @@ pub fn record(
                 && first.ip == obs.keys.ip
                 && first.digest == obs.pending.digest;
             out = if same {
-                Recorded::Retry(first.answer)
+                Recorded::Retry
             } else {
                 Recorded::Conflict
             };
@@ -444,14 +444,8 @@ pub fn record(
             save(kv, Table::Ip, ip, &rec)?;
             snap.ip = rec;
         }
-        let first = answer(&snap);
-        if first.is_empty() {
-            save(kv, Table::Pending, &obs.request, obs.pending)?;
-        } else {
-            let mut p = obs.pending.clone();
-            p.answer = first;
-            save(kv, Table::Pending, &obs.request, &p)?;
-        }
+        judge(&snap);
+        save(kv, Table::Pending, &obs.request, obs.pending)?;
         out = Recorded::Fresh(snap);
         Ok(())
     })?;

@@ -542,9 +542,6 @@ pub struct PendingEvidence {
     /// The answer's receipt (see [`crate::domain::ScoreResponse::receipt`]); an outcome that
     /// echoes another is refused. All zero for offline replay, which issues none.
     pub receipt: [u8; 16],
-    /// The first answer given under this request id, as sent (JSON), so an identical retry
-    /// answers as the first did. Empty for offline replay.
-    pub answer: String,
     /// Outcome kinds already applied ([`crate::domain::OutcomeRecord::bit`]): one effect per
     /// (request, outcome kind); a replayed outcome changes nothing.
     pub applied: u8,
