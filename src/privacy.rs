@@ -19,11 +19,11 @@ pub struct Pseudonym(pub [u8; 16]);
 impl Pseudonym {
     /// Lower-case hex, 32 characters.
     pub fn to_hex(self) -> String {
-        use std::fmt::Write;
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut s = String::with_capacity(32);
         for b in self.0 {
-            // Writing into a String cannot fail.
-            let _ = write!(s, "{b:02x}");
+            s.push(char::from(DIGITS[usize::from(b >> 4)]));
+            s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
         }
         s
     }
@@ -270,6 +270,18 @@ mod tests {
             Pseudonymizer::load_or_create(&path),
             Err(KeyError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn hex_is_lower_case_two_digits_a_byte() {
+        let mut b = [0u8; 16];
+        b[0] = 0x0f;
+        b[1] = 0xa0;
+        b[15] = 0xff;
+        assert_eq!(
+            Pseudonym(b).to_hex(),
+            "0fa000000000000000000000000000ff"
+        );
     }
 
     #[test]
