@@ -45,6 +45,8 @@ pub const BUILTIN_MODEL: &str = include_str!("../models/tessera-lr.json");
 /// One model's view of a request (see [`Engine::judge`]).
 struct Judged {
     trust: TrustScore,
+    /// The row after fail-secure imputation (what the model scored).
+    row: FeatureRow,
     found: Vec<explain::Found>,
     codes: Vec<ReasonCode>,
     out: crate::policy::PolicyOutcome,
@@ -442,7 +444,7 @@ impl Engine {
             && out.added.iter().all(|c| *c == ReasonCode::SensitiveAction)
             && !policy.floor_applies(&j.codes)
             && !j.codes.contains(&ReasonCode::NoHistory);
-        let mut reasons = explain::finish(j.found, &out.added, &model, &a.row, &a.findings);
+        let mut reasons = explain::finish(j.found, &out.added, &model, &a.row, &j.row, &a.findings);
         if let Some(skew_ms) = valid.clock_skew_ms {
             reasons.push(crate::domain::Reason {
                 code: ReasonCode::ClockSkew,
@@ -489,6 +491,7 @@ impl Engine {
         let out = policy.decide(trust, valid.channel, valid.action, &codes, &ctx);
         Judged {
             trust,
+            row,
             found,
             codes,
             out,

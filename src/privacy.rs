@@ -278,10 +278,7 @@ mod tests {
         b[0] = 0x0f;
         b[1] = 0xa0;
         b[15] = 0xff;
-        assert_eq!(
-            Pseudonym(b).to_hex(),
-            "0fa000000000000000000000000000ff"
-        );
+        assert_eq!(Pseudonym(b).to_hex(), "0fa000000000000000000000000000ff");
     }
 
     #[test]

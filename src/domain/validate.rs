@@ -224,7 +224,7 @@ fn check_id(field: &str, value: &str, limits: &Limits, required: bool) -> Result
         return Err(InputError::invalid(field, "is empty"));
     }
     // Counted in characters, as JSON Schema's maxLength counts them (≤ 4 bytes each).
-    if value.chars().count() > limits.max_id_len {
+    if value.len() > limits.max_id_len && value.chars().count() > limits.max_id_len {
         return Err(InputError::invalid(
             field,
             format!("longer than {} characters", limits.max_id_len),
@@ -238,10 +238,12 @@ fn check_id(field: &str, value: &str, limits: &Limits, required: bool) -> Result
 
 fn check_text(field: &str, value: Option<&str>, limits: &Limits) -> Result<(), InputError> {
     match value {
-        Some(v) if v.chars().count() > limits.max_text_len => Err(InputError::invalid(
-            field,
-            format!("longer than {} characters", limits.max_text_len),
-        )),
+        Some(v) if v.len() > limits.max_text_len && v.chars().count() > limits.max_text_len => {
+            Err(InputError::invalid(
+                field,
+                format!("longer than {} characters", limits.max_text_len),
+            ))
+        }
         Some(v) if v.chars().any(char::is_control) => {
             Err(InputError::invalid(field, "contains control characters"))
         }

@@ -175,8 +175,20 @@ pub fn attribute(
     findings: &Findings,
     ip_velocity_found: bool,
 ) -> Attribution {
+    let (row, _) = impute(model, raw, &findings.unavailable);
+    attribute_imputed(model, raw, &row, findings, ip_velocity_found)
+}
+
+/// [`attribute`] for a caller that has already imputed `raw` into `row` (scoring has).
+pub fn attribute_imputed(
+    model: &LinearModel,
+    raw: &FeatureRow,
+    row: &FeatureRow,
+    findings: &Findings,
+    ip_velocity_found: bool,
+) -> Attribution {
     let u = &findings.unavailable;
-    let (row, _) = impute(model, raw, u);
+    let row = *row;
     let trust = TrustScore::from_attack_probability(sigmoid(f64::from(model.logit(&row))));
     let mut pos = [0f64; N_CODES];
     let mut neg = [0f64; N_CODES];

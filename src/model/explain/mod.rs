@@ -16,7 +16,9 @@ pub mod attribution;
 
 use serde_json::{Value, json};
 
-pub use attribution::{Attribution, Imputed, N_CODES, attribute, code_of, impute};
+pub use attribution::{
+    Attribution, Imputed, N_CODES, attribute, attribute_imputed, code_of, impute,
+};
 
 use super::linear::LinearModel;
 use crate::domain::{Reason, ReasonCode};
@@ -240,16 +242,17 @@ pub fn find(
 /// Attaches text and trust-point contributions, strongest first: the found reasons, the
 /// policy's, then every other code with a share of at least 0.1 point (see [`attribution`]).
 /// The contributions sum to exactly `100 − trust` (in tenths). `raw` is the row before
-/// imputation. Allocates only the reasons it returns.
+/// imputation, `imputed` the same row after [`impute`]. Allocates only the reasons it returns.
 pub fn finish(
     found: Vec<Found>,
     policy_added: &[ReasonCode],
     model: &LinearModel,
     raw: &FeatureRow,
+    imputed: &FeatureRow,
     findings: &Findings,
 ) -> Vec<Reason> {
     let ip_velocity_found = found.iter().any(|f| f.code == ReasonCode::IpVelocity);
-    let a = attribute(model, raw, findings, ip_velocity_found);
+    let a = attribute_imputed(model, raw, imputed, findings, ip_velocity_found);
     let mut listed = [false; N_CODES];
     let mut reasons = Vec::with_capacity(found.len() + policy_added.len() + 4);
     let mut push = |code: ReasonCode, detail: Value, reasons: &mut Vec<Reason>| {
@@ -376,11 +379,13 @@ mod tests {
                 detail: Value::Null,
             },
         ];
+        let (imputed, _) = impute(&model, &raw, &Findings::default().unavailable);
         let r = finish(
             found,
             &[ReasonCode::SensitiveAction],
             &model,
             &raw,
+            &imputed,
             &Findings::default(),
         );
         let get = |c: ReasonCode| r.iter().find(|x| x.code == c).map(|x| x.contribution);
