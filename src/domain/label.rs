@@ -24,7 +24,8 @@ pub struct LabelRecord {
     pub user: String,
     /// What was verified.
     pub outcome: OutcomeKind,
-    /// When the outcome was verified, RFC 3339, as the broker reported it.
+    /// When the outcome took effect, RFC 3339: the server's receive time (the broker's claimed
+    /// time is not trusted for ordering labels); lines written before that carry the claim.
     pub timestamp: String,
     /// When the server recorded it, ms since the Unix epoch (server clock).
     pub recorded_ms: i64,
