@@ -13,6 +13,13 @@ use crate::error::Error;
 use crate::privacy::IdKind;
 use crate::store::{self, Applied, OutcomeEffect, OutcomeInput, OutcomeRejection};
 
+/// [`store::check_outcome`] or [`store::apply_outcome`].
+type StoreOutcomeOp = fn(
+    &dyn store::ProfileStore,
+    &OutcomeInput,
+    &store::LearnConfig,
+) -> Result<Result<Applied, OutcomeRejection>, store::StoreError>;
+
 impl Engine {
     /// Applies a verified outcome of the default tenant in offline replay (its own timestamp is
     /// its time; a receipt is checked when present). The only way profiles change.
@@ -30,12 +37,7 @@ impl Engine {
         rec: &OutcomeRecord,
         clock: Clock,
     ) -> Result<Applied, Error> {
-        let input = self.outcome_input(tenant, rec, clock)?;
-        refusal(store::check_outcome(
-            self.store.as_ref(),
-            &input,
-            &self.learn,
-        )?)
+        self.outcome_with(tenant, rec, clock, store::check_outcome)
     }
 
     /// Applies a verified outcome of `tenant` to the request it names (see the module doc).
@@ -48,12 +50,19 @@ impl Engine {
         rec: &OutcomeRecord,
         clock: Clock,
     ) -> Result<Applied, Error> {
+        self.outcome_with(tenant, rec, clock, store::apply_outcome)
+    }
+
+    /// Checks `rec`, runs `op` (check or apply) on the store, names the field of a refusal.
+    fn outcome_with(
+        &self,
+        tenant: &Tenant,
+        rec: &OutcomeRecord,
+        clock: Clock,
+        op: StoreOutcomeOp,
+    ) -> Result<Applied, Error> {
         let input = self.outcome_input(tenant, rec, clock)?;
-        refusal(store::apply_outcome(
-            self.store.as_ref(),
-            &input,
-            &self.learn,
-        )?)
+        refusal(op(self.store.as_ref(), &input, &self.learn)?)
     }
 
     /// Checks an outcome's fields and pseudonymises its ids under the tenant's key.

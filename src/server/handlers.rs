@@ -59,14 +59,18 @@ fn authorize(st: &AppState, headers: &HeaderMap, scope: Option<Scope>) -> Result
     Ok(caller)
 }
 
-/// Reads a JSON body within the size limit, as UTF-8 text.
-async fn json_body(st: &AppState, headers: &HeaderMap, body: Body) -> Result<String, ApiError> {
-    let is_json = headers
+/// Whether the request says its body is JSON (`Content-Type: application/json`, any parameters).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Reads a JSON body within the size limit, as UTF-8 text.
+async fn json_body(st: &AppState, headers: &HeaderMap, body: Body) -> Result<String, ApiError> {
+    if !is_json(headers) {
         return Err(ApiError::UnsupportedMediaType);
     }
     let limit = st.settings.max_body_bytes;
@@ -465,12 +469,7 @@ async fn reload_attempt(
     let req = if bytes.iter().all(u8::is_ascii_whitespace) {
         ReloadBody::default()
     } else {
-        let is_json = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
-        if !is_json {
+        if !is_json(headers) {
             return Err(("unsupported_media_type", ApiError::UnsupportedMediaType));
         }
         let text = std::str::from_utf8(&bytes).map_err(|_| {
