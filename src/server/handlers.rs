@@ -168,6 +168,16 @@ fn score_event(
     }
 }
 
+/// The answer as sent: the engine's JSON (made once, kept for retries), or serialised here when
+/// the engine kept none.
+fn answer_json(scored: Scored) -> Result<String, ApiError> {
+    if scored.json.is_empty() {
+        to_json(&scored.response)
+    } else {
+        Ok(scored.json)
+    }
+}
+
 /// Scores one request of `tenant` at the server's receive time.
 fn score_one(
     st: &AppState,
@@ -216,12 +226,7 @@ pub async fn score(
     let event = score_event(&st, &tenant, &req, &scored, &caller.key_id);
     let (audited, stored) = tokio::join!(audit(&st, vec![event]), store_durable(&st));
     audited.and(stored)?;
-    let body = if scored.json.is_empty() {
-        to_json(&scored.response)?
-    } else {
-        scored.json
-    };
-    Ok(json_response(StatusCode::OK, body))
+    Ok(json_response(StatusCode::OK, answer_json(scored)?))
 }
 
 /// `POST /v1/score/batch`: a JSON array of requests; each answer is a response or an error.
@@ -267,11 +272,7 @@ pub async fn score_batch(
         match score_one(&st, &tenant, &caller.key_id, req) {
             Ok(scored) => {
                 events.push(score_event(&st, &tenant, req, &scored, &caller.key_id));
-                results.push(if scored.json.is_empty() {
-                    to_json(&scored.response)?
-                } else {
-                    scored.json
-                });
+                results.push(answer_json(scored)?);
             }
             Err(e @ (crate::Error::Input(_) | crate::Error::Conflict(_))) => {
                 let (code, input) = match e {
