@@ -28,8 +28,7 @@ use crate::privacy::{IdKind, Pseudonymizer};
 use crate::store::memory::MemoryStore;
 use crate::store::redb::RedbStore;
 use crate::store::{
-    self, LearnConfig, Observation, PendingEvidence, ProfileSnapshot, ProfileStore, Recorded,
-    Retention, SubjectKeys,
+    self, LearnConfig, Observation, PendingEvidence, ProfileStore, Recorded, Retention, SubjectKeys,
 };
 
 mod answers;
@@ -68,6 +67,18 @@ pub struct Parts {
     pub features: FeatureConfig,
     /// Request bounds.
     pub limits: Limits,
+}
+
+/// What recording a request in the activity ledger gave (see `Engine::record_and_extract`).
+enum Ledger {
+    /// Counted; the features against the snapshot read in the same transaction.
+    Fresh(Assessment),
+    /// The store failed: the features with history unavailable (scored as worst case).
+    Unrecorded(Assessment),
+    /// An identical retry of a recorded request: nothing counted.
+    Retry,
+    /// The id is bound to another request: nothing written.
+    Conflict,
 }
 
 /// One scored request, as answered.
@@ -299,7 +310,6 @@ impl Engine {
         let valid = ValidRequest::check_at(req, &self.limits, clock)?;
         let intel = valid.ip.map(|ip| self.enricher.lookup(ip));
         let pseudo = self.pseudo.for_tenant(tenant);
-        let keys = subject_keys(&pseudo, &valid);
         let generated = req.request_id.is_none();
         let request_id = match &req.request_id {
             Some(id) => id.clone(),
@@ -307,81 +317,105 @@ impl Engine {
         };
         let request = pseudo.id(IdKind::Request, &request_id);
         let receipt = self.receipt(&request);
-        let evidence = features::evidence(&valid, intel.as_ref(), &self.features, &self.typing_key);
-        let pending = PendingEvidence {
-            receipt,
-            digest: request_digest(caller, req),
-            ..pending_evidence(&valid, &keys, &evidence)
+        let ledger =
+            self.record_and_extract(&pseudo, &valid, intel.as_ref(), &request_id, request, {
+                |p: &mut PendingEvidence| {
+                    p.receipt = receipt;
+                    p.digest = request_digest(caller, req);
+                }
+            });
+        let (a, recorded) = match ledger {
+            Ledger::Fresh(a) => (a, true),
+            Ledger::Unrecorded(a) => (a, false),
+            Ledger::Retry => return self.retry(&request),
+            Ledger::Conflict => return Err(id_conflict()),
         };
+        let (response, shadow) = self.answer(tenant, &a, &valid, &receipt);
+        // The answer as sent is only needed to answer retries (the service keeps them).
+        let json = if self.answers.enabled() {
+            serde_json::to_string(&response).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        if recorded && !generated && self.answers.enabled() {
+            self.answers.keep(request, &json);
+        }
+        Ok(Scored {
+            response,
+            shadow,
+            json,
+            replayed: false,
+        })
+    }
+
+    /// The first answer to `request`, for an identical retry; a conflict when it is no longer
+    /// held.
+    fn retry(&self, request: &crate::privacy::Pseudonym) -> Result<Scored, Error> {
+        let Some(first) = self.answers.get(request) else {
+            return Err(Error::Conflict(InputError::invalid(
+                "request_id",
+                "already scored, and its first answer is no longer held (answers are kept \
+                 for retries while memory allows, not across restarts); use a new id",
+            )));
+        };
+        let response: ScoreResponse = serde_json::from_str(&first)
+            .map_err(|e| Error::Store(store::StoreError::Backend(e.to_string())))?;
+        Ok(Scored {
+            response,
+            shadow: None,
+            json: first,
+            replayed: true,
+        })
+    }
+
+    /// What scoring and offline assessment share: reads the request's own evidence, records it
+    /// in the activity ledger while reading the history snapshot (one store transaction), and
+    /// extracts the features against that snapshot. `bind` completes the pending evidence
+    /// (receipt, request digest) before it is written.
+    fn record_and_extract(
+        &self,
+        pseudo: &Pseudonymizer,
+        valid: &ValidRequest<'_>,
+        intel: Option<&crate::enrich::IpIntel<'_>>,
+        request_id: &str,
+        request: crate::privacy::Pseudonym,
+        bind: impl FnOnce(&mut PendingEvidence),
+    ) -> Ledger {
+        let keys = subject_keys(pseudo, valid);
+        let evidence = features::evidence(valid, intel, &self.features, &self.typing_key);
+        let mut pending = pending_evidence(valid, &keys, &evidence);
+        bind(&mut pending);
         let obs = Observation {
             keys,
             at_ms: valid.at_ms,
-            failed: failed(&valid),
+            failed: failed(valid),
             sketch: evidence.sketch.as_ref(),
             request,
-            generated_id: generated,
+            generated_id: valid.req.request_id.is_none(),
             pending: &pending,
         };
-        let answer = |snapshot: Option<&ProfileSnapshot>| {
-            let inputs = Inputs {
-                req: &valid,
-                intel: intel.as_ref(),
-                snapshot,
-                evidence: &evidence,
-                keys: &keys,
-                cfg: &self.features,
-            };
-            let a = self.extract(&inputs, &request_id);
-            let (response, shadow) = self.answer(tenant, &a, &valid, &receipt);
-            // The answer as sent is only needed to answer retries (the service keeps them).
-            let json = if self.answers.enabled() {
-                serde_json::to_string(&response).unwrap_or_default()
-            } else {
-                String::new()
-            };
-            Scored {
-                response,
-                shadow,
-                json,
-                replayed: false,
-            }
-        };
-        let mut fresh = None;
-        let recorded = store::record(self.store.as_ref(), &obs, &self.learn, &mut |snap| {
-            fresh = Some(answer(Some(snap)));
-        });
-        match recorded {
-            Ok(Recorded::Fresh(_)) => {
-                let scored = fresh.ok_or_else(|| {
-                    Error::Store(store::StoreError::Backend("no answer was made".into()))
-                })?;
-                if !generated && self.answers.enabled() {
-                    self.answers.keep(request, &scored.json);
-                }
-                Ok(scored)
-            }
-            Ok(Recorded::Retry) => match self.answers.get(&request) {
-                Some(first) => {
-                    let response: ScoreResponse = serde_json::from_str(&first)
-                        .map_err(|e| Error::Store(store::StoreError::Backend(e.to_string())))?;
-                    Ok(Scored {
-                        response,
-                        shadow: None,
-                        json: first,
-                        replayed: true,
-                    })
-                }
-                None => Err(Error::Conflict(InputError::invalid(
-                    "request_id",
-                    "already scored, and its first answer is no longer held (answers are kept \
-                     for retries while memory allows, not across restarts); use a new id",
-                ))),
-            },
-            Ok(Recorded::Conflict) => Err(id_conflict()),
+        let (snapshot, recorded) = match store::record(self.store.as_ref(), &obs, &self.learn) {
+            Ok(Recorded::Fresh(s)) => (Some(s), true),
+            Ok(Recorded::Retry) => return Ledger::Retry,
+            Ok(Recorded::Conflict) => return Ledger::Conflict,
             Err(e) => {
                 tracing::warn!(error = %e, "profile store unavailable; scoring history as worst case");
-                Ok(answer(None))
+                (None, false)
             }
+        };
+        let inputs = Inputs {
+            req: valid,
+            intel,
+            snapshot: snapshot.as_ref(),
+            evidence: &evidence,
+            keys: &keys,
+            cfg: &self.features,
+        };
+        let a = self.extract(&inputs, request_id);
+        if recorded {
+            Ledger::Fresh(a)
+        } else {
+            Ledger::Unrecorded(a)
         }
     }
 
@@ -505,39 +539,22 @@ impl Engine {
     pub fn assess(&self, req: &ScoreRequest, now_ms: i64) -> Result<Assessment, Error> {
         let valid = ValidRequest::check_at(req, &self.limits, Clock::Replay(now_ms))?;
         let intel = valid.ip.map(|ip| self.enricher.lookup(ip));
-        let keys = subject_keys(&self.pseudo, &valid);
         let request_id = match &req.request_id {
             Some(id) => id.clone(),
             None => self.generated_id(),
         };
-        let evidence = features::evidence(&valid, intel.as_ref(), &self.features, &self.typing_key);
-        let pending = pending_evidence(&valid, &keys, &evidence);
-        let obs = Observation {
-            keys,
-            at_ms: valid.at_ms,
-            failed: failed(&valid),
-            sketch: evidence.sketch.as_ref(),
-            request: self.pseudo.id(IdKind::Request, &request_id),
-            generated_id: req.request_id.is_none(),
-            pending: &pending,
-        };
-        let snapshot = match store::record(self.store.as_ref(), &obs, &self.learn, &mut |_| {}) {
-            Ok(Recorded::Fresh(s)) => Some(s),
-            Ok(Recorded::Retry | Recorded::Conflict) => return Err(id_conflict()),
-            Err(e) => {
-                tracing::warn!(error = %e, "profile store unavailable; scoring history as worst case");
-                None
-            }
-        };
-        let inputs = Inputs {
-            req: &valid,
-            intel: intel.as_ref(),
-            snapshot: snapshot.as_ref(),
-            evidence: &evidence,
-            keys: &keys,
-            cfg: &self.features,
-        };
-        Ok(self.extract(&inputs, &request_id))
+        let request = self.pseudo.id(IdKind::Request, &request_id);
+        match self.record_and_extract(
+            &self.pseudo,
+            &valid,
+            intel.as_ref(),
+            &request_id,
+            request,
+            |_| {},
+        ) {
+            Ledger::Fresh(a) | Ledger::Unrecorded(a) => Ok(a),
+            Ledger::Retry | Ledger::Conflict => Err(id_conflict()),
+        }
     }
 
     /// Extracts the features of a validated request against its history snapshot.

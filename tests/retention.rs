@@ -53,7 +53,7 @@ fn seen(s: &dyn ProfileStore, user: u8, device: Option<u8>, ip: Option<u8>, req:
         generated_id: false,
         pending: &pending,
     };
-    store::record(s, &obs, &LearnConfig::default(), &mut |_| {}).expect("record");
+    store::record(s, &obs, &LearnConfig::default()).expect("record");
 }
 
 /// A verified outcome for `req` at `at_ms`: the user's profile learns.

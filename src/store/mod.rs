@@ -398,14 +398,11 @@ pub enum Recorded {
 /// Under an id the caller gave that already holds evidence, an identical retry counts nothing
 /// and gets the first answer back, and any other request is a [`Recorded::Conflict`]
 /// (first writer wins, and the second is told so instead of being silently dropped).
-/// `judge` runs inside the transaction with the snapshot (scoring judges the request there, so
-/// that what it answers and what it records are one atomic step); an id the engine generated
-/// is never looked up (see [`Observation::generated_id`]).
+/// An id the engine generated is never looked up (see [`Observation::generated_id`]).
 pub fn record(
     store: &dyn ProfileStore,
     obs: &Observation<'_>,
     cfg: &LearnConfig,
-    judge: &mut dyn FnMut(&ProfileSnapshot),
 ) -> Result<Recorded, StoreError> {
     let mut out = Recorded::Conflict;
     store.write(Durability::Relaxed, &mut |kv| {
@@ -444,7 +441,6 @@ pub fn record(
             save(kv, Table::Ip, ip, &rec)?;
             snap.ip = rec;
         }
-        judge(&snap);
         save(kv, Table::Pending, &obs.request, obs.pending)?;
         out = Recorded::Fresh(snap);
         Ok(())
