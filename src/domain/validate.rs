@@ -230,10 +230,20 @@ fn check_id(field: &str, value: &str, limits: &Limits, required: bool) -> Result
             format!("longer than {} characters", limits.max_id_len),
         ));
     }
-    if value.chars().any(char::is_control) {
+    if has_control(value) {
         return Err(InputError::invalid(field, "contains control characters"));
     }
     Ok(())
+}
+
+/// Whether `s` holds a control character (`char::is_control`), decoding UTF-8 only when a byte
+/// is not ASCII: keys and most texts are ASCII and validated once per key event.
+fn has_control(s: &str) -> bool {
+    if s.is_ascii() {
+        s.bytes().any(|b| b.is_ascii_control())
+    } else {
+        s.chars().any(char::is_control)
+    }
 }
 
 fn check_text(field: &str, value: Option<&str>, limits: &Limits) -> Result<(), InputError> {
@@ -244,9 +254,7 @@ fn check_text(field: &str, value: Option<&str>, limits: &Limits) -> Result<(), I
                 format!("longer than {} characters", limits.max_text_len),
             ))
         }
-        Some(v) if v.chars().any(char::is_control) => {
-            Err(InputError::invalid(field, "contains control characters"))
-        }
+        Some(v) if has_control(v) => Err(InputError::invalid(field, "contains control characters")),
         _ => Ok(()),
     }
 }
@@ -292,7 +300,7 @@ fn check_typing(typing: &super::request::TypingInfo, limits: &Limits) -> Result<
         }
         prev_down = ev.down_ms;
         if let Some(k) = &ev.key
-            && (k.chars().count() > 32 || k.chars().any(char::is_control))
+            && ((k.len() > 32 && k.chars().count() > 32) || has_control(k))
         {
             return Err(InputError::invalid(field("key"), "not a key class or code"));
         }
@@ -402,5 +410,18 @@ mod tests {
 
         let err = ScoreRequest::from_json("{").expect_err("truncated");
         assert_eq!(err.field(), ".");
+    }
+
+    #[test]
+    fn control_characters_are_found_in_ascii_and_beyond() {
+        assert!(!has_control("letter"));
+        assert!(!has_control("é café ß"));
+        assert!(has_control("a\u{7f}"), "DEL");
+        assert!(has_control("tab\there"));
+        assert!(
+            has_control("é\u{85}"),
+            "NEL, a C1 control, after a non-ASCII letter"
+        );
+        assert!(!has_control(""));
     }
 }
