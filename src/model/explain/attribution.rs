@@ -253,13 +253,23 @@ fn settle(share: &mut [f64; N_CODES], target: i32) -> [i32; N_CODES] {
         rest[k] = x - fl;
     }
     let mut missing = target - tenths.iter().sum::<i32>();
-    let mut order: [usize; N_CODES] = std::array::from_fn(|k| k);
+    // Only codes with a share can take a rounding tenth (a zero share is exact): typically a
+    // handful, so they are sorted on the stack rather than all N_CODES.
+    let mut order = [0usize; N_CODES];
+    let mut len = 0;
+    for (k, s) in share.iter().enumerate() {
+        if *s != 0.0 {
+            order[len] = k;
+            len += 1;
+        }
+    }
+    let order = &mut order[..len];
     order.sort_unstable_by(|&a, &b| rest[b].total_cmp(&rest[a]).then(a.cmp(&b)));
     // Short: the largest remainders round up. Over (float noise only): the smallest round down.
     if missing < 0 {
         order.reverse();
     }
-    for &k in order.iter().cycle().take(N_CODES * 2) {
+    for &k in order.iter().cycle().take(2 * len) {
         if missing == 0 {
             break;
         }
