@@ -483,7 +483,7 @@ impl Engine {
             reasons.push(crate::domain::Reason {
                 code: ReasonCode::ClockSkew,
                 contribution: 0.0,
-                message: ReasonCode::ClockSkew.message().to_string(),
+                message: ReasonCode::ClockSkew.message().into(),
                 detail: serde_json::json!({"claimed_minus_received_s": skew_ms / 1000}),
             });
         }

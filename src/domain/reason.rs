@@ -143,8 +143,9 @@ pub struct Reason {
     pub code: ReasonCode,
     /// Trust points this reason removed (positive) or added (negative), 0–100 scale.
     pub contribution: f64,
-    /// Plain-language explanation for an agent to read to a customer.
-    pub message: String,
+    /// Plain-language explanation for an agent to read to a customer (the code's fixed text,
+    /// borrowed: building an answer copies no message).
+    pub message: std::borrow::Cow<'static, str>,
     /// Analyst detail (distances in km, speeds in km/h, counts …); `{}` when there is none.
     pub detail: serde_json::Value,
 }

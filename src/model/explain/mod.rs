@@ -262,7 +262,7 @@ pub fn finish(
             reasons.push(Reason {
                 code,
                 contribution: f64::from(a.tenths[k]) / 10.0,
-                message: code.message().to_string(),
+                message: code.message().into(),
                 detail,
             });
         }
