@@ -40,6 +40,12 @@ use super::{Key, StoreError};
 pub const IDLE_WRITE_MS: u64 = 50;
 /// Queued bytes that wake the writer before anyone waits.
 const WRITE_AT_BYTES: usize = 1 << 20;
+/// Capacity of a fresh chunk buffer: a request's frame is about 1–3 KiB, and an idle write
+/// (every [`IDLE_WRITE_MS`]) takes a few dozen at a time.
+const CHUNK_START_BYTES: usize = 64 << 10;
+/// Written chunk buffers kept for reuse (cleared, capacity kept), so appends do not grow a new
+/// buffer page by page after every write.
+const SPARE_CHUNKS: usize = 2;
 
 /// One staged entry: table id and key, new value or `None` for a removal.
 pub(crate) type Entry = (Key, Option<Vec<u8>>);
@@ -49,6 +55,8 @@ pub type Done = super::DurableDone;
 struct State {
     /// Frames not yet taken by the writer: (segment, bytes), oldest first.
     chunks: Vec<(u64, Vec<u8>)>,
+    /// Buffers the writer has finished with, for the next chunks.
+    spare: Vec<Vec<u8>>,
     queued_bytes: usize,
     /// Segment new frames go to.
     segment: u64,
@@ -150,6 +158,7 @@ impl Wal {
             dir: dir.to_path_buf(),
             state: Mutex::new(State {
                 chunks: Vec::new(),
+                spare: Vec::new(),
                 queued_bytes: 0,
                 segment,
                 appended: 0,
@@ -188,7 +197,11 @@ impl Wal {
         }
         let segment = s.segment;
         if s.chunks.last().is_none_or(|(n, _)| *n != segment) {
-            s.chunks.push((segment, Vec::new()));
+            let buf = s
+                .spare
+                .pop()
+                .unwrap_or_else(|| Vec::with_capacity(CHUNK_START_BYTES));
+            s.chunks.push((segment, buf));
         }
         let Some((_, buf)) = s.chunks.last_mut() else {
             unreachable!("a chunk was pushed above");
@@ -402,6 +415,12 @@ fn writer(shared: &Shared) {
             }
         };
         let done = stop && s.chunks.is_empty() && s.waiters.is_empty();
+        for (_, mut bytes) in chunks {
+            if s.spare.len() < SPARE_CHUNKS && bytes.capacity() <= 2 * WRITE_AT_BYTES {
+                bytes.clear();
+                s.spare.push(bytes);
+            }
+        }
         drop(s);
         for (_, d) in ready {
             d(result.clone().map_err(|p| failure(&p)));
