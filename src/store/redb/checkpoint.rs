@@ -7,7 +7,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use redb::Database;
+use redb::{Database, ReadableDatabase};
 
 use super::{Entries, FLUSH_INTERVAL_MS, backend, def, poisoned};
 use crate::store::wal::Wal;
@@ -19,11 +19,46 @@ const MAX_CLEAN: usize = 100_000;
 /// The in-memory layers over the file, newest first: `live` (not yet flushed), `flushing` (the
 /// batch being committed), `clean` (already in the file, or known absent from it, kept as a read
 /// cache so a warm store answers from memory; pending evidence is not cached).
+///
+/// `view` is a read snapshot of the file shared by every read until the next checkpoint, so a
+/// read that misses the layers (every fresh request id is looked up in `pending`) does not open
+/// a transaction and five tables of its own. A checkpoint replaces it under the overlay's write
+/// lock in the same critical section that drops `flushing`: while `flushing` is present, an
+/// older snapshot is still complete (the batch is read from `flushing`); once it is gone, no
+/// snapshot older than its commit remains.
 #[derive(Default)]
 pub(super) struct Overlay {
     pub(super) live: Entries,
     pub(super) flushing: Option<Arc<Entries>>,
     pub(super) clean: Entries,
+    pub(super) view: Mutex<Option<Arc<FileView>>>,
+}
+
+/// A read transaction of the file with every table open.
+pub(super) struct FileView {
+    tables: Vec<redb::ReadOnlyTable<&'static [u8], &'static [u8]>>,
+    _txn: redb::ReadTransaction,
+}
+
+impl FileView {
+    fn open(db: &Database) -> Result<FileView, StoreError> {
+        let txn = db.begin_read().map_err(backend)?;
+        let tables = Table::ALL
+            .iter()
+            .map(|&t| txn.open_table(def(t)).map_err(backend))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(FileView { tables, _txn: txn })
+    }
+
+    /// The open table `table`.
+    pub(super) fn table(
+        &self,
+        table: Table,
+    ) -> Result<&redb::ReadOnlyTable<&'static [u8], &'static [u8]>, StoreError> {
+        self.tables
+            .get(table as usize)
+            .ok_or_else(|| backend("table not open"))
+    }
 }
 
 impl Overlay {
@@ -32,6 +67,23 @@ impl Overlay {
             .get(key)
             .or_else(|| self.flushing.as_ref().and_then(|f| f.get(key)))
             .or_else(|| self.clean.get(key))
+    }
+
+    /// The shared snapshot of the file, opened on first use after a checkpoint.
+    pub(super) fn view(&self, db: &Database) -> Result<Arc<FileView>, StoreError> {
+        let mut slot = self.view.lock().map_err(|_| poisoned())?;
+        if let Some(v) = slot.as_ref() {
+            return Ok(Arc::clone(v));
+        }
+        let v = Arc::new(FileView::open(db)?);
+        *slot = Some(Arc::clone(&v));
+        Ok(v)
+    }
+
+    /// Forgets the snapshot (the file has changed); the old one is freed when its last reader
+    /// is done.
+    fn stale(&mut self) -> Option<Arc<FileView>> {
+        self.view.get_mut().ok().and_then(Option::take)
     }
 }
 
@@ -123,6 +175,7 @@ impl Inner {
         if let Err(e) = result {
             let mut o = self.overlay.write().map_err(|_| poisoned())?;
             o.flushing = None;
+            drop(o.stale());
             let frozen = Arc::try_unwrap(frozen).unwrap_or_else(|shared| (*shared).clone());
             for (k, v) in frozen {
                 o.live.entry(k).or_insert(v);
@@ -137,9 +190,10 @@ impl Inner {
             .filter(|((t, _), _)| *t != Table::Pending as u8)
             .map(|(k, v)| (*k, v.clone()))
             .collect();
-        let evicted = {
+        let (evicted, view) = {
             let mut o = self.overlay.write().map_err(|_| poisoned())?;
             o.flushing = None;
+            let view = o.stale();
             // Crude but bounded: the cache refills from the next flushes.
             let evicted = if o.clean.len() + keep.len() > MAX_CLEAN {
                 std::mem::take(&mut o.clean)
@@ -147,9 +201,9 @@ impl Inner {
                 Entries::default()
             };
             o.clean.extend(keep);
-            evicted
+            (evicted, view)
         };
-        drop((evicted, frozen));
+        drop((evicted, frozen, view));
         Ok(())
     }
 }

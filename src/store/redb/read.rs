@@ -1,18 +1,18 @@
 //! Reads of [`super::RedbStore`]: the overlay first, then the file.
 
-use redb::{Database, ReadableDatabase};
+use std::sync::Arc;
 
-use super::checkpoint::Overlay;
-use super::{backend, def};
+use redb::Database;
+
+use super::checkpoint::{FileView, Overlay};
 use crate::store::{KvRead, StoreError, Table, Visitor};
 
-/// Reads: overlay first, then the file. The read transaction and each table are opened only on
-/// the first overlay miss that needs them.
+/// Reads: overlay first, then the overlay's shared snapshot of the file (taken on the first
+/// miss).
 pub(super) struct Reader<'a> {
     overlay: &'a Overlay,
     db: &'a Database,
-    txn: Option<redb::ReadTransaction>,
-    tables: [Option<redb::ReadOnlyTable<&'static [u8], &'static [u8]>>; 5],
+    view: Option<Arc<FileView>>,
     /// Keys absent from the overlay and the file. A write remembers them in `clean` as absent,
     /// so the next request for a user without a profile (say) does not open the file again.
     pub(super) misses: Vec<(u8, [u8; 16])>,
@@ -23,8 +23,7 @@ impl<'a> Reader<'a> {
         Reader {
             overlay,
             db,
-            txn: None,
-            tables: [None, None, None, None, None],
+            view: None,
             misses: Vec::new(),
         }
     }
@@ -40,24 +39,20 @@ impl KvRead for Reader<'_> {
         if let Some(v) = self.overlay.get(&(table as u8, *key)) {
             return f(v.as_deref());
         }
-        let slot = &mut self.tables[table as usize];
-        if slot.is_none() {
-            if self.txn.is_none() {
-                self.txn = Some(self.db.begin_read().map_err(backend)?);
-            }
-            if let Some(txn) = &self.txn {
-                *slot = Some(txn.open_table(def(table)).map_err(backend)?);
-            }
+        if self.view.is_none() {
+            self.view = Some(self.overlay.view(self.db)?);
         }
-        match slot {
-            Some(t) => {
-                let guard = t.get(key.as_slice()).map_err(backend)?;
-                if guard.is_none() && table != Table::Pending {
-                    self.misses.push((table as u8, *key));
-                }
-                f(guard.as_ref().map(|g| g.value()))
-            }
-            None => Err(backend("table not open")),
+        let view = self
+            .view
+            .as_ref()
+            .ok_or_else(|| super::backend("file view not open"))?;
+        let guard = view
+            .table(table)?
+            .get(key.as_slice())
+            .map_err(super::backend)?;
+        if guard.is_none() && table != Table::Pending {
+            self.misses.push((table as u8, *key));
         }
+        f(guard.as_ref().map(|g| g.value()))
     }
 }

@@ -355,3 +355,28 @@ fn concurrent_increments_survive_flushes_and_durable_commits() {
         "flushed on drop"
     );
 }
+
+#[test]
+fn reads_after_a_checkpoint_see_the_committed_batch_not_an_older_file_snapshot() {
+    // Pending evidence is not kept in the read cache after a checkpoint: it is read from the
+    // file. A file snapshot taken before the commit (by a read that missed) must not survive
+    // it, or the evidence would look absent (an id check failing open, an outcome refused).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = RedbStore::open(&dir.path().join("v.redb")).expect("open");
+    put(&s, Durability::Relaxed, Table::Pending, 1, b"first");
+    assert_eq!(
+        get(&s, Table::Pending, 9),
+        None,
+        "a miss opens the snapshot"
+    );
+    s.flush().expect("checkpoint");
+    assert_eq!(
+        get(&s, Table::Pending, 1).as_deref(),
+        Some(&b"first"[..]),
+        "read from the file after the checkpoint"
+    );
+    put(&s, Durability::Relaxed, Table::Pending, 2, b"second");
+    s.flush().expect("second checkpoint");
+    assert_eq!(get(&s, Table::Pending, 2).as_deref(), Some(&b"second"[..]));
+    assert_eq!(get(&s, Table::Pending, 1).as_deref(), Some(&b"first"[..]));
+}
