@@ -15,8 +15,8 @@ use std::sync::{Arc, RwLock};
 use crate::config::{Backend, Config};
 pub use crate::domain::Clock;
 use crate::domain::{
-    InputError, Limits, ReasonCode, ScoreRequest, ScoreResponse, ShadowScore, Tenant, TrustScore,
-    ValidRequest,
+    Absence, InputError, Limits, ReasonCode, ScoreRequest, ScoreResponse, ShadowScore, Source,
+    Sources, Tenant, TrustScore, ValidRequest,
 };
 use crate::enrich::{Enricher, GeoSources, Lookup};
 use crate::error::Error;
@@ -490,6 +490,7 @@ impl Engine {
         let resp = ScoreResponse {
             trust_score: j.trust,
             confidence: confidence(a, valid),
+            sources: sources_used(a),
             risk: out.risk,
             decision: out.decision,
             delay_ms: out.delay_ms,
@@ -521,6 +522,7 @@ impl Engine {
         let ctx = PolicyContext {
             country: a.country.as_deref(),
             ip: valid.ip,
+            confidence: confidence(a, valid),
         };
         let out = policy.decide(trust, valid.channel, valid.action, &codes, &ctx);
         Judged {
@@ -729,24 +731,39 @@ pub fn load_model(path: &str) -> Result<LinearModel, Error> {
     Ok(LinearModel::from_artifact(&load_artifact(path)?))
 }
 
-/// How much evidence the score rests on, 0–1: 60 % for the share of the five evidence sources
-/// present (typing, device, IP, geo, history store), 40 % for the depth of verified history
-/// (saturating at 20 verified events).
-fn confidence(a: &Assessment, valid: &ValidRequest<'_>) -> f64 {
+/// How much evidence the score rests on, 0–1: 60 % for the share of the evidence the
+/// deployment and channel can provide that this request did (typing, device, and the IP, geo,
+/// reputation and store sources; a source absent by design is left out of the count, so a
+/// deployment without a geo database is not penalised on every request), 40 % for the depth of
+/// verified history (saturating at 20 verified events).
+fn confidence(a: &Assessment, _valid: &ValidRequest<'_>) -> f64 {
     use crate::features::F;
     let u = &a.findings.unavailable;
-    let present = [
-        a.row[F::TypingAbsent as usize] < 0.5,
-        a.row[F::DeviceAbsent as usize] < 0.5,
-        valid.ip.is_some(),
-        valid.ip.is_some() && !u.geo,
-        !u.store,
-    ]
-    .iter()
-    .filter(|p| **p)
-    .count() as f32;
+    let mut expected = 1.0f32; // typing
+    let mut present = f32::from(u8::from(a.row[F::TypingAbsent as usize] < 0.5));
+    for source in Source::ALL {
+        let missing = match source {
+            Source::Device => a.row[F::DeviceAbsent as usize] >= 0.5,
+            Source::Ip => a.row[F::NetworkIpAbsent as usize] >= 0.5,
+            Source::Geo | Source::Reputation | Source::Store => u.get(source).is_some(),
+        };
+        if u.get(source) == Some(Absence::ByDesign) {
+            continue;
+        }
+        expected += 1.0;
+        present += f32::from(u8::from(!missing));
+    }
     let history = (a.row[F::ContextHistoryLog as usize].exp_m1() / 20.0).min(1.0);
-    (f64::from((0.6 * present / 5.0) + 0.4 * history) * 100.0).round() / 100.0
+    (f64::from((0.6 * present / expected) + 0.4 * history) * 100.0).round() / 100.0
+}
+
+/// The sources this request's score rests on: every source not missing for it.
+fn sources_used(a: &Assessment) -> Sources {
+    let u = &a.findings.unavailable;
+    Source::ALL
+        .into_iter()
+        .filter(|s| u.get(*s).is_none())
+        .fold(Sources::NONE, Sources::with)
 }
 
 /// Wall clock, ms since the epoch.

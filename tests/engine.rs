@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use tessera::domain::{Decision, OutcomeKind, OutcomeRecord};
+use tessera::domain::{Decision, OutcomeKind, OutcomeRecord, ReasonCode};
 
 #[test]
 fn paris_to_new_york_in_one_hour_is_impossible_travel_with_detail() {
@@ -295,7 +295,7 @@ fn tor_exit_from_maxminds_anonymous_ip_test_database() {
 }
 
 #[test]
-fn a_missing_geo_database_is_a_reason_and_never_a_lower_challenge() {
+fn a_failed_geo_database_costs_otp_and_its_reason_never_a_deny_on_its_own() {
     let with_db = engine(&memory_config());
     let mut cfg = memory_config();
     cfg.geo.city = "/nonexistent/GeoLite2-City.mmdb".into();
@@ -345,24 +345,36 @@ fn a_missing_geo_database_is_a_reason_and_never_a_lower_challenge() {
             None,
         ),
     ];
+    // A configured database that failed to open: every request carries `geo_unavailable`
+    // (treated as neutral, not worst case) and at least OTP; the failure alone never denies.
     for req in &cases {
         let a = score(&with_db, req);
         let b = score(&without, req);
         assert!(codes(&b).contains(&"geo_unavailable"), "{:?}", codes(&b));
         assert!(!codes(&a).contains(&"geo_unavailable"), "{:?}", codes(&a));
-        assert!(
-            b.decision >= a.decision,
-            "{}: without DB {:?} < with DB {:?}",
-            req.request_id.as_deref().unwrap_or(""),
-            b.decision,
-            a.decision
-        );
-        assert!(
-            b.trust_score <= a.trust_score,
-            "trust must not rise when geo is missing"
-        );
-        assert!(b.decision >= Decision::StepUpOtp);
+        let geo = b
+            .reasons
+            .iter()
+            .find(|r| r.code == ReasonCode::GeoUnavailable)
+            .expect("geo reason");
+        assert_eq!(geo.detail["treated_as"], "neutral");
+        assert_eq!(geo.detail["cause"], "database_failed");
+        assert!(b.decision >= Decision::StepUpOtp, "{:?}", b.decision);
+        assert!(!b.sources.contains(tessera::domain::Source::Geo));
+        assert!(a.sources.contains(tessera::domain::Source::Geo));
     }
+    // The verified user at home on her own phone: allowed with the database, OTP without it,
+    // never a deny.
+    let home = request(
+        "gina",
+        "g9",
+        T0 + DAY,
+        PARIS_IP,
+        device("gina-phone", "Europe/Paris", "fr-FR"),
+        None,
+    );
+    assert_eq!(score(&with_db, &home).decision, Decision::Allow);
+    assert_eq!(score(&without, &home).decision, Decision::StepUpOtp);
 }
 
 #[test]

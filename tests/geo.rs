@@ -89,7 +89,7 @@ fn city_test_db_known_answers() {
     let intel = e.lookup(ip("81.2.69.142"));
     assert_eq!(
         (intel.reputation, intel.asn),
-        (Lookup::Unavailable, Lookup::Unavailable)
+        (Lookup::NotConfigured, Lookup::NotConfigured)
     );
 }
 
@@ -236,12 +236,13 @@ fn three_databases_together_and_status() {
 }
 
 #[test]
-fn not_configured_sources_are_unavailable_without_warnings() {
+fn not_configured_sources_answer_not_configured_without_warnings() {
     let (e, warnings) = open(GeoSources::default());
     assert!(warnings.is_empty());
     let intel = e.lookup(ip("81.2.69.142"));
-    assert!(intel.location.is_unavailable() && intel.reputation.is_unavailable());
-    assert!(intel.asn.is_unavailable());
+    assert_eq!(intel.location, Lookup::NotConfigured);
+    assert_eq!(intel.reputation, Lookup::NotConfigured);
+    assert_eq!(intel.asn, Lookup::NotConfigured);
     assert_eq!(e.status().city, SourceState::NotConfigured);
 }
 

@@ -14,8 +14,8 @@ use common::*;
 use rand::{Rng, SeedableRng};
 use tessera::config::Config;
 use tessera::domain::{
-    Action, AuthInfo, Channel, KeyEvent, NetworkInfo, OutcomeKind, OutcomeRecord, ScoreRequest,
-    TypingInfo,
+    Absence, Action, AuthInfo, Channel, KeyEvent, NetworkInfo, OutcomeKind, OutcomeRecord,
+    ScoreRequest, Source, TypingInfo,
 };
 use tessera::engine::Assessment;
 use tessera::features::FEATURES;
@@ -119,19 +119,22 @@ fn acceptable(feature: &str) -> &'static [&'static str] {
     }
 }
 
-/// Codes that may name the worst-case raise of a feature imputed for unavailable sources.
+/// Codes that may name the raise of a feature imputed for missing sources: a reported
+/// absence's reason code, or `model_baseline` for a source absent by design.
 fn imputed_codes(a: &Assessment, i: usize) -> Vec<&'static str> {
-    let (u, n) = (&a.findings.unavailable, &FEATURES[i].needs);
-    [
-        (u.geo && n.geo, "geo_unavailable"),
-        (u.reputation && n.reputation, "reputation_unavailable"),
-        (u.store && n.store, "store_unavailable"),
-        (u.ip && n.ip, "ip_absent"),
-        (u.device && n.device, "device_absent"),
-    ]
-    .into_iter()
-    .filter_map(|(on, code)| on.then_some(code))
-    .collect()
+    let (u, n) = (&a.findings.unavailable, FEATURES[i].needs);
+    Source::ALL
+        .into_iter()
+        .filter(|s| n.contains(*s))
+        .filter_map(|s| u.get(s).map(|why| (s, why)))
+        .map(|(s, why)| {
+            if why == Absence::ByDesign {
+                "model_baseline"
+            } else {
+                s.reason().as_str()
+            }
+        })
+        .collect()
 }
 
 /// The documented shares: (codes that may name it, trust points), per term.

@@ -128,6 +128,9 @@ reason_codes! {
     /// The request's timestamp was more than the allowed skew away from the server's receive
     /// time; it was scored at the receive time instead.
     ClockSkew = "clock_skew", "Your device's clock disagrees with ours; we used our own time for this check.";
+    /// The score rests on too little evidence (few signals, little verified history) for an
+    /// action of this sensitivity to pass without a challenge.
+    LowConfidence = "low_confidence", "We have too little information about this session to confirm it's you without a check.";
 }
 
 impl std::fmt::Display for ReasonCode {

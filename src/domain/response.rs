@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::reason::Reason;
 use super::score::{Decision, RiskBand, TrustScore};
+use super::source::Sources;
 
 /// What a shadow model decided for a request: logged and audited beside the active model's
 /// answer, never returned to the caller and never enforced.
@@ -26,6 +27,12 @@ pub struct ScoreResponse {
     pub trust_score: TrustScore,
     /// 0–1: how much evidence the score rests on (signals present, depth of verified history).
     pub confidence: f64,
+    /// The evidence sources the score rests on (`geo`, `reputation`, `store`, `ip`,
+    /// `device`): those the deployment has and the request carried. A source absent by design
+    /// (not configured) or missing for this request is not listed; a missing one that costs
+    /// friction also has its reason code.
+    #[serde(default)]
+    pub sources: Sources,
     /// Coarse risk band of the session.
     pub risk: RiskBand,
     /// What the broker should do.

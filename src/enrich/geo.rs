@@ -94,6 +94,7 @@ impl GeoDb {
                 })
             }
             Lookup::NotFound => Lookup::NotFound,
+            Lookup::NotConfigured => Lookup::NotConfigured,
             Lookup::Unavailable => Lookup::Unavailable,
         }
     }
@@ -109,6 +110,7 @@ impl GeoDb {
                 residential_proxy: rec.is_residential_proxy.unwrap_or(false),
             }),
             Lookup::NotFound => Lookup::NotFound,
+            Lookup::NotConfigured => Lookup::NotConfigured,
             Lookup::Unavailable => Lookup::Unavailable,
         }
     }
@@ -124,6 +126,7 @@ impl GeoDb {
                 organization,
             }),
             Lookup::Found(_) | Lookup::NotFound => Lookup::NotFound,
+            Lookup::NotConfigured => Lookup::NotConfigured,
             Lookup::Unavailable => Lookup::Unavailable,
         }
     }

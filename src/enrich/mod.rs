@@ -24,7 +24,9 @@ pub enum Lookup<T> {
     Found(T),
     /// The database has no record for the address.
     NotFound,
-    /// No database is configured or loaded, or the lookup failed (corrupt data).
+    /// The deployment has no such source (not configured): absent by design.
+    NotConfigured,
+    /// The source is configured but failed to load, or the lookup failed (corrupt data).
     Unavailable,
 }
 
@@ -33,7 +35,7 @@ impl<T> Lookup<T> {
     pub fn found(&self) -> Option<&T> {
         match self {
             Lookup::Found(t) => Some(t),
-            Lookup::NotFound | Lookup::Unavailable => None,
+            Lookup::NotFound | Lookup::NotConfigured | Lookup::Unavailable => None,
         }
     }
 
@@ -249,10 +251,12 @@ impl Slot {
         }
     }
 
-    fn db(&self) -> Option<&GeoDb> {
+    /// `f`'s answer from the loaded database; `NotConfigured` or `Unavailable` without one.
+    fn ask<'a, T>(&'a self, f: impl FnOnce(&'a GeoDb) -> Lookup<T>) -> Lookup<T> {
         match self {
-            Slot::Loaded(db) => Some(db),
-            Slot::NotConfigured | Slot::Failed => None,
+            Slot::Loaded(db) => f(db),
+            Slot::NotConfigured => Lookup::NotConfigured,
+            Slot::Failed => Lookup::Unavailable,
         }
     }
 
@@ -296,15 +300,9 @@ impl Enricher {
     /// Everything known about `ip`. Hot path: no allocation, no panic, no logging.
     pub fn lookup(&self, ip: IpAddr) -> IpIntel<'_> {
         IpIntel {
-            location: self
-                .city
-                .db()
-                .map_or(Lookup::Unavailable, |db| db.location(ip)),
-            reputation: self
-                .anonymous_ip
-                .db()
-                .map_or(Lookup::Unavailable, |db| db.reputation(ip)),
-            asn: self.asn.db().map_or(Lookup::Unavailable, |db| db.asn(ip)),
+            location: self.city.ask(|db| db.location(ip)),
+            reputation: self.anonymous_ip.ask(|db| db.reputation(ip)),
+            asn: self.asn.ask(|db| db.asn(ip)),
             lists: ListMatch {
                 blocked: self.block.contains(ip),
                 allowed: self.allow.contains(ip),

@@ -5,7 +5,7 @@
 use chrono::{Offset, TimeZone};
 
 use super::{F, FeatureRow, Findings, Inputs, set};
-use crate::domain::{DeviceInfo, ReasonCode};
+use crate::domain::{Absence, DeviceInfo, ReasonCode, Source};
 use crate::enrich::Lookup;
 
 /// User-agent tokens and what each betrays, matched in one pass over the user agent.
@@ -189,7 +189,11 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
     let carries = super::channel_carries_client(req.channel);
     let Some(dev) = req.req.device.as_ref() else {
         set(row, F::DeviceAbsent, 1.0);
-        findings.unavailable.device |= carries;
+        if carries {
+            findings
+                .unavailable
+                .set(Source::Device, Absence::ClientOmitted);
+        }
         return;
     };
     let traits = inputs.evidence.ua.unwrap_or_else(|| ua_traits(dev));
@@ -235,7 +239,11 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
 
     if dev.id.is_none() {
         set(row, F::DeviceAbsent, 1.0);
-        findings.unavailable.device |= carries;
+        if carries {
+            findings
+                .unavailable
+                .set(Source::Device, Absence::ClientOmitted);
+        }
         return;
     }
     let (Some(snap), Some(key)) = (inputs.snapshot, inputs.keys.device) else {

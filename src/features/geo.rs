@@ -4,6 +4,7 @@
 //! it is neither compared nor learned, so the same evidence does not count twice.
 
 use super::{F, FeatureRow, Findings, Inputs, set};
+use crate::domain::{Absence, Source};
 use crate::enrich::{IpIntel, Location, Lookup};
 use crate::store::GeoFix;
 
@@ -104,13 +105,18 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
     let loc: &Location<'_> = match &intel.location {
         Lookup::Found(l) => l,
         Lookup::NotFound => {
-            findings.unavailable.geo = true;
+            findings.unavailable.set(Source::Geo, Absence::Failed);
             findings.geo_cause = Some("not_in_database");
             return;
         }
+        Lookup::NotConfigured => {
+            findings.unavailable.set(Source::Geo, Absence::ByDesign);
+            findings.geo_cause = Some("not_configured");
+            return;
+        }
         Lookup::Unavailable => {
-            findings.unavailable.geo = true;
-            findings.geo_cause = Some("no_database");
+            findings.unavailable.set(Source::Geo, Absence::Failed);
+            findings.geo_cause = Some("database_failed");
             return;
         }
     };
@@ -120,7 +126,9 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
     if anonymised(intel) {
         // Not the user's place: neither compared nor learned. The true place is hidden, so the
         // geo features are unavailable (worst case), not zero: a VPN must not buy trust.
-        findings.unavailable.geo = true;
+        findings
+            .unavailable
+            .set(Source::Geo, Absence::ClientOmitted);
         findings.geo_cause = Some("anonymised");
         return;
     }

@@ -13,7 +13,7 @@ pub mod network;
 pub mod schema;
 pub mod typing;
 
-use crate::domain::{ReasonCode, ValidRequest};
+use crate::domain::{Absence, ReasonCode, Source, ValidRequest};
 use crate::enrich::IpIntel;
 use crate::store::{GeoFix, ProfileSnapshot, SubjectKeys, TimingSketch};
 pub use schema::{
@@ -73,30 +73,53 @@ pub struct Inputs<'a> {
     pub cfg: &'a FeatureConfig,
 }
 
-/// Which evidence sources could not be consulted (infrastructure failures, not absent input).
-/// Features that need an unavailable source are imputed at their worst case by the model.
+/// Why each evidence source is missing for one request, if it is ([`Absence`]): not configured
+/// (absent by design), failed or not in the database, or left out by the client. Features that
+/// need a missing source are imputed by the model according to the kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Unavailable {
-    /// The geo (City) database is missing, failed, or has no entry for the IP.
-    pub geo: bool,
-    /// The IP-reputation (Anonymous-IP) database is missing or failed.
-    pub reputation: bool,
-    /// The profile store could not be read.
-    pub store: bool,
-    /// No IP on a channel that always has one (web widget, in-app).
-    pub ip: bool,
-    /// No device id on a channel that always has one (web widget, in-app).
-    pub device: bool,
-}
+pub struct Unavailable([Option<Absence>; 5]);
 
 impl Unavailable {
-    /// True when a feature with these needs must be imputed.
-    pub fn affects(&self, needs: Needs) -> bool {
-        (self.geo && needs.geo)
-            || (self.reputation && needs.reputation)
-            || (self.store && needs.store)
-            || (self.ip && needs.ip)
-            || (self.device && needs.device)
+    /// Why `s` is missing, if it is.
+    pub fn get(&self, s: Source) -> Option<Absence> {
+        self.0[s as usize]
+    }
+
+    /// Records that `s` is missing for `why`; a client-caused absence outranks a failure, which
+    /// outranks an absence by design (the stricter rule wins).
+    pub fn set(&mut self, s: Source, why: Absence) {
+        let rank = |a: Option<Absence>| match a {
+            None => 0,
+            Some(Absence::ByDesign) => 1,
+            Some(Absence::Failed) => 2,
+            Some(Absence::ClientOmitted) => 3,
+        };
+        let slot = &mut self.0[s as usize];
+        if rank(Some(why)) > rank(*slot) {
+            *slot = Some(why);
+        }
+    }
+
+    /// True when every source is present.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
+
+    /// The first missing source (in [`Source::ALL`] order) among `needs`, and why: the source a
+    /// feature with these needs is imputed for.
+    pub fn affecting(&self, needs: Needs) -> Option<(Source, Absence)> {
+        Source::ALL
+            .into_iter()
+            .filter(|s| needs.contains(*s))
+            .find_map(|s| self.get(s).map(|why| (s, why)))
+    }
+
+    /// The sources missing for a reported cause (failed or left out), in order.
+    pub fn reported(&self) -> impl Iterator<Item = (Source, Absence)> + '_ {
+        Source::ALL
+            .into_iter()
+            .filter_map(|s| self.get(s).map(|why| (s, why)))
+            .filter(|(_, why)| why.is_reported())
     }
 }
 
@@ -171,7 +194,7 @@ pub fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow) -> Findings {
     row.fill(0.0);
     let mut findings = Findings::default();
     if inputs.snapshot.is_none() {
-        findings.unavailable.store = true;
+        findings.unavailable.set(Source::Store, Absence::Failed);
     }
     typing::extract(inputs, row, &mut findings);
     network::extract(inputs, row, &mut findings);

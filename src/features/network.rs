@@ -3,18 +3,24 @@
 //! signature of credential stuffing.
 
 use super::{F, FeatureRow, Findings, Inputs, set};
-use crate::domain::ReasonCode;
+use crate::domain::{Absence, ReasonCode, Source};
 use crate::enrich::Lookup;
 
 pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut Findings) {
     let Some(intel) = inputs.intel else {
         set(row, F::NetworkIpAbsent, 1.0);
-        if super::channel_carries_client(inputs.req.channel) {
-            // Leaving the IP out must not hide reputation, location or velocity: worst case.
-            let u = &mut findings.unavailable;
-            (u.ip, u.geo, u.reputation) = (true, true, true);
-            findings.geo_cause = Some("ip_absent");
+        // Leaving the IP out where the channel always has one must not hide reputation,
+        // location or velocity: worst case. Where the channel has none (SMS, WhatsApp, social)
+        // they are absent by design.
+        let why = if super::channel_carries_client(inputs.req.channel) {
+            Absence::ClientOmitted
+        } else {
+            Absence::ByDesign
+        };
+        for s in [Source::Ip, Source::Geo, Source::Reputation] {
+            findings.unavailable.set(s, why);
         }
+        findings.geo_cause = Some("ip_absent");
         return;
     };
     match &intel.reputation {
@@ -29,7 +35,12 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
             );
         }
         Lookup::NotFound => {}
-        Lookup::Unavailable => findings.unavailable.reputation = true,
+        Lookup::NotConfigured => findings
+            .unavailable
+            .set(Source::Reputation, Absence::ByDesign),
+        Lookup::Unavailable => findings
+            .unavailable
+            .set(Source::Reputation, Absence::Failed),
     }
     set(
         row,

@@ -4,53 +4,19 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Which evidence sources a feature depends on (see [`super::Unavailable`]). When one is
-/// unavailable, the model imputes the feature at its worst case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Needs {
-    /// Needs the geo (City) database and a usable location.
-    pub geo: bool,
-    /// Needs the IP-reputation database.
-    pub reputation: bool,
-    /// Needs the profile store.
-    pub store: bool,
-    /// Needs the client IP (velocity per IP).
-    pub ip: bool,
-    /// Needs the client device id (device history).
-    pub device: bool,
-}
+use crate::domain::{Source, Sources};
 
-const NONE: Needs = Needs {
-    geo: false,
-    reputation: false,
-    store: false,
-    ip: false,
-    device: false,
-};
-const GEO: Needs = Needs { geo: true, ..NONE };
-const REP: Needs = Needs {
-    reputation: true,
-    ..NONE
-};
-const STORE: Needs = Needs {
-    store: true,
-    ..NONE
-};
-const GEO_STORE: Needs = Needs {
-    geo: true,
-    store: true,
-    ..NONE
-};
-const IP_STORE: Needs = Needs {
-    ip: true,
-    store: true,
-    ..NONE
-};
-const DEVICE_STORE: Needs = Needs {
-    device: true,
-    store: true,
-    ..NONE
-};
+/// Which evidence sources a feature depends on (see [`super::Unavailable`]). When one is
+/// missing, the model imputes the feature by the kind of absence ([`crate::domain::Absence`]).
+pub type Needs = Sources;
+
+const NONE: Needs = Sources::NONE;
+const GEO: Needs = Sources::of(&[Source::Geo]);
+const REP: Needs = Sources::of(&[Source::Reputation]);
+const STORE: Needs = Sources::of(&[Source::Store]);
+const GEO_STORE: Needs = Sources::of(&[Source::Geo, Source::Store]);
+const IP_STORE: Needs = Sources::of(&[Source::Ip, Source::Store]);
+const DEVICE_STORE: Needs = Sources::of(&[Source::Device, Source::Store]);
 
 /// Which way a feature may move risk. Enforced on every artifact: a model that lets a
 /// client-controlled signal buy trust it should not (longer key holds, a shared device, a VPN)
@@ -231,7 +197,7 @@ mod tests {
         for f in FEATURES {
             match f.direction {
                 Direction::Trust => assert!(
-                    f.needs.store,
+                    f.needs.contains(Source::Store),
                     "{} lowers risk without verified history",
                     f.name
                 ),

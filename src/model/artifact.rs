@@ -47,6 +47,12 @@ pub struct Artifact {
     /// Model card: intended use, limitations, how to reproduce.
     #[serde(default)]
     pub card: serde_json::Value,
+    /// The neutral value of each feature, in schema order: what a source missing by design or
+    /// by failure is imputed with (the mean over the genuine requests of the training set;
+    /// features that lower risk are 0, so a missing source never earns trust). Empty: every
+    /// feature's neutral value is 0.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub neutral: Vec<f64>,
 }
 
 /// Why an artifact cannot be used.
@@ -135,6 +141,27 @@ impl Artifact {
                 return Err(malformed(format!(
                     "weights[{i}] ({}): points against the feature's direction ({:?}); a model may not let this signal move risk that way",
                     def.name, def.direction
+                )));
+            }
+        }
+        if !art.neutral.is_empty() && art.neutral.len() != current.names.len() {
+            return Err(malformed(format!(
+                "neutral: {} values for {} features",
+                art.neutral.len(),
+                current.names.len()
+            )));
+        }
+        for (i, (v, def)) in art
+            .neutral
+            .iter()
+            .zip(crate::features::FEATURES)
+            .enumerate()
+        {
+            let trust = def.direction == crate::features::schema::Direction::Trust;
+            if !v.is_finite() || *v < 0.0 || *v > f64::from(def.max) || (trust && *v != 0.0) {
+                return Err(malformed(format!(
+                    "neutral[{i}] ({}): outside 0–{} (0 for a feature that lowers risk)",
+                    def.name, def.max
                 )));
             }
         }

@@ -1,7 +1,8 @@
 //! [`LinearModel`]: the runtime form of every artifact — log-odds of attack as a weighted sum of
 //! features — with fail-secure imputation and per-feature contributions for explanations.
 
-use crate::domain::TrustScore;
+use crate::domain::{Absence, Source, TrustScore};
+use crate::features::schema::Direction;
 use crate::features::{FEATURES, FeatureRow, N_FEATURES, Unavailable};
 
 use super::artifact::{Artifact, ModelKind};
@@ -15,16 +16,26 @@ pub struct LinearModel {
     intercept: f32,
     /// Per feature: the value that maximises risk (max when the weight is positive, else 0).
     worst: [f32; N_FEATURES],
+    /// Per feature: its neutral value (the artifact's, 0 for features that lower risk).
+    neutral: [f32; N_FEATURES],
 }
+
+/// How much imputing each source raised the log-odds, indexed by `Source as usize`.
+pub type Raised = [f32; Source::ALL.len()];
 
 impl LinearModel {
     /// Builds the runtime model from a checked artifact.
     pub fn from_artifact(art: &Artifact) -> LinearModel {
         let mut weights = [0f32; N_FEATURES];
         let mut worst = [0f32; N_FEATURES];
+        let mut neutral = [0f32; N_FEATURES];
         for (i, (w, def)) in art.weights.iter().zip(FEATURES).enumerate() {
             weights[i] = *w as f32;
             worst[i] = if *w > 0.0 { def.max } else { 0.0 };
+            if def.direction != Direction::Trust {
+                let n = art.neutral.get(i).copied().unwrap_or(0.0) as f32;
+                neutral[i] = n.clamp(0.0, def.max);
+            }
         }
         LinearModel {
             version: art.model_version.clone(),
@@ -32,6 +43,7 @@ impl LinearModel {
             weights,
             intercept: art.intercept as f32,
             worst,
+            neutral,
         }
     }
 
@@ -55,21 +67,27 @@ impl LinearModel {
         self.weights.get(i).copied().unwrap_or(0.0)
     }
 
-    /// Replaces every feature that needs an unavailable source by its worst case. Returns how
-    /// much the log-odds rose because of it (≥ 0).
-    pub fn impute(&self, row: &mut FeatureRow, unavailable: &Unavailable) -> f32 {
-        if *unavailable == Unavailable::default() {
-            return 0.0;
+    /// Replaces every feature that needs a missing source, by the kind of absence
+    /// ([`Absence`]): the worst case when the client left the source out, the neutral value
+    /// when the deployment lacks it or it failed. A feature that needs several missing sources
+    /// is charged to the first in [`Source::ALL`] order. Returns how much each source moved
+    /// the log-odds.
+    pub fn impute(&self, row: &mut FeatureRow, unavailable: &Unavailable) -> Raised {
+        let mut raised = [0f32; Source::ALL.len()];
+        if unavailable.is_empty() {
+            return raised;
         }
-        let mut raised = 0.0;
         for (i, def) in FEATURES.iter().enumerate() {
-            if unavailable.affects(def.needs) {
+            if let Some((source, why)) = unavailable.affecting(def.needs) {
                 let before = self.weights[i] * row[i];
-                row[i] = self.worst[i];
-                raised += self.weights[i] * row[i] - before;
+                row[i] = match why {
+                    Absence::ClientOmitted => self.worst[i],
+                    Absence::ByDesign | Absence::Failed => self.neutral[i],
+                };
+                raised[source as usize] += self.weights[i] * row[i] - before;
             }
         }
-        raised.max(0.0)
+        raised
     }
 
     /// Log-odds of attack for a (possibly imputed) row.
@@ -126,6 +144,7 @@ mod tests {
             metrics: serde_json::Value::Null,
             training: serde_json::Value::Null,
             card: serde_json::Value::Null,
+            neutral: Vec::new(),
         })
     }
 
@@ -141,7 +160,7 @@ mod tests {
     }
 
     #[test]
-    fn imputation_takes_the_worst_case_for_the_missing_source_only() {
+    fn imputation_follows_the_kind_of_absence_for_the_missing_source_only() {
         let m = model(
             &[
                 (F::GeoImpossibleTravel, 3.0),
@@ -154,13 +173,10 @@ mod tests {
         let mut row = [0.0; N_FEATURES];
         row[F::DeviceTrusted as usize] = 1.0;
         let before = m.logit(&row);
-        let raised = m.impute(
-            &mut row,
-            &Unavailable {
-                geo: true,
-                ..Default::default()
-            },
-        );
+        // A location hidden by the client: worst case.
+        let mut omitted = Unavailable::default();
+        omitted.set(Source::Geo, Absence::ClientOmitted);
+        let raised = m.impute(&mut row, &omitted);
         assert_eq!(row[F::GeoImpossibleTravel as usize], 1.0);
         assert_eq!(row[F::GeoHomeDistanceLog as usize], 10.0);
         assert_eq!(
@@ -168,18 +184,56 @@ mod tests {
             0.0,
             "reputation is available: untouched"
         );
-        assert!((raised - 4.0).abs() < 1e-6, "{raised}");
-        assert!((m.logit(&row) - before - 4.0).abs() < 1e-6);
-        // Store unavailable: the trusted-device credit is removed (worst case 0 for a negative weight).
-        let raised = m.impute(
-            &mut row,
-            &Unavailable {
-                store: true,
-                ..Default::default()
-            },
+        assert!(
+            (raised[Source::Geo as usize] - 4.0).abs() < 1e-6,
+            "{raised:?}"
         );
+        assert!((m.logit(&row) - before - 4.0).abs() < 1e-6);
+        // A failed store: neutral (0 here: the artifact has no neutral values), and the
+        // trusted-device credit is removed (a missing source never earns trust).
+        let mut failed = Unavailable::default();
+        failed.set(Source::Store, Absence::Failed);
+        let mut row = [0.0; N_FEATURES];
+        row[F::DeviceTrusted as usize] = 1.0;
+        let raised = m.impute(&mut row, &failed);
         assert_eq!(row[F::DeviceTrusted as usize], 0.0);
-        assert!(raised >= 1.0 - 1e-6);
+        assert_eq!(row[F::GeoImpossibleTravel as usize], 0.0, "neutral");
+        assert!(
+            (raised[Source::Store as usize] - 1.0).abs() < 1e-6,
+            "{raised:?}"
+        );
+    }
+
+    #[test]
+    fn neutral_values_come_from_the_artifact_and_never_earn_trust() {
+        let mut w = vec![0.0; N_FEATURES];
+        w[F::GeoHomeDistanceLog as usize] = 0.5;
+        w[F::DeviceTrusted as usize] = -1.0;
+        let mut neutral = vec![0.0; N_FEATURES];
+        neutral[F::GeoHomeDistanceLog as usize] = 2.0;
+        let m = LinearModel::from_artifact(&Artifact {
+            format_version: 1,
+            model_version: "n".into(),
+            kind: ModelKind::LogisticRegression,
+            schema: FeatureSchema::current(),
+            weights: w,
+            intercept: -3.0,
+            metrics: serde_json::Value::Null,
+            training: serde_json::Value::Null,
+            card: serde_json::Value::Null,
+            neutral,
+        });
+        let mut by_design = Unavailable::default();
+        by_design.set(Source::Geo, Absence::ByDesign);
+        by_design.set(Source::Store, Absence::ByDesign);
+        let mut row = [0.0; N_FEATURES];
+        let raised = m.impute(&mut row, &by_design);
+        assert_eq!(row[F::GeoHomeDistanceLog as usize], 2.0);
+        assert_eq!(row[F::DeviceTrusted as usize], 0.0);
+        assert!(
+            (raised[Source::Geo as usize] - 1.0).abs() < 1e-6,
+            "{raised:?}"
+        );
     }
 
     #[test]

@@ -67,5 +67,6 @@ pub fn artifact() -> Artifact {
         metrics: serde_json::Value::Null,
         training: serde_json::Value::Null,
         card: serde_json::json!({"description": "hand-weighted baseline over the v1 features"}),
+        neutral: Vec::new(),
     }
 }

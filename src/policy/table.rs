@@ -24,7 +24,9 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use super::ladder::{Ladder, risk_band};
-use crate::domain::{Action, Channel, Decision, ReasonCode, RiskBand, Sensitivity, TrustScore};
+use crate::domain::{
+    Action, Channel, Decision, ReasonCode, RiskBand, Sensitivity, Source, TrustScore,
+};
 
 /// A policy file as written (every key optional).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -40,6 +42,9 @@ pub struct PolicyFile {
     pub action: BTreeMap<Action, ActionRule>,
     /// Minimum decision per reason code.
     pub floors: BTreeMap<ReasonCode, Decision>,
+    /// Below this confidence (0–1), medium- and high-sensitivity actions are at least
+    /// `step_up_otp` (reason `low_confidence`). Default 0.4.
+    pub min_confidence: Option<f64>,
 }
 
 /// Channel adjustment.
@@ -85,6 +90,7 @@ pub struct PolicyTable {
     channel_raise: [u8; 5],
     actions: Vec<(Action, ActionPolicy)>,
     floors: Vec<(ReasonCode, Decision)>,
+    min_confidence: f64,
 }
 
 /// What the policy needs to know beyond the score.
@@ -94,6 +100,8 @@ pub struct PolicyContext<'a> {
     pub country: Option<&'a str>,
     /// The client IP, when given.
     pub ip: Option<IpAddr>,
+    /// How much evidence the score rests on, 0–1 (see the engine's `confidence`).
+    pub confidence: f64,
 }
 
 /// The policy's answer.
@@ -116,7 +124,11 @@ impl Default for PolicyTable {
     }
 }
 
-/// Default floors: alarming or missing signals add friction whatever the score.
+/// Default floors: alarming or missing signals add friction whatever the score. Every
+/// deployment source's reason code ([`Source::reason`]) is floored at `step_up_otp` by
+/// [`source_floor`], whatever this list says. `no_history`: an account without verified
+/// history has no evidence tying the requester to it, so it is never passively allowed (a
+/// policy may lower this floor to `allow` knowingly, e.g. for a sign-up flow).
 pub const DEFAULT_FLOORS: &[(ReasonCode, Decision)] = &[
     (ReasonCode::IpBlocklisted, Decision::Deny),
     (ReasonCode::TypingReplay, Decision::StepUpOtpKba),
@@ -124,10 +136,22 @@ pub const DEFAULT_FLOORS: &[(ReasonCode, Decision)] = &[
     (ReasonCode::ImpossibleTravel, Decision::StepUpOtp),
     (ReasonCode::BotCadence, Decision::StepUpOtp),
     (ReasonCode::AutomationFlag, Decision::StepUpOtp),
-    (ReasonCode::GeoUnavailable, Decision::StepUpOtp),
-    (ReasonCode::ReputationUnavailable, Decision::StepUpOtp),
-    (ReasonCode::StoreUnavailable, Decision::StepUpOtp),
+    (ReasonCode::NoHistory, Decision::StepUpOtp),
 ];
+
+/// The floor of a missing deployment source's reason code: at least OTP and never `deny` on
+/// that alone (a source that fails costs friction, not a lock-out). Exhaustive over
+/// [`Source`], so a new source must decide its floor here.
+pub fn source_floor(source: Source) -> Option<Decision> {
+    match source {
+        Source::Geo | Source::Reputation | Source::Store => Some(Decision::StepUpOtp),
+        // Client-caused absences are scored at worst case by the model instead.
+        Source::Ip | Source::Device => None,
+    }
+}
+
+/// Default [`PolicyFile::min_confidence`].
+pub const DEFAULT_MIN_CONFIDENCE: f64 = 0.4;
 
 impl PolicyTable {
     /// Parses and checks a TOML policy.
@@ -214,24 +238,33 @@ impl PolicyTable {
             ));
         }
         let mut floors: Vec<(ReasonCode, Decision)> = DEFAULT_FLOORS.to_vec();
+        for source in Source::ALL {
+            if let Some(d) = source_floor(source) {
+                floors.push((source.reason(), d));
+            }
+        }
         for (code, d) in &file.floors {
+            if let Some(source) = Source::ALL.into_iter().find(|s| s.reason() == *code)
+                && let Some(fixed) = source_floor(source)
+            {
+                // Fail secure, never a lock-out: at least OTP, never deny on that alone.
+                if *d == Decision::Allow || *d == Decision::Deny {
+                    return Err(PolicyError(format!(
+                        "floors.{code}: a missing {} source costs friction, not a lock-out: \
+                         step_up_otp or step_up_otp_kba (default {})",
+                        source.as_str(),
+                        fixed.as_str()
+                    )));
+                }
+            }
             match floors.iter_mut().find(|(c, _)| c == code) {
                 Some(slot) => slot.1 = *d,
                 None => floors.push((*code, *d)),
             }
         }
-        for (code, d) in &floors {
-            let unavailable = matches!(
-                code,
-                ReasonCode::GeoUnavailable
-                    | ReasonCode::ReputationUnavailable
-                    | ReasonCode::StoreUnavailable
-            );
-            if unavailable && *d == Decision::Allow {
-                return Err(PolicyError(format!(
-                    "floors.{code}: an unavailable signal may not be floored at allow (fail secure)"
-                )));
-            }
+        let min_confidence = file.min_confidence.unwrap_or(DEFAULT_MIN_CONFIDENCE);
+        if !(0.0..=1.0).contains(&min_confidence) {
+            return Err(PolicyError("min_confidence: must be 0–1".into()));
         }
         let kba_delay_ms = file.kba_delay_ms.unwrap_or(5_000);
         if kba_delay_ms > 120_000 {
@@ -243,6 +276,7 @@ impl PolicyTable {
             channel_raise,
             actions,
             floors,
+            min_confidence,
         })
     }
 
@@ -304,8 +338,19 @@ impl PolicyTable {
                 }
             }
         }
-        if self.sensitivity(action) == Sensitivity::High {
+        let sensitivity = self.sensitivity(action);
+        if sensitivity == Sensitivity::High {
             added.push(ReasonCode::SensitiveAction);
+        }
+        if sensitivity != Sensitivity::Low && ctx.confidence < self.min_confidence {
+            added.push(ReasonCode::LowConfidence);
+            decision = decision.max(Decision::StepUpOtp);
+        }
+        // A device never verified for this user, with no address to place it (SMS, WhatsApp,
+        // social): nothing but the device id vouches for the request, and on those channels the
+        // "device" is often the phone number a SIM swap takes over.
+        if ctx.ip.is_none() && reasons.contains(&ReasonCode::NewDevice) {
+            decision = decision.max(Decision::StepUpOtp);
         }
         for (code, floor) in &self.floors {
             if reasons.contains(code) {
@@ -364,7 +409,10 @@ mod tests {
     #[test]
     fn sensitive_actions_and_weak_channels_need_more_trust() {
         let p = PolicyTable::default();
-        let ctx = PolicyContext::default();
+        let ctx = PolicyContext {
+            confidence: 1.0,
+            ..PolicyContext::default()
+        };
         assert_eq!(
             p.decide(t(75), Channel::WebWidget, Action::Login, &[], &ctx)
                 .decision,
@@ -397,12 +445,14 @@ mod tests {
         let home = PolicyContext {
             country: Some("FR"),
             ip: Some(ip),
+            confidence: 1.0,
         };
         let out = p.decide(t(95), Channel::WebWidget, Action::Payment, &[], &home);
         assert_eq!(out.decision, Decision::Allow);
         let abroad = PolicyContext {
             country: Some("US"),
             ip: Some("8.8.8.8".parse().expect("ip")),
+            confidence: 1.0,
         };
         let out = p.decide(t(95), Channel::WebWidget, Action::Payment, &[], &abroad);
         assert_eq!(out.decision, Decision::StepUpOtp);
@@ -443,8 +493,84 @@ mod tests {
         assert!(e.to_string().contains("ladder.high"), "{e}");
         let e = PolicyTable::from_toml("[floors]\ngeo_unavailable = \"allow\"\n")
             .expect_err("fail open");
-        assert!(e.to_string().contains("fail secure"), "{e}");
+        assert!(e.to_string().contains("floors.geo_unavailable"), "{e}");
+        let e = PolicyTable::from_toml("[floors]\nstore_unavailable = \"deny\"\n")
+            .expect_err("a failing source may not lock everyone out");
+        assert!(e.to_string().contains("not a lock-out"), "{e}");
+        let e = PolicyTable::from_toml("min_confidence = 1.5\n").expect_err("range");
+        assert_eq!(e.to_string(), "policy: min_confidence: must be 0–1");
         let e = PolicyTable::from_toml("[action.teleport]\n").expect_err("unknown action");
         assert!(e.to_string().contains("teleport"), "{e}");
+    }
+
+    #[test]
+    fn thin_evidence_and_unplaced_new_devices_are_challenged() {
+        let p = PolicyTable::default();
+        let thin = PolicyContext {
+            confidence: 0.3,
+            ..PolicyContext::default()
+        };
+        let medium = p.decide(
+            t(99),
+            Channel::WebWidget,
+            Action::ViewTransactions,
+            &[],
+            &thin,
+        );
+        assert_eq!(
+            medium.decision,
+            Decision::Allow,
+            "low sensitivity: not gated"
+        );
+        let out = p.decide(t(99), Channel::WebWidget, Action::ChangeContact, &[], &thin);
+        assert_eq!(out.decision, Decision::StepUpOtp);
+        assert!(out.added.contains(&ReasonCode::LowConfidence));
+        let sure = PolicyContext {
+            confidence: 0.9,
+            ..PolicyContext::default()
+        };
+        // No IP (an SMS conversation) and a device never verified for the user: OTP.
+        let out = p.decide(
+            t(99),
+            Channel::Sms,
+            Action::Login,
+            &[ReasonCode::NewDevice],
+            &sure,
+        );
+        assert_eq!(out.decision, Decision::StepUpOtp);
+        let placed = PolicyContext {
+            ip: Some("198.51.100.7".parse().expect("ip")),
+            ..sure
+        };
+        let out = p.decide(
+            t(99),
+            Channel::WebWidget,
+            Action::Login,
+            &[ReasonCode::NewDevice],
+            &placed,
+        );
+        assert_eq!(
+            out.decision,
+            Decision::Allow,
+            "the model judges a placed new device"
+        );
+        // An account without verified history is never passively allowed.
+        let out = p.decide(
+            t(100),
+            Channel::WebWidget,
+            Action::Login,
+            &[ReasonCode::NoHistory],
+            &sure,
+        );
+        assert_eq!(out.decision, Decision::StepUpOtp);
+        // A failed source: OTP at least.
+        let out = p.decide(
+            t(100),
+            Channel::WebWidget,
+            Action::Login,
+            &[ReasonCode::GeoUnavailable],
+            &sure,
+        );
+        assert_eq!(out.decision, Decision::StepUpOtp);
     }
 }

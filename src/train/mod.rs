@@ -169,6 +169,7 @@ pub fn train_with_labels(
         metrics: serde_json::Value::Null,
         training: serde_json::Value::Null,
         card: serde_json::Value::Null,
+        neutral: Vec::new(),
     };
     let digest = blake3::hash(
         serde_json::to_string(&(&art.weights, art.intercept))

@@ -3,8 +3,9 @@
 //!
 //! Every feature belongs to exactly one reason code ([`code_of`], an exhaustive match: a feature
 //! added to the schema does not compile until it has one), and the worst-case raise of a feature
-//! imputed for an unavailable source belongs to that source's code (`geo_unavailable`,
-//! `reputation_unavailable`, `store_unavailable`, `ip_absent`, `device_absent`). With the
+//! imputed for a missing source belongs to that source's code (`geo_unavailable`,
+//! `reputation_unavailable`, `store_unavailable`, `ip_absent`, `device_absent`), or to
+//! `model_baseline` when the deployment lacks the source by design. With the
 //! intercept `b`, the positive log-odds terms summing to `P` and the negative ones to `N`, the
 //! logit is `L = b + P + N` and `T(l) = 100 (1 − σ(l))`:
 //!
@@ -29,62 +30,28 @@ use crate::model::linear::{LinearModel, sigmoid};
 /// Number of reason codes.
 pub const N_CODES: usize = ReasonCode::ALL.len();
 
-/// Raises of log-odds caused by imputing each unavailable source.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Imputed {
-    /// From the geo database being unavailable.
-    pub geo: f32,
-    /// From the reputation database being unavailable.
-    pub reputation: f32,
-    /// From the store being unavailable.
-    pub store: f32,
-    /// From the IP being left out on a channel that has one.
-    pub ip: f32,
-    /// From the device id being left out on a channel that has one.
-    pub device: f32,
-}
+/// Raises of log-odds caused by imputing each missing source, indexed by `Source as usize`.
+pub type Imputed = crate::model::linear::Raised;
 
-/// Fail-secure imputation, one source after another (geo, reputation, store, IP, device): the
-/// row the model scores and how much each source raised the log-odds. A feature that needs
-/// several unavailable sources is charged to the first.
+/// Imputation of every missing source by its kind of absence ([`LinearModel::impute`]): the row
+/// the model scores and how much each source moved the log-odds.
 pub fn impute(model: &LinearModel, raw: &FeatureRow, u: &Unavailable) -> (FeatureRow, Imputed) {
     let mut row = *raw;
-    let none = Unavailable::default();
-    let mut one = |only: Unavailable| model.impute(&mut row, &only);
-    let imputed = Imputed {
-        geo: one(Unavailable { geo: u.geo, ..none }),
-        reputation: one(Unavailable {
-            reputation: u.reputation,
-            ..none
-        }),
-        store: one(Unavailable {
-            store: u.store,
-            ..none
-        }),
-        ip: one(Unavailable { ip: u.ip, ..none }),
-        device: one(Unavailable {
-            device: u.device,
-            ..none
-        }),
-    };
+    let imputed = model.impute(&mut row, u);
     (row, imputed)
 }
 
-/// The code charged for imputing a feature with these needs, in [`impute`]'s order.
+/// The code charged for imputing a feature with these needs: the missing source's reason code
+/// when its absence is reported, `model_baseline` when the source is absent by design (the
+/// neutral value is part of what every request of this deployment starts from).
 fn imputed_by(u: &Unavailable, needs: Needs) -> Option<ReasonCode> {
-    if u.geo && needs.geo {
-        Some(ReasonCode::GeoUnavailable)
-    } else if u.reputation && needs.reputation {
-        Some(ReasonCode::ReputationUnavailable)
-    } else if u.store && needs.store {
-        Some(ReasonCode::StoreUnavailable)
-    } else if u.ip && needs.ip {
-        Some(ReasonCode::IpAbsent)
-    } else if u.device && needs.device {
-        Some(ReasonCode::DeviceAbsent)
-    } else {
-        None
-    }
+    u.affecting(needs).map(|(source, why)| {
+        if why.is_reported() {
+            source.reason()
+        } else {
+            ReasonCode::ModelBaseline
+        }
+    })
 }
 
 /// The reason code a feature's own term (before imputation) belongs to. `raw` is the row before
@@ -329,7 +296,10 @@ mod tests {
     #[test]
     fn imputed_raises_belong_to_the_unavailable_source() {
         let mut f = Findings::default();
-        f.unavailable.geo = true;
+        f.unavailable.set(
+            crate::domain::Source::Geo,
+            crate::domain::Absence::ClientOmitted,
+        );
         let a = attribute(&rules(), &[0.0; N_FEATURES], &f, false);
         let geo = a.tenths[ReasonCode::GeoUnavailable as usize];
         assert!(geo > 0, "{geo}");

@@ -21,7 +21,7 @@ pub use attribution::{
 };
 
 use super::linear::LinearModel;
-use crate::domain::{Reason, ReasonCode};
+use crate::domain::{Absence, Reason, ReasonCode, Source};
 use crate::features::{F, FeatureRow, Findings};
 
 /// A reason before its text is attached.
@@ -93,11 +93,19 @@ pub fn find(
                 | F::NetworkHosting
                 | F::NetworkProxy
                 | F::NetworkBlocklisted => (0.0, network_detail()),
-                F::NetworkIpAbsent if findings.unavailable.ip => {
-                    (imputed.ip, json!({"treated_as": "worst_case"}))
-                }
-                F::DeviceAbsent if findings.unavailable.device => {
-                    (imputed.device, json!({"treated_as": "worst_case"}))
+                F::NetworkIpAbsent | F::DeviceAbsent => {
+                    let source = if f == F::NetworkIpAbsent {
+                        Source::Ip
+                    } else {
+                        Source::Device
+                    };
+                    match findings.unavailable.get(source) {
+                        Some(Absence::ClientOmitted) => (
+                            imputed[source as usize],
+                            json!({"treated_as": "worst_case"}),
+                        ),
+                        _ => (0.0, Value::Object(Default::default())),
+                    }
                 }
                 _ => (0.0, Value::Object(Default::default())),
             };
@@ -209,26 +217,27 @@ pub fn find(
             json!({"failures_24h": n}),
         );
     }
-    if findings.unavailable.geo {
-        push(
-            ReasonCode::GeoUnavailable,
-            imputed.geo,
-            json!({"cause": findings.geo_cause.unwrap_or("no_database"), "treated_as": "worst_case"}),
-        );
-    }
-    if findings.unavailable.reputation {
-        push(
-            ReasonCode::ReputationUnavailable,
-            imputed.reputation,
-            json!({"treated_as": "worst_case"}),
-        );
-    }
-    if findings.unavailable.store {
-        push(
-            ReasonCode::StoreUnavailable,
-            imputed.store,
-            json!({"treated_as": "worst_case"}),
-        );
+    // A deployment source that failed (or has no answer for the address) or that the client
+    // hid: its reason code, carrying what imputing it cost. One absent by design is not a
+    // reason: the response lists the sources in use instead.
+    for (source, why) in findings.unavailable.reported() {
+        if !source.is_deployment() {
+            continue; // ip_absent and device_absent come from their own features above
+        }
+        let treated_as = match why {
+            Absence::ClientOmitted => "worst_case",
+            Absence::Failed | Absence::ByDesign => "neutral",
+        };
+        let detail = match source {
+            Source::Geo => json!({
+                "cause": findings.geo_cause.unwrap_or("database_failed"),
+                "treated_as": treated_as
+            }),
+            Source::Reputation | Source::Store | Source::Ip | Source::Device => {
+                json!({"treated_as": treated_as})
+            }
+        };
+        push(source.reason(), imputed[source as usize], detail);
     }
     if findings.allowlisted {
         push(
