@@ -51,6 +51,31 @@ struct Judged {
     out: crate::policy::PolicyOutcome,
 }
 
+/// The deployment's evidence sources, as [`Engine::source_report`] finds them.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SourceReport {
+    /// Configured and answering.
+    pub in_use: Sources,
+    /// Not configured: absent by design, scored without (neutral values), no reason code.
+    pub not_configured: Sources,
+    /// Configured but failing, with why: every request costs at least OTP and the source's
+    /// reason code until it is fixed.
+    #[serde(serialize_with = "failed_sources")]
+    pub failed: Vec<(Source, String)>,
+}
+
+fn failed_sources<S: serde::Serializer>(
+    failed: &[(Source, String)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = serializer.serialize_seq(Some(failed.len()))?;
+    for (source, problem) in failed {
+        seq.serialize_element(&serde_json::json!({"source": source.as_str(), "problem": problem}))?;
+    }
+    seq.end()
+}
+
 /// The parts an engine is built from.
 pub struct Parts {
     /// IP enrichment.
@@ -585,6 +610,42 @@ impl Engine {
     /// `Err` naming the problem while the store refuses writes (see [`ProfileStore::health`]).
     pub fn store_health(&self) -> Result<(), String> {
         self.store.health()
+    }
+
+    /// The deployment's evidence sources: in use, absent by design (not configured), or
+    /// configured and failing (with why). The client sources (IP, device id) are per request
+    /// and not reported here.
+    pub fn source_report(&self) -> SourceReport {
+        use crate::enrich::SourceState;
+        let status = self.enricher.status();
+        let mut report = SourceReport::default();
+        for source in Source::ALL.into_iter().filter(|s| s.is_deployment()) {
+            let state = match source {
+                Source::Geo => status.city,
+                Source::Reputation => status.anonymous_ip,
+                Source::Store => match self.store.health() {
+                    Ok(()) => SourceState::Loaded,
+                    Err(problem) => {
+                        report.failed.push((source, problem));
+                        continue;
+                    }
+                },
+                Source::Ip | Source::Device => continue,
+            };
+            match state {
+                SourceState::Loaded => report.in_use = report.in_use.with(source),
+                SourceState::NotConfigured => {
+                    report.not_configured = report.not_configured.with(source)
+                }
+                SourceState::Failed => report.failed.push((
+                    source,
+                    "configured but could not be opened (see warnings); scored with neutral \
+                     values, its reason code and at least step_up_otp"
+                        .to_string(),
+                )),
+            }
+        }
+        report
     }
 
     /// Calls `done` once every store write made before this call (the relaxed activity of

@@ -402,7 +402,10 @@ pub async fn model(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     authorize(&st, &headers, None)?;
-    Ok(json_response(StatusCode::OK, to_json(&st.model_info())?))
+    let internal = |e: serde_json::Error| ApiError::Internal(e.to_string());
+    let mut info = serde_json::to_value(st.model_info()).map_err(internal)?;
+    info["sources"] = serde_json::to_value(st.engine.source_report()).map_err(internal)?;
+    Ok(json_response(StatusCode::OK, info.to_string()))
 }
 
 #[derive(Deserialize, Default)]
@@ -642,16 +645,26 @@ pub async fn readyz(State(st): State<Arc<AppState>>) -> Response {
         ("label_log", st.labels.as_ref().map(|l| l.health())),
         ("store", Some(st.engine.store_health())),
     ];
-    let failing: Vec<_> = checks
+    let sources = st.engine.source_report();
+    let mut failing: Vec<_> = checks
         .into_iter()
         .filter_map(|(source, health)| match health {
             Some(Err(problem)) => Some(serde_json::json!({"source": source, "problem": problem})),
             _ => None,
         })
         .collect();
+    // A configured evidence source that fails (a missing or corrupt geo database) costs every
+    // request friction: not ready, so the orchestrator and the operator see it. The store is
+    // already checked above.
+    for (source, problem) in &sources.failed {
+        if *source != crate::domain::Source::Store {
+            failing.push(serde_json::json!({"source": source.as_str(), "problem": problem}));
+        }
+    }
     let mut body = serde_json::json!({
         "status": "ready",
         "model_version": st.model_info().model_version,
+        "sources": sources,
         "warnings": st.engine.warnings(),
     });
     if failing.is_empty() {
