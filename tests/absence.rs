@@ -56,7 +56,7 @@ fn enroll(engine: &tessera::Engine, user: &str, ip: &str, n: i64) {
     }
 }
 
-fn reason<'a>(r: &'a ScoreResponse, code: ReasonCode) -> Option<&'a tessera::domain::Reason> {
+fn reason(r: &ScoreResponse, code: ReasonCode) -> Option<&tessera::domain::Reason> {
     r.reasons.iter().find(|x| x.code == code)
 }
 
@@ -228,8 +228,6 @@ fn leaving_the_ip_out_never_scores_better_than_sending_any_address() {
     // On the channels that always carry the client's address, every address of the demo
     // database (home, another city, another continent, a Tor exit, a hosting range) and two
     // outside it: leaving the IP out scores no better than sending it.
-    let e = engine(&memory_config());
-    enroll_in_paris(&e, "mila", 6);
     let addresses = [
         PARIS_IP,
         LYON_IP,
@@ -244,7 +242,7 @@ fn leaving_the_ip_out_never_scores_better_than_sending_any_address() {
         for (k, ip) in addresses.iter().enumerate() {
             for dev in ["mila-phone", "other-phone"] {
                 n += 1;
-                let at = T0 + i64::try_from(n).expect("small") * HOUR;
+                let at = T0 + i64::from(n) * HOUR;
                 let mut with = request(
                     "mila",
                     &format!("m-ip-{n}"),
