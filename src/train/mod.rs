@@ -133,13 +133,21 @@ pub fn train_with_labels(
     let engine = Engine::from_config_with_key(&replay_cfg, key)?;
     let rep = replay::replay(&ds, &engine)?;
     // Fit only the labelled events (still in time order); the rest shaped history in replay.
-    let (mut rows, mut ys, mut ts_ms) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut rows, mut ys, mut ts_ms, mut absences) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let refused_outcomes = rep.refused_outcomes;
-    for ((row, label), ts) in rep.rows.into_iter().zip(rep.labels).zip(rep.ts_ms) {
+    for (((row, label), ts), u) in rep
+        .rows
+        .into_iter()
+        .zip(rep.labels)
+        .zip(rep.ts_ms)
+        .zip(rep.absences)
+    {
         if let Some(y) = label {
             rows.push(row);
             ys.push(y);
             ts_ms.push(ts);
+            absences.push(u);
         }
     }
     let n = rows.len();
@@ -151,6 +159,12 @@ pub fn train_with_labels(
     let cut = ((n as f64) * TRAIN_SHARE) as usize;
     let cutoff_ms = ts_ms[cut.min(n - 1)];
     let split = ts_ms.partition_point(|t| *t < cutoff_ms);
+    // Sources missing by design or by failure are imputed with neutral values learned from the
+    // training rows only, in training and evaluation alike, exactly as serving imputes them.
+    let neutral = neutral_values(&rows[..split], &absences[..split], &ys[..split]);
+    for (row, u) in rows.iter_mut().zip(&absences) {
+        impute_neutral(row, u, &neutral);
+    }
     let (train_rows, test_rows) = rows.split_at(split);
     let (train_y, test_y) = ys.split_at(split);
     if test_rows.is_empty() || !test_y.iter().any(|y| *y) || test_y.iter().all(|y| *y) {
@@ -169,7 +183,7 @@ pub fn train_with_labels(
         metrics: serde_json::Value::Null,
         training: serde_json::Value::Null,
         card: serde_json::Value::Null,
-        neutral: Vec::new(),
+        neutral,
     };
     let digest = blake3::hash(
         serde_json::to_string(&(&art.weights, art.intercept))
@@ -221,4 +235,57 @@ pub fn train_with_labels(
         labels: source,
         refused_outcomes,
     })
+}
+
+/// The neutral value of each feature: its mean over the genuine training rows in which every
+/// source it needs was present; 0 for features that lower risk (a missing source never earns
+/// trust) and when no such row exists.
+pub fn neutral_values(
+    rows: &[crate::features::FeatureRow],
+    absences: &[crate::features::Unavailable],
+    ys: &[bool],
+) -> Vec<f64> {
+    use crate::features::FEATURES;
+    use crate::features::schema::Direction;
+    FEATURES
+        .iter()
+        .enumerate()
+        .map(|(i, def)| {
+            if def.direction == Direction::Trust {
+                return 0.0;
+            }
+            let (sum, n) = rows
+                .iter()
+                .zip(absences)
+                .zip(ys)
+                .filter(|((_, u), y)| !**y && u.affecting(def.needs).is_none())
+                .fold((0.0f64, 0usize), |(s, n), ((r, _), _)| {
+                    (s + f64::from(r[i]), n + 1)
+                });
+            if n == 0 {
+                0.0
+            } else {
+                (sum / n as f64).clamp(0.0, f64::from(def.max))
+            }
+        })
+        .collect()
+}
+
+/// Replaces, in `row`, every feature that needs a source missing by design or by failure with
+/// its neutral value (client-caused absences stay as extracted: the worst case is serving's
+/// fail-secure rule, applied on top of the model).
+pub fn impute_neutral(
+    row: &mut crate::features::FeatureRow,
+    u: &crate::features::Unavailable,
+    neutral: &[f64],
+) {
+    use crate::domain::Absence;
+    if u.is_empty() {
+        return;
+    }
+    for (i, def) in crate::features::FEATURES.iter().enumerate() {
+        if let Some((_, Absence::ByDesign | Absence::Failed)) = u.affecting(def.needs) {
+            row[i] = neutral.get(i).copied().unwrap_or(0.0) as f32;
+        }
+    }
 }

@@ -3,7 +3,7 @@
 //! event's features see history exactly as it was at that moment and never the future.
 
 use crate::engine::Engine;
-use crate::features::FeatureRow;
+use crate::features::{FeatureRow, Unavailable};
 
 use super::TrainError;
 use super::dataset::{Dataset, LogEvent};
@@ -14,6 +14,8 @@ use super::dataset::{Dataset, LogEvent};
 pub struct Replayed {
     /// Features as extracted.
     pub rows: Vec<FeatureRow>,
+    /// Per row: which sources were missing, and why (training imputes as serving does).
+    pub absences: Vec<Unavailable>,
     /// True for attacks, false for genuine events, `None` when unknown.
     pub labels: Vec<Option<bool>>,
     /// Event times, ms.
@@ -46,6 +48,7 @@ pub fn replay(data: &Dataset, engine: &Engine) -> Result<Replayed, TrainError> {
                     Err(e) => return Err(TrainError::Data(format!("event at {ts}: {e}"))),
                 };
                 out.rows.push(a.row);
+                out.absences.push(a.findings.unavailable);
                 out.labels.push(*is_attack);
                 out.ts_ms.push(*ts);
                 out.scenarios.push(scenario.clone());
