@@ -548,6 +548,7 @@ impl Engine {
             country: a.country.as_deref(),
             ip: valid.ip,
             confidence: confidence(a, valid),
+            sim_change_age_ms: valid.sim_change_age_ms,
         };
         let out = policy.decide(trust, valid.channel, valid.action, &codes, &ctx);
         Judged {
@@ -723,6 +724,12 @@ fn request_digest(caller: &str, req: &ScoreRequest) -> [u8; 16] {
         text(buf, Some(req.channel.as_str()));
         text(buf, req.action.map(|a| a.as_str()));
         text(buf, req.network.as_ref().and_then(|n| n.ip.as_deref()));
+        text(
+            buf,
+            req.network
+                .as_ref()
+                .and_then(|n| n.sim_changed_at.as_deref()),
+        );
         match &req.device {
             Some(d) => {
                 text(buf, Some("device"));

@@ -254,7 +254,7 @@ fn leaving_the_ip_out_never_scores_better_than_sending_any_address() {
                 with.channel = channel;
                 let mut without = with.clone();
                 without.request_id = Some(format!("m-none-{n}"));
-                without.network = Some(NetworkInfo { ip: None });
+                without.network = Some(NetworkInfo::default());
                 // Score each on an engine of its own history, so neither sees the other.
                 let a = engine(&memory_config());
                 let b = engine(&memory_config());
@@ -274,4 +274,46 @@ fn leaving_the_ip_out_never_scores_better_than_sending_any_address() {
         }
     }
     assert_eq!(n, 28);
+}
+
+#[test]
+fn a_recent_sim_swap_before_a_payment_is_otp_and_kba_and_a_phone_number_earns_no_trust() {
+    let e = engine(&memory_config());
+    enroll_in_paris(&e, "nora", 6);
+    // Her phone number, on SMS, is known: not a new device, but no trusted_device credit.
+    let mut known = sms("nora", "n-known", T0 + HOUR, "nora-phone");
+    known.action = Some(tessera::domain::Action::Payment);
+    let r = score(&e, &known);
+    assert!(!codes(&r).contains(&"trusted_device"), "{:?}", codes(&r));
+    assert!(!codes(&r).contains(&"new_device"), "{:?}", codes(&r));
+    // The broker's carrier check reports a SIM change two days ago.
+    let mut swapped = sms("nora", "n-swap", T0 + 2 * HOUR, "nora-phone");
+    swapped.action = Some(tessera::domain::Action::Payment);
+    swapped.network = Some(NetworkInfo {
+        sim_changed_at: Some(ts(T0 - 2 * DAY)),
+        ..NetworkInfo::default()
+    });
+    let r = score(&e, &swapped);
+    assert_eq!(r.decision, Decision::StepUpOtpKba, "{:?}", codes(&r));
+    assert!(codes(&r).contains(&"recent_sim_swap"), "{:?}", codes(&r));
+    // A change long ago is no reason.
+    let mut old = swapped.clone();
+    old.request_id = Some("n-old".into());
+    old.network = Some(NetworkInfo {
+        sim_changed_at: Some(ts(T0 - 90 * DAY)),
+        ..NetworkInfo::default()
+    });
+    let r = score(&e, &old);
+    assert!(!codes(&r).contains(&"recent_sim_swap"), "{:?}", codes(&r));
+    // A malformed date is refused, naming the field and not the value.
+    let mut bad = swapped.clone();
+    bad.request_id = Some("n-bad".into());
+    bad.network = Some(NetworkInfo {
+        sim_changed_at: Some("last tuesday".into()),
+        ..NetworkInfo::default()
+    });
+    let err = e.score_at(&bad, T0 + 3 * HOUR).expect_err("bad date");
+    let text = err.to_string();
+    assert!(text.contains("network.sim_changed_at"), "{text}");
+    assert!(!text.contains("tuesday"), "{text}");
 }

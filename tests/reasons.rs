@@ -205,6 +205,7 @@ fn varied_request(rng: &mut rand_chacha::ChaCha8Rng, n: usize, at: i64) -> Score
         let ip = CITY_IPS[rng.gen_range(0..CITY_IPS.len())];
         r.network = Some(NetworkInfo {
             ip: Some(ip.into()),
+            ..NetworkInfo::default()
         });
     }
     if rng.gen_bool(0.85) {

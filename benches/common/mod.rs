@@ -26,6 +26,7 @@ fn request(user: &str, id: &str, at: i64, ip: &str, seed: u64) -> ScoreRequest {
     r.request_id = Some(id.into());
     r.network = Some(NetworkInfo {
         ip: Some(ip.into()),
+        ..NetworkInfo::default()
     });
     r.device = Some(DeviceInfo {
         id: Some(format!("{user}-phone")),

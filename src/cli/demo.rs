@@ -179,6 +179,7 @@ fn request(
     req.request_id = Some(id.to_string());
     req.network = Some(NetworkInfo {
         ip: Some(ip.to_string()),
+        ..NetworkInfo::default()
     });
     req.device = Some(device);
     req.typing = typing;

@@ -131,6 +131,9 @@ reason_codes! {
     /// The score rests on too little evidence (few signals, little verified history) for an
     /// action of this sensitivity to pass without a challenge.
     LowConfidence = "low_confidence", "We have too little information about this session to confirm it's you without a check.";
+    /// The SIM of the customer's phone number changed recently (the broker's carrier check):
+    /// a code sent by SMS alone would reach whoever holds the new SIM.
+    RecentSimSwap = "recent_sim_swap", "Your phone number moved to a new SIM card recently, so we need an extra check.";
 }
 
 impl std::fmt::Display for ReasonCode {

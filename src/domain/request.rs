@@ -44,12 +44,19 @@ pub struct ScoreRequest {
 }
 
 /// Network evidence for the event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkInfo {
     /// The client's public IP address (v4 or v6), as text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
+    /// When the SIM of the customer's phone number last changed, RFC 3339, as the broker's
+    /// carrier check reports it (the CAMARA SIM Swap API's `latestSimChange`, or an operator's
+    /// equivalent). A recent change before an action of medium or high sensitivity is at least
+    /// `step_up_otp_kba` (reason `recent_sim_swap`): a one-time code sent by SMS alone goes to
+    /// whoever holds the new SIM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim_changed_at: Option<String>,
 }
 
 /// Device evidence for the event; every field is optional.

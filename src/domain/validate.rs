@@ -73,6 +73,9 @@ pub struct ValidRequest<'a> {
     pub channel: Channel,
     /// The client IP, when given.
     pub ip: Option<IpAddr>,
+    /// How long before this request the phone number's SIM last changed, ms (0 when the
+    /// reported change is later than the request), when the broker reported it.
+    pub sim_change_age_ms: Option<i64>,
 }
 
 impl<'a> ValidRequest<'a> {
@@ -123,6 +126,17 @@ impl<'a> ValidRequest<'a> {
         let ip = match req.network.as_ref().and_then(|n| n.ip.as_deref()) {
             None => None,
             Some(text) => Some(parse_ip(text)?),
+        };
+        let sim_change_age_ms = match req
+            .network
+            .as_ref()
+            .and_then(|n| n.sim_changed_at.as_deref())
+        {
+            None => None,
+            Some(text) => {
+                let changed_ms = parse_rfc3339("network.sim_changed_at", text)?;
+                Some(at_ms.saturating_sub(changed_ms).max(0))
+            }
         };
         if let Some(dev) = &req.device {
             if let Some(id) = &dev.id {
@@ -180,6 +194,7 @@ impl<'a> ValidRequest<'a> {
             action: req.action.unwrap_or(Action::Login),
             channel: req.channel,
             ip,
+            sim_change_age_ms,
         })
     }
 }
@@ -337,6 +352,7 @@ mod tests {
         let mut r = base();
         r.network = Some(NetworkInfo {
             ip: Some("300.1.1.1".into()),
+            ..NetworkInfo::default()
         });
         assert_eq!(err_of(&r).field(), "network.ip");
 

@@ -277,6 +277,10 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
     };
     match profile.device(&key) {
         None => set(row, F::DeviceNewForUser, 1.0),
+        // On SMS, WhatsApp and social channels the "device" is the phone number or the social
+        // account — exactly what a SIM swap or an account takeover steals: a known one is not
+        // new, but it earns no trust of its own.
+        Some(_) if !carries => {}
         Some(known) => {
             let days = ((now - known.first_verified_ms).max(0) as f32) / 86_400_000.0;
             set(row, F::DeviceAgeDaysLog, days.ln_1p().min(7.0));

@@ -95,7 +95,10 @@ impl Draft {
         req.request_id = Some(self.request_id.clone());
         req.session_id = self.session_id.clone();
         req.action = Some(self.action);
-        req.network = self.ip.clone().map(|ip| NetworkInfo { ip: Some(ip) });
+        req.network = self.ip.clone().map(|ip| NetworkInfo {
+            ip: Some(ip),
+            ..NetworkInfo::default()
+        });
         req.device = self.device.clone();
         req.typing = self.typing.clone().map(|events| TypingInfo { events });
         if self.failed_attempts > 0 || !self.passed_methods.is_empty() {

@@ -45,6 +45,10 @@ pub struct PolicyFile {
     /// Below this confidence (0–1), medium- and high-sensitivity actions are at least
     /// `step_up_otp` (reason `low_confidence`). Default 0.4.
     pub min_confidence: Option<f64>,
+    /// A SIM change reported within this many days is recent (reason `recent_sim_swap`): at
+    /// least `step_up_otp_kba` for medium- and high-sensitivity actions, `step_up_otp` for low
+    /// ones. Default 7.
+    pub sim_swap_days: Option<u32>,
 }
 
 /// Channel adjustment.
@@ -91,6 +95,7 @@ pub struct PolicyTable {
     actions: Vec<(Action, ActionPolicy)>,
     floors: Vec<(ReasonCode, Decision)>,
     min_confidence: f64,
+    sim_swap_ms: i64,
 }
 
 /// What the policy needs to know beyond the score.
@@ -102,6 +107,8 @@ pub struct PolicyContext<'a> {
     pub ip: Option<IpAddr>,
     /// How much evidence the score rests on, 0–1 (see the engine's `confidence`).
     pub confidence: f64,
+    /// How long ago the phone number's SIM changed, ms, when the broker reported it.
+    pub sim_change_age_ms: Option<i64>,
 }
 
 /// The policy's answer.
@@ -262,6 +269,10 @@ impl PolicyTable {
                 None => floors.push((*code, *d)),
             }
         }
+        let sim_swap_days = file.sim_swap_days.unwrap_or(7);
+        if !(1..=365).contains(&sim_swap_days) {
+            return Err(PolicyError("sim_swap_days: must be 1–365".into()));
+        }
         let min_confidence = file.min_confidence.unwrap_or(DEFAULT_MIN_CONFIDENCE);
         if !(0.0..=1.0).contains(&min_confidence) {
             return Err(PolicyError("min_confidence: must be 0–1".into()));
@@ -277,6 +288,7 @@ impl PolicyTable {
             actions,
             floors,
             min_confidence,
+            sim_swap_ms: i64::from(sim_swap_days) * 86_400_000,
         })
     }
 
@@ -345,6 +357,17 @@ impl PolicyTable {
         if sensitivity != Sensitivity::Low && ctx.confidence < self.min_confidence {
             added.push(ReasonCode::LowConfidence);
             decision = decision.max(Decision::StepUpOtp);
+        }
+        if ctx
+            .sim_change_age_ms
+            .is_some_and(|age| age <= self.sim_swap_ms)
+        {
+            added.push(ReasonCode::RecentSimSwap);
+            decision = decision.max(if sensitivity == Sensitivity::Low {
+                Decision::StepUpOtp
+            } else {
+                Decision::StepUpOtpKba
+            });
         }
         // A device never verified for this user, with no address to place it (SMS, WhatsApp,
         // social): nothing but the device id vouches for the request, and on those channels the
@@ -446,6 +469,7 @@ mod tests {
             country: Some("FR"),
             ip: Some(ip),
             confidence: 1.0,
+            sim_change_age_ms: None,
         };
         let out = p.decide(t(95), Channel::WebWidget, Action::Payment, &[], &home);
         assert_eq!(out.decision, Decision::Allow);
@@ -453,6 +477,7 @@ mod tests {
             country: Some("US"),
             ip: Some("8.8.8.8".parse().expect("ip")),
             confidence: 1.0,
+            sim_change_age_ms: None,
         };
         let out = p.decide(t(95), Channel::WebWidget, Action::Payment, &[], &abroad);
         assert_eq!(out.decision, Decision::StepUpOtp);
@@ -572,5 +597,28 @@ mod tests {
             &sure,
         );
         assert_eq!(out.decision, Decision::StepUpOtp);
+    }
+
+    #[test]
+    fn a_recent_sim_swap_before_a_sensitive_action_needs_more_than_an_sms_code() {
+        let p = PolicyTable::default();
+        let swapped = |days: i64| PolicyContext {
+            confidence: 1.0,
+            sim_change_age_ms: Some(days * 86_400_000),
+            ..PolicyContext::default()
+        };
+        let out = p.decide(t(100), Channel::Sms, Action::Payment, &[], &swapped(2));
+        assert_eq!(out.decision, Decision::StepUpOtpKba);
+        assert!(out.added.contains(&ReasonCode::RecentSimSwap));
+        let out = p.decide(t(100), Channel::Sms, Action::Login, &[], &swapped(2));
+        assert_eq!(out.decision, Decision::StepUpOtpKba, "login is medium");
+        let out = p.decide(t(100), Channel::Sms, Action::ViewAccount, &[], &swapped(2));
+        assert_eq!(out.decision, Decision::StepUpOtp);
+        let out = p.decide(t(100), Channel::Sms, Action::Payment, &[], &swapped(30));
+        assert!(!out.added.contains(&ReasonCode::RecentSimSwap));
+        let strict = PolicyTable::from_toml("sim_swap_days = 60\n").expect("policy");
+        let out = strict.decide(t(100), Channel::Sms, Action::Payment, &[], &swapped(30));
+        assert_eq!(out.decision, Decision::StepUpOtpKba);
+        assert!(PolicyTable::from_toml("sim_swap_days = 0\n").is_err());
     }
 }

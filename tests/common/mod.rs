@@ -87,6 +87,7 @@ pub fn request(
     r.request_id = Some(id.into());
     r.network = Some(NetworkInfo {
         ip: Some(ip.into()),
+        ..NetworkInfo::default()
     });
     r.device = Some(dev);
     r.typing = typing;
