@@ -5,6 +5,7 @@
 //! held-out split ([`metrics`]), and write the artifact with its schema, metrics and model card
 //! ([`card`]).
 
+pub mod backtest;
 pub mod card;
 pub mod dataset;
 pub mod fit;
