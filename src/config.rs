@@ -24,6 +24,8 @@
 //! path = ""                     # a policy TOML file; "" = built-in defaults
 //! [features]
 //! trusted_device_days = 30
+//! device_fraud_mark_days = 90   # how long a confirmed-fraud mark on a device counts
+//! ip_fraud_mark_days = 30       # … on an address (reassigned; carrier NAT serves many)
 //! max_travel_speed_kmh = 1000.0
 //! [server]                      # `tessera serve`
 //! listen = "127.0.0.1:8480"
@@ -245,6 +247,11 @@ pub struct FeaturesConfig {
     pub max_travel_speed_kmh: f64,
     /// Velocity window for per-IP counters, minutes.
     pub velocity_window_min: u32,
+    /// How long a device's confirmed-fraud mark counts, days (a mark on the victim's own
+    /// device is the victim's only, and a verified outcome from it clears it sooner).
+    pub device_fraud_mark_days: u32,
+    /// How long an address's confirmed-fraud mark counts, days (addresses are reassigned).
+    pub ip_fraud_mark_days: u32,
 }
 
 impl Default for FeaturesConfig {
@@ -253,6 +260,8 @@ impl Default for FeaturesConfig {
             trusted_device_days: 30,
             max_travel_speed_kmh: 1_000.0,
             velocity_window_min: 60,
+            device_fraud_mark_days: 90,
+            ip_fraud_mark_days: 30,
         }
     }
 }
@@ -399,6 +408,12 @@ impl Config {
         if f.trusted_device_days == 0 || f.trusted_device_days > 3_650 {
             return Err("features.trusted_device_days: must be 1–3650".into());
         }
+        if !(1..=3_650).contains(&f.device_fraud_mark_days) {
+            return Err("features.device_fraud_mark_days: must be 1–3650".into());
+        }
+        if !(1..=3_650).contains(&f.ip_fraud_mark_days) {
+            return Err("features.ip_fraud_mark_days: must be 1–3650".into());
+        }
         if !(f.max_travel_speed_kmh.is_finite()
             && f.max_travel_speed_kmh >= 100.0
             && f.max_travel_speed_kmh <= 20_000.0)
@@ -493,6 +508,8 @@ impl Config {
             trusted_device_window_ms: i64::from(self.features.trusted_device_days) * 86_400_000,
             max_travel_speed_kmh: self.features.max_travel_speed_kmh,
             velocity_window_ms: i64::from(self.features.velocity_window_min) * 60_000,
+            device_fraud_mark_ms: i64::from(self.features.device_fraud_mark_days) * 86_400_000,
+            ip_fraud_mark_ms: i64::from(self.features.ip_fraud_mark_days) * 86_400_000,
             ..FeatureConfig::default()
         }
     }

@@ -267,16 +267,26 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
             f64::from(accounts),
         ));
     }
+    let window = inputs.cfg.device_fraud_mark_ms;
+    let tenant_mark = super::FeatureConfig::mark_counts(snap.device.fraud_ms, now, window);
+    let own_mark = snap
+        .profile
+        .as_ref()
+        .and_then(|p| p.device(&key))
+        .is_some_and(|d| super::FeatureConfig::mark_counts(d.fraud_ms, now, window));
     set(
         row,
         F::DeviceFraudLinked,
-        f32::from(u8::from(snap.device.fraud_ms.is_some())),
+        f32::from(u8::from(tenant_mark || own_mark)),
     );
     let Some(profile) = snap.profile.as_ref().filter(|p| p.has_history()) else {
         return;
     };
     match profile.device(&key) {
         None => set(row, F::DeviceNewForUser, 1.0),
+        // The user's own device, used for confirmed fraud since: known, but no trust until a
+        // verified outcome from it clears the mark.
+        Some(_) if own_mark => {}
         // On SMS, WhatsApp and social channels the "device" is the phone number or the social
         // account — exactly what a SIM swap or an account takeover steals: a known one is not
         // new, but it earns no trust of its own.

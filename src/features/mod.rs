@@ -39,6 +39,19 @@ pub struct FeatureConfig {
     pub min_template_keys: usize,
     /// Enrolled samples needed before a template is used.
     pub min_template_samples: u32,
+    /// How long a device's confirmed-fraud mark counts, ms (default 90 days).
+    pub device_fraud_mark_ms: i64,
+    /// How long an address's confirmed-fraud mark counts, ms (default 30 days: addresses are
+    /// reassigned, and a carrier's NAT serves many people).
+    pub ip_fraud_mark_ms: i64,
+}
+
+impl FeatureConfig {
+    /// True when a fraud mark set at `mark_ms` still counts at `now_ms` for a window of
+    /// `window_ms`.
+    pub fn mark_counts(mark_ms: Option<i64>, now_ms: i64, window_ms: i64) -> bool {
+        mark_ms.is_some_and(|m| now_ms.saturating_sub(m) <= window_ms)
+    }
 }
 
 impl Default for FeatureConfig {
@@ -52,6 +65,8 @@ impl Default for FeatureConfig {
             replay_tolerance_ms: 2.0,
             min_template_keys: 8,
             min_template_samples: 3,
+            device_fraud_mark_ms: 90 * 24 * 3_600_000,
+            ip_fraud_mark_ms: 30 * 24 * 3_600_000,
         }
     }
 }

@@ -85,7 +85,15 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
                 .counts
                 .push((ReasonCode::IpVelocity, "attempts_1h", f64::from(attempts)));
         }
-        set(row, F::NetworkFraudLinked, flag(ip.fraud_ms.is_some()));
+        set(
+            row,
+            F::NetworkFraudLinked,
+            flag(super::FeatureConfig::mark_counts(
+                ip.fraud_ms,
+                inputs.req.at_ms,
+                inputs.cfg.ip_fraud_mark_ms,
+            )),
+        );
     }
 }
 

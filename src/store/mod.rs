@@ -624,20 +624,36 @@ pub fn apply_outcome(
                 }
             }
             OutcomeEffect::MarkedFraud => {
-                // Remember the device and IP, and take back anything learned.
-                if let Some(d) = &pending.device {
-                    let mut dev: DeviceActivity = load(kv, Table::Device, d)?.unwrap_or_default();
-                    dev.fraud_ms = Some(at_ms);
-                    save(kv, Table::Device, d, &dev)?;
+                // Fraud from the victim's own context (their verified device: a remote-access
+                // trojan, a SIM swap) marks that device for this user only, so the victim is
+                // not locked out of their own phone and home network for everyone's sake. Fraud
+                // from anywhere else marks the device and the address for the whole tenant.
+                // Either way, take back anything the request taught.
+                let mut profile = load::<UserProfile>(kv, Table::Profile, &user)?;
+                let own = match (&profile, &pending.device) {
+                    (Some(p), Some(d)) => p.owned_before(d, pending.at_ms),
+                    _ => false,
+                };
+                if own {
+                    if let (Some(p), Some(d)) = (profile.as_mut(), &pending.device) {
+                        p.mark_own_device(d, at_ms);
+                    }
+                } else {
+                    if let Some(d) = &pending.device {
+                        let mut dev: DeviceActivity =
+                            load(kv, Table::Device, d)?.unwrap_or_default();
+                        dev.fraud_ms = Some(at_ms);
+                        save(kv, Table::Device, d, &dev)?;
+                    }
+                    if let Some(ip) = &pending.ip {
+                        let mut rec: IpActivity = load(kv, Table::Ip, ip)?.unwrap_or_default();
+                        rec.fraud_ms = Some(at_ms);
+                        save(kv, Table::Ip, ip, &rec)?;
+                    }
                 }
-                if let Some(ip) = &pending.ip {
-                    let mut rec: IpActivity = load(kv, Table::Ip, ip)?.unwrap_or_default();
-                    rec.fraud_ms = Some(at_ms);
-                    save(kv, Table::Ip, ip, &rec)?;
-                }
-                if let Some(mut profile) = load::<UserProfile>(kv, Table::Profile, &user)? {
-                    profile.unlearn(&pending);
-                    save(kv, Table::Profile, &user, &profile)?;
+                if let Some(mut p) = profile {
+                    p.unlearn(&pending);
+                    save(kv, Table::Profile, &user, &p)?;
                 }
             }
         }

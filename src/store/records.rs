@@ -305,6 +305,11 @@ pub struct KnownDevice {
     pub last_verified_ms: i64,
     /// Verified uses.
     pub count: u32,
+    /// When fraud was confirmed on a request from this device while it was already this user's
+    /// own verified device (a remote-access trojan, a SIM swap): the mark is the user's, not the
+    /// device's, so it locks no one else out; it decays and a later verified outcome from the
+    /// device clears it (format 5).
+    pub fraud_ms: Option<i64>,
 }
 
 /// A place verified for a user.
@@ -668,6 +673,10 @@ impl UserProfile {
                 Some(d) => {
                     d.last_verified_ms = d.last_verified_ms.max(ev.at_ms);
                     d.count = d.count.saturating_add(1);
+                    // The user passed a challenge on the device after the fraud: theirs again.
+                    if d.fraud_ms.is_some_and(|m| m < ev.at_ms) {
+                        d.fraud_ms = None;
+                    }
                 }
                 None => {
                     self.devices.push(KnownDevice {
@@ -675,6 +684,7 @@ impl UserProfile {
                         first_verified_ms: ev.at_ms,
                         last_verified_ms: ev.at_ms,
                         count: 1,
+                        fraud_ms: None,
                     });
                     evict_oldest(&mut self.devices, cfg.max_devices, |d| d.last_verified_ms);
                 }
@@ -717,6 +727,19 @@ impl UserProfile {
             self.typing_for_mut(t.mobile)
                 .get_or_insert_with(DigraphProfile::default)
                 .enroll(&t.sample, cfg.template_min_weight);
+        }
+    }
+
+    /// True when `device` was this user's own verified device before `at_ms`.
+    pub fn owned_before(&self, device: &Pseudonym, at_ms: i64) -> bool {
+        self.device(device)
+            .is_some_and(|d| d.first_verified_ms < at_ms)
+    }
+
+    /// Marks the user's own device as used for confirmed fraud at `at_ms`.
+    pub fn mark_own_device(&mut self, device: &Pseudonym, at_ms: i64) {
+        if let Some(d) = self.devices.iter_mut().find(|d| &d.key == device) {
+            d.fraud_ms = Some(d.fraud_ms.map_or(at_ms, |m| m.max(at_ms)));
         }
     }
 
@@ -977,5 +1000,117 @@ mod tests {
         p.unlearn(&phone);
         assert!(p.typing_for(true).is_none());
         assert_eq!(p.typing_for(false).map(|t| t.samples), Some(20));
+    }
+}
+
+/// Profile records as store formats 2–4 wrote them (devices without `fraud_ms`), read only by
+/// the upgrade to format 5 ([`upgrade_profile_v4`]).
+pub(crate) mod v4 {
+    use serde::{Deserialize, Serialize};
+
+    use super::{GeoFix, KnownPlace};
+    use crate::keystroke::digraph::DigraphProfile;
+    use crate::privacy::Pseudonym;
+
+    #[derive(Serialize, Deserialize)]
+    pub(crate) struct KnownDevice {
+        pub key: Pseudonym,
+        pub first_verified_ms: i64,
+        pub last_verified_ms: i64,
+        pub count: u32,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    pub(crate) struct UserProfile {
+        pub verified_count: u32,
+        pub first_verified_ms: i64,
+        pub last_verified_ms: i64,
+        pub devices: Vec<KnownDevice>,
+        pub places: Vec<KnownPlace>,
+        pub last_fix: Option<GeoFix>,
+        pub home: Option<(f64, f64)>,
+        pub hours: [f32; 24],
+        pub typing_desktop: Option<DigraphProfile>,
+        pub typing_mobile: Option<DigraphProfile>,
+    }
+}
+
+/// Re-encodes a profile record written by store format 2–4 in format 5 (no device marked).
+pub fn upgrade_profile_v4(bytes: &[u8]) -> Result<Vec<u8>, postcard::Error> {
+    let old: v4::UserProfile = postcard::from_bytes(bytes)?;
+    let new = UserProfile {
+        verified_count: old.verified_count,
+        first_verified_ms: old.first_verified_ms,
+        last_verified_ms: old.last_verified_ms,
+        devices: old
+            .devices
+            .into_iter()
+            .map(|d| KnownDevice {
+                key: d.key,
+                first_verified_ms: d.first_verified_ms,
+                last_verified_ms: d.last_verified_ms,
+                count: d.count,
+                fraud_ms: None,
+            })
+            .collect(),
+        places: old.places,
+        last_fix: old.last_fix,
+        home: old.home,
+        hours: old.hours,
+        typing_desktop: old.typing_desktop,
+        typing_mobile: old.typing_mobile,
+    };
+    postcard::to_stdvec(&new)
+}
+
+#[cfg(test)]
+mod upgrade_tests {
+    use super::*;
+
+    #[test]
+    fn a_format_4_profile_reads_back_unchanged_with_no_device_marked() {
+        let key = Pseudonym([7; 16]);
+        let old = v4::UserProfile {
+            verified_count: 3,
+            first_verified_ms: 10,
+            last_verified_ms: 30,
+            devices: vec![
+                v4::KnownDevice {
+                    key,
+                    first_verified_ms: 10,
+                    last_verified_ms: 30,
+                    count: 3,
+                },
+                v4::KnownDevice {
+                    key: Pseudonym([8; 16]),
+                    first_verified_ms: 20,
+                    last_verified_ms: 20,
+                    count: 1,
+                },
+            ],
+            places: vec![KnownPlace {
+                country: "FR".into(),
+                city: "Paris".into(),
+                lat: 48.85,
+                lon: 2.35,
+                last_ms: 30,
+                count: 3,
+            }],
+            last_fix: None,
+            home: Some((48.85, 2.35)),
+            hours: [0.5; 24],
+            typing_desktop: None,
+            typing_mobile: None,
+        };
+        let bytes = postcard::to_stdvec(&old).expect("v4 bytes");
+        let upgraded = upgrade_profile_v4(&bytes).expect("upgrade");
+        let p: UserProfile = postcard::from_bytes(&upgraded).expect("v5");
+        assert_eq!(p.verified_count, 3);
+        assert_eq!(p.devices.len(), 2);
+        assert_eq!(p.devices[1].first_verified_ms, 20);
+        assert!(p.devices.iter().all(|d| d.fraud_ms.is_none()));
+        assert_eq!(p.places[0].city, "Paris");
+        assert_eq!(p.home, Some((48.85, 2.35)));
+        assert!(p.owned_before(&key, 11) && !p.owned_before(&key, 10));
     }
 }

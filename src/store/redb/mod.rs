@@ -51,9 +51,12 @@ fn def(table: Table) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
 /// with another version is refused at open with a clear error, rather than every read failing as
 /// a corrupt record. Format 3 adds the write-ahead log beside the file (`PATH.wal/`), which a
 /// format-2 build would ignore; format 4 adds to pending evidence its receipt, first answer and
-/// applied outcomes. A format-2 file (no log) is upgraded in place by dropping its pending
-/// evidence (the outcomes of requests scored before the upgrade are then refused as unknown).
-pub const STORE_FORMAT: u32 = 4;
+/// applied outcomes; format 5 adds to a profile's known devices the user-scoped fraud mark. A
+/// format-2 file (no log) is upgraded in place by dropping its pending evidence (the outcomes of
+/// requests scored before the upgrade are then refused as unknown); a format-2 to -4 file has
+/// its profiles re-encoded, after its write-ahead log is replayed, in the transaction that
+/// stamps format 5.
+pub const STORE_FORMAT: u32 = 5;
 
 /// The directory of the write-ahead log of the store at `path`: `PATH.wal`.
 pub fn wal_dir(path: &Path) -> std::path::PathBuf {
@@ -109,6 +112,7 @@ impl RedbStore {
             .map_err(|e| open_err(e.to_string()))?
             .any(|t| t.name() != "meta");
         let mut upgrade_pending = false;
+        let mut upgrade_profiles = false;
         {
             let mut meta = txn.open_table(META).map_err(|e| open_err(e.to_string()))?;
             let found = meta
@@ -118,10 +122,13 @@ impl RedbStore {
             match found {
                 Some(v) if v == STORE_FORMAT => {}
                 Some(2) => {
-                    meta.insert("format", STORE_FORMAT)
+                    // Stamped 4 now (pending dropped); 5 once the profiles are re-encoded.
+                    meta.insert("format", 4)
                         .map_err(|e| open_err(e.to_string()))?;
                     upgrade_pending = true;
+                    upgrade_profiles = true;
                 }
+                Some(4) => upgrade_profiles = true,
                 Some(v) => {
                     return Err(open_err(format!(
                         "written with store format {v}; this build reads format {STORE_FORMAT} \
@@ -168,6 +175,10 @@ impl RedbStore {
         }
         wal.remove_before(wal.segment())
             .map_err(|e| open_err(format!("write-ahead log: {e}")))?;
+        if upgrade_profiles {
+            let n = upgrade_profiles_to_5(&db).map_err(open_err)?;
+            tracing::warn!(profiles = n, "store upgraded to format {STORE_FORMAT}");
+        }
         let inner = Arc::new(Inner {
             db,
             overlay: RwLock::new(Overlay::default()),
@@ -305,4 +316,36 @@ impl ProfileStore for RedbStore {
     fn health(&self) -> Result<(), String> {
         self.inner.wal.health()
     }
+}
+
+/// Re-encodes every profile written by formats 2–4 and stamps format 5, in one transaction (a
+/// crash before its commit leaves the file at its old format, and the next open does it again).
+fn upgrade_profiles_to_5(db: &Database) -> Result<usize, String> {
+    let mut txn = db.begin_write().map_err(|e| e.to_string())?;
+    txn.set_durability(redb::Durability::Immediate)
+        .map_err(|e| e.to_string())?;
+    let mut n = 0;
+    {
+        let mut table = txn
+            .open_table(def(Table::Profile))
+            .map_err(|e| e.to_string())?;
+        let mut upgraded = Vec::new();
+        for item in table.iter().map_err(|e| e.to_string())? {
+            let (k, v) = item.map_err(|e| e.to_string())?;
+            let bytes = super::records::upgrade_profile_v4(v.value())
+                .map_err(|e| format!("upgrading a profile to format {STORE_FORMAT}: {e}"))?;
+            upgraded.push((k.value().to_vec(), bytes));
+        }
+        for (k, v) in &upgraded {
+            table
+                .insert(k.as_slice(), v.as_slice())
+                .map_err(|e| e.to_string())?;
+            n += 1;
+        }
+        let mut meta = txn.open_table(META).map_err(|e| e.to_string())?;
+        meta.insert("format", STORE_FORMAT)
+            .map_err(|e| e.to_string())?;
+    }
+    txn.commit().map_err(|e| e.to_string())?;
+    Ok(n)
 }

@@ -380,3 +380,59 @@ fn reads_after_a_checkpoint_see_the_committed_batch_not_an_older_file_snapshot()
     assert_eq!(get(&s, Table::Pending, 2).as_deref(), Some(&b"second"[..]));
     assert_eq!(get(&s, Table::Pending, 1).as_deref(), Some(&b"first"[..]));
 }
+
+#[test]
+fn a_format_4_file_is_upgraded_with_its_profiles_readable() {
+    use crate::store::records::{UserProfile, v4};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("four.redb");
+    let old = v4::UserProfile {
+        verified_count: 2,
+        first_verified_ms: 5,
+        last_verified_ms: 9,
+        devices: vec![v4::KnownDevice {
+            key: crate::privacy::Pseudonym([3; 16]),
+            first_verified_ms: 5,
+            last_verified_ms: 9,
+            count: 2,
+        }],
+        places: Vec::new(),
+        last_fix: None,
+        home: None,
+        hours: [0.0; 24],
+        typing_desktop: None,
+        typing_mobile: None,
+    };
+    {
+        let db = Database::create(&path).expect("create");
+        let txn = db.begin_write().expect("txn");
+        txn.open_table(META)
+            .expect("meta")
+            .insert("format", 4)
+            .expect("stamp");
+        txn.open_table(def(Table::Profile))
+            .expect("profiles")
+            .insert(
+                [1u8; 16].as_slice(),
+                postcard::to_stdvec(&old).expect("v4").as_slice(),
+            )
+            .expect("insert");
+        txn.commit().expect("commit");
+    }
+    let s = RedbStore::open(&path).expect("upgrade");
+    let bytes = get(&s, Table::Profile, 1).expect("profile kept");
+    let p: UserProfile = postcard::from_bytes(&bytes).expect("format 5 profile");
+    assert_eq!(p.verified_count, 2);
+    assert_eq!(p.devices.len(), 1);
+    assert_eq!(p.devices[0].fraud_ms, None);
+    drop(s);
+    let db = Database::create(&path).expect("open");
+    let txn = db.begin_read().expect("read");
+    let stamp = txn
+        .open_table(META)
+        .expect("meta")
+        .get("format")
+        .expect("get")
+        .map(|v| v.value());
+    assert_eq!(stamp, Some(STORE_FORMAT));
+}
