@@ -39,6 +39,13 @@ pub struct Travel {
     pub speed_kmh: f64,
     /// Faster than any plausible travel.
     pub impossible: bool,
+    /// Why the jump was or was not judged impossible (for the reason's detail):
+    /// `faster_than_flight`, `within_accuracy_radii` (the two places' radii overlap),
+    /// `nearby` (under the minimum distance), or `plausible_speed`.
+    pub judged: &'static str,
+    /// The two accuracy radii used, km: the previous fix's and this address's (a mobile
+    /// carrier's address is widened to its gateway's reach).
+    pub radii_km: (f64, f64),
 }
 
 /// Computes travel between a previous fix and a current location at `now_ms`. Elapsed time is
@@ -56,6 +63,16 @@ pub fn travel(
     let min_distance_km = (distance_km - prev.radius_km.max(0.0) - radius_km.max(0.0)).max(0.0);
     let hours = ((now_ms - prev.at_ms) as f64 / 3_600_000.0).max(1.0 / 60.0);
     let speed_kmh = min_distance_km / hours;
+    let impossible = speed_kmh > max_speed_kmh && min_distance_km >= min_km;
+    let judged = if impossible {
+        "faster_than_flight"
+    } else if min_distance_km <= 0.0 {
+        "within_accuracy_radii"
+    } else if min_distance_km < min_km {
+        "nearby"
+    } else {
+        "plausible_speed"
+    };
     Travel {
         from_country: prev.country.clone(),
         from_city: prev.city.clone(),
@@ -64,7 +81,9 @@ pub fn travel(
         min_distance_km,
         hours,
         speed_kmh,
-        impossible: speed_kmh > max_speed_kmh && min_distance_km >= min_km,
+        impossible,
+        judged,
+        radii_km: (prev.radius_km.max(0.0), radius_km.max(0.0)),
     }
 }
 
@@ -228,6 +247,7 @@ mod tests {
             100.0,
         );
         assert!(t.impossible);
+        assert_eq!(t.judged, "faster_than_flight");
         assert!((t.min_distance_km - (t.distance_km - 20.0)).abs() < 1e-9);
         assert!(
             (t.speed_kmh - t.min_distance_km).abs() < 1e-6,
@@ -247,6 +267,7 @@ mod tests {
             100.0,
         );
         assert!(!t.impossible);
+        assert_eq!(t.judged, "plausible_speed");
         assert!((t.speed_kmh - (t.distance_km - 20.0) / 3.0).abs() < 1e-6);
         assert!(t.speed_kmh < 150.0);
     }
@@ -265,5 +286,7 @@ mod tests {
         );
         assert_eq!(t.min_distance_km, 0.0);
         assert!(!t.impossible);
+        assert_eq!(t.judged, "within_accuracy_radii");
+        assert_eq!(t.radii_km, (1_000.0, 1_000.0));
     }
 }

@@ -349,14 +349,22 @@ fn travel_detail(findings: &Findings) -> Value {
         "to": {"country": to_country, "city": to_city},
         "distance_km": t.distance_km.round(),
         "min_distance_km": t.min_distance_km.round(),
+        "accuracy_radii_km": [t.radii_km.0.round(), t.radii_km.1.round()],
         "elapsed_hours": round2(t.hours),
         "speed_kmh": t.speed_kmh.round(),
+        "judged": t.judged,
     })
 }
 
+/// The new place, and the jump from the last verified one when there is one: a jump that was
+/// *not* judged impossible says why (`within_accuracy_radii`, `nearby`, `plausible_speed`).
 fn place_detail(findings: &Findings) -> Value {
     let (country, city) = findings.place.clone().unwrap_or_default();
-    json!({"country": country, "city": city})
+    let mut detail = json!({"country": country, "city": city});
+    if findings.travel.is_some() {
+        detail["travel"] = travel_detail(findings);
+    }
+    detail
 }
 
 fn round2(x: f64) -> f64 {
