@@ -514,7 +514,7 @@ impl Engine {
         }
         let resp = ScoreResponse {
             trust_score: j.trust,
-            confidence: confidence(a, valid),
+            confidence: confidence(a),
             sources: sources_used(a),
             risk: out.risk,
             decision: out.decision,
@@ -547,7 +547,7 @@ impl Engine {
         let ctx = PolicyContext {
             country: a.country.as_deref(),
             ip: valid.ip,
-            confidence: confidence(a, valid),
+            confidence: confidence(a),
             sim_change_age_ms: valid.sim_change_age_ms,
         };
         let out = policy.decide(trust, valid.channel, valid.action, &codes, &ctx);
@@ -804,7 +804,7 @@ pub fn load_model(path: &str) -> Result<LinearModel, Error> {
 /// reputation and store sources; a source absent by design is left out of the count, so a
 /// deployment without a geo database is not penalised on every request), 40 % for the depth of
 /// verified history (saturating at 20 verified events).
-fn confidence(a: &Assessment, _valid: &ValidRequest<'_>) -> f64 {
+fn confidence(a: &Assessment) -> f64 {
     use crate::features::F;
     let u = &a.findings.unavailable;
     let mut expected = 1.0f32; // typing
