@@ -280,13 +280,6 @@ pub fn build(text: &str, opts: &BuildOptions) -> Result<(Vec<u8>, BuildSummary),
         )
         .map_err(|_| GeoDbError::TooLarge)?;
 
-    let (description, languages) = match opts.layout.description() {
-        Some(en) => (
-            Value::Map(vec![("en", Value::Str(en.to_owned()))]),
-            Value::Array(vec![Value::Str("en".to_owned())]),
-        ),
-        None => (Value::Map(vec![]), Value::Array(vec![])),
-    };
     let metadata = Value::Map(vec![
         ("binary_format_major_version", Value::U16(2)),
         ("binary_format_minor_version", Value::U16(0)),
@@ -295,9 +288,15 @@ pub fn build(text: &str, opts: &BuildOptions) -> Result<(Vec<u8>, BuildSummary),
             "database_type",
             Value::Str(opts.layout.database_type(opts.ip_version).to_owned()),
         ),
-        ("description", description),
+        (
+            "description",
+            Value::Map(vec![(
+                "en",
+                Value::Str(opts.layout.description().to_owned()),
+            )]),
+        ),
         ("ip_version", Value::U16(if ipv4_tree { 4 } else { 6 })),
-        ("languages", languages),
+        ("languages", Value::Array(vec![Value::Str("en".to_owned())])),
         ("node_count", Value::U32(node_count)),
         ("record_size", Value::U16(record_size)),
     ]);

@@ -6,7 +6,10 @@
 //! coordinates out of range are corrupt data (`None` here, `Unavailable` to the caller); empty
 //! strings, which flat layouts write for unknown values, are `None`.
 
+use std::fmt;
+
 use serde::Deserialize;
+use serde::de::{Deserializer, Visitor};
 
 use crate::enrich::{Asn, Location, Reputation};
 
@@ -24,12 +27,36 @@ fn non_empty(s: Option<&str>) -> Option<&str> {
     s.filter(|s| !s.is_empty())
 }
 
+/// Decimal degrees stored as a double (MaxMind, DB-IP) or a 32-bit float (ip-location-db).
+/// The `maxminddb` decoder reads each type only into its own width, so this takes either.
+#[derive(Clone, Copy)]
+struct Degrees(f64);
+
+impl<'de> Deserialize<'de> for Degrees {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Degrees, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Degrees;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a double or float in degrees")
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Degrees, E> {
+                Ok(Degrees(v))
+            }
+            fn visit_f32<E>(self, v: f32) -> Result<Degrees, E> {
+                Ok(Degrees(f64::from(v)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 fn place<'a>(
-    latitude: Option<f64>,
-    longitude: Option<f64>,
+    latitude: Option<Degrees>,
+    longitude: Option<Degrees>,
     make: impl FnOnce(f64, f64) -> Location<'a>,
 ) -> Decoded<Location<'a>> {
-    let (Some(latitude), Some(longitude)) = (latitude, longitude) else {
+    let (Some(Degrees(latitude)), Some(Degrees(longitude))) = (latitude, longitude) else {
         return Decoded::Empty;
     };
     if !(latitude.abs() <= 90.0 && longitude.abs() <= 180.0) {
@@ -70,9 +97,9 @@ struct Names<'a> {
 #[derive(Deserialize, Default)]
 struct LocationRecord<'a> {
     #[serde(default)]
-    latitude: Option<f64>,
+    latitude: Option<Degrees>,
     #[serde(default)]
-    longitude: Option<f64>,
+    longitude: Option<Degrees>,
     #[serde(default)]
     accuracy_radius: Option<u16>,
     #[serde(borrow, default)]
@@ -95,8 +122,7 @@ impl<'a> CityRecord<'a> {
     }
 }
 
-/// ip-location-db flat city schema. Coordinates are 32-bit floats in the real files; serde
-/// widens them to f64.
+/// ip-location-db flat city schema. Coordinates are 32-bit floats in the real files.
 #[derive(Deserialize)]
 pub(super) struct FlatCityRecord<'a> {
     #[serde(borrow, default)]
@@ -104,9 +130,9 @@ pub(super) struct FlatCityRecord<'a> {
     #[serde(borrow, default)]
     city: Option<&'a str>,
     #[serde(default)]
-    latitude: Option<f64>,
+    latitude: Option<Degrees>,
     #[serde(default)]
-    longitude: Option<f64>,
+    longitude: Option<Degrees>,
     #[serde(borrow, default)]
     timezone: Option<&'a str>,
 }
