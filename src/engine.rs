@@ -175,11 +175,10 @@ impl Engine {
     }
 
     fn build(cfg: &Config, key: Option<Pseudonymizer>) -> Result<Engine, Error> {
-        let source = |s: &str| (!s.trim().is_empty()).then(|| s.to_string());
         let sources = GeoSources {
-            city: source(&cfg.geo.city),
-            asn: source(&cfg.geo.asn),
-            anonymous_ip: source(&cfg.geo.anonymous_ip),
+            city: cfg.geo.city.paths(),
+            asn: cfg.geo.asn.paths(),
+            anonymous_ip: cfg.geo.anonymous_ip.paths(),
         };
         let (enricher, warnings) = Enricher::open(&sources, &cfg.lists.block, &cfg.lists.allow)?;
         let (store, pseudonymizer): (Box<dyn ProfileStore>, Pseudonymizer) = match cfg.store.backend

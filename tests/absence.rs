@@ -21,9 +21,9 @@ const LINKOPING_IP: &str = "89.160.20.112"; // Linköping, Sweden, in the same f
 /// A deployment with only a free City database: no ASN, no Anonymous-IP database.
 fn city_only() -> Config {
     let mut cfg = memory_config();
-    cfg.geo.city = mmdb("GeoLite2-City-Test.mmdb");
-    cfg.geo.asn = String::new();
-    cfg.geo.anonymous_ip = String::new();
+    cfg.geo.city = mmdb("GeoLite2-City-Test.mmdb").into();
+    cfg.geo.asn = "".into();
+    cfg.geo.anonymous_ip = "".into();
     cfg
 }
 
@@ -132,7 +132,7 @@ fn a_corrupt_database_costs_otp_and_the_service_is_not_ready() {
     let corrupt = dir.path().join("GeoLite2-City.mmdb");
     std::fs::write(&corrupt, b"not a MaxMind database at all").expect("write");
     let mut cfg = city_only();
-    cfg.geo.city = corrupt.display().to_string();
+    cfg.geo.city = corrupt.display().to_string().into();
     let e = engine(&cfg);
     enroll(&e, "kai", LONDON_IP, 6);
     let r = score(
@@ -156,7 +156,7 @@ fn a_corrupt_database_costs_otp_and_the_service_is_not_ready() {
     assert_eq!(report.failed[0].0, Source::Geo);
 
     let path = corrupt.display().to_string();
-    let server = http::start(move |c, _| c.geo.city = path);
+    let server = http::start(move |c, _| c.geo.city = path.into());
     let ready = server.get("/readyz", None);
     assert_eq!(ready.status, 503, "{}", ready.body);
     let body: serde_json::Value = serde_json::from_str(&ready.body).expect("json");

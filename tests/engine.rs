@@ -235,8 +235,8 @@ fn a_replayed_typing_vector_is_typing_replay() {
 #[test]
 fn tor_exit_from_maxminds_anonymous_ip_test_database() {
     let mut cfg = memory_config();
-    cfg.geo.anonymous_ip = mmdb("GeoIP2-Anonymous-IP-Test.mmdb");
-    cfg.geo.city = mmdb("GeoIP2-City-Test.mmdb");
+    cfg.geo.anonymous_ip = mmdb("GeoIP2-Anonymous-IP-Test.mmdb").into();
+    cfg.geo.city = mmdb("GeoIP2-City-Test.mmdb").into();
     let e = engine(&cfg);
     let resp = score(
         &e,

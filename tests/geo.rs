@@ -34,7 +34,7 @@ fn open(sources: GeoSources) -> (Enricher, Vec<String>) {
 
 fn only_city(path: String) -> GeoSources {
     GeoSources {
-        city: Some(path),
+        city: vec![path],
         ..GeoSources::default()
     }
 }
@@ -52,7 +52,7 @@ fn city_test_db_known_answers() {
         city: Some("London"),
         latitude: 51.5142,
         longitude: -0.0931,
-        radius_km: 10.0,
+        radius_km: Some(10.0),
         time_zone: Some("Europe/London"),
     };
     assert_eq!(e.lookup(ip("81.2.69.142")).location, Lookup::Found(london));
@@ -67,7 +67,7 @@ fn city_test_db_known_answers() {
             city: Some("Milton"),
             latitude: 47.2513,
             longitude: -122.3149,
-            radius_km: 22.0,
+            radius_km: Some(22.0),
             time_zone: Some("America/Los_Angeles"),
         })
     );
@@ -78,7 +78,7 @@ fn city_test_db_known_answers() {
             city: None,
             latitude: 35.68536,
             longitude: 139.75309,
-            radius_km: 100.0,
+            radius_km: Some(100.0),
             time_zone: Some("Asia/Tokyo"),
         })
     );
@@ -96,7 +96,7 @@ fn city_test_db_known_answers() {
 #[test]
 fn anonymous_ip_test_db_flags() {
     let sources = GeoSources {
-        anonymous_ip: Some(test_db("GeoIP2-Anonymous-IP-Test.mmdb")),
+        anonymous_ip: vec![test_db("GeoIP2-Anonymous-IP-Test.mmdb")],
         ..GeoSources::default()
     };
     let (e, warnings) = open(sources);
@@ -156,7 +156,7 @@ fn anonymous_ip_test_db_flags() {
 #[test]
 fn asn_test_db_known_answers() {
     let sources = GeoSources {
-        asn: Some(test_db("GeoLite2-ASN-Test.mmdb")),
+        asn: vec![test_db("GeoLite2-ASN-Test.mmdb")],
         ..GeoSources::default()
     };
     let (e, _) = open(sources);
@@ -188,9 +188,9 @@ fn asn_test_db_known_answers() {
 #[test]
 fn three_databases_together_and_status() {
     let sources = GeoSources {
-        city: Some(test_db("GeoIP2-City-Test.mmdb")),
-        asn: Some(test_db("GeoLite2-ASN-Test.mmdb")),
-        anonymous_ip: Some(test_db("GeoIP2-Anonymous-IP-Test.mmdb")),
+        city: vec![test_db("GeoIP2-City-Test.mmdb")],
+        asn: vec![test_db("GeoLite2-ASN-Test.mmdb")],
+        anonymous_ip: vec![test_db("GeoIP2-Anonymous-IP-Test.mmdb")],
     };
     let (e, warnings) = Enricher::open(&sources, &[], &["81.2.69.0/24".to_owned()]).expect("open");
     assert!(warnings.is_empty(), "{warnings:?}");
@@ -281,16 +281,59 @@ fn invalid_node_count_db_is_unavailable_not_a_panic() {
     assert_eq!(e.status().city, SourceState::Failed);
 }
 
+/// A copy of `src` in `dir` whose metadata `database_type` (`Test`) is rewritten as `new_type`,
+/// so MaxMind's broken test DBs can be read in every role. The metadata map is the file's last
+/// section and these files use no metadata pointers, so the map may change length.
+fn retyped(dir: &Path, src: &str, new_type: &str) -> String {
+    let bytes = std::fs::read(src).expect("read test DB");
+    let old = b"database_type\x44Test";
+    let at = bytes
+        .windows(old.len())
+        .rposition(|w| w == old)
+        .expect("test DB's database_type is `Test`");
+    assert!(new_type.len() < 29, "one-byte string header");
+    let mut out = bytes[..at].to_vec();
+    out.extend_from_slice(b"database_type");
+    out.push(0x40 | new_type.len() as u8);
+    out.extend_from_slice(new_type.as_bytes());
+    out.extend_from_slice(&bytes[at + old.len()..]);
+    let path = dir.join(format!("{new_type}.mmdb"));
+    std::fs::write(&path, out).expect("write retyped DB");
+    path.to_string_lossy().into_owned()
+}
+
 #[test]
 fn broken_pointers_give_unavailable_not_a_panic() {
-    // Opens fine; the records for 1.1.1.16/28 and 1.1.1.32/32 point outside the data section.
+    // MaxMind's file says database_type `Test`: no layout Tessera knows, so a start-up error.
     let path = test_db("MaxMind-DB-test-broken-pointers-24.mmdb");
+    let err = Enricher::open(&only_city(path.clone()), &[], &[]).expect_err("unknown layout");
+    assert!(
+        matches!(&err, EnrichError::GeoLayout { key, .. } if key == "geo.city"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().starts_with(&format!(
+            "geo.city: `{path}`: unknown database layout (database_type `Test`); Tessera reads"
+        )),
+        "{err}"
+    );
+    // Retyped for each role, it opens; the records for 1.1.1.16/28 and 1.1.1.32/32 point
+    // outside the data section.
+    let dir = tempfile::tempdir().expect("temp dir");
     let sources = GeoSources {
-        city: Some(path.clone()),
-        asn: Some(path.clone()),
-        anonymous_ip: Some(path),
+        city: vec![retyped(dir.path(), &path, "GeoIP2-City")],
+        asn: vec![retyped(dir.path(), &path, "GeoLite2-ASN")],
+        anonymous_ip: vec![retyped(dir.path(), &path, "GeoIP2-Anonymous-IP")],
     };
-    let (e, _) = open(sources);
+    let (e, warnings) = open(sources);
+    assert_eq!(e.status().city, SourceState::Loaded);
+    // An IPv4-only file: each role warns that IPv6 addresses are not found.
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    assert_eq!(
+        warnings[0],
+        "geo.city: no configured file has IPv6 data, so every IPv6 address is not found \
+         (list the IPv6 file too)"
+    );
     for broken in ["1.1.1.16", "1.1.1.31", "1.1.1.32"] {
         let intel = e.lookup(ip(broken));
         assert_eq!(intel.location, Lookup::Unavailable, "{broken}");
@@ -312,25 +355,35 @@ fn broken_double_gives_unavailable_location() {
 }
 
 #[test]
-fn wrong_kind_of_database_is_warned_about() {
-    // A City DB read as Anonymous-IP would say "no flags" for everyone: fail-open, so warn.
+fn wrong_kind_of_database_is_a_startup_error() {
+    // A City DB read as Anonymous-IP would say "no flags" for everyone: fail-open, so refused.
     let path = test_db("GeoIP2-City-Test.mmdb");
     let sources = GeoSources {
-        anonymous_ip: Some(path.clone()),
+        anonymous_ip: vec![path.clone()],
         ..GeoSources::default()
     };
-    let (_, warnings) = open(sources);
+    let err = Enricher::open(&sources, &[], &[]).expect_err("wrong role");
     assert_eq!(
-        warnings,
-        vec![format!(
-            "anonymous_ip database `{path}` has database_type `GeoIP2-City`, expected one \
-             containing [\"Anonymous\", \"IP-Risk\", \"Tessera\"]; its answers may be empty"
-        )]
+        err.to_string(),
+        format!(
+            "geo.anonymous_ip: `{path}`: MaxMind GeoIP2/GeoLite2 City database has no \
+             anonymiser flags, so it cannot serve geo.anonymous_ip; it can serve geo.city"
+        )
+    );
+    // A country-only database has no coordinates: not a City source.
+    let country = test_db("GeoLite2-Country-Test.mmdb");
+    let err = Enricher::open(&only_city(country.clone()), &[], &[]).expect_err("country");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "geo.city: `{country}`: MaxMind (not City, ASN or Anonymous-IP) database has no \
+             coordinates, so it cannot serve geo.city; Tessera reads it for no role"
+        )
     );
 }
 
 fn demo() -> Enricher {
-    let demo = Some("builtin:demo".to_owned());
+    let demo = vec!["builtin:demo".to_owned()];
     let sources = GeoSources {
         city: demo.clone(),
         asn: demo.clone(),
@@ -352,7 +405,7 @@ fn builtin_demo_database() {
             city: Some("Paris"),
             latitude: 48.8566,
             longitude: 2.3522,
-            radius_km: 10.0,
+            radius_km: Some(10.0),
             time_zone: Some("Europe/Paris"),
         })
     );
@@ -389,7 +442,7 @@ fn builtin_demo_database() {
     let v6 = e.lookup(ip("2a0d:b::1")).location;
     assert_eq!(
         v6.found().map(|l| (l.city, l.radius_km)),
-        Some((Some("New York"), 20.0))
+        Some((Some("New York"), Some(20.0)))
     );
     let mapped = e.lookup(ip("::ffff:31.0.77.1")).location;
     assert_eq!(mapped.found().and_then(|l| l.city), Some("Paris"));

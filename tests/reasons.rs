@@ -254,9 +254,9 @@ fn varied_request(rng: &mut rand_chacha::ChaCha8Rng, n: usize, at: i64) -> Score
 
 fn check_property(model_path: &str, seed: u64, n: usize) -> usize {
     let mut cfg = memory_config();
-    cfg.geo.city = mmdb("GeoIP2-City-Test.mmdb");
-    cfg.geo.anonymous_ip = mmdb("GeoIP2-Anonymous-IP-Test.mmdb");
-    cfg.geo.asn = mmdb("GeoLite2-ASN-Test.mmdb");
+    cfg.geo.city = mmdb("GeoIP2-City-Test.mmdb").into();
+    cfg.geo.anonymous_ip = mmdb("GeoIP2-Anonymous-IP-Test.mmdb").into();
+    cfg.geo.asn = mmdb("GeoLite2-ASN-Test.mmdb").into();
     cfg.model.path = model_path.into();
     let (live, twin) = (keyed(&cfg), keyed(&cfg));
     let model = live.model();

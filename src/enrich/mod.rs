@@ -1,9 +1,13 @@
-//! `enrich`: what the IP address says about a request — location (GeoIP2 City schema), ASN,
-//! anonymity flags (GeoIP2 Anonymous-IP schema) and membership in configured block/allow lists.
+//! `enrich`: what the IP address says about a request — location, ASN, anonymity flags (from
+//! MaxMind-DB-format files in the layouts `geo` reads: MaxMind, DB-IP, ip-location-db, IPinfo
+//! Lite) and membership in configured block/allow lists.
 //!
 //! [`Enricher::open`] loads what it can: a missing or corrupt database is not an error but a
 //! warning, and that source answers [`Lookup::Unavailable`]; the caller turns that into a reason
-//! code (fail secure). Bad list entries *are* errors, since lists are config.
+//! code (fail secure). Bad list entries *are* errors, since lists are config, and so is a geo
+//! file whose layout is unknown or cannot serve its role ([`EnrichError::GeoLayout`]): read
+//! with the wrong schema it would answer "not found" for everyone. A source may list several
+//! files (IPv4 and IPv6 halves); each lookup goes to the first file covering its family.
 //! [`Enricher::lookup`] is on the scoring hot path: it never allocates, never panics and never
 //! logs. This module does not score, decide or log; it only reports.
 
@@ -14,7 +18,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-pub use geo::{BUILTIN_DEMO, GeoDb};
+pub use geo::{BUILTIN_DEMO, GeoDb, Layout, OpenError, Role};
 pub use iplist::IpList;
 
 /// Result of one lookup in one database.
@@ -56,8 +60,10 @@ pub struct Location<'a> {
     pub latitude: f64,
     /// Decimal degrees, −180 to 180.
     pub longitude: f64,
-    /// Accuracy radius around the point in km (0 if the database gives none).
-    pub radius_km: f64,
+    /// Accuracy radius around the point in km, as the database gives it; `None` when the
+    /// layout has none (DB-IP, ip-location-db) or the record omits it, so the caller can apply
+    /// its own default.
+    pub radius_km: Option<f64>,
     /// IANA time zone, e.g. `Europe/London`.
     pub time_zone: Option<&'a str>,
 }
@@ -119,18 +125,20 @@ pub struct IpIntel<'a> {
     pub lists: ListMatch,
 }
 
-/// Which databases to open. Each is a file path, [`BUILTIN_DEMO`] (`"builtin:demo"`, the
-/// embedded demo database, built once in memory), or `None` (not configured: lookups answer
-/// [`Lookup::Unavailable`]).
+/// Which databases to open, per role. Each entry is a file path or [`BUILTIN_DEMO`]
+/// (`"builtin:demo"`, the embedded demo database, built once in memory); an empty list is not
+/// configured (lookups answer [`Lookup::Unavailable`]). Several files serve one role together,
+/// e.g. the IPv4 and IPv6 files of ip-location-db: an address goes to the first file that
+/// covers its family.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GeoSources {
-    /// GeoIP2/GeoLite2 City database.
-    pub city: Option<String>,
-    /// GeoLite2 ASN database.
-    pub asn: Option<String>,
-    /// GeoIP2 Anonymous-IP database.
-    pub anonymous_ip: Option<String>,
+    /// City databases (`geo.city`).
+    pub city: Vec<String>,
+    /// ASN databases (`geo.asn`).
+    pub asn: Vec<String>,
+    /// Anonymous-IP databases (`geo.anonymous_ip`).
+    pub anonymous_ip: Vec<String>,
 }
 
 /// State of one database source.
@@ -140,7 +148,8 @@ pub enum SourceState {
     NotConfigured,
     /// Opened and answering lookups.
     Loaded,
-    /// Configured, but could not be opened (see the warnings from [`Enricher::open`]).
+    /// Configured, but a file could not be read (see the warnings from [`Enricher::open`]);
+    /// the whole source answers [`Lookup::Unavailable`].
     Failed,
 }
 
@@ -159,9 +168,21 @@ pub struct SourceStatus {
     pub allow_entries: usize,
 }
 
-/// Errors from [`Enricher::open`]: only list config; databases degrade to warnings.
+/// Errors from [`Enricher::open`]: list config, and geo files Tessera cannot read as their
+/// role; missing or corrupt databases degrade to warnings.
 #[derive(Debug, thiserror::Error)]
 pub enum EnrichError {
+    /// A geo file has an unknown layout, a layout that cannot serve its role, or adds nothing
+    /// to the files before it in its list.
+    #[error("{key}: `{path}`: {problem}")]
+    GeoLayout {
+        /// The config key, e.g. `geo.city` or `geo.city[1]` when the key lists several files.
+        key: String,
+        /// The file as configured.
+        path: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// A line of a list file is not an address or network.
     #[error("{source_name}:{line}: `{entry}`: {reason}")]
     ListLine {
@@ -206,57 +227,127 @@ pub struct Enricher {
     allow: IpList,
 }
 
-/// `database_type` fragments expected for each role (ours, [`crate::geodb::DATABASE_TYPE`],
-/// fits all three).
-const CITY_TYPES: &[&str] = &["City", "Enterprise", "Tessera"];
-const ASN_TYPES: &[&str] = &["ASN", "ISP", "Tessera"];
-const ANONYMOUS_TYPES: &[&str] = &["Anonymous", "IP-Risk", "Tessera"];
-
-/// One configured database, or why there is none.
+/// One configured role, or why there is none.
 #[derive(Debug)]
 enum Slot {
     NotConfigured,
-    Loaded(GeoDb),
+    Loaded(Source),
     Failed,
 }
 
+/// The opened files of one role and which answers each address family.
+#[derive(Debug)]
+struct Source {
+    files: Vec<GeoDb>,
+    /// Index into `files` of the file answering IPv4; `None`: IPv4 is not found.
+    ipv4: Option<usize>,
+    /// Index into `files` of the file answering IPv6; `None`: IPv6 is not found.
+    ipv6: Option<usize>,
+}
+
+/// `geo.city` for a one-file source, `geo.city[i]` for a list.
+fn key(role: Role, index: usize, count: usize) -> String {
+    if count == 1 {
+        role.key().to_owned()
+    } else {
+        format!("{}[{index}]", role.key())
+    }
+}
+
 impl Slot {
-    /// Opens `source` for role `kind`. `expected` are `database_type` fragments that fit the
-    /// role: a City DB read as Anonymous-IP would answer "no flags" for every address, so a
-    /// mismatch is warned about (but still loaded, for custom databases).
-    fn open(
-        kind: &str,
-        expected: &[&str],
-        source: Option<&String>,
-        warnings: &mut Vec<String>,
-    ) -> Slot {
-        let Some(source) = source else {
-            return Slot::NotConfigured;
+    /// Opens every file of `role`. A file that cannot be read makes the role `Failed` with a
+    /// warning; a file of an unknown layout, of a layout that cannot serve `role`, or that no
+    /// address family would ever reach is an error.
+    fn open(role: Role, paths: &[String], warnings: &mut Vec<String>) -> Result<Slot, EnrichError> {
+        if paths.is_empty() {
+            return Ok(Slot::NotConfigured);
+        }
+        let layout_err = |index: usize, problem: String| EnrichError::GeoLayout {
+            key: key(role, index, paths.len()),
+            path: paths.get(index).cloned().unwrap_or_default(),
+            problem,
         };
-        match GeoDb::open(source) {
-            Ok(db) => {
-                let db_type = db.database_type();
-                if !expected.iter().any(|e| db_type.contains(e)) {
-                    warnings.push(format!(
-                        "{kind} database `{source}` has database_type `{db_type}`, expected one \
-                         containing {expected:?}; its answers may be empty"
+        let mut files = Vec::with_capacity(paths.len());
+        let mut failed = false;
+        for (index, path) in paths.iter().enumerate() {
+            match GeoDb::open(path) {
+                Ok(db) if db.layout().serves(role) => files.push(db),
+                Ok(db) => return Err(layout_err(index, db.layout().cannot_serve(role))),
+                Err(OpenError::UnknownLayout { database_type }) => {
+                    return Err(layout_err(
+                        index,
+                        format!(
+                            "unknown database layout (database_type `{database_type}`); Tessera \
+                             reads MaxMind GeoIP2/GeoLite2, DB-IP (`DBIP-*`), ip-location-db \
+                             (`city ipv4`, `city ipv6`) and IPinfo Lite files"
+                        ),
                     ));
                 }
-                Slot::Loaded(db)
+                Err(OpenError::Unreadable(why)) => {
+                    warnings.push(format!(
+                        "{} database `{path}` unavailable: {why}",
+                        role.name()
+                    ));
+                    failed = true;
+                }
             }
-            Err(why) => {
-                warnings.push(format!("{kind} database `{source}` unavailable: {why}"));
-                Slot::Failed
+        }
+        if failed {
+            return Ok(Slot::Failed);
+        }
+        let ipv4 = files.iter().position(GeoDb::covers_ipv4);
+        let ipv6 = files.iter().position(GeoDb::covers_ipv6);
+        if files.len() > 1 {
+            for index in 0..files.len() {
+                if Some(index) != ipv4 && Some(index) != ipv6 {
+                    return Err(layout_err(
+                        index,
+                        "never consulted: it adds no address family (IPv4, IPv6) that an \
+                         earlier file of the list does not already answer"
+                            .to_owned(),
+                    ));
+                }
             }
+        }
+        for (family, covered) in [("IPv4", ipv4), ("IPv6", ipv6)] {
+            if covered.is_none() {
+                warnings.push(format!(
+                    "{}: no configured file has {family} data, so every {family} address is \
+                     not found (list the {family} file too)",
+                    role.key()
+                ));
+            }
+        }
+        Ok(Slot::Loaded(Source { files, ipv4, ipv6 }))
+    }
+
+    /// The file that answers `ip`'s family: `Err` when the role has no database (not
+    /// configured or failed), `Ok(None)` when no file covers the family.
+    fn db_for(&self, ip: IpAddr) -> Result<Option<&GeoDb>, ()> {
+        match self {
+            Slot::Loaded(src) => {
+                let index = if ip.to_canonical().is_ipv4() {
+                    src.ipv4
+                } else {
+                    src.ipv6
+                };
+                Ok(index.and_then(|i| src.files.get(i)))
+            }
+            Slot::NotConfigured | Slot::Failed => Err(()),
         }
     }
 
-    /// `f`'s answer from the loaded database; `NotConfigured` or `Unavailable` without one.
-    fn ask<'a, T>(&'a self, f: impl FnOnce(&'a GeoDb) -> Lookup<T>) -> Lookup<T> {
+    /// Looks `ip` up with `f` in the file for its family; `NotConfigured` without a source,
+    /// `Unavailable` when it failed to load.
+    fn lookup<'a, T>(&'a self, ip: IpAddr, f: impl FnOnce(&'a GeoDb) -> Lookup<T>) -> Lookup<T> {
         match self {
-            Slot::Loaded(db) => f(db),
             Slot::NotConfigured => Lookup::NotConfigured,
             Slot::Failed => Lookup::Unavailable,
+            Slot::Loaded(_) => match self.db_for(ip) {
+                Ok(Some(db)) => f(db),
+                Ok(None) => Lookup::NotFound,
+                Err(()) => Lookup::Unavailable,
+            },
         }
     }
 
@@ -271,7 +362,9 @@ impl Slot {
 
 impl Enricher {
     /// Opens what it can. A missing, unreadable or corrupt database does not fail: that source
-    /// becomes [`Lookup::Unavailable`] and a warning is returned for the caller to log.
+    /// becomes [`Lookup::Unavailable`] and a warning is returned for the caller to log; so is a
+    /// source that no file covers for IPv4 or IPv6. A geo file of an unknown layout, or of one
+    /// that cannot serve its role, is an [`EnrichError::GeoLayout`] naming the config key.
     /// `block`/`allow` entries are list-file paths or inline CIDRs/addresses; a bad entry, a
     /// bad line or an unreadable list file is an [`EnrichError`].
     pub fn open(
@@ -283,26 +376,22 @@ impl Enricher {
         let allow = IpList::from_entries(allow, "allow")?;
         let mut warnings = Vec::new();
         let enricher = Enricher {
-            city: Slot::open("city", CITY_TYPES, sources.city.as_ref(), &mut warnings),
-            asn: Slot::open("asn", ASN_TYPES, sources.asn.as_ref(), &mut warnings),
-            anonymous_ip: Slot::open(
-                "anonymous_ip",
-                ANONYMOUS_TYPES,
-                sources.anonymous_ip.as_ref(),
-                &mut warnings,
-            ),
+            city: Slot::open(Role::City, &sources.city, &mut warnings)?,
+            asn: Slot::open(Role::Asn, &sources.asn, &mut warnings)?,
+            anonymous_ip: Slot::open(Role::AnonymousIp, &sources.anonymous_ip, &mut warnings)?,
             block,
             allow,
         };
         Ok((enricher, warnings))
     }
 
-    /// Everything known about `ip`. Hot path: no allocation, no panic, no logging.
+    /// Everything known about `ip`. Hot path: no allocation, no panic, no logging; beyond the
+    /// lookups themselves, only the choice of file for the address family.
     pub fn lookup(&self, ip: IpAddr) -> IpIntel<'_> {
         IpIntel {
-            location: self.city.ask(|db| db.location(ip)),
-            reputation: self.anonymous_ip.ask(|db| db.reputation(ip)),
-            asn: self.asn.ask(|db| db.asn(ip)),
+            location: self.city.lookup(ip, |db| db.location(ip)),
+            reputation: self.anonymous_ip.lookup(ip, |db| db.reputation(ip)),
+            asn: self.asn.lookup(ip, |db| db.asn(ip)),
             lists: ListMatch {
                 blocked: self.block.contains(ip),
                 allowed: self.allow.contains(ip),

@@ -108,7 +108,7 @@ pub fn user_fix(intel: &IpIntel<'_>, at_ms: i64) -> Option<GeoFix> {
         Lookup::Found(loc) if !anonymised(intel) => Some(GeoFix {
             lat: loc.latitude,
             lon: loc.longitude,
-            radius_km: loc.radius_km,
+            radius_km: loc.radius_km.unwrap_or(0.0),
             at_ms,
             country: loc.country.unwrap_or("").to_string(),
             city: loc.city.unwrap_or("").to_string(),
@@ -160,7 +160,7 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
             prev,
             loc.latitude,
             loc.longitude,
-            loc.radius_km,
+            loc.radius_km.unwrap_or(0.0),
             at_ms,
             inputs.cfg.max_travel_speed_kmh,
             inputs.cfg.min_travel_distance_km,

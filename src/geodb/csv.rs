@@ -1,6 +1,6 @@
 //! Reads the geo CSV (`data/geo/demo-geo.csv` format) into checked rows, each with its network
-//! as a 128-bit tree key and its record already shaped for the City, ASN and Anonymous-IP
-//! schemas at once.
+//! as a 128-bit tree key and its checked [`Fields`]; `layout.rs` shapes the fields into the
+//! record of the chosen layout.
 //!
 //! Every problem is a [`GeoDbError`] naming the 1-based line and the column; nothing here may
 //! panic on input. It does not build the tree or encode bytes.
@@ -8,7 +8,6 @@
 use std::net::IpAddr;
 
 use super::GeoDbError;
-use super::encode::Value;
 use super::tree::{RESERVED, overlaps, reserved_name};
 
 /// The column names, in order.
@@ -46,8 +45,41 @@ pub(crate) struct Row {
     pub tree_len: u8,
     /// True for IPv4 rows.
     pub is_ipv4: bool,
-    /// The record to store.
-    pub record: Value,
+    /// The checked values of the other columns.
+    pub fields: Fields,
+}
+
+/// One row's values, checked; empty text columns are empty strings.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Fields {
+    /// ISO 3166-1 alpha-2 code, or empty.
+    pub country: String,
+    /// English city name, or empty.
+    pub city: String,
+    /// Decimal degrees, −90 to 90.
+    pub latitude: f64,
+    /// Decimal degrees, −180 to 180.
+    pub longitude: f64,
+    /// Accuracy radius, km.
+    pub radius_km: u16,
+    /// IANA time zone, or empty.
+    pub time_zone: String,
+    /// AS number, if given.
+    pub asn: Option<u32>,
+    /// AS organisation, or empty.
+    pub as_org: String,
+    /// Anonymiser flags: VPN, hosting, Tor exit, public proxy, residential proxy.
+    pub flags: Flags,
+}
+
+/// The five anonymiser flags of a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Flags {
+    pub vpn: bool,
+    pub hosting: bool,
+    pub tor: bool,
+    pub public_proxy: bool,
+    pub residential: bool,
 }
 
 /// Parses the whole CSV: comments (`#`) and blank lines skipped, then the header, then rows.
@@ -169,63 +201,30 @@ fn parse_row(f: &[String], line: usize) -> Result<Row, GeoDbError> {
         };
     }
     let [vpn, hosting, tor, public_proxy, residential] = flags;
-
-    let mut rec: Vec<(&'static str, Value)> = Vec::with_capacity(12);
-    if !country.is_empty() {
-        rec.push(("country", Value::Map(vec![("iso_code", s(country))])));
-    }
-    if !city.is_empty() {
-        rec.push((
-            "city",
-            Value::Map(vec![("names", Value::Map(vec![("en", s(city))]))]),
-        ));
-    }
-    let mut location = vec![
-        ("latitude", Value::Double(latitude)),
-        ("longitude", Value::Double(longitude)),
-        ("accuracy_radius", Value::U16(radius_km)),
-    ];
-    if !time_zone.is_empty() {
-        location.push(("time_zone", s(time_zone)));
-    }
-    rec.push(("location", Value::Map(location)));
-    if let Some(n) = asn {
-        rec.push(("autonomous_system_number", Value::U32(n)));
-    }
-    if !as_org.is_empty() {
-        rec.push(("autonomous_system_organization", s(as_org)));
-    }
-    // MaxMind writes only the flags that are true; `is_anonymous` is true if any is.
-    let named = [
-        (
-            "is_anonymous",
-            vpn || hosting || tor || public_proxy || residential,
-        ),
-        ("is_anonymous_vpn", vpn),
-        ("is_hosting_provider", hosting),
-        ("is_public_proxy", public_proxy),
-        ("is_residential_proxy", residential),
-        ("is_tor_exit_node", tor),
-    ];
-    rec.extend(
-        named
-            .into_iter()
-            .filter(|(_, on)| *on)
-            .map(|(k, _)| (k, Value::Bool(true))),
-    );
-
     Ok(Row {
         line,
         network: get(0).to_owned(),
         key,
         tree_len,
         is_ipv4,
-        record: Value::Map(rec),
+        fields: Fields {
+            country: country.to_owned(),
+            city: city.to_owned(),
+            latitude,
+            longitude,
+            radius_km,
+            time_zone: time_zone.to_owned(),
+            asn,
+            as_org: as_org.to_owned(),
+            flags: Flags {
+                vpn,
+                hosting,
+                tor,
+                public_proxy,
+                residential,
+            },
+        },
     })
-}
-
-fn s(text: &str) -> Value {
-    Value::Str(text.to_owned())
 }
 
 /// A latitude or longitude in decimal degrees, within ±`limit`.

@@ -16,6 +16,8 @@ pub(crate) enum Value {
     Str(String),
     /// IEEE-754 binary64 (type 3).
     Double(f64),
+    /// IEEE-754 binary32 (type 15), as the ip-location-db files store coordinates.
+    Float(f32),
     /// Unsigned 16-bit integer (type 5).
     U16(u16),
     /// Unsigned 32-bit integer (type 6).
@@ -38,6 +40,7 @@ const TYPE_MAP: u8 = 7;
 const TYPE_U64: u8 = 9;
 const TYPE_ARRAY: u8 = 11;
 const TYPE_BOOL: u8 = 14;
+const TYPE_FLOAT: u8 = 15;
 
 impl Value {
     /// Appends this value's encoding to `out`.
@@ -50,6 +53,10 @@ impl Value {
             Value::Double(d) => {
                 control(out, TYPE_DOUBLE, 8)?;
                 out.extend_from_slice(&d.to_be_bytes());
+            }
+            Value::Float(f) => {
+                control(out, TYPE_FLOAT, 4)?;
+                out.extend_from_slice(&f.to_be_bytes());
             }
             Value::U16(n) => uint(out, TYPE_U16, &n.to_be_bytes())?,
             Value::U32(n) => uint(out, TYPE_U32, &n.to_be_bytes())?,
@@ -145,6 +152,9 @@ mod tests {
         assert_eq!(bytes(&Value::Bool(true)), vec![0x01, 0x07]);
         assert_eq!(bytes(&Value::Bool(false)), vec![0x00, 0x07]);
         assert_eq!(bytes(&Value::Array(vec![])), vec![0x00, 0x04]);
+        // Float is extended type 15: control 0b000_00100, then 15 − 7 = 8.
+        let f = bytes(&Value::Float(1.5));
+        assert_eq!(f, [&[0x04, 0x08][..], &1.5f32.to_be_bytes()[..]].concat());
         let d = bytes(&Value::Double(1.5));
         assert_eq!(d, [&[0x68][..], &1.5f64.to_be_bytes()[..]].concat());
         let m = bytes(&Value::Map(vec![("en", Value::Str("Paris".into()))]));

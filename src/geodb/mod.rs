@@ -2,20 +2,26 @@
 //! turn the geo CSV into a `.mmdb` file that any MaxMind reader (the `maxminddb` crate,
 //! libmaxminddb, …) opens.
 //!
-//! One file serves as a GeoIP2 **City**, **ASN** and **Anonymous-IP** database at once: each
-//! record carries `country.iso_code`, `city.names.en`, `location.{latitude, longitude,
-//! accuracy_radius, time_zone}`, `autonomous_system_number`, `autonomous_system_organization`
-//! and the `is_*` flags (only those that are true, as MaxMind writes them).
+//! By default ([`Layout::MaxMind`]) one file serves as a GeoIP2 **City**, **ASN** and
+//! **Anonymous-IP** database at once: each record carries `country.iso_code`, `city.names.en`,
+//! `location.{latitude, longitude, accuracy_radius, time_zone}`, `autonomous_system_number`,
+//! `autonomous_system_organization` and the `is_*` flags (only those that are true, as MaxMind
+//! writes them). The other [`Layout`]s shape the same rows as DB-IP City Lite, the flat
+//! ip-location-db city files and IPinfo Lite do (see `layout.rs`), so tests cover every layout
+//! the reader knows without third-party data.
 //!
-//! Layout: an IPv6 search tree (`ip_version` 6, 28-bit records, 32 if needed) with IPv4 data
-//! under `::a.b.c.d` and aliases from `::ffff:0:0/96` and `2002::/16`; 16 zero bytes; the data
-//! section (identical records stored once, no pointers); the metadata marker and map.
+//! File: an IPv6 search tree (`ip_version` 6, 28-bit records, 32 if needed) with IPv4 data
+//! under `::a.b.c.d` and aliases from `::ffff:0:0/96` and `2002::/16`, or, for one family only
+//! ([`IpVersion`]), an IPv4 tree (`ip_version` 4) or an IPv6 tree without IPv4 data; 16 zero
+//! bytes; the data section (identical records stored once, no pointers); the metadata marker
+//! and map.
 //!
 //! **Overlapping networks are an error** (the message names both lines): a CSV row never
 //! silently shadows another. This module only writes; reading is `enrich`'s job.
 
 mod csv;
 mod encode;
+mod layout;
 mod tree;
 
 use std::collections::HashMap;
@@ -24,6 +30,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use csv::HEADER;
 use encode::Value;
+pub use layout::{
+    DBIP_CITY_LITE, IP_LOCATION_DB_CITY_V4, IP_LOCATION_DB_CITY_V6, IPINFO_LITE, IpVersion, Layout,
+};
 use tree::{InsertError, Tree};
 
 /// The demo geo CSV, embedded (fictional network assignments over real city coordinates).
@@ -74,6 +83,18 @@ pub enum GeoDbError {
     /// The CSV has a header but no data rows.
     #[error("no data rows after the header")]
     NoRows,
+    /// `--ip-version` asked for one family and the CSV has no row of it.
+    #[error("ip_version: no {family} rows in the CSV")]
+    NoRowsOfFamily {
+        /// `IPv4` or `IPv6`.
+        family: &'static str,
+    },
+    /// The layout's files hold one family each (ip-location-db), and none was given.
+    #[error("ip_version: the {layout} layout holds one address family per file: give 4 or 6")]
+    FamilyRequired {
+        /// The layout's name.
+        layout: &'static str,
+    },
     /// Two networks share addresses; overlaps are not allowed (neither wins).
     #[error("line {line}: network: {network} overlaps {other} (line {other_line})")]
     Overlap {
@@ -116,8 +137,10 @@ pub enum GeoDbError {
 /// What [`write_file`] built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BuildSummary {
-    /// Data rows (networks) in the CSV.
+    /// Data rows (networks) written.
     pub networks: usize,
+    /// Rows of the other address family, left out because one family was asked for.
+    pub other_family_rows: usize,
     /// Of which IPv4.
     pub ipv4_networks: usize,
     /// Distinct records in the data section (identical rows share one).
@@ -130,18 +153,76 @@ pub struct BuildSummary {
     pub bytes: usize,
 }
 
+/// How to build: the record layout, the address family (`None` = both, in one IPv6 tree) and
+/// the `build_epoch` (seconds since 1970).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// Record layout and `database_type`.
+    pub layout: Layout,
+    /// `Some` keeps only that family's rows and writes a tree of that family only.
+    pub ip_version: Option<IpVersion>,
+    /// Seconds since 1970, written as `build_epoch`.
+    pub build_epoch: u64,
+}
+
+impl BuildOptions {
+    /// The default layout and both families, stamped now.
+    pub fn now(layout: Layout, ip_version: Option<IpVersion>) -> BuildOptions {
+        BuildOptions {
+            layout,
+            ip_version,
+            build_epoch: now_epoch(),
+        }
+    }
+}
+
 /// Builds an MMDB image from CSV text, stamped with the current time as `build_epoch`.
 pub fn build_from_csv(text: &str) -> Result<Vec<u8>, GeoDbError> {
     build_from_csv_at(text, now_epoch()).map(|(bytes, _)| bytes)
 }
 
 /// Builds an MMDB image with a given `build_epoch` (seconds since 1970), for reproducible
-/// output; also returns its [`BuildSummary`].
+/// output; also returns its [`BuildSummary`]. Default layout, both families.
 pub fn build_from_csv_at(
     text: &str,
     build_epoch: u64,
 ) -> Result<(Vec<u8>, BuildSummary), GeoDbError> {
-    let rows = csv::parse(text)?;
+    build(
+        text,
+        &BuildOptions {
+            layout: Layout::MaxMind,
+            ip_version: None,
+            build_epoch,
+        },
+    )
+}
+
+/// Builds an MMDB image from CSV text in the layout and family `opts` asks for.
+pub fn build(text: &str, opts: &BuildOptions) -> Result<(Vec<u8>, BuildSummary), GeoDbError> {
+    if opts.layout == Layout::IpLocationDb && opts.ip_version.is_none() {
+        return Err(GeoDbError::FamilyRequired {
+            layout: opts.layout.name(),
+        });
+    }
+    let all_rows = csv::parse(text)?;
+    let total = all_rows.len();
+    let rows: Vec<csv::Row> = match opts.ip_version {
+        None => all_rows,
+        Some(v) => all_rows
+            .into_iter()
+            .filter(|r| r.is_ipv4 == (v == IpVersion::V4))
+            .collect(),
+    };
+    if rows.is_empty() {
+        return Err(GeoDbError::NoRowsOfFamily {
+            family: if opts.ip_version == Some(IpVersion::V4) {
+                "IPv4"
+            } else {
+                "IPv6"
+            },
+        });
+    }
+    let ipv4_tree = opts.ip_version == Some(IpVersion::V4);
 
     // Data section: encode each row's record; identical encodings are stored once.
     let mut data = Vec::new();
@@ -149,7 +230,7 @@ pub fn build_from_csv_at(
     let mut seen: HashMap<Vec<u8>, u64> = HashMap::new();
     for row in &rows {
         let mut bytes = Vec::new();
-        row.record.encode(&mut bytes)?;
+        opts.layout.record(&row.fields).encode(&mut bytes)?;
         let offset = *seen.entry(bytes).or_insert_with_key(|bytes| {
             let at = data.len() as u64;
             data.extend_from_slice(bytes);
@@ -161,21 +242,35 @@ pub fn build_from_csv_at(
     let mut tree = Tree::new();
     for (id, row) in rows.iter().enumerate() {
         let id32 = u32::try_from(id).map_err(|_| GeoDbError::TooLarge)?;
-        tree.insert(row.key, row.tree_len, id32)
-            .map_err(|e| match e {
-                InsertError::Overlaps(other) => {
-                    let other = rows.get(other as usize);
-                    GeoDbError::Overlap {
-                        line: row.line,
-                        network: row.network.clone(),
-                        other_line: other.map_or(0, |o| o.line),
-                        other: other.map_or_else(String::new, |o| o.network.clone()),
-                    }
+        // An IPv4 tree holds the 32 address bits at the top of the key.
+        let (key, len) = if ipv4_tree {
+            (row.key << 96, row.tree_len.saturating_sub(96))
+        } else {
+            (row.key, row.tree_len)
+        };
+        if len == 0 {
+            return Err(GeoDbError::Field {
+                line: row.line,
+                column: "network",
+                message: "a /0 network cannot be written to a one-family file".to_owned(),
+            });
+        }
+        tree.insert(key, len, id32).map_err(|e| match e {
+            InsertError::Overlaps(other) => {
+                let other = rows.get(other as usize);
+                GeoDbError::Overlap {
+                    line: row.line,
+                    network: row.network.clone(),
+                    other_line: other.map_or(0, |o| o.line),
+                    other: other.map_or_else(String::new, |o| o.network.clone()),
                 }
-                InsertError::TooManyNodes => GeoDbError::TooLarge,
-            })?;
+            }
+            InsertError::TooManyNodes => GeoDbError::TooLarge,
+        })?;
     }
-    tree.alias_ipv4().map_err(|_| GeoDbError::TooLarge)?;
+    if !ipv4_tree {
+        tree.alias_ipv4().map_err(|_| GeoDbError::TooLarge)?;
+    }
 
     let node_count = u32::try_from(tree.node_count()).map_err(|_| GeoDbError::TooLarge)?;
     let (tree_bytes, record_size) = tree
@@ -188,13 +283,19 @@ pub fn build_from_csv_at(
     let metadata = Value::Map(vec![
         ("binary_format_major_version", Value::U16(2)),
         ("binary_format_minor_version", Value::U16(0)),
-        ("build_epoch", Value::U64(build_epoch)),
-        ("database_type", Value::Str(DATABASE_TYPE.to_owned())),
+        ("build_epoch", Value::U64(opts.build_epoch)),
+        (
+            "database_type",
+            Value::Str(opts.layout.database_type(opts.ip_version).to_owned()),
+        ),
         (
             "description",
-            Value::Map(vec![("en", Value::Str(DESCRIPTION.to_owned()))]),
+            Value::Map(vec![(
+                "en",
+                Value::Str(opts.layout.description().to_owned()),
+            )]),
         ),
-        ("ip_version", Value::U16(6)),
+        ("ip_version", Value::U16(if ipv4_tree { 4 } else { 6 })),
         ("languages", Value::Array(vec![Value::Str("en".to_owned())])),
         ("node_count", Value::U32(node_count)),
         ("record_size", Value::U16(record_size)),
@@ -208,6 +309,7 @@ pub fn build_from_csv_at(
 
     let summary = BuildSummary {
         networks: rows.len(),
+        other_family_rows: total - rows.len(),
         ipv4_networks: rows.iter().filter(|r| r.is_ipv4).count(),
         distinct_records: seen.len(),
         node_count,
@@ -217,14 +319,24 @@ pub fn build_from_csv_at(
     Ok((out, summary))
 }
 
-/// Reads the CSV at `csv_path`, builds the database and writes it to `out` (via a temporary
-/// file in the same folder, renamed into place, so readers never see half a file).
+/// Reads the CSV at `csv_path`, builds the database (default layout, both families) and writes
+/// it to `out` (via a temporary file in the same folder, renamed into place, so readers never
+/// see half a file).
 pub fn write_file(csv_path: &Path, out: &Path) -> Result<BuildSummary, GeoDbError> {
+    write_file_with(csv_path, out, &BuildOptions::now(Layout::MaxMind, None))
+}
+
+/// [`write_file`] in the layout and family `opts` asks for.
+pub fn write_file_with(
+    csv_path: &Path,
+    out: &Path,
+    opts: &BuildOptions,
+) -> Result<BuildSummary, GeoDbError> {
     let text = std::fs::read_to_string(csv_path).map_err(|source| GeoDbError::Read {
         path: csv_path.to_owned(),
         source,
     })?;
-    let (bytes, summary) = build_from_csv_at(&text, now_epoch())?;
+    let (bytes, summary) = build(&text, opts)?;
     let write_err = |source| GeoDbError::Write {
         path: out.to_owned(),
         source,
