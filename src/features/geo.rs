@@ -87,6 +87,17 @@ pub fn travel(
     }
 }
 
+/// Accuracy radius assumed for a location whose database gives none (DB-IP Lite and the
+/// ip-location-db files locate to a city's centre): about a metropolitan area's reach, the
+/// typical radius MaxMind reports for a fixed-line city match. Without it, two addresses of one
+/// region placed at two city centres could read as a jump.
+pub const DEFAULT_RADIUS_KM: f64 = 50.0;
+
+/// The accuracy radius of `loc`, km: the database's, or [`DEFAULT_RADIUS_KM`].
+fn radius_of(loc: &Location<'_>) -> f64 {
+    loc.radius_km.unwrap_or(DEFAULT_RADIUS_KM).max(0.0)
+}
+
 /// True when the IP belongs to an anonymiser or a host, whose location is not the user's.
 fn anonymised(intel: &IpIntel<'_>) -> bool {
     match &intel.reputation {
@@ -108,7 +119,7 @@ pub fn user_fix(intel: &IpIntel<'_>, at_ms: i64) -> Option<GeoFix> {
         Lookup::Found(loc) if !anonymised(intel) => Some(GeoFix {
             lat: loc.latitude,
             lon: loc.longitude,
-            radius_km: loc.radius_km.unwrap_or(0.0),
+            radius_km: radius_of(loc),
             at_ms,
             country: loc.country.unwrap_or("").to_string(),
             city: loc.city.unwrap_or("").to_string(),
@@ -160,7 +171,7 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
             prev,
             loc.latitude,
             loc.longitude,
-            loc.radius_km.unwrap_or(0.0),
+            radius_of(loc),
             at_ms,
             inputs.cfg.max_travel_speed_kmh,
             inputs.cfg.min_travel_distance_km,
@@ -288,5 +299,28 @@ mod tests {
         assert!(!t.impossible);
         assert_eq!(t.judged, "within_accuracy_radii");
         assert_eq!(t.radii_km, (1_000.0, 1_000.0));
+    }
+
+    #[test]
+    fn a_location_without_a_radius_gets_the_default_one() {
+        use crate::enrich::{ListMatch, Location};
+        let loc = |radius_km| Location {
+            country: Some("FR"),
+            city: Some("Paris"),
+            latitude: PARIS.0,
+            longitude: PARIS.1,
+            radius_km,
+            time_zone: None,
+        };
+        let intel = |radius_km| IpIntel {
+            location: Lookup::Found(loc(radius_km)),
+            reputation: Lookup::NotConfigured,
+            asn: Lookup::NotConfigured,
+            lists: ListMatch::default(),
+        };
+        let fix = user_fix(&intel(None), 0).expect("fix");
+        assert_eq!(fix.radius_km, DEFAULT_RADIUS_KM);
+        let fix = user_fix(&intel(Some(200.0)), 0).expect("fix");
+        assert_eq!(fix.radius_km, 200.0);
     }
 }
