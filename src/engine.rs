@@ -18,7 +18,7 @@ use crate::domain::{
     InputError, Limits, ReasonCode, ScoreRequest, ScoreResponse, ShadowScore, Tenant, TrustScore,
     ValidRequest,
 };
-use crate::enrich::{Enricher, GeoSources, Lookup};
+use crate::enrich::{EnrichError, Enricher, GeoSources, ListCounts, Lookup, ReputationLists};
 use crate::error::Error;
 use crate::features::{self, FeatureConfig, FeatureRow, Findings, Inputs, N_FEATURES};
 use crate::model::explain;
@@ -134,9 +134,11 @@ pub struct Assessment {
 }
 
 impl Engine {
-    /// Builds an engine from a checked configuration: opens geo sources, the store, the key,
-    /// the model and the policy. Unavailable geo sources are warnings (see [`Engine::warnings`]),
-    /// not errors: scoring treats them as `geo_unavailable`.
+    /// Builds an engine from a configuration, which it checks first ([`Config::check`]): opens
+    /// geo sources, reads the `[reputation]` lists (logging their counts), opens the store, the
+    /// key, the model and the policy. Unavailable geo sources are warnings (see
+    /// [`Engine::warnings`]), not errors: scoring treats them as `geo_unavailable`; a bad list
+    /// file is an error naming its key, file and line.
     pub fn from_config(cfg: &Config) -> Result<Engine, Error> {
         Engine::build(cfg, None)
     }
@@ -150,6 +152,7 @@ impl Engine {
     }
 
     fn build(cfg: &Config, key: Option<Pseudonymizer>) -> Result<Engine, Error> {
+        cfg.check().map_err(crate::config::ConfigError::from)?;
         let source = |s: &str| (!s.trim().is_empty()).then(|| s.to_string());
         let sources = GeoSources {
             city: source(&cfg.geo.city),
@@ -157,6 +160,9 @@ impl Engine {
             anonymous_ip: source(&cfg.geo.anonymous_ip),
         };
         let (enricher, warnings) = Enricher::open(&sources, &cfg.lists.block, &cfg.lists.allow)?;
+        let (lists, counts) = ReputationLists::load(&cfg.reputation)?;
+        log_list_counts(&counts, "loaded");
+        let enricher = enricher.with_reputation_lists(lists);
         let (store, pseudonymizer): (Box<dyn ProfileStore>, Pseudonymizer) = match cfg.store.backend
         {
             Backend::Memory => (
@@ -275,6 +281,15 @@ impl Engine {
             Err(poisoned) => poisoned.into_inner(),
         };
         *slot = model.map(Arc::new);
+    }
+
+    /// Reads the `[reputation]` list files again and swaps them in at once (SIGHUP, the admin
+    /// reload); logs the entries per file. On any error the old lists keep serving and the error
+    /// (naming key, file and line) is returned for the caller to report. Blocking (file I/O).
+    pub fn reload_reputation(&self) -> Result<ListCounts, EnrichError> {
+        let counts = self.enricher.reputation_lists().reload()?;
+        log_list_counts(&counts, "reloaded");
+        Ok(counts)
     }
 
     /// Scores one request of the default tenant, received now (see [`Clock::Live`]).
@@ -747,6 +762,13 @@ fn confidence(a: &Assessment, valid: &ValidRequest<'_>) -> f64 {
     .count() as f32;
     let history = (a.row[F::ContextHistoryLog as usize].exp_m1() / 20.0).min(1.0);
     (f64::from((0.6 * present / 5.0) + 0.4 * history) * 100.0).round() / 100.0
+}
+
+/// Logs the entries read from each `[reputation]` file (names and counts only).
+fn log_list_counts(counts: &ListCounts, what: &str) {
+    for f in &counts.files {
+        tracing::info!(list = %f.key, file = %f.file, entries = f.entries, "reputation list {what}");
+    }
 }
 
 /// Wall clock, ms since the epoch.

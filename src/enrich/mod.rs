@@ -1,5 +1,6 @@
 //! `enrich`: what the IP address says about a request — location (GeoIP2 City schema), ASN,
-//! anonymity flags (GeoIP2 Anonymous-IP schema) and membership in configured block/allow lists.
+//! anonymity flags (GeoIP2 Anonymous-IP schema, ORed with the free `[reputation]` lists of
+//! [`reputation`]) and membership in configured block/allow lists.
 //!
 //! [`Enricher::open`] loads what it can: a missing or corrupt database is not an error but a
 //! warning, and that source answers [`Lookup::Unavailable`]; the caller turns that into a reason
@@ -9,6 +10,7 @@
 
 pub mod geo;
 pub mod iplist;
+pub mod reputation;
 
 use std::net::IpAddr;
 
@@ -16,6 +18,9 @@ use serde::{Deserialize, Serialize};
 
 pub use geo::{BUILTIN_DEMO, GeoDb};
 pub use iplist::IpList;
+pub use reputation::{
+    FlagSource, FlagSources, ListCounts, ListKind, ReputationFiles, ReputationLists,
+};
 
 /// Result of one lookup in one database.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -109,8 +114,11 @@ pub struct ListMatch {
 pub struct IpIntel<'a> {
     /// City database answer.
     pub location: Lookup<Location<'a>>,
-    /// Anonymous-IP database answer.
+    /// Anonymous-IP database answer ORed with the `[reputation]` lists' (available when
+    /// either could answer; see [`reputation::merge`]).
     pub reputation: Lookup<Reputation>,
+    /// Which source set each flag of `reputation` (for the reason's detail).
+    pub reputation_sources: FlagSources<&'a str>,
     /// ASN database answer.
     pub asn: Lookup<Asn<'a>>,
     /// Block/allow list membership.
@@ -184,6 +192,19 @@ pub enum EnrichError {
         /// What is wrong.
         reason: String,
     },
+    /// A `[reputation]` list file is unreadable, too large, empty or has a bad line. Names the
+    /// key, the file and the line, never the text found there.
+    #[error("{key} ({file}){}: {problem}", .line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    ReputationList {
+        /// The config key and index, e.g. `reputation.vpn[1]`.
+        key: String,
+        /// The file as configured.
+        file: String,
+        /// 1-based line number, when the problem is on one line.
+        line: Option<usize>,
+        /// What is wrong.
+        problem: String,
+    },
     /// A list file could not be read.
     #[error("reading IP list {path}: {source}")]
     ListFile {
@@ -202,6 +223,7 @@ pub struct Enricher {
     anonymous_ip: Slot,
     block: IpList,
     allow: IpList,
+    reputation_lists: ReputationLists,
 }
 
 /// `database_type` fragments expected for each role (ours, [`crate::geodb::DATABASE_TYPE`],
@@ -289,22 +311,45 @@ impl Enricher {
             ),
             block,
             allow,
+            reputation_lists: ReputationLists::none(),
         };
         Ok((enricher, warnings))
     }
 
+    /// Adds the `[reputation]` lists (see [`ReputationLists::load`]); they answer beside the
+    /// Anonymous-IP database from the next lookup on.
+    pub fn with_reputation_lists(mut self, lists: ReputationLists) -> Enricher {
+        self.reputation_lists = lists;
+        self
+    }
+
+    /// The `[reputation]` lists (to reload them).
+    pub fn reputation_lists(&self) -> &ReputationLists {
+        &self.reputation_lists
+    }
+
     /// Everything known about `ip`. Hot path: no allocation, no panic, no logging.
     pub fn lookup(&self, ip: IpAddr) -> IpIntel<'_> {
+        let asn = self.asn.db().map_or(Lookup::Unavailable, |db| db.asn(ip));
+        let asn_number = match &asn {
+            Lookup::Found(a) => Lookup::Found(a.number),
+            Lookup::NotFound => Lookup::NotFound,
+            Lookup::Unavailable => Lookup::Unavailable,
+        };
+        let (reputation, reputation_sources) = reputation::merge(
+            self.anonymous_ip
+                .db()
+                .map_or(Lookup::Unavailable, |db| db.reputation(ip)),
+            self.reputation_lists.lookup(ip, asn_number),
+        );
         IpIntel {
             location: self
                 .city
                 .db()
                 .map_or(Lookup::Unavailable, |db| db.location(ip)),
-            reputation: self
-                .anonymous_ip
-                .db()
-                .map_or(Lookup::Unavailable, |db| db.reputation(ip)),
-            asn: self.asn.db().map_or(Lookup::Unavailable, |db| db.asn(ip)),
+            reputation,
+            reputation_sources,
+            asn,
             lists: ListMatch {
                 blocked: self.block.contains(ip),
                 allowed: self.allow.contains(ip),
