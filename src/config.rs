@@ -10,6 +10,12 @@
 //! [lists]                       # files of CIDRs (Tor exit lists, FireHOL netsets) or inline CIDRs
 //! block = []
 //! allow = []
+//! [reputation]                  # free lists, reloaded on SIGHUP and POST /v1/admin/reload
+//! tor_exit = []                 # Tor bulk exit list files: an address a line → tor_exit
+//! vpn = []                      # CIDR-a-line files (X4BNet, FireHOL) → anonymous_vpn
+//! hosting = []                  #   … → hosting_provider
+//! proxy = []                    #   … → public_proxy
+//! hosting_asns = []             # CSV, first column an AS number → hosting_provider via [geo] asn
 //! [store]
 //! backend = "embedded"          # or "memory"
 //! path = "tessera-data/profiles.redb"
@@ -60,6 +66,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Limits;
+use crate::enrich::ReputationFiles;
 use crate::features::FeatureConfig;
 use crate::store::Retention;
 
@@ -82,6 +89,38 @@ pub enum ConfigError {
         /// What is wrong.
         problem: String,
     },
+    /// A value failed [`Config::check`] (a config built in code, not read from a file).
+    #[error("config: {0}")]
+    Check(#[from] KeyError),
+}
+
+/// One refused config value: the key (with its index, e.g. `reputation.vpn[1]`) and what is
+/// wrong, never the value itself.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {problem}")]
+pub struct KeyError {
+    /// The key, dotted from its table: `features.trusted_device_days`, `reputation.vpn[1]`.
+    pub key: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl KeyError {
+    /// An error for `key`.
+    pub fn new(key: impl Into<String>, problem: impl Into<String>) -> KeyError {
+        KeyError {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+
+    /// From a `key: problem` message (the range checks written before this type).
+    fn from_message(message: String) -> KeyError {
+        match message.split_once(": ") {
+            Some((key, problem)) => KeyError::new(key, problem),
+            None => KeyError::new("", message),
+        }
+    }
 }
 
 /// The whole configuration.
@@ -92,6 +131,8 @@ pub struct Config {
     pub geo: GeoConfig,
     /// Block and allow lists.
     pub lists: ListsConfig,
+    /// Free IP-reputation lists (Tor exits, VPN, hosting, proxy networks, hosting ASNs).
+    pub reputation: ReputationFiles,
     /// Profile store.
     pub store: StoreConfig,
     /// Pseudonymisation key.
@@ -453,15 +494,23 @@ impl Config {
             path: name.to_string(),
             problem: e.message().trim().to_string(),
         })?;
-        cfg.check().map_err(|problem| ConfigError::Invalid {
+        cfg.check().map_err(|e| ConfigError::Invalid {
             path: name.to_string(),
-            problem,
+            problem: e.to_string(),
         })?;
         Ok(cfg)
     }
 
-    /// Range checks; the error names the key.
-    pub fn check(&self) -> Result<(), String> {
+    /// Checks every value once, at start-up: ranges, formats and the `[reputation]` paths.
+    /// The error names the key (and index), never the value. The list files themselves are
+    /// read when the engine is built (their errors name key, file and line).
+    pub fn check(&self) -> Result<(), KeyError> {
+        self.check_ranges().map_err(KeyError::from_message)?;
+        check_reputation(&self.reputation)
+    }
+
+    /// Range checks; the error is `key: problem`.
+    fn check_ranges(&self) -> Result<(), String> {
         self.geo.city.check("geo.city")?;
         self.geo.asn.check("geo.asn")?;
         self.geo.anonymous_ip.check("geo.anonymous_ip")?;
@@ -594,6 +643,33 @@ impl Config {
     }
 }
 
+/// Most files per `[reputation]` key.
+const MAX_REPUTATION_FILES: usize = 64;
+
+/// `[reputation]`: each entry a non-blank path without NUL bytes, at most
+/// [`MAX_REPUTATION_FILES`] per key.
+fn check_reputation(files: &ReputationFiles) -> Result<(), KeyError> {
+    for kind in crate::enrich::ListKind::ALL {
+        let paths = files.of(kind);
+        if paths.len() > MAX_REPUTATION_FILES {
+            return Err(KeyError::new(
+                format!("reputation.{}", kind.key()),
+                format!("at most {MAX_REPUTATION_FILES} files"),
+            ));
+        }
+        for (i, path) in paths.iter().enumerate() {
+            let key = || format!("reputation.{}[{i}]", kind.key());
+            if path.trim().is_empty() {
+                return Err(KeyError::new(key(), "empty path"));
+            }
+            if path.contains('\0') {
+                return Err(KeyError::new(key(), "path contains a NUL byte"));
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -643,6 +719,36 @@ mod tests {
             e.to_string()
                 .contains("a database file path, \"builtin:demo\", or a list of file paths"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn reputation_keys_parse_and_bad_entries_name_key_and_index() {
+        let c = Config::from_toml(
+            "[reputation]\ntor_exit = [\"tor.txt\"]\nvpn = [\"a.txt\", \"b.txt\"]\n\
+             hosting_asns = [\"asns.csv\"]\n",
+            "c.toml",
+        )
+        .expect("valid");
+        assert_eq!(c.reputation.vpn, vec!["a.txt", "b.txt"]);
+        assert!(c.reputation.proxy.is_empty());
+        let e = Config::from_toml("[reputation]\nvpn = [\"a.txt\", \" \"]\n", "c.toml")
+            .expect_err("blank path");
+        assert_eq!(
+            e.to_string(),
+            "config c.toml: reputation.vpn[1]: empty path"
+        );
+        let e = Config::from_toml("[reputation]\ntor = []\n", "c.toml").expect_err("typo");
+        assert!(e.to_string().contains("unknown field `tor`"), "{e}");
+        let mut c = Config::default();
+        c.features.trusted_device_days = 0;
+        assert_eq!(
+            c.check(),
+            Err(KeyError::new(
+                "features.trusted_device_days",
+                "must be 1–3650"
+            )),
+            "the older range checks give typed errors too"
         );
     }
 

@@ -18,7 +18,7 @@ use crate::domain::{
     Absence, InputError, Limits, ReasonCode, ScoreRequest, ScoreResponse, ShadowScore, Source,
     Sources, Tenant, TrustScore, ValidRequest,
 };
-use crate::enrich::{Enricher, GeoSources, Lookup};
+use crate::enrich::{EnrichError, Enricher, GeoSources, ListCounts, Lookup, ReputationLists};
 use crate::error::Error;
 use crate::features::{self, FeatureConfig, FeatureRow, Findings, Inputs, N_FEATURES};
 use crate::model::explain;
@@ -159,9 +159,11 @@ pub struct Assessment {
 }
 
 impl Engine {
-    /// Builds an engine from a checked configuration: opens geo sources, the store, the key,
-    /// the model and the policy. Unavailable geo sources are warnings (see [`Engine::warnings`]),
-    /// not errors: scoring treats them as `geo_unavailable`.
+    /// Builds an engine from a configuration, which it checks first ([`Config::check`]): opens
+    /// geo sources, reads the `[reputation]` lists (logging their counts), opens the store, the
+    /// key, the model and the policy. Unavailable geo sources are warnings (see
+    /// [`Engine::warnings`]), not errors: scoring treats them as `geo_unavailable`; a bad list
+    /// file is an error naming its key, file and line.
     pub fn from_config(cfg: &Config) -> Result<Engine, Error> {
         Engine::build(cfg, None)
     }
@@ -175,12 +177,16 @@ impl Engine {
     }
 
     fn build(cfg: &Config, key: Option<Pseudonymizer>) -> Result<Engine, Error> {
+        cfg.check().map_err(crate::config::ConfigError::from)?;
         let sources = GeoSources {
             city: cfg.geo.city.paths(),
             asn: cfg.geo.asn.paths(),
             anonymous_ip: cfg.geo.anonymous_ip.paths(),
         };
         let (enricher, warnings) = Enricher::open(&sources, &cfg.lists.block, &cfg.lists.allow)?;
+        let (lists, counts) = ReputationLists::load(&cfg.reputation)?;
+        log_list_counts(&counts, "loaded");
+        let enricher = enricher.with_reputation_lists(lists);
         let (store, pseudonymizer): (Box<dyn ProfileStore>, Pseudonymizer) = match cfg.store.backend
         {
             Backend::Memory => (
@@ -299,6 +305,15 @@ impl Engine {
             Err(poisoned) => poisoned.into_inner(),
         };
         *slot = model.map(Arc::new);
+    }
+
+    /// Reads the `[reputation]` list files again and swaps them in at once (SIGHUP, the admin
+    /// reload); logs the entries per file. On any error the old lists keep serving and the error
+    /// (naming key, file and line) is returned for the caller to report. Blocking (file I/O).
+    pub fn reload_reputation(&self) -> Result<ListCounts, EnrichError> {
+        let counts = self.enricher.reputation_lists().reload()?;
+        log_list_counts(&counts, "reloaded");
+        Ok(counts)
     }
 
     /// Scores one request of the default tenant, received now (see [`Clock::Live`]).
@@ -622,6 +637,13 @@ impl Engine {
         for source in Source::ALL.into_iter().filter(|s| s.is_deployment()) {
             let state = match source {
                 Source::Geo => status.city,
+                // The Anonymous-IP database, or the free `[reputation]` lists instead.
+                Source::Reputation
+                    if status.anonymous_ip != SourceState::Failed
+                        && self.enricher.reputation_lists().is_configured() =>
+                {
+                    SourceState::Loaded
+                }
                 Source::Reputation => status.anonymous_ip,
                 Source::Store => match self.store.health() {
                     Ok(()) => SourceState::Loaded,
@@ -831,6 +853,13 @@ fn sources_used(a: &Assessment) -> Sources {
         .into_iter()
         .filter(|s| u.get(*s).is_none())
         .fold(Sources::NONE, Sources::with)
+}
+
+/// Logs the entries read from each `[reputation]` file (names and counts only).
+fn log_list_counts(counts: &ListCounts, what: &str) {
+    for f in &counts.files {
+        tracing::info!(list = %f.key, file = %f.file, entries = f.entries, "reputation list {what}");
+    }
 }
 
 /// Wall clock, ms since the epoch.

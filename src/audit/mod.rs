@@ -127,6 +127,10 @@ pub struct AuditEvent {
     /// For `recovery`: blake3 hash (hex) of the bytes moved aside.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved_aside_blake3: Option<String>,
+    /// For `reload`: entries read per `[reputation]` list key (`tor_exit`, `vpn` …), summed
+    /// over its files, when the lists were reloaded.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub list_entries: std::collections::BTreeMap<String, u64>,
 }
 
 /// Called once with the result of a submitted batch, after it is durable (or failed).

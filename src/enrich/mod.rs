@@ -1,6 +1,7 @@
 //! `enrich`: what the IP address says about a request — location, ASN, anonymity flags (from
 //! MaxMind-DB-format files in the layouts `geo` reads: MaxMind, DB-IP, ip-location-db, IPinfo
-//! Lite) and membership in configured block/allow lists.
+//! Lite, ORed with the free `[reputation]` lists of [`reputation`]) and membership in configured
+//! block/allow lists.
 //!
 //! [`Enricher::open`] loads what it can: a missing or corrupt database is not an error but a
 //! warning, and that source answers [`Lookup::Unavailable`]; the caller turns that into a reason
@@ -13,6 +14,7 @@
 
 pub mod geo;
 pub mod iplist;
+pub mod reputation;
 
 use std::net::IpAddr;
 
@@ -20,6 +22,9 @@ use serde::{Deserialize, Serialize};
 
 pub use geo::{BUILTIN_DEMO, GeoDb, Layout, OpenError, Role};
 pub use iplist::IpList;
+pub use reputation::{
+    FlagSource, FlagSources, ListCounts, ListKind, ReputationFiles, ReputationLists,
+};
 
 /// Result of one lookup in one database.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -117,8 +122,11 @@ pub struct ListMatch {
 pub struct IpIntel<'a> {
     /// City database answer.
     pub location: Lookup<Location<'a>>,
-    /// Anonymous-IP database answer.
+    /// Anonymous-IP database answer ORed with the `[reputation]` lists' (available when
+    /// either could answer; see [`reputation::merge`]).
     pub reputation: Lookup<Reputation>,
+    /// Which source set each flag of `reputation` (for the reason's detail).
+    pub reputation_sources: FlagSources<&'a str>,
     /// ASN database answer.
     pub asn: Lookup<Asn<'a>>,
     /// Block/allow list membership.
@@ -207,6 +215,19 @@ pub enum EnrichError {
         /// What is wrong.
         reason: String,
     },
+    /// A `[reputation]` list file is unreadable, too large, empty or has a bad line. Names the
+    /// key, the file and the line, never the text found there.
+    #[error("{key} ({file}){}: {problem}", .line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    ReputationList {
+        /// The config key and index, e.g. `reputation.vpn[1]`.
+        key: String,
+        /// The file as configured.
+        file: String,
+        /// 1-based line number, when the problem is on one line.
+        line: Option<usize>,
+        /// What is wrong.
+        problem: String,
+    },
     /// A list file could not be read.
     #[error("reading IP list {path}: {source}")]
     ListFile {
@@ -225,6 +246,7 @@ pub struct Enricher {
     anonymous_ip: Slot,
     block: IpList,
     allow: IpList,
+    reputation_lists: ReputationLists,
 }
 
 /// One configured role, or why there is none.
@@ -381,17 +403,42 @@ impl Enricher {
             anonymous_ip: Slot::open(Role::AnonymousIp, &sources.anonymous_ip, &mut warnings)?,
             block,
             allow,
+            reputation_lists: ReputationLists::none(),
         };
         Ok((enricher, warnings))
+    }
+
+    /// Adds the `[reputation]` lists (see [`ReputationLists::load`]); they answer beside the
+    /// Anonymous-IP database from the next lookup on.
+    pub fn with_reputation_lists(mut self, lists: ReputationLists) -> Enricher {
+        self.reputation_lists = lists;
+        self
+    }
+
+    /// The `[reputation]` lists (to reload them).
+    pub fn reputation_lists(&self) -> &ReputationLists {
+        &self.reputation_lists
     }
 
     /// Everything known about `ip`. Hot path: no allocation, no panic, no logging; beyond the
     /// lookups themselves, only the choice of file for the address family.
     pub fn lookup(&self, ip: IpAddr) -> IpIntel<'_> {
+        let asn = self.asn.lookup(ip, |db| db.asn(ip));
+        let asn_number = match &asn {
+            Lookup::Found(a) => Lookup::Found(a.number),
+            Lookup::NotFound => Lookup::NotFound,
+            Lookup::NotConfigured => Lookup::NotConfigured,
+            Lookup::Unavailable => Lookup::Unavailable,
+        };
+        let (reputation, reputation_sources) = reputation::merge(
+            self.anonymous_ip.lookup(ip, |db| db.reputation(ip)),
+            self.reputation_lists.lookup(ip, asn_number),
+        );
         IpIntel {
             location: self.city.lookup(ip, |db| db.location(ip)),
-            reputation: self.anonymous_ip.lookup(ip, |db| db.reputation(ip)),
-            asn: self.asn.lookup(ip, |db| db.asn(ip)),
+            reputation,
+            reputation_sources,
+            asn,
             lists: ListMatch {
                 blocked: self.block.contains(ip),
                 allowed: self.allow.contains(ip),

@@ -317,6 +317,7 @@ mod tests {
             reputation: Lookup::NotConfigured,
             asn: Lookup::NotConfigured,
             lists: ListMatch::default(),
+            reputation_sources: Default::default(),
         };
         let fix = user_fix(&intel(None), 0).expect("fix");
         assert_eq!(fix.radius_km, DEFAULT_RADIUS_KM);

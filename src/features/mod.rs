@@ -166,6 +166,9 @@ pub struct Findings {
     pub allowlisted: bool,
     /// The IP's autonomous system: number and organisation (for analysts).
     pub asn: Option<(u32, String)>,
+    /// Which source (the Anonymous-IP database or a `[reputation]` list file) set each
+    /// anonymiser flag (for the reason's detail).
+    pub reputation_sources: crate::enrich::FlagSources<String>,
 }
 
 /// What a request carries on its own, before any history is read: the evidence kept until its

@@ -33,6 +33,7 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
                 F::NetworkProxy,
                 flag(r.public_proxy || r.residential_proxy),
             );
+            findings.reputation_sources = intel.reputation_sources.to_owned_sources();
         }
         Lookup::NotFound => {}
         Lookup::NotConfigured => findings

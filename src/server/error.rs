@@ -42,6 +42,14 @@ pub enum ApiError {
         /// What is wrong.
         problem: String,
     },
+    /// A `[reputation]` list file failed to reload; the old lists keep serving (422). `key` is
+    /// the config key with its index (`reputation.vpn[1]`); `problem` names the file and line.
+    ListsRefused {
+        /// The config key.
+        key: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// The request took longer than the deadline (503).
     Timeout,
     /// A server-side fault; detail is logged, not returned (500).
@@ -144,6 +152,12 @@ impl ApiError {
                 "model_refused",
                 (*field).into(),
                 format!("{field}: {problem}; the active model keeps serving"),
+            ),
+            ApiError::ListsRefused { key, problem } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "lists_refused",
+                key.clone(),
+                format!("{problem}; the old reputation lists keep serving"),
             ),
             ApiError::Timeout => (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -420,8 +420,11 @@ struct ReloadBody {
 
 /// `POST /v1/admin/reload`: `{"path": FILE}` and/or `{"shadow": FILE}` (names inside
 /// `[model] dir`, or `builtin`, `rules`); an empty body, however framed, reloads the configured
-/// model. Every attempt past authentication is audited (`outcome` `ok` or `refused`, the refusal
-/// code in `reasons`) before the answer goes out.
+/// model. Every reload also reads the `[reputation]` list files again, first: a list that fails
+/// refuses the whole reload (`lists_refused`; old lists and model keep serving); a model
+/// refused after the lists were swapped does not undo them. Every attempt past authentication is
+/// audited (`outcome` `ok` or `refused`, the refusal code in `reasons`, the entries per list in
+/// `list_entries`) before the answer goes out.
 pub async fn reload(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -433,13 +436,21 @@ pub async fn reload(
     if caller.tenant != Tenant::DEFAULT {
         return Err(ApiError::Forbidden("admin of the default tenant"));
     }
-    let result = reload_attempt(&st, &headers, body).await;
+    let mut lists = None;
+    let result = reload_attempt(&st, &headers, body, &mut lists).await;
     let mut event = AuditEvent {
         method: "reload".into(),
         key_id: Some(caller.key_id),
         tenant: Some(caller.tenant.clone()),
         ..AuditEvent::default()
     };
+    if let Some(counts) = &lists {
+        event.list_entries = counts
+            .totals()
+            .into_iter()
+            .map(|(k, n)| (k.to_string(), n as u64))
+            .collect();
+    }
     match &result {
         Ok((version, shadow)) => {
             event.outcome = Some("ok".into());
@@ -453,10 +464,16 @@ pub async fn reload(
     }
     audit(&st, vec![event]).await?;
     let (version, shadow) = result.map_err(|(_, e)| e)?;
-    Ok(json_response(
-        StatusCode::OK,
-        serde_json::json!({"model_version": version, "shadow_model_version": shadow}).to_string(),
-    ))
+    let mut answer = serde_json::json!({"model_version": version, "shadow_model_version": shadow});
+    if let Some(counts) = lists.filter(|c| !c.files.is_empty()) {
+        let files: Vec<_> = counts
+            .files
+            .iter()
+            .map(|f| serde_json::json!({"key": f.key, "file": f.file, "entries": f.entries}))
+            .collect();
+        answer["reputation_lists"] = serde_json::Value::Array(files);
+    }
+    Ok(json_response(StatusCode::OK, answer.to_string()))
 }
 
 /// Reads the reload body (whatever its framing) and runs the reload off the async workers.
@@ -465,6 +482,7 @@ async fn reload_attempt(
     st: &Arc<AppState>,
     headers: &HeaderMap,
     body: Body,
+    lists: &mut Option<crate::enrich::ListCounts>,
 ) -> Result<(String, Option<String>), (&'static str, ApiError)> {
     let limit = st.settings.max_body_bytes;
     let bytes = axum::body::to_bytes(body, limit)
@@ -493,6 +511,24 @@ async fn reload_attempt(
         crate::domain::error::parse_json::<ReloadBody>(text)
             .map_err(|e| ("malformed_body", ApiError::Input(e)))?
     };
+    // The lists first: a bad list file refuses the reload before anything changed.
+    let st2 = Arc::clone(st);
+    let counts = blocking(move || st2.engine.reload_reputation())
+        .await
+        .map_err(|e| ("internal", e))?
+        .map_err(|e| {
+            let key = match &e {
+                crate::enrich::EnrichError::ReputationList { key, .. } => key.clone(),
+                _ => "reputation".to_string(),
+            };
+            tracing::warn!(error = %e, "reload: reputation lists refused; the old lists keep serving");
+            let problem = e.to_string();
+            ("lists_refused", ApiError::ListsRefused { key, problem })
+        })?;
+    if !counts.files.is_empty() {
+        tracing::warn!(entries = ?counts.totals(), "reload: reputation lists reloaded");
+    }
+    *lists = Some(counts);
     let st2 = Arc::clone(st);
     let refused = |field: &'static str| {
         move |r: super::artifacts::Refusal| {

@@ -243,6 +243,7 @@ where
         {
             tokio::spawn(async move {
                 while hup.recv().await.is_some() {
+                    let lists = Arc::clone(&st);
                     let st = Arc::clone(&st);
                     let r = tokio::task::spawn_blocking(move || {
                         let v = st.reload(None)?;
@@ -256,6 +257,19 @@ where
                             tracing::error!(error = %e, "SIGHUP: reload refused; old model keeps serving")
                         }
                         Err(e) => tracing::error!(error = %e, "SIGHUP: reload task failed"),
+                    }
+                    match tokio::task::spawn_blocking(move || lists.engine.reload_reputation())
+                        .await
+                    {
+                        Ok(Ok(c)) if c.files.is_empty() => {}
+                        Ok(Ok(c)) => {
+                            tracing::warn!(entries = ?c.totals(), "SIGHUP: reputation lists reloaded")
+                        }
+                        Ok(Err(e)) => tracing::error!(
+                            error = %e,
+                            "SIGHUP: reputation lists refused; the old lists keep serving"
+                        ),
+                        Err(e) => tracing::error!(error = %e, "SIGHUP: list reload task failed"),
                     }
                 }
             });

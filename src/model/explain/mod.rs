@@ -81,9 +81,26 @@ pub fn find(
         (F::NetworkBlocklisted, ReasonCode::IpBlocklisted),
         (F::ContextNoHistory, ReasonCode::NoHistory),
     ];
-    let network_detail = || match &findings.asn {
-        Some((number, org)) => json!({"asn": number, "organization": org}),
-        None => Value::Object(Default::default()),
+    let network_detail = |f: F| {
+        let mut d = match &findings.asn {
+            Some((number, org)) => json!({"asn": number, "organization": org}),
+            None => Value::Object(Default::default()),
+        };
+        let s = &findings.reputation_sources;
+        let source = match f {
+            F::NetworkTor => s.tor_exit.as_ref(),
+            F::NetworkVpn => s.anonymous_vpn.as_ref(),
+            F::NetworkHosting => s.hosting_provider.as_ref(),
+            F::NetworkProxy => s.proxy.as_ref(),
+            _ => None,
+        };
+        if let (Some(src), Value::Object(m)) = (source, &mut d) {
+            m.insert("source".into(), json!(src.source()));
+            if let Some(file) = src.file() {
+                m.insert("file".into(), json!(file));
+            }
+        }
+        d
     };
     for (f, code) in simple {
         if on(raw, f) {
@@ -92,7 +109,7 @@ pub fn find(
                 | F::NetworkVpn
                 | F::NetworkHosting
                 | F::NetworkProxy
-                | F::NetworkBlocklisted => (0.0, network_detail()),
+                | F::NetworkBlocklisted => (0.0, network_detail(f)),
                 F::NetworkIpAbsent | F::DeviceAbsent => {
                     let source = if f == F::NetworkIpAbsent {
                         Source::Ip
