@@ -177,6 +177,10 @@ pub struct GeoConfig {
     pub asn: GeoFiles,
     /// Anonymous-IP databases: GeoIP2 Anonymous-IP.
     pub anonymous_ip: GeoFiles,
+    /// CSV lists of mobile carriers' AS numbers (first column, optional `AS` prefix), matched
+    /// against the ASN database: a carrier's address locates to its gateway, so travel from or
+    /// to it is judged with a 1,500 km accuracy radius (home-routed roaming).
+    pub carrier_asns: Vec<String>,
 }
 
 impl Default for GeoConfig {
@@ -185,6 +189,7 @@ impl Default for GeoConfig {
             city: "builtin:demo".into(),
             asn: "builtin:demo".into(),
             anonymous_ip: "builtin:demo".into(),
+            carrier_asns: Vec::new(),
         }
     }
 }
@@ -514,6 +519,14 @@ impl Config {
         self.geo.city.check("geo.city")?;
         self.geo.asn.check("geo.asn")?;
         self.geo.anonymous_ip.check("geo.anonymous_ip")?;
+        if let Some(i) = self
+            .geo
+            .carrier_asns
+            .iter()
+            .position(|p| p.trim().is_empty())
+        {
+            return Err(format!("geo.carrier_asns[{i}]: empty path"));
+        }
         let f = &self.features;
         if f.trusted_device_days == 0 || f.trusted_device_days > 3_650 {
             return Err("features.trusted_device_days: must be 1–3650".into());

@@ -182,6 +182,7 @@ impl Engine {
             city: cfg.geo.city.paths(),
             asn: cfg.geo.asn.paths(),
             anonymous_ip: cfg.geo.anonymous_ip.paths(),
+            carrier_asns: cfg.geo.carrier_asns.clone(),
         };
         let (enricher, warnings) = Enricher::open(&sources, &cfg.lists.block, &cfg.lists.allow)?;
         let (lists, counts) = ReputationLists::load(&cfg.reputation)?;
@@ -846,12 +847,19 @@ fn confidence(a: &Assessment) -> f64 {
     (f64::from((0.6 * present / expected) + 0.4 * history) * 100.0).round() / 100.0
 }
 
-/// The sources this request's score rests on: every source not missing for it.
+/// The sources this request's score rests on: every source not missing for it (the IP and the
+/// device id only when the request carried them).
 fn sources_used(a: &Assessment) -> Sources {
+    use crate::features::F;
     let u = &a.findings.unavailable;
     Source::ALL
         .into_iter()
         .filter(|s| u.get(*s).is_none())
+        .filter(|s| match s {
+            Source::Ip => a.row[F::NetworkIpAbsent as usize] < 0.5,
+            Source::Device => a.row[F::DeviceAbsent as usize] < 0.5,
+            Source::Geo | Source::Reputation | Source::Store => true,
+        })
         .fold(Sources::NONE, Sources::with)
 }
 

@@ -218,6 +218,11 @@ fn sms_without_an_ip_from_a_new_device_is_at_least_otp() {
         codes(&r)
     );
     assert!(!r.sources.contains(Source::Ip));
+    assert!(r.sources.contains(Source::Device));
+    let mut no_device = sms("lena", "l-none", T0 + HOUR, "x");
+    no_device.device = None;
+    let r = score(&e, &no_device);
+    assert!(!r.sources.contains(Source::Device), "{:?}", r.sources);
     // Her own verified phone on the same channel is not challenged for the missing IP.
     let own = score(&e, &sms("lena", "l-own", T0 + 2 * HOUR, "lena-phone"));
     assert_eq!(own.decision, Decision::Allow, "{:?}", codes(&own));
@@ -316,4 +321,68 @@ fn a_recent_sim_swap_before_a_payment_is_otp_and_kba_and_a_phone_number_earns_no
     let text = err.to_string();
     assert!(text.contains("network.sim_changed_at"), "{text}");
     assert!(!text.contains("tuesday"), "{text}");
+}
+
+#[test]
+fn a_traveller_switching_to_her_home_carrier_is_not_impossible_travel() {
+    // Verified in Paris, then on hotel Wi-Fi in Madrid two days later (verified), then ten
+    // minutes on via her French carrier, whose gateway the database places in Lyon (demo
+    // network 37.1.0.0/16, AS64700 "Demo Mobile FR"): home-routed roaming, not a jump.
+    const MADRID_HOTEL: &str = "31.8.0.20";
+    const FR_CARRIER_GATEWAY: &str = "37.1.0.9";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let carriers = dir.path().join("carriers.csv");
+    std::fs::write(&carriers, "asn,name\nAS64700,Demo Mobile FR\n").expect("write");
+    let run = |with_list: bool| {
+        let mut cfg = memory_config();
+        if with_list {
+            cfg.geo.carrier_asns = vec![carriers.display().to_string()];
+        }
+        let e = engine(&cfg);
+        enroll_in_paris(&e, "rita", 6);
+        let hotel = request(
+            "rita",
+            "r-hotel",
+            T0 + 2 * DAY,
+            MADRID_HOTEL,
+            device("rita-phone", "Europe/Paris", "fr-FR"),
+            None,
+        );
+        score(&e, &hotel);
+        e.record_outcome(&OutcomeRecord::new(
+            "r-hotel",
+            "rita",
+            &ts(T0 + 2 * DAY + 60_000),
+            OutcomeKind::OtpPassed,
+        ))
+        .expect("outcome");
+        score(
+            &e,
+            &request(
+                "rita",
+                "r-4g",
+                T0 + 2 * DAY + 10 * 60_000,
+                FR_CARRIER_GATEWAY,
+                device("rita-phone", "Europe/Paris", "fr-FR"),
+                None,
+            ),
+        )
+    };
+    let without = run(false);
+    assert!(
+        codes(&without).contains(&"impossible_travel"),
+        "without a carrier list the jump reads as impossible: {:?}",
+        codes(&without)
+    );
+    let with = run(true);
+    assert!(
+        !codes(&with).contains(&"impossible_travel"),
+        "{:?}",
+        codes(&with)
+    );
+    // Say why, where the new city is reported.
+    if let Some(r) = with.reasons.iter().find(|r| r.code == ReasonCode::NewCity) {
+        assert_eq!(r.detail["travel"]["carrier_gateway"], true);
+        assert_eq!(r.detail["travel"]["judged"], "within_accuracy_radii");
+    }
 }

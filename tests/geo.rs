@@ -191,6 +191,7 @@ fn three_databases_together_and_status() {
         city: vec![test_db("GeoIP2-City-Test.mmdb")],
         asn: vec![test_db("GeoLite2-ASN-Test.mmdb")],
         anonymous_ip: vec![test_db("GeoIP2-Anonymous-IP-Test.mmdb")],
+        carrier_asns: Vec::new(),
     };
     let (e, warnings) = Enricher::open(&sources, &[], &["81.2.69.0/24".to_owned()]).expect("open");
     assert!(warnings.is_empty(), "{warnings:?}");
@@ -324,6 +325,7 @@ fn broken_pointers_give_unavailable_not_a_panic() {
         city: vec![retyped(dir.path(), &path, "GeoIP2-City")],
         asn: vec![retyped(dir.path(), &path, "GeoLite2-ASN")],
         anonymous_ip: vec![retyped(dir.path(), &path, "GeoIP2-Anonymous-IP")],
+        carrier_asns: Vec::new(),
     };
     let (e, warnings) = open(sources);
     assert_eq!(e.status().city, SourceState::Loaded);
@@ -388,6 +390,7 @@ fn demo() -> Enricher {
         city: demo.clone(),
         asn: demo.clone(),
         anonymous_ip: demo,
+        carrier_asns: Vec::new(),
     };
     let (e, warnings) = open(sources);
     assert!(warnings.is_empty(), "{warnings:?}");

@@ -66,6 +66,7 @@ fn maxmind_layout_serves_city_asn_and_anonymous_ip_with_radius() {
         city: all.clone(),
         asn: all.clone(),
         anonymous_ip: all,
+        carrier_asns: Vec::new(),
     });
     assert_eq!(warnings, Vec::<String>::new());
     let paris = e.lookup(ip("31.0.77.1"));

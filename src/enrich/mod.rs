@@ -131,6 +131,10 @@ pub struct IpIntel<'a> {
     pub asn: Lookup<Asn<'a>>,
     /// Block/allow list membership.
     pub lists: ListMatch,
+    /// The address belongs to a mobile carrier (its AS number is on `geo.carrier_asns`): it
+    /// locates to the carrier's gateway, which may be far from the person (home-routed
+    /// roaming, regional NAT pools).
+    pub carrier: bool,
 }
 
 /// Which databases to open, per role. Each entry is a file path or [`BUILTIN_DEMO`]
@@ -147,6 +151,11 @@ pub struct GeoSources {
     pub asn: Vec<String>,
     /// Anonymous-IP databases (`geo.anonymous_ip`).
     pub anonymous_ip: Vec<String>,
+    /// CSV lists of mobile carriers' AS numbers (`geo.carrier_asns`; first column the number,
+    /// optional `AS` prefix), matched against the ASN database's answer: a carrier's address
+    /// locates to its gateway, so its accuracy radius is widened for travel.
+    #[serde(default)]
+    pub carrier_asns: Vec<String>,
 }
 
 /// State of one database source.
@@ -247,6 +256,8 @@ pub struct Enricher {
     block: IpList,
     allow: IpList,
     reputation_lists: ReputationLists,
+    /// Mobile carriers' AS numbers, sorted.
+    carriers: Vec<u32>,
 }
 
 /// One configured role, or why there is none.
@@ -404,6 +415,7 @@ impl Enricher {
             block,
             allow,
             reputation_lists: ReputationLists::none(),
+            carriers: carrier_asns(&sources.carrier_asns)?,
         };
         Ok((enricher, warnings))
     }
@@ -434,11 +446,16 @@ impl Enricher {
             self.anonymous_ip.lookup(ip, |db| db.reputation(ip)),
             self.reputation_lists.lookup(ip, asn_number),
         );
+        let carrier = match &asn {
+            Lookup::Found(a) => self.carriers.binary_search(&a.number).is_ok(),
+            _ => false,
+        };
         IpIntel {
             location: self.city.lookup(ip, |db| db.location(ip)),
             reputation,
             reputation_sources,
             asn,
+            carrier,
             lists: ListMatch {
                 blocked: self.block.contains(ip),
                 allowed: self.allow.contains(ip),
@@ -456,4 +473,20 @@ impl Enricher {
             allow_entries: self.allow.len(),
         }
     }
+}
+
+/// Reads the `geo.carrier_asns` files into one sorted list (errors name key, file and line).
+fn carrier_asns(files: &[String]) -> Result<Vec<u32>, EnrichError> {
+    let mut all = Vec::new();
+    for (i, path) in files.iter().enumerate() {
+        let key = format!("geo.carrier_asns[{i}]");
+        if let reputation::load::Table::Asn(asns) =
+            reputation::load::load(reputation::ListKind::HostingAsns, &key, path)?
+        {
+            all.extend(asns);
+        }
+    }
+    all.sort_unstable();
+    all.dedup();
+    Ok(all)
 }

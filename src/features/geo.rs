@@ -46,6 +46,8 @@ pub struct Travel {
     /// The two accuracy radii used, km: the previous fix's and this address's (a mobile
     /// carrier's address is widened to its gateway's reach).
     pub radii_km: (f64, f64),
+    /// This address is a mobile carrier's (its radius was widened to [`CARRIER_RADIUS_KM`]).
+    pub carrier: bool,
 }
 
 /// Computes travel between a previous fix and a current location at `now_ms`. Elapsed time is
@@ -84,6 +86,7 @@ pub fn travel(
         impossible,
         judged,
         radii_km: (prev.radius_km.max(0.0), radius_km.max(0.0)),
+        carrier: false,
     }
 }
 
@@ -93,9 +96,21 @@ pub fn travel(
 /// region placed at two city centres could read as a jump.
 pub const DEFAULT_RADIUS_KM: f64 = 50.0;
 
-/// The accuracy radius of `loc`, km: the database's, or [`DEFAULT_RADIUS_KM`].
-fn radius_of(loc: &Location<'_>) -> f64 {
-    loc.radius_km.unwrap_or(DEFAULT_RADIUS_KM).max(0.0)
+/// Accuracy radius of a mobile carrier's address, km: it locates to the carrier's gateway,
+/// which serves a whole region and, with home-routed roaming, a traveller abroad (a French SIM
+/// in Madrid surfaces in France). Wide enough for travel within a continent's roaming, narrow
+/// enough that a jump across an ocean is still judged.
+pub const CARRIER_RADIUS_KM: f64 = 1_500.0;
+
+/// The accuracy radius of `loc`, km: the database's, or [`DEFAULT_RADIUS_KM`]; at least
+/// [`CARRIER_RADIUS_KM`] for a mobile carrier's address.
+fn radius_of(intel: &IpIntel<'_>, loc: &Location<'_>) -> f64 {
+    let r = loc.radius_km.unwrap_or(DEFAULT_RADIUS_KM).max(0.0);
+    if intel.carrier {
+        r.max(CARRIER_RADIUS_KM)
+    } else {
+        r
+    }
 }
 
 /// True when the IP belongs to an anonymiser or a host, whose location is not the user's.
@@ -119,7 +134,7 @@ pub fn user_fix(intel: &IpIntel<'_>, at_ms: i64) -> Option<GeoFix> {
         Lookup::Found(loc) if !anonymised(intel) => Some(GeoFix {
             lat: loc.latitude,
             lon: loc.longitude,
-            radius_km: radius_of(loc),
+            radius_km: radius_of(intel, loc),
             at_ms,
             country: loc.country.unwrap_or("").to_string(),
             city: loc.city.unwrap_or("").to_string(),
@@ -167,15 +182,16 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
         return;
     };
     if let Some(prev) = &profile.last_fix {
-        let t = travel(
+        let mut t = travel(
             prev,
             loc.latitude,
             loc.longitude,
-            radius_of(loc),
+            radius_of(intel, loc),
             at_ms,
             inputs.cfg.max_travel_speed_kmh,
             inputs.cfg.min_travel_distance_km,
         );
+        t.carrier = intel.carrier;
         set(
             row,
             F::GeoImpossibleTravel,
@@ -318,6 +334,7 @@ mod tests {
             asn: Lookup::NotConfigured,
             lists: ListMatch::default(),
             reputation_sources: Default::default(),
+            carrier: false,
         };
         let fix = user_fix(&intel(None), 0).expect("fix");
         assert_eq!(fix.radius_km, DEFAULT_RADIUS_KM);

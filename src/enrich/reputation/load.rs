@@ -18,7 +18,7 @@ pub const MAX_LIST_BYTES: u64 = 64 << 20;
 
 /// One loaded file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Table {
+pub(crate) enum Table {
     /// Address ranges.
     Ip(IpList),
     /// AS numbers, sorted, without duplicates.
@@ -36,7 +36,7 @@ impl Table {
 }
 
 /// Reads and parses the file `path` configured as `key` (`reputation.vpn[1]`).
-pub(super) fn load(kind: ListKind, key: &str, path: &str) -> Result<Table, EnrichError> {
+pub(crate) fn load(kind: ListKind, key: &str, path: &str) -> Result<Table, EnrichError> {
     let err = |line: Option<usize>, problem: String| EnrichError::ReputationList {
         key: key.to_owned(),
         file: path.to_owned(),

@@ -14,7 +14,7 @@
 //! (writers only swap a pointer), binary searches, no allocation, no logging. This module
 //! reports counts; the caller logs them.
 
-mod load;
+pub(crate) mod load;
 
 use std::net::IpAddr;
 use std::path::Path;

@@ -370,6 +370,7 @@ fn travel_detail(findings: &Findings) -> Value {
         "elapsed_hours": round2(t.hours),
         "speed_kmh": t.speed_kmh.round(),
         "judged": t.judged,
+        "carrier_gateway": t.carrier,
     })
 }
 
