@@ -7,6 +7,7 @@
 //! city = "builtin:demo"         # "builtin:demo", "" for none, or a list: ["v4.mmdb", "v6.mmdb"]
 //! asn = "builtin:demo"
 //! anonymous_ip = "builtin:demo"
+//! carrier_asns = []             # CSV lists of mobile carriers' AS numbers (roaming radius)
 //! [lists]                       # files of CIDRs (Tor exit lists, FireHOL netsets) or inline CIDRs
 //! block = []
 //! allow = []
