@@ -31,29 +31,9 @@ fn london_phone(user: &str) -> DeviceInfo {
     device(&format!("{user}-phone"), "Europe/London", "en-GB")
 }
 
-/// `n` verified logins from `ip` on the user's phone, every two days before T0.
+/// `n` verified logins from `ip` on the user's London phone, every two days before T0.
 fn enroll(engine: &tessera::Engine, user: &str, ip: &str, n: i64) {
-    for i in 0..n {
-        let at = T0 - (n - i) * 2 * DAY;
-        let id = format!("{user}-enrol-{i}");
-        let req = request(
-            user,
-            &id,
-            at,
-            ip,
-            london_phone(user),
-            Some(typing(105.0, 190.0, i as u64)),
-        );
-        score(engine, &req);
-        engine
-            .record_outcome(&OutcomeRecord::new(
-                &id,
-                user,
-                &ts(at + 90_000),
-                OutcomeKind::OtpPassed,
-            ))
-            .expect("outcome");
-    }
+    enroll_from(engine, user, ip, &london_phone(user), n);
 }
 
 fn reason(r: &ScoreResponse, code: ReasonCode) -> Option<&tessera::domain::Reason> {

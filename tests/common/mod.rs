@@ -105,6 +105,12 @@ pub fn score(engine: &Engine, req: &ScoreRequest) -> ScoreResponse {
 
 /// `n` verified logins from Paris on `phone`, every two days before T0.
 pub fn enroll_in_paris(engine: &Engine, user: &str, n: i64) {
+    let phone = device(&format!("{user}-phone"), "Europe/Paris", "fr-FR");
+    enroll_from(engine, user, PARIS_IP, &phone, n);
+}
+
+/// `n` verified logins from `ip` on `dev`, every two days before T0.
+pub fn enroll_from(engine: &Engine, user: &str, ip: &str, dev: &DeviceInfo, n: i64) {
     for i in 0..n {
         let at = T0 - (n - i) * 2 * DAY;
         let id = format!("{user}-enrol-{i}");
@@ -112,8 +118,8 @@ pub fn enroll_in_paris(engine: &Engine, user: &str, n: i64) {
             user,
             &id,
             at,
-            PARIS_IP,
-            device(&format!("{user}-phone"), "Europe/Paris", "fr-FR"),
+            ip,
+            dev.clone(),
             Some(typing(105.0, 190.0, i as u64)),
         );
         score(engine, &req);
