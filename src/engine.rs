@@ -492,9 +492,11 @@ impl Engine {
     ) -> (ScoreResponse, Option<ShadowScore>) {
         let model = self.tenants.model(tenant).unwrap_or_else(|| self.model());
         let policy = self.tenants.policy(tenant).unwrap_or(&self.policy);
-        let j = self.judge(&model, policy, a, valid);
+        // How much evidence the request carries: the assessment's, whichever model judges.
+        let confidence = confidence(a);
+        let j = self.judge(&model, policy, a, valid, confidence);
         let shadow = self.shadow_model().map(|m| {
-            let sj = self.judge(&m, policy, a, valid);
+            let sj = self.judge(&m, policy, a, valid, confidence);
             let s = ShadowScore {
                 model_version: m.version().to_string(),
                 trust_score: sj.trust,
@@ -529,7 +531,7 @@ impl Engine {
         }
         let resp = ScoreResponse {
             trust_score: j.trust,
-            confidence: confidence(a),
+            confidence,
             sources: sources_used(a),
             risk: out.risk,
             decision: out.decision,
@@ -551,6 +553,7 @@ impl Engine {
         policy: &PolicyTable,
         a: &Assessment,
         valid: &ValidRequest<'_>,
+        confidence: f64,
     ) -> Judged {
         let (row, imputed) = explain::impute(model, &a.row, &a.findings.unavailable);
         let logit = model.logit(&row);
@@ -562,7 +565,7 @@ impl Engine {
         let ctx = PolicyContext {
             country: a.country.as_deref(),
             ip: valid.ip,
-            confidence: confidence(a),
+            confidence,
             sim_change_age_ms: valid.sim_change_age_ms,
         };
         let out = policy.decide(trust, valid.channel, valid.action, &codes, &ctx);
