@@ -41,9 +41,15 @@ fn fraud_from_the_victims_own_phone_marks_it_for_her_only_until_she_verifies_aga
     enroll_in_paris(&e, "olga", 6);
     enroll_in_paris(&e, "pavel", 6); // her partner, same home address
     // A remote-access trojan drives Olga's own phone from home; the bank confirms the fraud.
+    // The trojan also left a request scored before the fraud was confirmed, to clear the mark
+    // with later.
+    let early = at_home("olga", "o-early", T0 + HOUR / 2, "olga-phone");
+    score(&e, &early);
     let fraud = at_home("olga", "o-rat", T0 + HOUR, "olga-phone");
     score(&e, &fraud);
     outcome(&e, &fraud, OutcomeKind::ConfirmedFraud, T0 + 2 * HOUR);
+    // A verified outcome for that earlier request does not clear a mark set after it.
+    outcome(&e, &early, OutcomeKind::OtpPassed, T0 + 2 * HOUR + 60_000);
 
     // Her partner at the same address is not touched.
     let partner = score(&e, &at_home("pavel", "p-1", T0 + 3 * HOUR, "pavel-phone"));
