@@ -19,7 +19,7 @@ use tessera::domain::{
 };
 use tessera::engine::Assessment;
 use tessera::features::FEATURES;
-use tessera::model::LinearModel;
+use tessera::model::Model;
 use tessera::privacy::Pseudonymizer;
 use tessera::{Engine, ScoreResponse};
 
@@ -138,7 +138,7 @@ fn imputed_codes(a: &Assessment, i: usize) -> Vec<&'static str> {
 }
 
 /// The documented shares: (codes that may name it, trust points), per term.
-fn oracle(model: &LinearModel, a: &Assessment) -> Vec<(Vec<&'static str>, f64)> {
+fn oracle(model: &Model, a: &Assessment) -> Vec<(Vec<&'static str>, f64)> {
     let mut row = a.row;
     model.impute(&mut row, &a.findings.unavailable);
     let zeros = [0.0; tessera::features::N_FEATURES];

@@ -6,6 +6,7 @@
 //! ([`card`]).
 
 pub mod backtest;
+pub mod calibrate;
 pub mod card;
 pub mod dataset;
 pub mod fit;
@@ -43,7 +44,7 @@ use serde::Serialize;
 use crate::config::{Backend, Config};
 use crate::engine::Engine;
 use crate::model::artifact::{Artifact, FORMAT_VERSION, ModelKind};
-use crate::model::{LinearModel, rules};
+use crate::model::{Model, rules};
 
 /// Share of labelled scored events (by time) used for training; the rest is the held-out test
 /// split.
@@ -185,6 +186,9 @@ pub fn train_with_labels(
         training: serde_json::Value::Null,
         card: serde_json::Value::Null,
         neutral,
+        trees: None,
+        anomaly: None,
+        calibration: Default::default(),
     };
     let digest = blake3::hash(
         serde_json::to_string(&(&art.weights, art.intercept))
@@ -196,9 +200,9 @@ pub fn train_with_labels(
         art.schema.version,
         &digest.to_hex()[..8]
     );
-    let lr = LinearModel::from_artifact(&art);
-    let baseline = LinearModel::from_artifact(&rules::artifact());
-    let probs = |m: &LinearModel| {
+    let lr = Model::from_artifact(&art);
+    let baseline = Model::from_artifact(&rules::artifact());
+    let probs = |m: &Model| {
         test_rows
             .iter()
             .map(|r| m.probability(r))
