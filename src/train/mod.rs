@@ -12,7 +12,9 @@ pub mod dataset;
 pub mod fit;
 pub mod labels;
 pub mod metrics;
+pub mod output;
 pub mod replay;
+pub mod trees;
 
 /// Why training failed.
 #[derive(Debug, thiserror::Error)]
