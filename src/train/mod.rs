@@ -11,6 +11,7 @@ pub mod dataset;
 pub mod fit;
 pub mod labels;
 pub mod metrics;
+pub mod rba;
 pub mod replay;
 
 /// Why training failed.
