@@ -1,6 +1,7 @@
-//! `tessera train --data FILE [--labels LABELS.jsonl ...] --out models/NAME.json`: replays an
-//! event log through the live feature code, fits a logistic regression on the labelled events and
-//! writes the artifact with its metrics.
+//! `tessera train --data FILE [--format events|rba] [--labels LABELS.jsonl ...] --out
+//! models/NAME.json`: replays an event log (Parquet or CSV) or an RBA-layout login file through
+//! the live feature code, fits a logistic regression on the labelled events and writes the
+//! artifact with its metrics.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,10 +15,19 @@ use super::{CliError, load_config};
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = LABELS_HELP)]
 pub struct Args {
-    /// Event log (Parquet, as written by `tessera gen-data`, or a broker export of the scored
-    /// requests in the same schema).
+    /// Event log (Parquet or CSV, as written by `tessera gen-data`, or a broker export of the
+    /// scored requests in the same schema); with `--format rba`, a CSV file in the layout of the
+    /// public RBA login dataset.
     #[arg(long)]
     data: PathBuf,
+    /// Layout of `--data`: `events` (the event log) or `rba` (Wiefling et al.'s login dataset;
+    /// labels from its `Is Account Takeover` / `Is Attack IP` columns, see `--rba-label`).
+    #[arg(long, value_enum, default_value_t = Format::Events)]
+    format: Format,
+    /// With `--format rba`: the ground truth, `either` (a takeover or an attack address),
+    /// `takeover` or `attack-ip`.
+    #[arg(long, value_enum, default_value_t = RbaLabelArg::Either, conflicts_with = "labels")]
+    rba_label: RbaLabelArg,
     /// Label log written by `tessera serve` (`server.label_log`); repeat for several files.
     /// Labels are then joined by request_id and the `is_attack` column is ignored (it may be
     /// absent). Without it, labels come from `is_attack` (null = unlabelled).
@@ -32,6 +42,36 @@ pub struct Args {
     /// Configuration file (geo sources and feature tunables used during replay).
     #[arg(long)]
     config: Option<PathBuf>,
+}
+
+/// Layout of `--data`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The event log: Parquet or CSV (by extension).
+    Events,
+    /// The public RBA login dataset's CSV layout.
+    Rba,
+}
+
+/// `--rba-label`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RbaLabelArg {
+    /// `Is Account Takeover` or `Is Attack IP`.
+    Either,
+    /// `Is Account Takeover`.
+    Takeover,
+    /// `Is Attack IP`.
+    AttackIp,
+}
+
+impl From<RbaLabelArg> for tessera::train::rba::RbaLabel {
+    fn from(a: RbaLabelArg) -> Self {
+        match a {
+            RbaLabelArg::Either => Self::Either,
+            RbaLabelArg::Takeover => Self::AccountTakeover,
+            RbaLabelArg::AttackIp => Self::AttackIp,
+        }
+    }
 }
 
 const LABELS_HELP: &str = "\
@@ -49,6 +89,18 @@ so profiles learn what the live server's profiles learned.";
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let cfg = load_config(args.config.as_ref())?;
+    if args.format == Format::Rba {
+        if !args.labels.is_empty() {
+            return Err("--labels: not with --format rba (its labels are its own columns)".into());
+        }
+        let (report, s) =
+            tessera::train::rba::train(&args.data, args.rba_label.into(), &cfg, &args.out)?;
+        print_rba(&s);
+        print_labels(&report.labels, report.refused_outcomes);
+        print_report(&report);
+        println!("wrote {}", args.out.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let opts = LabelOptions {
         logs: args.labels,
         failed_challenge: if args.failed_challenge_as_attack {
@@ -62,6 +114,26 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     print_report(&report);
     println!("wrote {}", args.out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints what an RBA-layout file held.
+pub fn print_rba(s: &tessera::train::rba::RbaSummary) {
+    println!(
+        "rba: {} logins of {} users ({} successful, {} failed); {} account takeover, {} from \
+         attack addresses; label: {}",
+        s.logins,
+        s.users,
+        s.successful,
+        s.failed,
+        s.takeover_rows,
+        s.attack_ip_rows,
+        serde_json::to_string(&s.label).unwrap_or_default().trim_matches('"')
+    );
+    println!(
+        "  {} distinct addresses ({} private, {} with several country/ASN answers); {} rows \
+         with a round-trip time (unused); {} user agents cut",
+        s.distinct_ips, s.private_ip_rows, s.ip_answer_conflicts, s.rtt_rows, s.user_agents_cut
+    );
 }
 
 /// Prints where the labels came from and what the join did.
