@@ -14,6 +14,7 @@ pub mod fit;
 pub mod labels;
 pub mod metrics;
 pub mod output;
+pub mod rba;
 pub mod replay;
 pub mod trees;
 
