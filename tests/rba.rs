@@ -348,6 +348,34 @@ fn training_on_a_generated_file_runs_end_to_end_with_a_held_out_auc_in_range() {
         art["metrics"]["replay"]["refused_outcomes"], 0,
         "every outcome follows its login"
     );
+    // The whole engine with that model: held-out decisions per scenario.
+    std::fs::write(dir.path().join("c.toml"), "[model]\npath = \"m.json\"\n").expect("config");
+    let said = run(&[
+        "eval",
+        "decisions",
+        "--format",
+        "rba",
+        "--data",
+        "rba.csv",
+        "--config",
+        "c.toml",
+        "--json",
+    ]);
+    let r: serde_json::Value = serde_json::from_str(&said).expect("json report");
+    assert_eq!(r["model_version"], art["model_version"]);
+    let stuffing = &r["by_scenario"][rba::SCENARIO_ATTACK_IP];
+    let (n, caught) = (
+        stuffing[0].as_u64().expect("n"),
+        stuffing[1].as_u64().expect("caught"),
+    );
+    assert!(
+        n > 50 && caught * 10 >= n * 9,
+        "attack addresses caught {caught} of {n}"
+    );
+    assert_eq!(
+        r["sources"]["not_configured"],
+        serde_json::json!(["geo", "reputation"])
+    );
 }
 
 #[test]
