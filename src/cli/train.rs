@@ -203,7 +203,9 @@ pub fn print_rba(s: &tessera::train::rba::RbaSummary) {
         s.failed,
         s.takeover_rows,
         s.attack_ip_rows,
-        serde_json::to_string(&s.label).unwrap_or_default().trim_matches('"')
+        serde_json::to_string(&s.label)
+            .unwrap_or_default()
+            .trim_matches('"')
     );
     println!(
         "  {} distinct addresses ({} private, {} with several country/ASN answers); {} rows \

@@ -181,7 +181,11 @@ pub fn generate(cfg: &RbaGenConfig) -> Result<Vec<Login>, GenError> {
             .map(|_| address_in(home, rng))
             .collect();
         if rng.gen_bool(PLACEHOLDER_SHARE) {
-            let asn = if rng.gen_bool(0.5) { home.asn } else { 500_000 + rng.gen_range(0..5_000) };
+            let asn = if rng.gen_bool(0.5) {
+                home.asn
+            } else {
+                500_000 + rng.gen_range(0..5_000)
+            };
             homes.push(Address {
                 ip: world::placeholder_address(rng),
                 network: (home.country, asn),
@@ -193,7 +197,9 @@ pub fn generate(cfg: &RbaGenConfig) -> Result<Vec<Login>, GenError> {
         if rng.gen_bool(0.4) {
             agents.push(world::agent(!mobile_first, rng));
         }
-        let switch = rng.gen_bool(NEW_BROWSER_RATE).then(|| world::agent(rng.gen_bool(0.5), rng));
+        let switch = rng
+            .gen_bool(NEW_BROWSER_RATE)
+            .then(|| world::agent(rng.gen_bool(0.5), rng));
         let n = if rng.gen_bool(HEAVY_SHARE) {
             rng.gen_range(10..=40)
         } else {
@@ -220,19 +226,35 @@ pub fn generate(cfg: &RbaGenConfig) -> Result<Vec<Login>, GenError> {
                 _ => pick(&agents, rng).unwrap_or(&agents[0]),
             };
             let (addr, listed_hit) = if rng.gen_bool(LISTED_SHARE) {
-                (pick(&listed, rng).cloned().unwrap_or_else(|| homes[0].clone()), true)
+                (
+                    pick(&listed, rng)
+                        .cloned()
+                        .unwrap_or_else(|| homes[0].clone()),
+                    true,
+                )
             } else if rng.gen_bool(TRAVEL_RATE) {
                 let away = pick(world::TRAVEL, rng).unwrap_or(&world::TRAVEL[0]);
                 (address_in(away, rng), false)
             } else {
-                (pick(&homes, rng).cloned().unwrap_or_else(|| homes[0].clone()), false)
+                (
+                    pick(&homes, rng)
+                        .cloned()
+                        .unwrap_or_else(|| homes[0].clone()),
+                    false,
+                )
             };
             let mut at = t;
             if rng.gen_bool(TYPO_RATE) {
-                out.push(Login { attack_ip: listed_hit, ..login(&addr, user_id, at, agent, false, rng) });
+                out.push(Login {
+                    attack_ip: listed_hit,
+                    ..login(&addr, user_id, at, agent, false, rng)
+                });
                 at += rng.gen_range(5_000..60_000);
             }
-            out.push(Login { attack_ip: listed_hit, ..login(&addr, user_id, at, agent, true, rng) });
+            out.push(Login {
+                attack_ip: listed_hit,
+                ..login(&addr, user_id, at, agent, true, rng)
+            });
         }
         users.push((user_id, times));
     }
@@ -241,7 +263,6 @@ pub fn generate(cfg: &RbaGenConfig) -> Result<Vec<Login>, GenError> {
     out.sort_by_key(|l| l.ts_ms);
     Ok(out)
 }
-
 
 type MakeLogin<'a> = dyn Fn(&Address, i64, i64, &Agent, bool, &mut ChaCha8Rng) -> Login + 'a;
 
@@ -269,9 +290,16 @@ fn stuffing(
             } else {
                 rng.r#gen()
             };
-            let agent = if rotate { world::attack_agent(rng) } else { tool.clone() };
+            let agent = if rotate {
+                world::attack_agent(rng)
+            } else {
+                tool.clone()
+            };
             let ok = rng.gen_bool(STUFFING_SUCCESS);
-            out.push(Login { attack_ip: true, ..login(&addr, victim, at, &agent, ok, rng) });
+            out.push(Login {
+                attack_ip: true,
+                ..login(&addr, victim, at, &agent, ok, rng)
+            });
         }
     }
 }
@@ -293,7 +321,9 @@ fn takeovers(
             return;
         };
         let first = times.first().copied().unwrap_or(cfg.start_ms);
-        let n = pick(world::ATTACK, rng).copied().unwrap_or(world::ATTACK[0]);
+        let n = pick(world::ATTACK, rng)
+            .copied()
+            .unwrap_or(world::ATTACK[0]);
         let addr = address_in(&n, rng);
         let agent = world::agent(rng.gen_bool(0.5), rng);
         let listed = rng.gen_bool(0.25);
@@ -327,7 +357,8 @@ pub fn write_rba(logins: &[Login], path: &Path) -> Result<(), GenError> {
         .quote_style(csv::QuoteStyle::Necessary)
         .from_writer(std::io::BufWriter::new(file));
     let csv_err = |e: csv::Error| io(std::io::Error::from(e));
-    w.write_record(crate::train::rba::row::COLUMNS).map_err(csv_err)?;
+    w.write_record(crate::train::rba::row::COLUMNS)
+        .map_err(csv_err)?;
     let flag = |b: bool| if b { "True" } else { "False" };
     for (index, l) in logins.iter().enumerate() {
         let at = chrono::DateTime::from_timestamp_millis(l.ts_ms)

@@ -18,6 +18,7 @@
 //! payload field. Errors never echo a value. The RBA login layout (`train::rba`) reports its
 //! problems through the same type, by file, line and column.
 
+mod csv;
 mod write;
 
 use std::collections::BTreeMap;
@@ -58,9 +59,6 @@ pub enum LabelColumn {
 }
 
 const ROW_INDEX: &str = "__file_row";
-
-/// Prefix of the text copies of converted CSV columns (to tell a bad value from a null).
-const RAW: &str = "__raw_";
 
 /// The file types [`read_dataset`] and [`write_event_log`] know, told by the extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -284,11 +282,7 @@ pub fn read_dataset_with(path: &Path, labels: LabelColumn) -> Result<Dataset, Da
             LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()).map_err(pl)?
         }
         // Every column as text (schema inference off); converted below, value by value.
-        FileFormat::Csv => LazyCsvReader::new(pl_path)
-            .with_has_header(true)
-            .with_infer_schema_length(Some(0))
-            .finish()
-            .map_err(pl)?,
+        FileFormat::Csv => csv::scan(pl_path).map_err(pl)?,
     };
     let schema = lf.collect_schema().map_err(pl)?;
     let mut needed: Vec<(&'static str, &'static str)> = REQUIRED_COLUMNS.to_vec();
@@ -315,30 +309,9 @@ pub fn read_dataset_with(path: &Path, labels: LabelColumn) -> Result<Dataset, Da
     }
     let mut wanted: Vec<Expr> = vec![col(ROW_INDEX)];
     for &(column, expected) in &needed {
-        match (format, expected) {
-            (FileFormat::Csv, "i64") => {
-                wanted.push(col(column).cast(DataType::Int64).alias(column));
-                wanted.push(col(column).alias(format!("{RAW}{column}")));
-            }
-            (FileFormat::Csv, "bool") => {
-                let spelt = |words: [&str; 3]| {
-                    words
-                        .into_iter()
-                        .map(|w| col(column).eq(lit(w)))
-                        .reduce(Expr::or)
-                        .unwrap_or_else(|| lit(false))
-                };
-                wanted.push(
-                    when(spelt(["true", "True", "TRUE"]))
-                        .then(lit(true))
-                        .when(spelt(["false", "False", "FALSE"]))
-                        .then(lit(false))
-                        .otherwise(lit(NULL).cast(DataType::Boolean))
-                        .alias(column),
-                );
-                wanted.push(col(column).alias(format!("{RAW}{column}")));
-            }
-            _ => wanted.push(col(column)),
+        match format {
+            FileFormat::Csv => wanted.extend(csv::converted(column, expected)),
+            FileFormat::Parquet => wanted.push(col(column)),
         }
     }
     let df = lf
@@ -357,37 +330,6 @@ pub fn read_dataset_with(path: &Path, labels: LabelColumn) -> Result<Dataset, Da
             source,
         },
     })
-}
-
-/// For a converted CSV column: the first row whose text did not convert (null after, not
-/// before), as a [`DatasetError::BadValue`].
-fn unconverted(
-    df: &DataFrame,
-    file_row: &IdxCa,
-    column: &'static str,
-    expected: &'static str,
-) -> Result<(), Failure> {
-    let Ok(raw) = df.column(&format!("{RAW}{column}")) else {
-        return Ok(()); // Parquet: typed at the source
-    };
-    let raw = raw.str()?;
-    let converted = df.column(column)?;
-    for i in 0..df.height() {
-        let lost = match converted.get(i) {
-            Ok(v) => v.is_null(),
-            Err(_) => true,
-        };
-        if raw.get(i).is_some() && lost {
-            let row = file_row.get(i).map_or(i as u64, u64::from);
-            return Err(DatasetError::BadValue {
-                row,
-                column,
-                expected,
-            }
-            .into());
-        }
-    }
-    Ok(())
 }
 
 enum Failure {
@@ -409,9 +351,9 @@ impl From<DatasetError> for Failure {
 
 fn events_of(df: &DataFrame, path: String) -> Result<Dataset, Failure> {
     let file_row = df.column(ROW_INDEX)?.idx()?;
-    unconverted(df, file_row, "ts_ms", "a whole number of ms since 1970")?;
+    csv::unconverted(df, file_row, "ts_ms", "a whole number of ms since 1970")?;
     if df.column(LABEL_COLUMN.0).is_ok() {
-        unconverted(df, file_row, LABEL_COLUMN.0, "true, false or empty")?;
+        csv::unconverted(df, file_row, LABEL_COLUMN.0, "true, false or empty")?;
     }
     let ts = df.column("ts_ms")?.i64()?;
     let kind = df.column("kind")?.str()?;

@@ -303,7 +303,12 @@ pub fn request_of(r: &row::RbaRow, max_chars: usize) -> (ScoreRequest, bool) {
 pub fn replay_config(cfg: &Config, asn_db: Option<&Path>) -> Config {
     let mut c = cfg.clone();
     c.geo.city = GeoFiles::List(Vec::new());
-    c.geo.asn = GeoFiles::List(asn_db.map(|p| p.display().to_string()).into_iter().collect());
+    c.geo.asn = GeoFiles::List(
+        asn_db
+            .map(|p| p.display().to_string())
+            .into_iter()
+            .collect(),
+    );
     c.geo.anonymous_ip = GeoFiles::List(Vec::new());
     c.reputation = crate::enrich::ReputationFiles::default();
     c.lists = ListsConfig::default();
@@ -333,7 +338,12 @@ impl Drop for Scratch {
 }
 
 /// `data` as an event log and its database in `scratch`, and the replay configuration.
-fn stage(data: &RbaData, source: &Path, cfg: &Config, scratch: &Scratch) -> Result<(PathBuf, Config), TrainError> {
+fn stage(
+    data: &RbaData,
+    source: &Path,
+    cfg: &Config,
+    scratch: &Scratch,
+) -> Result<(PathBuf, Config), TrainError> {
     let stem = source
         .file_stem()
         .map_or_else(|| "rba".into(), |s| s.to_string_lossy().into_owned());

@@ -78,11 +78,18 @@ pub fn places(country: &str) -> &'static [(&'static str, &'static str)] {
             ("Viken", "Drammen"),
             ("Troms og Finnmark", "Tromso"),
         ],
-        "SE" => &[("Stockholm", "Stockholm"), ("Vastra Gotaland", "Gothenburg")],
+        "SE" => &[
+            ("Stockholm", "Stockholm"),
+            ("Vastra Gotaland", "Gothenburg"),
+        ],
         "DK" => &[("Capital Region", "Copenhagen")],
         "GB" => &[("England", "London"), ("Scotland", "Edinburgh")],
         "DE" => &[("Berlin", "Berlin"), ("Bavaria", "Munich")],
-        "US" => &[("Virginia", "Ashburn"), ("California", "San Jose"), ("New York", "New York")],
+        "US" => &[
+            ("Virginia", "Ashburn"),
+            ("California", "San Jose"),
+            ("New York", "New York"),
+        ],
         "PL" => &[("Mazovia", "Warsaw")],
         "ES" => &[("Catalonia", "Barcelona"), ("Madrid", "Madrid")],
         "RU" => &[("Moscow", "Moscow")],
@@ -150,7 +157,10 @@ pub fn agent(mobile: bool, rng: &mut ChaCha8Rng) -> Agent {
         rng.gen_range(3_500..=4_400u32),
         rng.gen_range(0..=200u32)
     );
-    let short = chrome.rsplit_once('.').map_or(chrome.as_str(), |(a, _)| a).to_owned();
+    let short = chrome
+        .rsplit_once('.')
+        .map_or(chrome.as_str(), |(a, _)| a)
+        .to_owned();
     let kind = rng.gen_range(0..4u8);
     let safari = "AppleWebKit/537.36 (KHTML, like Gecko)";
     let (ua, browser, os, device_type) = match (mobile, kind) {

@@ -133,7 +133,11 @@ mod tests {
     #[test]
     fn csv_rows_are_host_networks_without_coordinates_in_the_layout() {
         let mut a = IpAnswers::default();
-        a.add("194.87.207.6".parse().expect("ip"), Some("AU"), Some(60_117));
+        a.add(
+            "194.87.207.6".parse().expect("ip"),
+            Some("AU"),
+            Some(60_117),
+        );
         a.add("2001:db8::1".parse().expect("ip"), None, Some(64_500));
         a.add("192.0.2.1".parse().expect("ip"), None, None);
         let csv = a.geodb_csv();

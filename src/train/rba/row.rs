@@ -223,7 +223,10 @@ impl RbaRows {
         if let Some(c) = &country
             && !(c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()))
         {
-            return Err(bad(5, "expected a two-letter ISO 3166-1 code, - or nothing"));
+            return Err(bad(
+                5,
+                "expected a two-letter ISO 3166-1 code, - or nothing",
+            ));
         }
         let asn = match known(8)? {
             None => None,
