@@ -84,7 +84,11 @@ fn a_forest_scores_and_explains_through_the_engine() {
         .iter()
         .find(|x| x.code.as_str() == "tor_exit")
         .expect("tor_exit listed");
-    assert!(tor_reason.contribution > 10.0, "{}", tor_reason.contribution);
+    assert!(
+        tor_reason.contribution > 10.0,
+        "{}",
+        tor_reason.contribution
+    );
     let sum: f64 = t.reasons.iter().map(|x| x.contribution).sum();
     assert!((sum - f64::from(100 - t.trust_score.value())).abs() < 1e-9);
 }
@@ -97,7 +101,10 @@ fn a_tree_that_lets_tor_lower_risk_is_refused_at_load() {
     }
     let err = round_trip(&a).expect_err("direction broken");
     let msg = err.to_string();
-    assert!(msg.contains("network.tor") && msg.contains("trees[0]"), "{msg}");
+    assert!(
+        msg.contains("network.tor") && msg.contains("trees[0]"),
+        "{msg}"
+    );
     let mut a = forest();
     a.calibration = Calibration::Isotonic {
         x: vec![0.0, 1.0],
@@ -135,7 +142,10 @@ fn the_anomaly_mixture_serves_and_keeps_directions() {
     let mut trusted = quiet;
     trusted[F::DeviceTrusted as usize] = 1.0;
     assert!(m.logit(&tor) > m.logit(&quiet));
-    assert!(m.logit(&trusted) <= m.logit(&quiet), "trust never raises risk");
+    assert!(
+        m.logit(&trusted) <= m.logit(&quiet),
+        "trust never raises risk"
+    );
     // Terms add up to the log-odds.
     let t = m.terms(&tor);
     assert!((t.logit() - m.logit(&tor)).abs() < 1e-4);

@@ -33,7 +33,8 @@ fn train(p: &Prepared, kind: ModelKind, out: &Path) -> serde_json::Value {
     assert_eq!(art.kind, kind);
     assert_eq!(art.model_version, r.model_version);
     assert!(
-        art.model_version.starts_with(&format!("tessera-{}-", kind.name())),
+        art.model_version
+            .starts_with(&format!("tessera-{}-", kind.name())),
         "{}",
         art.model_version
     );
@@ -44,7 +45,8 @@ fn train(p: &Prepared, kind: ModelKind, out: &Path) -> serde_json::Value {
             .expect("json");
     assert_eq!(m["family"], kind.name());
     assert!(
-        ["none (sigmoid)", "platt", "isotonic"].contains(&m["calibration"]["chosen"].as_str().unwrap_or("")),
+        ["none (sigmoid)", "platt", "isotonic"]
+            .contains(&m["calibration"]["chosen"].as_str().unwrap_or("")),
         "{}",
         m["calibration"]
     );

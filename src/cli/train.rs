@@ -268,7 +268,8 @@ pub fn print_report(r: &tessera::train::TrainReport) {
         m.splits.test.rows,
         m.calibration.chosen
     );
-    let mut cols: Vec<(&str, &tessera::train::metrics::Evaluation)> = vec![(m.family.as_str(), &m.test)];
+    let mut cols: Vec<(&str, &tessera::train::metrics::Evaluation)> =
+        vec![(m.family.as_str(), &m.test)];
     for (k, v) in &m.baselines {
         cols.push((k.as_str(), v));
     }
@@ -286,8 +287,12 @@ pub fn print_report(r: &tessera::train::TrainReport) {
     };
     row("ROC AUC", &|e| e.roc_auc);
     row("PR AUC", &|e| e.pr_auc);
-    row("recall at 1% genuine challenged", &|e| e.recall_at[0].recall);
-    row("recall at 5% genuine challenged", &|e| e.recall_at[1].recall);
+    row("recall at 1% genuine challenged", &|e| {
+        e.recall_at[0].recall
+    });
+    row("recall at 5% genuine challenged", &|e| {
+        e.recall_at[1].recall
+    });
     row("Brier score", &|e| e.brier);
     row("genuine with trust >= 99", &|e| e.trust_99_genuine);
     row("attacks with trust >= 99", &|e| e.trust_99_attacks);
@@ -295,7 +300,11 @@ pub fn print_report(r: &tessera::train::TrainReport) {
     for (tactic, t) in &m.test.per_tactic {
         print!("  {tactic:<32}");
         for (_, e) in &cols {
-            let v = e.per_tactic.get(tactic).map(|x| x.recall_at_5pct).unwrap_or(f64::NAN);
+            let v = e
+                .per_tactic
+                .get(tactic)
+                .map(|x| x.recall_at_5pct)
+                .unwrap_or(f64::NAN);
             print!(" {v:>10.4}");
         }
         println!("  ({} events)", t.events);
