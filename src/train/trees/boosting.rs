@@ -3,9 +3,13 @@
 //! base score + Σ leaf values = log-odds of attack.
 //!
 //! - **Directions** are monotone constraints: +1 for a risk feature, −1 for a trust feature,
-//!   none for context the broker supplies. The library bounds each split's subtrees by the
-//!   midpoint of its children (the XGBoost scheme), which is exactly the condition
-//!   [`Ensemble::check`] verifies; the check runs on every fit.
+//!   none for context the broker supplies. The library bounds each constrained split's
+//!   subtrees by the midpoint of its children (the XGBoost scheme), which is the condition
+//!   [`Ensemble::check`] verifies — except that forust-ml 0.8 clamps a child's weight into the
+//!   inherited bounds only when the split's own feature is constrained, so a split on the
+//!   channel inside a bounded subtree can escape them. [`repair::bound`] completes the
+//!   bounding after flattening (it moves only those escaped values; counted in the card), and
+//!   the check runs on every fit.
 //! - **Split rule.** The library sends a row left when `x < split_value` (f64); thresholds are
 //!   converted exactly to the runtime's f32 rule ([`super::threshold_for_lt`]). Missing-value
 //!   branches are switched off, and the rows are checked finite, so none is ever needed;
@@ -24,6 +28,7 @@ use crate::features::schema::Direction;
 use crate::features::{FEATURES, FeatureRow, N_FEATURES};
 use crate::model::trees::{Combine, Ensemble, FlatTree};
 
+use super::repair::{self, Repaired};
 use super::{LibNode, TrainError, check_rows, flatten, threshold_for_lt};
 
 /// Boosting parameters. The defaults are what `tessera train --model boosting` uses.
@@ -71,6 +76,8 @@ pub struct BoostingFit {
     pub params: BoostingParams,
     /// Rounds fitted before early stopping kept the best prefix.
     pub rounds_fitted: usize,
+    /// Values [`repair::bound`] moved back into their bounds (see the module docs).
+    pub repaired: Repaired,
 }
 
 impl BoostingFit {
@@ -81,6 +88,7 @@ impl BoostingFit {
             "library": "forust-ml 0.8",
             "params": &self.params,
             "rounds_fitted": self.rounds_fitted,
+            "direction_repair": &self.repaired,
             "trees": self.ensemble.trees.len(),
             "nodes": nodes,
             "base_log_odds": self.ensemble.base,
@@ -121,7 +129,11 @@ pub fn fit_boosting_with(
     if p.threads == 0 {
         return Err(TrainError::Data("boosting.threads: must be at least 1".into()));
     }
-    let (base, trees, rounds_fitted) = forust::fit(rows, y, validation, seed, p)?;
+    let (base, mut trees, rounds_fitted) = forust::fit(rows, y, validation, seed, p)?;
+    let mut repaired = Repaired::default();
+    for t in &mut trees {
+        repaired += repair::bound(t);
+    }
     let ensemble = Ensemble {
         combine: Combine::Sum,
         base: base as f32,
@@ -134,6 +146,7 @@ pub fn fit_boosting_with(
         ensemble,
         params: p.clone(),
         rounds_fitted,
+        repaired,
     })
 }
 
@@ -171,7 +184,7 @@ pub(crate) mod forust {
     use forust_ml::objective::ObjectiveType;
     use forust_ml::Matrix;
 
-    /// Fits; returns (base score, flattened trees, rounds fitted).
+    /// Fits; returns (base score, flattened trees as the library has them, rounds fitted).
     pub(crate) fn fit(
         rows: &[FeatureRow],
         y: &[bool],

@@ -134,6 +134,34 @@ pub fn fit_forest_with(
 ) -> Result<ForestFit, TrainError> {
     let attacks = check_rows(rows, y, "forest training rows")?;
     check_params(p)?;
+    let (trees, repaired, sample) = grow(rows, y, attacks, seed, p, Some(p.repair))?;
+    let ensemble = Ensemble {
+        combine: Combine::Mean,
+        base: 0.0,
+        trees,
+    };
+    ensemble
+        .check()
+        .map_err(|e| TrainError::Fit(format!("forest after repair: {e}")))?;
+    Ok(ForestFit {
+        ensemble,
+        params: p.clone(),
+        repaired,
+        sample,
+    })
+}
+
+/// Fits, flattens and values the trees, repairing directions with `repair` (`None` only to
+/// measure what repair costs: the trees then fail [`Ensemble::check`]). Returns the trees,
+/// what repair changed, and the rows per tree (attacks, genuine).
+pub(crate) fn grow(
+    rows: &[FeatureRow],
+    y: &[bool],
+    attacks: usize,
+    seed: u64,
+    p: &ForestParams,
+    repair: Option<Repair>,
+) -> Result<(Vec<FlatTree>, Repaired, (usize, usize)), TrainError> {
     let attack_idx: Vec<usize> = (0..y.len()).filter(|&i| y[i]).collect();
     let genuine_idx: Vec<usize> = (0..y.len()).filter(|&i| !y[i]).collect();
     let (n_att, n_gen) = sample_sizes(attacks, y.len() - attacks, p);
@@ -156,9 +184,10 @@ pub fn fit_forest_with(
             let mut t = fit_tree(rows, y, &idx, seed.wrapping_add(u64::from(k)), p)
                 .map_err(|e| TrainError::Fit(format!("forest tree {k}: {e}")))?;
             estimate_values(&mut t, rows, y, prior, p.prior_rows);
-            let r = match p.repair {
-                Repair::Collapse => repair::collapse(&mut t),
-                Repair::Bound => repair::bound(&mut t),
+            let r = match repair {
+                Some(Repair::Collapse) => repair::collapse(&mut t),
+                Some(Repair::Bound) => repair::bound(&mut t),
+                None => Repaired::default(),
             };
             Ok((t, r))
         })
@@ -169,20 +198,7 @@ pub fn fit_forest_with(
         repaired += r;
         trees.push(t);
     }
-    let ensemble = Ensemble {
-        combine: Combine::Mean,
-        base: 0.0,
-        trees,
-    };
-    ensemble
-        .check()
-        .map_err(|e| TrainError::Fit(format!("forest after repair: {e}")))?;
-    Ok(ForestFit {
-        ensemble,
-        params: p.clone(),
-        repaired,
-        sample: (n_att, n_gen),
-    })
+    Ok((trees, repaired, (n_att, n_gen)))
 }
 
 fn check_params(p: &ForestParams) -> Result<(), TrainError> {

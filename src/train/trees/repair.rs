@@ -12,7 +12,10 @@
 //!   `monotone_constraints`; Chen & Guestrin, KDD 2016, and its docs): a split whose two
 //!   children point the wrong way becomes a leaf; otherwise the midpoint of the children's
 //!   values bounds the two subtrees (low side ≤ mid ≤ high side) and every value below is
-//!   clamped into its bounds. Structure is kept; only out-of-bound values move.
+//!   clamped into its bounds. Structure is kept; only out-of-bound values move. The boosted
+//!   trees go through it too: forust-ml bounds a child's weight only when the split's own
+//!   feature is constrained, so a split on an unconstrained feature (the channel) inside a
+//!   bounded subtree can escape its bounds.
 //!
 //! Never touches features without a direction (`Direction::Either`), and never reorders nodes
 //! except to drop the ones a collapse made unreachable.
@@ -24,6 +27,12 @@ use crate::features::schema::Direction;
 use crate::model::trees::{FlatTree, LEAF};
 
 use super::compact;
+
+/// How far [`bound`] lets a value stray outside its bounds before clamping it: float rounding
+/// in a library's own bounds (forust-ml scales its bounded weights by the learning rate after
+/// bounding) stays untouched, and two strays add up to less than the 1e-6 tolerance of
+/// [`FlatTree::direction_violation`] as the runtime calls it.
+pub const SLACK: f32 = 2.5e-7;
 
 /// What a repair changed in one tree or, summed, in an ensemble.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -93,10 +102,10 @@ pub fn bound(t: &mut FlatTree) -> Repaired {
             continue;
         }
         let (lo, hi) = bounds[i];
-        let v = t.value[i].clamp(lo, hi);
-        if v != t.value[i] {
+        let v = t.value[i];
+        if v < lo - SLACK || v > hi + SLACK {
             out.clamped_nodes += 1;
-            t.value[i] = v;
+            t.value[i] = v.clamp(lo, hi);
         }
         if t.feature[i] == LEAF {
             continue;
@@ -105,8 +114,8 @@ pub fn bound(t: &mut FlatTree) -> Repaired {
         let (vl, vr) = (t.value[l], t.value[r]);
         let dir = direction(t.feature[i]);
         let wrong = match dir {
-            Direction::Risk => vl > vr,
-            Direction::Trust => vl < vr,
+            Direction::Risk => vl > vr + SLACK,
+            Direction::Trust => vl + SLACK < vr,
             Direction::Either => false,
         };
         if wrong {
