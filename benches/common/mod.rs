@@ -166,8 +166,8 @@ pub fn bench_score(c: &mut Criterion, prefix: &str) {
 
 /// Benches `score_at` on a warm memory store with a random forest as the active model, as
 /// `PREFIX/memory_forest`: the forest `tessera train --model forest` fits (default
-/// parameters), on a log generated with 300 users over 30 days (seed 7), calibrated on its own
-/// rows. Fitting takes a few seconds before the bench starts.
+/// parameters) on the training split of a log generated with 300 users over 30 days (seed 7),
+/// calibrated on its validation split. Fitting takes a few seconds before the bench starts.
 #[allow(dead_code)] // score_system_alloc benches the default model only
 pub fn bench_score_forest(c: &mut Criterion, prefix: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -188,28 +188,17 @@ fn forest_model(dir: &std::path::Path) -> tessera::model::Model {
     let log = tessera::gen_data::generate(&gen_cfg).expect("generate");
     let path = dir.join("forest-train.parquet");
     tessera::gen_data::parquet::write_parquet(&log, &path).expect("write");
-    let ds = tessera::train::dataset::read_dataset(&path).expect("read");
     let mut cfg = Config::default();
-    cfg.store.backend = Backend::Memory;
-    cfg.model.path = "rules".into();
     cfg.privacy.key_file = dir.join("replay.key");
-    let replay_engine = Engine::from_config(&cfg).expect("engine");
-    let rep = tessera::train::replay::replay(&ds, &replay_engine).expect("replay");
-    let (mut rows, mut ys, mut absences) = (Vec::new(), Vec::new(), Vec::new());
-    for ((row, label), u) in rep.rows.into_iter().zip(rep.labels).zip(rep.absences) {
-        if let Some(y) = label {
-            rows.push(row);
-            ys.push(y);
-            absences.push(u);
-        }
-    }
-    let neutral = tessera::train::neutral_values(&rows, &absences, &ys);
-    for (row, u) in rows.iter_mut().zip(&absences) {
-        tessera::train::impute_neutral(row, u, &neutral);
-    }
-    let (trees, _) = tessera::train::trees::fit_forest(&rows, &ys, 7).expect("forest");
-    let raw: Vec<f64> = rows.iter().map(|r| f64::from(trees.raw(r))).collect();
-    let (calibration, _) = tessera::train::calibrate::choose(&raw, &ys, false);
+    let prepared =
+        tessera::train::prepare(&path, &tessera::train::LabelOptions::default(), &cfg)
+            .expect("prepare");
+    let (rows, ys) = prepared.train();
+    let (trees, _) = tessera::train::trees::fit_forest(rows, ys, 7).expect("forest");
+    let (vrows, vys) = prepared.validation();
+    let raw: Vec<f64> = vrows.iter().map(|r| f64::from(trees.raw(r))).collect();
+    let (calibration, _) = tessera::train::calibrate::choose(&raw, vys, false);
+    let neutral = prepared.neutral.clone();
     tessera::model::Model::from_artifact(&Artifact {
         format_version: tessera::model::artifact::FORMAT_VERSION,
         model_version: "bench-forest".into(),

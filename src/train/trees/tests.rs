@@ -251,34 +251,14 @@ fn figures(e: &Ensemble, rows: &[FeatureRow], y: &[bool]) -> (f64, f64) {
 
 type Split = (Vec<FeatureRow>, Vec<bool>);
 
-/// Replays `path` as `tessera train` does (memory store, rules model, fixed key), keeps the
-/// labelled events, splits them by time 60/20/20 and imputes with neutral values from the
-/// training part.
+/// Replays `path` as `tessera train` does ([`crate::train::prepare`]: time split, neutral
+/// imputation from the training part) and returns the training, validation and test splits.
 fn replayed_splits(path: &std::path::Path) -> (Split, Split, Split) {
-    use crate::config::{Backend, Config};
-    let ds = crate::train::dataset::read_dataset(path).expect("dataset");
-    let mut cfg = Config::default();
-    cfg.store.backend = Backend::Memory;
-    cfg.model.path = "rules".into();
-    let key = crate::privacy::Pseudonymizer::new(*blake3::hash(b"tessera train replay").as_bytes());
-    let engine = crate::engine::Engine::from_config_with_key(&cfg, key).expect("engine");
-    let rep = crate::train::replay::replay(&ds, &engine).expect("replay");
-    let (mut rows, mut ys, mut absences) = (Vec::new(), Vec::new(), Vec::new());
-    for ((row, label), u) in rep.rows.into_iter().zip(rep.labels).zip(rep.absences) {
-        if let Some(a) = label {
-            rows.push(row);
-            ys.push(a);
-            absences.push(u);
-        }
-    }
-    let n = rows.len();
-    let (c1, c2) = (n * 6 / 10, n * 8 / 10);
-    let neutral = crate::train::neutral_values(&rows[..c1], &absences[..c1], &ys[..c1]);
-    for (row, u) in rows.iter_mut().zip(&absences) {
-        crate::train::impute_neutral(row, u, &neutral);
-    }
-    let part = |a: usize, b: usize| (rows[a..b].to_vec(), ys[a..b].to_vec());
-    (part(0, c1), part(c1, c2), part(c2, n))
+    let cfg = crate::config::Config::default();
+    let p = crate::train::prepare(path, &crate::train::LabelOptions::default(), &cfg)
+        .expect("prepare");
+    let own = |(r, y): (&[FeatureRow], &[bool])| (r.to_vec(), y.to_vec());
+    (own(p.train()), own(p.validation()), own(p.test()))
 }
 
 /// Writes the three splits for measurements outside this crate (perpetual needs nightly):
