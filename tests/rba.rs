@@ -337,10 +337,8 @@ fn training_on_a_generated_file_runs_end_to_end_with_a_held_out_auc_in_range() {
     ]);
     assert!(said.contains("rba: ") && said.contains("ROC AUC"), "{said}");
     let read = |name: &str| -> serde_json::Value {
-        serde_json::from_str(
-            &std::fs::read_to_string(dir.path().join("m").join(name)).expect(name),
-        )
-        .expect("json")
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("m").join(name)).expect(name))
+            .expect("json")
     };
     let (art, metrics) = (read("model.json"), read("metrics.json"));
     let auc = metrics["test"]["roc_auc"].as_f64().expect("auc");

@@ -72,3 +72,30 @@ fn logistic_and_anomaly_train_calibrate_and_write_their_directories() {
     let b = std::fs::read(dir.path().join("lr2/model.json")).expect("b");
     assert!(a == b, "model.json differs between identical runs");
 }
+
+#[test]
+fn the_tree_families_train_calibrate_keep_directions_and_repeat_byte_for_byte() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = data(dir.path());
+    for kind in [ModelKind::Forest, ModelKind::Boosting] {
+        let out = dir.path().join(kind.name());
+        let m = train(&p, kind, &out);
+        let auc = m["test"]["roc_auc"].as_f64().expect("auc");
+        assert!(auc > 0.8, "{} AUC {auc}", kind.name());
+        // Loading (Artifact::load) re-checks every split against its feature's direction.
+        let art = Artifact::load(&out.join("model.json")).expect("artifact");
+        let trees = art.trees.as_ref().expect("a tree payload");
+        assert!(!trees.trees.is_empty());
+        let _ = tessera::model::Model::from_artifact(&art);
+        // Trees are fitted in parallel; the result must not depend on scheduling.
+        let again = dir.path().join(format!("{}-again", kind.name()));
+        train(&p, kind, &again);
+        let a = std::fs::read(out.join("model.json")).expect("a");
+        let b = std::fs::read(again.join("model.json")).expect("b");
+        assert!(
+            a == b,
+            "{}: model.json differs between identical runs",
+            kind.name()
+        );
+    }
+}

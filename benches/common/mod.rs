@@ -190,9 +190,8 @@ fn forest_model(dir: &std::path::Path) -> tessera::model::Model {
     tessera::gen_data::parquet::write_parquet(&log, &path).expect("write");
     let mut cfg = Config::default();
     cfg.privacy.key_file = dir.join("replay.key");
-    let prepared =
-        tessera::train::prepare(&path, &tessera::train::LabelOptions::default(), &cfg)
-            .expect("prepare");
+    let prepared = tessera::train::prepare(&path, &tessera::train::LabelOptions::default(), &cfg)
+        .expect("prepare");
     let (rows, ys) = prepared.train();
     let (trees, _) = tessera::train::trees::fit_forest(rows, ys, 7).expect("forest");
     let (vrows, vys) = prepared.validation();

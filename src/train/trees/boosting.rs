@@ -127,7 +127,9 @@ pub fn fit_boosting_with(
         ));
     }
     if p.threads == 0 {
-        return Err(TrainError::Data("boosting.threads: must be at least 1".into()));
+        return Err(TrainError::Data(
+            "boosting.threads: must be at least 1".into(),
+        ));
     }
     let (base, mut trees, rounds_fitted) = forust::fit(rows, y, validation, seed, p)?;
     let mut repaired = Repaired::default();
@@ -178,11 +180,11 @@ where
 pub(crate) mod forust {
     //! forust-ml: fit and flatten.
     use super::*;
+    use forust_ml::Matrix;
     use forust_ml::constraints::Constraint;
     use forust_ml::gradientbooster::GradientBooster;
     use forust_ml::metric::Metric;
     use forust_ml::objective::ObjectiveType;
-    use forust_ml::Matrix;
 
     /// Fits; returns (base score, flattened trees as the library has them, rounds fitted).
     pub(crate) fn fit(
@@ -193,11 +195,16 @@ pub(crate) mod forust {
         p: &BoostingParams,
     ) -> Result<(f64, Vec<FlatTree>, usize), TrainError> {
         let b = booster(rows, y, validation, seed, p)?;
-        let n = b.prediction_iteration.unwrap_or(b.trees.len()).min(b.trees.len());
+        let n = b
+            .prediction_iteration
+            .unwrap_or(b.trees.len())
+            .min(b.trees.len());
         let trees = b.trees[..n]
             .iter()
             .enumerate()
-            .map(|(k, t)| flatten_tree(t).map_err(|e| TrainError::Fit(format!("boosting tree {k}: {e}"))))
+            .map(|(k, t)| {
+                flatten_tree(t).map_err(|e| TrainError::Fit(format!("boosting tree {k}: {e}")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok((b.base_score, trees, b.trees.len()))
     }
@@ -210,9 +217,16 @@ pub(crate) mod forust {
         seed: u64,
         p: &BoostingParams,
     ) -> Result<GradientBooster, TrainError> {
-        let c = constraint(Constraint::Positive, Constraint::Negative, Constraint::Unconstrained);
-        let constraints: HashMap<usize, Constraint> =
-            FEATURES.iter().enumerate().map(|(i, d)| (i, c(d.direction))).collect();
+        let c = constraint(
+            Constraint::Positive,
+            Constraint::Negative,
+            Constraint::Unconstrained,
+        );
+        let constraints: HashMap<usize, Constraint> = FEATURES
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (i, c(d.direction)))
+            .collect();
         let mut b = GradientBooster::default()
             .set_objective_type(ObjectiveType::LogLoss)
             .set_iterations(p.max_rounds)
@@ -234,14 +248,23 @@ pub(crate) mod forust {
         let xv = column_major(validation.0);
         let (yt, yv) = (labels(y), labels(validation.1));
         let (wt, wv) = (vec![1.0; yt.len()], vec![1.0; yv.len()]);
-        let eval = vec![(Matrix::new(&xv, yv.len(), N_FEATURES), yv.as_slice(), wv.as_slice())];
+        let eval = vec![(
+            Matrix::new(&xv, yv.len(), N_FEATURES),
+            yv.as_slice(),
+            wv.as_slice(),
+        )];
         b.fit(&Matrix::new(&x, yt.len(), N_FEATURES), &yt, &wt, Some(eval))
             .map_err(|e| TrainError::Fit(format!("forust-ml: {e}")))?;
         Ok(b)
     }
 
     fn flatten_tree(t: &forust_ml::tree::Tree) -> Result<FlatTree, String> {
-        let at: HashMap<usize, usize> = t.nodes.iter().enumerate().map(|(i, n)| (n.num, i)).collect();
+        let at: HashMap<usize, usize> = t
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.num, i))
+            .collect();
         flatten(|id| {
             let n = at
                 .get(&id)

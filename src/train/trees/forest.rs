@@ -218,7 +218,9 @@ fn check_params(p: &ForestParams) -> Result<(), TrainError> {
     if p.rows_per_tree < 2 {
         return bad("rows_per_tree", "must be at least 2");
     }
-    if p.genuine_per_attack.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
+    if p.genuine_per_attack
+        .is_some_and(|r| !(r.is_finite() && r > 0.0))
+    {
         return bad("genuine_per_attack", "must be a positive number");
     }
     if !(p.prior_rows.is_finite() && p.prior_rows > 0.0) {
@@ -233,7 +235,9 @@ fn sample_sizes(attacks: usize, genuine: usize, p: &ForestParams) -> (usize, usi
     let cap = p.rows_per_tree as f64;
     let (a, g) = match p.genuine_per_attack {
         Some(r) => {
-            let a = (attacks as f64).min(cap / (1.0 + r)).min(genuine as f64 / r);
+            let a = (attacks as f64)
+                .min(cap / (1.0 + r))
+                .min(genuine as f64 / r);
             (a, a * r)
         }
         None => {
@@ -300,17 +304,23 @@ fn fit_tree(
             .nodes
             .get(i)
             .ok_or_else(|| format!("node {i} missing"))?;
-        Ok(match (node.true_child, node.false_child, node.split_value) {
-            (Some(left), Some(right), Some(v)) => LibNode::Split {
-                feature: node.split_feature,
-                threshold: threshold_for_le(v),
-                left,
-                right,
-                value: 0.0,
+        Ok(
+            match (node.true_child, node.false_child, node.split_value) {
+                (Some(left), Some(right), Some(v)) => LibNode::Split {
+                    feature: node.split_feature,
+                    threshold: threshold_for_le(v),
+                    left,
+                    right,
+                    value: 0.0,
+                },
+                (None, None, _) => LibNode::Leaf(0.0),
+                _ => {
+                    return Err(format!(
+                        "node {i}: a split without both children and a value"
+                    ));
+                }
             },
-            (None, None, _) => LibNode::Leaf(0.0),
-            _ => return Err(format!("node {i}: a split without both children and a value")),
-        })
+        )
     })
 }
 

@@ -51,7 +51,9 @@ pub(crate) fn check_rows(rows: &[FeatureRow], y: &[bool], what: &str) -> Result<
     }
     let attacks = y.iter().filter(|a| **a).count();
     if attacks == 0 || attacks == y.len() {
-        return Err(TrainError::Data(format!("{what}: rows hold only one class")));
+        return Err(TrainError::Data(format!(
+            "{what}: rows hold only one class"
+        )));
     }
     for (i, row) in rows.iter().enumerate() {
         if let Some(j) = row.iter().position(|x| !x.is_finite()) {
@@ -98,9 +100,7 @@ pub(crate) enum LibNode {
 /// breadth-first (so every child comes after its parent, as the runtime requires). Nodes no
 /// path from the root reaches — such as missing-value branches, which finite rows never take —
 /// are left out. Errors name the library node.
-pub(crate) fn flatten(
-    node: impl Fn(usize) -> Result<LibNode, String>,
-) -> Result<FlatTree, String> {
+pub(crate) fn flatten(node: impl Fn(usize) -> Result<LibNode, String>) -> Result<FlatTree, String> {
     let mut t = FlatTree {
         feature: Vec::new(),
         threshold: Vec::new(),

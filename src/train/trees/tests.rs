@@ -22,8 +22,10 @@ fn planted(n: usize, seed: u64) -> (Vec<FeatureRow>, Vec<bool>) {
     for _ in 0..n {
         let attack = rng.gen_bool(0.08);
         let mut r = [0f32; N_FEATURES];
-        r[F::NetworkTor as usize] = f32::from(u8::from(rng.gen_bool(if attack { 0.85 } else { 0.02 })));
-        r[F::NetworkVpn as usize] = f32::from(u8::from(rng.gen_bool(if attack { 0.1 } else { 0.33 })));
+        r[F::NetworkTor as usize] =
+            f32::from(u8::from(rng.gen_bool(if attack { 0.85 } else { 0.02 })));
+        r[F::NetworkVpn as usize] =
+            f32::from(u8::from(rng.gen_bool(if attack { 0.1 } else { 0.33 })));
         r[F::TypingTemplateDistance as usize] =
             rng.gen_range(0.0..4.0) + if attack { rng.gen_range(0.0..3.0) } else { 0.0 };
         r[F::ContextChannelSms as usize] = f32::from(u8::from(rng.gen_bool(0.5)));
@@ -68,11 +70,19 @@ fn a_forest_learns_tor_as_risk() {
     assert!(e.raw(&clean) < 0.1, "clean {}", e.raw(&clean));
     let mut terms = [0f32; N_FEATURES];
     let raw = e.terms(&tor, &mut terms);
-    assert!(terms[F::NetworkTor as usize] > 0.3, "{:?}", terms[F::NetworkTor as usize]);
+    assert!(
+        terms[F::NetworkTor as usize] > 0.3,
+        "{:?}",
+        terms[F::NetworkTor as usize]
+    );
     assert!((e.expected() + terms.iter().sum::<f32>() - raw).abs() < 1e-5);
     // The expected value is the training attack share (every tree's root).
     let share = y.iter().filter(|a| **a).count() as f32 / y.len() as f32;
-    assert!((e.expected() - share).abs() < 0.002, "{} vs {share}", e.expected());
+    assert!(
+        (e.expected() - share).abs() < 0.002,
+        "{} vs {share}",
+        e.expected()
+    );
     // Held-out ranking.
     let (test, ty) = planted(2_000, 2);
     let s: Vec<f64> = test.iter().map(|r| f64::from(e.raw(r))).collect();
@@ -121,13 +131,25 @@ fn bound_clamps_subtrees_to_the_midpoint_and_collapse_drops_the_split() {
     // leaf of 0.6 above the Tor side: bound clamps it to the midpoint 0.3.
     let mut t = handmade(0.2, 0.4);
     let r = repair::bound(&mut t);
-    assert_eq!(r, repair::Repaired { collapsed_splits: 0, clamped_nodes: 1 });
+    assert_eq!(
+        r,
+        repair::Repaired {
+            collapsed_splits: 0,
+            clamped_nodes: 1
+        }
+    );
     assert_eq!(t.value, vec![0.25, 0.2, 0.4, 0.1, 0.3]);
     assert_eq!(t.direction_violation(0.0), None);
     // Collapse instead turns the root into a leaf: one split left, 0.25 everywhere.
     let mut t = handmade(0.2, 0.4);
     let r = repair::collapse(&mut t);
-    assert_eq!(r, repair::Repaired { collapsed_splits: 1, clamped_nodes: 0 });
+    assert_eq!(
+        r,
+        repair::Repaired {
+            collapsed_splits: 1,
+            clamped_nodes: 0
+        }
+    );
     assert_eq!(t, FlatTree::leaf(0.25));
     // Children the wrong way round (Tor lowers risk): bound collapses the root too.
     let mut t = handmade(0.4, 0.2);
@@ -169,7 +191,11 @@ fn flat_boosting_reproduces_the_library_and_keeps_directions() {
     let lib = b.predict(&forust_ml::Matrix::new(&xt, test.len(), N_FEATURES), false);
     let (base, trees, _) = boosting::forust::fit(&rows, &y, (&vrows, &vy), 1, &p).expect("fit");
     assert!((base - b.base_score).abs() < 1e-6);
-    let flat = Ensemble { combine: Combine::Sum, base: base as f32, trees };
+    let flat = Ensemble {
+        combine: Combine::Sum,
+        base: base as f32,
+        trees,
+    };
     for (r, l) in test.iter().zip(&lib) {
         let f = f64::from(flat.raw(r));
         assert!((f - l).abs() < 1e-4, "flat {f} vs library {l}");
@@ -181,13 +207,22 @@ fn flat_boosting_reproduces_the_library_and_keeps_directions() {
     e.check().expect("directions hold");
     assert_eq!(e.combine, Combine::Sum);
     assert_eq!(e.trees.len(), flat.trees.len());
-    assert!(e.trees.len() > 1 && fit.rounds_fitted > e.trees.len(), "early stopping kept a prefix");
+    assert!(
+        e.trees.len() > 1 && fit.rounds_fitted > e.trees.len(),
+        "early stopping kept a prefix"
+    );
     let s: Vec<f64> = test.iter().map(|r| f64::from(e.raw(r))).collect();
     let auc = crate::train::metrics::roc_auc(&s, &ty).expect("auc");
     let auc_lib = crate::train::metrics::roc_auc(&lib, &ty).expect("auc");
-    assert!(auc > 0.9 && (auc - auc_lib).abs() < 0.01, "auc {auc} library {auc_lib}");
+    assert!(
+        auc > 0.9 && (auc - auc_lib).abs() < 0.01,
+        "auc {auc} library {auc_lib}"
+    );
     let tor = row_with(&[(F::NetworkTor, 1.0)]);
-    assert!(e.raw(&tor) > e.raw(&row_with(&[])) + 1.0, "Tor raises log-odds");
+    assert!(
+        e.raw(&tor) > e.raw(&row_with(&[])) + 1.0,
+        "Tor raises log-odds"
+    );
 }
 
 #[test]
@@ -207,13 +242,22 @@ fn refuses_rows_that_cannot_train() {
     let err = fit_forest(&rows, &y, 1).expect_err("NaN").to_string();
     assert!(err.contains("rows[7].geo.speed_log"), "{err}");
     let rows = vec![[0f32; N_FEATURES]; 50];
-    let err = fit_forest(&rows, &[false; 50], 1).expect_err("one class").to_string();
+    let err = fit_forest(&rows, &[false; 50], 1)
+        .expect_err("one class")
+        .to_string();
     assert!(err.contains("one class"), "{err}");
     let (rows, y) = planted(100, 13);
-    let err = fit_boosting(&rows, &y, (&rows[..5], &y[..5]), 1).expect_err("few").to_string();
+    let err = fit_boosting(&rows, &y, (&rows[..5], &y[..5]), 1)
+        .expect_err("few")
+        .to_string();
     assert!(err.contains("validation rows: 5 rows"), "{err}");
-    let p = ForestParams { max_depth: 15, ..ForestParams::default() };
-    let err = fit_forest_with(&rows, &y, 1, &p).expect_err("depth").to_string();
+    let p = ForestParams {
+        max_depth: 15,
+        ..ForestParams::default()
+    };
+    let err = fit_forest_with(&rows, &y, 1, &p)
+        .expect_err("depth")
+        .to_string();
     assert!(err.contains("forest.max_depth"), "{err}");
 }
 
@@ -222,7 +266,13 @@ fn flatten_drops_unreachable_nodes_and_numbers_breadth_first() {
     // Library ids: 0 splits into 4 (left) and 2 (right); 2 splits into 3 and 1; 5 is an
     // unreachable (missing-value) branch.
     let nodes = |id: usize| -> Result<LibNode, String> {
-        let split = |left, right| LibNode::Split { feature: F::NetworkTor as usize, threshold: 0.5, left, right, value: 0.0 };
+        let split = |left, right| LibNode::Split {
+            feature: F::NetworkTor as usize,
+            threshold: 0.5,
+            left,
+            right,
+            value: 0.0,
+        };
         Ok(match id {
             0 => split(4, 2),
             2 => split(3, 1),
@@ -234,7 +284,11 @@ fn flatten_drops_unreachable_nodes_and_numbers_breadth_first() {
     assert_eq!(t.value, vec![0.0, 4.0, 0.0, 3.0, 1.0]);
     assert_eq!((t.left[0], t.right[0], t.left[2], t.right[2]), (1, 2, 3, 4));
     t.check_shape().expect("shape");
-    let e = Ensemble { combine: Combine::Sum, base: 0.0, trees: vec![t] };
+    let e = Ensemble {
+        combine: Combine::Sum,
+        base: 0.0,
+        trees: vec![t],
+    };
     assert_eq!(e.raw(&row_with(&[])), 4.0);
 }
 
@@ -255,8 +309,8 @@ type Split = (Vec<FeatureRow>, Vec<bool>);
 /// imputation from the training part) and returns the training, validation and test splits.
 fn replayed_splits(path: &std::path::Path) -> (Split, Split, Split) {
     let cfg = crate::config::Config::default();
-    let p = crate::train::prepare(path, &crate::train::LabelOptions::default(), &cfg)
-        .expect("prepare");
+    let p =
+        crate::train::prepare(path, &crate::train::LabelOptions::default(), &cfg).expect("prepare");
     let own = |(r, y): (&[FeatureRow], &[bool])| (r.to_vec(), y.to_vec());
     (own(p.train()), own(p.validation()), own(p.test()))
 }
@@ -306,16 +360,76 @@ fn measure_on_a_dataset() {
     if run.contains("grid") {
         let d = ForestParams::default();
         forests.extend([
-            ("repair=collapse", ForestParams { repair: Repair::Collapse, ..d.clone() }),
-            ("no balancing", ForestParams { genuine_per_attack: None, ..d.clone() }),
-            ("genuine_per_attack=3", ForestParams { genuine_per_attack: Some(3.0), ..d.clone() }),
-            ("max_depth=7", ForestParams { max_depth: 7, ..d.clone() }),
-            ("max_depth=13", ForestParams { max_depth: 13, ..d.clone() }),
-            ("trees=50", ForestParams { trees: 50, ..d.clone() }),
-            ("trees=200", ForestParams { trees: 200, ..d.clone() }),
-            ("rows_per_tree=4096", ForestParams { rows_per_tree: 4_096, ..d.clone() }),
-            ("prior_rows=20", ForestParams { prior_rows: 20.0, ..d.clone() }),
-            ("features_per_split=15", ForestParams { features_per_split: 15, ..d.clone() }),
+            (
+                "repair=collapse",
+                ForestParams {
+                    repair: Repair::Collapse,
+                    ..d.clone()
+                },
+            ),
+            (
+                "no balancing",
+                ForestParams {
+                    genuine_per_attack: None,
+                    ..d.clone()
+                },
+            ),
+            (
+                "genuine_per_attack=3",
+                ForestParams {
+                    genuine_per_attack: Some(3.0),
+                    ..d.clone()
+                },
+            ),
+            (
+                "max_depth=7",
+                ForestParams {
+                    max_depth: 7,
+                    ..d.clone()
+                },
+            ),
+            (
+                "max_depth=13",
+                ForestParams {
+                    max_depth: 13,
+                    ..d.clone()
+                },
+            ),
+            (
+                "trees=50",
+                ForestParams {
+                    trees: 50,
+                    ..d.clone()
+                },
+            ),
+            (
+                "trees=200",
+                ForestParams {
+                    trees: 200,
+                    ..d.clone()
+                },
+            ),
+            (
+                "rows_per_tree=4096",
+                ForestParams {
+                    rows_per_tree: 4_096,
+                    ..d.clone()
+                },
+            ),
+            (
+                "prior_rows=20",
+                ForestParams {
+                    prior_rows: 20.0,
+                    ..d.clone()
+                },
+            ),
+            (
+                "features_per_split=15",
+                ForestParams {
+                    features_per_split: 15,
+                    ..d.clone()
+                },
+            ),
         ]);
     }
     for (name, p) in forests {
@@ -336,7 +450,11 @@ fn measure_on_a_dataset() {
         let p = ForestParams::default();
         let (trees, _, _) =
             super::forest::grow(&train.0, &train.1, attacks, 7, &p, None).expect("grow");
-        let e = Ensemble { combine: Combine::Mean, base: 0.0, trees };
+        let e = Ensemble {
+            combine: Combine::Mean,
+            base: 0.0,
+            trees,
+        };
         let (auc, recall) = figures(&e, &test.0, &test.1);
         println!(
             "forest without repair (passes the check: {}): auc {auc:.4} recall@5% {recall:.3} nodes {}",
@@ -349,14 +467,33 @@ fn measure_on_a_dataset() {
         let mut runs = vec![("default", d.clone())];
         if run.contains("grid") {
             runs.extend([
-                ("max_depth=3", BoostingParams { max_depth: 3, ..d.clone() }),
-                ("max_depth=7", BoostingParams { max_depth: 7, ..d.clone() }),
-                ("learning_rate=0.3", BoostingParams { learning_rate: 0.3, ..d.clone() }),
+                (
+                    "max_depth=3",
+                    BoostingParams {
+                        max_depth: 3,
+                        ..d.clone()
+                    },
+                ),
+                (
+                    "max_depth=7",
+                    BoostingParams {
+                        max_depth: 7,
+                        ..d.clone()
+                    },
+                ),
+                (
+                    "learning_rate=0.3",
+                    BoostingParams {
+                        learning_rate: 0.3,
+                        ..d.clone()
+                    },
+                ),
             ]);
         }
         for (name, p) in runs {
             let t = std::time::Instant::now();
-            let fit = fit_boosting_with(&train.0, &train.1, (&val.0, &val.1), 7, &p).expect("boosting");
+            let fit =
+                fit_boosting_with(&train.0, &train.1, (&val.0, &val.1), 7, &p).expect("boosting");
             let secs = t.elapsed().as_secs_f64();
             let (auc, recall) = figures(&fit.ensemble, &test.0, &test.1);
             println!(
