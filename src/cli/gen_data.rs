@@ -1,4 +1,5 @@
-//! `tessera gen-data`: writes a seeded synthetic event log (see `data/README.md`).
+//! `tessera gen-data`: writes a seeded synthetic event log (see `data/README.md`); `--world
+//! holdout` writes the independent evaluation world instead (`data/holdout-world.md`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +21,19 @@ pub struct Args {
     /// Output Parquet file.
     #[arg(long)]
     out: PathBuf,
+    /// Which world: `main` (the training world) or `holdout` (the independent evaluation world
+    /// no model is tuned on).
+    #[arg(long, value_enum, default_value_t = World::Main)]
+    world: World,
+}
+
+/// The generator behind `--world`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum World {
+    /// `tessera::gen_data`.
+    Main,
+    /// `tessera::gen_holdout`.
+    Holdout,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
@@ -29,12 +43,21 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         seed: args.seed,
         ..Default::default()
     };
-    let rows = tessera::gen_data::generate(&cfg)?;
-    tessera::gen_data::write_parquet(&rows, &args.out)?;
-    let attacks = rows.iter().filter(|r| r.is_attack).count();
+    let (rows, attacks) = match args.world {
+        World::Main => {
+            let rows = tessera::gen_data::generate(&cfg)?;
+            tessera::gen_data::write_parquet(&rows, &args.out)?;
+            (rows.len(), rows.iter().filter(|r| r.is_attack).count())
+        }
+        World::Holdout => {
+            let rows = tessera::gen_holdout::generate(&cfg)?;
+            tessera::gen_holdout::write_parquet(&rows, &args.out)?;
+            (rows.len(), rows.iter().filter(|r| r.is_attack).count())
+        }
+    };
     println!(
         "wrote {} rows ({} attack rows) to {}",
-        rows.len(),
+        rows,
         attacks,
         args.out.display()
     );
