@@ -7,13 +7,14 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::{Attacker, challenge, confirm_fraud, minutes, offset_of, strike_time, victim};
+use crate::domain::DeviceInfo;
 use crate::domain::{Action, Channel};
-use crate::gen_holdout::customers::device_info;
+use crate::gen_holdout::customers::{device_info, requests};
 use crate::gen_holdout::event::{Draft, opaque_id};
 use crate::gen_holdout::params as p;
 use crate::gen_holdout::people::Customer;
 use crate::gen_holdout::places::{self, city_at, pick};
-use crate::gen_holdout::{DAY_MS, HOUR_MS, Scenario, World};
+use crate::gen_holdout::{DAY_MS, HOUR_MS, SESSION_STREAM, Scenario, World};
 
 /// Hours of a fraudster working on a local victim: late evening and night.
 pub const NIGHT_OWL: (f64, f64) = (23.5, 2.5);
@@ -104,22 +105,21 @@ pub fn device_theft(
 ) -> Vec<Draft> {
     let a = Attacker::foreign(rng);
     let first = strike_time(world, OFFICE, offset_of(a.city), DAY_MS, rng);
-    let Some(v) = victim(customers, first, rng) else {
+    // Malware copies a device the victim really uses: the device record of their last request
+    // before the strike (app install id or browser cookie, as it was then, with its
+    // fingerprint). Victims who never chatted from an app or a browser before are skipped.
+    let Some((v, channel, info)) = (0..VICTIM_TRIES).find_map(|_| {
+        let v = victim(customers, first, rng)?;
+        let (channel, info) = last_device(world, v, first)?;
+        Some((v, channel, info))
+    }) else {
         return Vec::new();
     };
-    let phone = v.phone_at(first);
-    let (device, app) = match (&v.desktop, v.favourite) {
-        (_, Channel::InApp) => (phone, true),
-        (Some(desk), _) => (desk, false),
-        (None, _) => (phone, rng.r#gen::<bool>()),
+    let app = channel == Channel::InApp;
+    let touch = match (&v.desktop, info.id.as_deref()) {
+        (Some(desk), Some(id)) => !id.starts_with(desk.cookie_id.as_str()),
+        _ => true,
     };
-    let channel = if app {
-        Channel::InApp
-    } else {
-        Channel::WebWidget
-    };
-    let home = city_at(v.home);
-    let info = device_info(device, app, &device.cookie_id, home.time_zone, v.languages);
     let network = pick(&p::THEFT_NETWORK, rng);
     let steps = rng.gen_range(p::THEFT_STEPS.0..=p::THEFT_STEPS.1);
     let sid = session(world, k, 1);
@@ -144,11 +144,7 @@ pub fn device_theft(
             d.sim_changed_ms = Some(v.sim_changed_at(t));
         }
         if rng.r#gen::<f64>() >= p::THEFT_NO_TYPING {
-            let who = if device.touch() {
-                &a.thumbs
-            } else {
-                &a.keyboard
-            };
+            let who = if touch { &a.thumbs } else { &a.keyboard };
             d.typing = Some(who.type_message(rng));
         }
         if d.action.sensitivity().level() == 2 && rng.r#gen::<f64>() < HIGH_CHALLENGE {
@@ -161,6 +157,24 @@ pub fn device_theft(
         confirm_fraud(&mut out, rng);
     }
     out
+}
+
+/// Victims drawn before a device-theft campaign gives up (none had a device to steal).
+const VICTIM_TRIES: usize = 8;
+
+/// The channel and device record of `v`'s last genuine request before `before_ms` that carried a
+/// device id, replaying `v`'s own session stream (so the record matches the log's exactly).
+fn last_device(world: &World, v: &Customer, before_ms: i64) -> Option<(Channel, DeviceInfo)> {
+    let mut rng = world.rng(SESSION_STREAM + v.index as u64);
+    requests(world, v, &mut rng)
+        .into_iter()
+        .take_while(|d| d.at_ms < before_ms)
+        .filter_map(|d| {
+            let info = d.device?;
+            info.id.as_ref()?;
+            Some((d.channel, info))
+        })
+        .last()
 }
 
 /// One MFA-fatigue campaign: repeated logins, each prompting the victim, until they give in or
