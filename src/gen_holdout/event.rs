@@ -93,7 +93,7 @@ pub fn to_rows(
     for (n, d) in drafts.into_iter().enumerate() {
         let request_id = opaque_id("hq", salt, stream, n as u64);
         let is_attack = d.scenario.is_attack();
-        let auth = (d.failed_attempts > 0 || !d.passed_methods.is_empty()).then(|| AuthInfo {
+        let auth = (d.failed_attempts > 0 || !d.passed_methods.is_empty()).then_some(AuthInfo {
             failed_attempts: d.failed_attempts,
             passed_methods: d.passed_methods,
         });
