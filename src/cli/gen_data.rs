@@ -1,5 +1,7 @@
 //! `tessera gen-data`: writes a seeded synthetic event log (see `data/README.md`), or with
-//! `--format rba` a seeded file in the RBA login dataset's layout (`gen_data::rba`).
+//! `--format rba` a seeded file in the RBA login dataset's layout (`gen_data::rba`); `--world
+//! holdout` writes the independent evaluation world instead (`data/holdout-world.md`), in the
+//! same event-log layout.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +27,10 @@ pub struct Args {
     /// defaults to 60 there too, starting 2020-02-03).
     #[arg(long, value_enum, default_value_t = Format::Parquet)]
     format: Format,
+    /// Which world: `main` (the training world) or `holdout` (the independent evaluation world
+    /// no model is tuned on; event log only).
+    #[arg(long, value_enum, default_value_t = World::Main)]
+    world: World,
 }
 
 /// Output layout.
@@ -36,7 +42,19 @@ pub enum Format {
     Rba,
 }
 
+/// The generator behind `--world`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum World {
+    /// `tessera::gen_data`.
+    Main,
+    /// `tessera::gen_holdout`.
+    Holdout,
+}
+
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    if args.format == Format::Rba && args.world == World::Holdout {
+        return Err("--world holdout writes the event log only; it has no --format rba".into());
+    }
     if args.format == Format::Rba {
         let cfg = tessera::gen_data::rba::RbaGenConfig {
             users: args.users,
@@ -61,12 +79,21 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         seed: args.seed,
         ..Default::default()
     };
-    let rows = tessera::gen_data::generate(&cfg)?;
-    tessera::gen_data::write_parquet(&rows, &args.out)?;
-    let attacks = rows.iter().filter(|r| r.is_attack).count();
+    let (rows, attacks) = match args.world {
+        World::Main => {
+            let rows = tessera::gen_data::generate(&cfg)?;
+            tessera::gen_data::write_parquet(&rows, &args.out)?;
+            (rows.len(), rows.iter().filter(|r| r.is_attack).count())
+        }
+        World::Holdout => {
+            let rows = tessera::gen_holdout::generate(&cfg)?;
+            tessera::gen_holdout::write_parquet(&rows, &args.out)?;
+            (rows.len(), rows.iter().filter(|r| r.is_attack).count())
+        }
+    };
     println!(
         "wrote {} rows ({} attack rows) to {}",
-        rows.len(),
+        rows,
         attacks,
         args.out.display()
     );
