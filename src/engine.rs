@@ -202,7 +202,10 @@ impl Engine {
                 }
             }
         };
-        let model = load_model(&crate::model::active::resolve(&cfg.model.path, &cfg.model.dir)?)?;
+        let model = load_model(&crate::model::active::resolve(
+            &cfg.model.path,
+            &cfg.model.dir,
+        )?)?;
         let policy = if cfg.policy.path.trim().is_empty() {
             PolicyTable::default()
         } else {

@@ -35,7 +35,9 @@ fn the_helper_reports_console_errors_and_blocked_loads() {
     .expect("write");
     let l = browser::load(&blocked);
     assert!(
-        l.console.iter().any(|c| c.contains("Content Security Policy")),
+        l.console
+            .iter()
+            .any(|c| c.contains("Content Security Policy")),
         "{:?}",
         l.console
     );
@@ -54,12 +56,18 @@ fn metrics() -> (MetricsFile, tessera::model::Artifact) {
     // A fixed linear-congruential sequence: seeded, no extra dependency.
     let mut x: u64 = 7;
     for i in 0..1000 {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let u = (x >> 11) as f64 / (1u64 << 53) as f64;
         let attack = i % 5 == 0;
         scores.push((u * 0.7 + if attack { 0.35 } else { 0.0 }).min(1.0));
         labels.push(attack);
-        scenarios.push(if attack { ["tor_bot", "sim_swap", "credential_stuffing"][i % 3] } else { "genuine" });
+        scenarios.push(if attack {
+            ["tor_bot", "sim_swap", "credential_stuffing"][i % 3]
+        } else {
+            "genuine"
+        });
     }
     let test = evaluate_full(&scores, &scores, &labels, &scenarios);
     let rules_scores: Vec<f64> = scores.iter().map(|s| (s * 0.8 + 0.1).min(1.0)).collect();
@@ -116,20 +124,14 @@ fn metrics() -> (MetricsFile, tessera::model::Artifact) {
     (m, art)
 }
 
-#[test]
-fn the_model_card_opens_without_console_messages_and_draws_every_plot() {
-    let (m, art) = metrics();
-    let html = tessera::train::card::card_html(&m, &art);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let page = dir.path().join("card.html");
-    std::fs::write(&page, &html).expect("write");
-    let loaded = browser::load(&page);
+/// Opens `page` (whose text is `html`) and checks it: no console message, five inline plots,
+/// each laid out at a visible size with lines of positive length, and the importance bars.
+fn assert_card_renders(page: &std::path::Path, html: &str) {
+    let loaded = browser::load(page);
     assert_eq!(loaded.console, Vec::<String>::new(), "console messages");
     assert_eq!(loaded.dom.matches("<svg").count(), 5, "five inline plots");
-    // Every plot is laid out at a visible size and draws lines (curves, axes) of positive
-    // length; the importance plot draws its bars.
     let plots = browser::probe(
-        &html,
+        html,
         "Array.from(document.querySelectorAll('svg')).map(s => { const r = s.getBoundingClientRect(); \
          return {w: r.width, h: r.height, \
                  line: Array.from(s.querySelectorAll('polyline, line')).reduce((a, p) => a + p.getTotalLength(), 0), \
@@ -142,6 +144,52 @@ fn the_model_card_opens_without_console_messages_and_draws_every_plot() {
         assert!(f("w") > 200.0 && f("h") > 200.0, "plot {i} laid out: {p}");
         assert!(f("line") > 100.0, "plot {i} draws lines: {p}");
     }
-    // The importance plot: a bar per feature shown (20), plus background and frame.
-    assert!(plots[4]["bars"].as_u64().unwrap_or(0) >= 20, "{}", plots[4]);
+    // The importance plot: a bar per feature shown (up to 20), plus background and frame.
+    assert!(plots[4]["bars"].as_u64().unwrap_or(0) >= 12, "{}", plots[4]);
+}
+
+#[test]
+fn a_hand_built_card_opens_without_console_messages_and_draws_every_plot() {
+    let (m, art) = metrics();
+    let html = tessera::train::card::card_html(&m, &art);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let page = dir.path().join("card.html");
+    std::fs::write(&page, &html).expect("write");
+    assert_card_renders(&page, &html);
+}
+
+#[test]
+fn a_trained_models_card_opens_without_console_messages_and_draws_every_plot() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .expect("tessera runs");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "gen-data",
+        "--users",
+        "120",
+        "--days",
+        "20",
+        "--seed",
+        "5",
+        "--out",
+        "d.parquet",
+    ]);
+    run(&["train", "--data", "d.parquet", "--out", "models/lr"]);
+    let page = dir.path().join("models/lr/card.html");
+    let html = std::fs::read_to_string(&page).expect("card.html written");
+    assert!(
+        html.contains("tessera train --data d.parquet"),
+        "the reproducing command"
+    );
+    assert_card_renders(&page, &html);
 }

@@ -107,7 +107,11 @@ fn notebooks_are_committed_without_outputs() {
                     "{} cell {i} has outputs",
                     path.display()
                 );
-                assert!(c["execution_count"].is_null(), "{} cell {i}", path.display());
+                assert!(
+                    c["execution_count"].is_null(),
+                    "{} cell {i}",
+                    path.display()
+                );
             }
         }
     }

@@ -79,7 +79,10 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
 
 /// The start of the candidate's test split, from its `metrics.json`.
 fn test_start_ms(model: &str, dir: &std::path::Path) -> Result<i64, CliError> {
-    let metrics = catalog::read_metrics(dir, model)?
+    let artifact = active::locate(model, dir, "--model")?;
+    let beside =
+        std::path::Path::new(&artifact).with_file_name(tessera::train::output::METRICS_FILE);
+    let metrics = catalog::read_metrics_at(&beside)?
         .ok_or("--held-out: the candidate has no metrics.json in its model directory")?;
     let from = metrics
         .splits
@@ -98,9 +101,11 @@ fn pct(x: f64) -> String {
 
 fn print(r: &Backtest, model: &str, against: &str) {
     let day = |ms: i64| {
-        chrono::DateTime::from_timestamp_millis(ms).map_or("-".into(), |d| d.format("%Y-%m-%d %H:%M").to_string())
+        chrono::DateTime::from_timestamp_millis(ms)
+            .map_or("-".into(), |d| d.format("%Y-%m-%d %H:%M").to_string())
     };
-    let names = |s: tessera::domain::Sources| s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(", ");
+    let names =
+        |s: tessera::domain::Sources| s.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(", ");
     println!(
         "period {} .. {} UTC: {} requests counted of {} replayed ({} repeated ids, {} outcomes refused)",
         day(r.from_ms),
@@ -111,23 +116,53 @@ fn print(r: &Backtest, model: &str, against: &str) {
         r.refused_outcomes
     );
     println!("sources in use: {}", names(r.sources.in_use));
-    println!("{:<34} {:>22} {:>22} {:>10}", "", "incumbent", "candidate", "diff");
+    println!(
+        "{:<34} {:>22} {:>22} {:>10}",
+        "", "incumbent", "candidate", "diff"
+    );
     println!("{:<34} {:>22} {:>22}", "model", against, model);
-    println!("{:<34} {:>22} {:>22}", "version", r.incumbent.model_version, r.candidate.model_version);
+    println!(
+        "{:<34} {:>22} {:>22}",
+        "version", r.incumbent.model_version, r.candidate.model_version
+    );
     let levels = |title: &str, a: &Levels, b: &Levels| {
         println!("{title} ({} requests)", a.total());
-        for d in [Decision::Allow, Decision::StepUpOtp, Decision::StepUpOtpKba, Decision::Deny] {
+        for d in [
+            Decision::Allow,
+            Decision::StepUpOtp,
+            Decision::StepUpOtpKba,
+            Decision::Deny,
+        ] {
             let (x, y) = (a.share(d), b.share(d));
-            println!("  {:<32} {:>22} {:>22} {:>+9.2} pt", d.as_str(), pct(x), pct(y), 100.0 * (y - x));
+            println!(
+                "  {:<32} {:>22} {:>22} {:>+9.2} pt",
+                d.as_str(),
+                pct(x),
+                pct(y),
+                100.0 * (y - x)
+            );
         }
         let (x, y) = (a.challenged_share(), b.challenged_share());
-        let what = if title == "attacks" { "caught (not allowed)" } else { "challenged (not allowed)" };
-        println!("  {what:<32} {:>22} {:>22} {:>+9.2} pt", pct(x), pct(y), 100.0 * (y - x));
+        let what = if title == "attacks" {
+            "caught (not allowed)"
+        } else {
+            "challenged (not allowed)"
+        };
+        println!(
+            "  {what:<32} {:>22} {:>22} {:>+9.2} pt",
+            pct(x),
+            pct(y),
+            100.0 * (y - x)
+        );
     };
     levels("genuine", &r.incumbent.genuine, &r.candidate.genuine);
     levels("attacks", &r.incumbent.attacks, &r.candidate.attacks);
     if r.incumbent.unlabelled.total() > 0 {
-        levels("unlabelled", &r.incumbent.unlabelled, &r.candidate.unlabelled);
+        levels(
+            "unlabelled",
+            &r.incumbent.unlabelled,
+            &r.candidate.unlabelled,
+        );
     }
     println!("attacks caught per tactic");
     let empty = Levels::default();

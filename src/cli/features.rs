@@ -73,7 +73,10 @@ fn column_name(spec: &str) -> String {
         return spec.to_string();
     }
     let p = std::path::Path::new(spec);
-    let part = if p.file_name().is_some_and(|f| f == tessera::model::active::MODEL_FILE) {
+    let part = if p
+        .file_name()
+        .is_some_and(|f| f == tessera::model::active::MODEL_FILE)
+    {
         p.parent().and_then(|d| d.file_name())
     } else if p.extension().is_some_and(|e| e == "json") {
         p.file_stem()

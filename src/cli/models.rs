@@ -91,7 +91,11 @@ fn opt_pct(x: Option<f64>) -> String {
 
 fn print_list(dir: &std::path::Path, models: &[Listed]) {
     if models.is_empty() {
-        println!("no models in {} (train one with `tessera train --out {}/NAME`)", dir.display(), dir.display());
+        println!(
+            "no models in {} (train one with `tessera train --out {}/NAME`)",
+            dir.display(),
+            dir.display()
+        );
         return;
     }
     println!(
@@ -146,9 +150,16 @@ fn print_comparison(c: &Comparison) {
     };
     println!("A: {}", side(&c.a));
     println!("B: {}", side(&c.b));
-    println!("{:<36} {:>10} {:>10} {:>11}", "test metric", "A", "B", "B - A");
+    println!(
+        "{:<36} {:>10} {:>10} {:>11}",
+        "test metric", "A", "B", "B - A"
+    );
     for r in &c.rows {
-        let (a, b, d) = cells(r, r.metric.contains("recall"), r.metric.starts_with("test "));
+        let (a, b, d) = cells(
+            r,
+            r.metric.contains("recall"),
+            r.metric.starts_with("test "),
+        );
         println!("{:<36} {a:>10} {b:>10} {d:>11}", r.metric);
     }
     if !c.tactics.is_empty() {
@@ -164,6 +175,8 @@ fn print_comparison(c: &Comparison) {
             "note: measured on different data (fingerprints differ): these figures are not comparable; \
              run `tessera backtest --model B --against A --data FILE` on one file"
         ),
-        None => println!("note: a data fingerprint is missing: make sure both were measured on the same data"),
+        None => println!(
+            "note: a data fingerprint is missing: make sure both were measured on the same data"
+        ),
     }
 }

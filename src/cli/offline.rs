@@ -21,13 +21,19 @@ pub enum DataFormat {
 /// Reads the dataset at `path` in `format`.
 pub fn read(path: &Path, format: DataFormat) -> Result<Dataset, CliError> {
     match format {
-        DataFormat::Events => Ok(dataset::read_dataset(path).map_err(tessera::train::TrainError::from)?),
-        DataFormat::Rba => Err("--format rba: this build has no RBA reader yet; use --format events".into()),
+        DataFormat::Events => {
+            Ok(dataset::read_dataset(path).map_err(tessera::train::TrainError::from)?)
+        }
+        DataFormat::Rba => {
+            Err("--format rba: this build has no RBA reader yet; use --format events".into())
+        }
     }
 }
 
 /// Loads the model `spec` names (see [`active::locate`]); `flag` names the option in errors.
 pub fn load_model(spec: &str, dir: &Path, flag: &str) -> Result<Model, CliError> {
     let path = active::locate(spec, dir, flag)?;
-    Ok(Model::from_artifact(&tessera::engine::load_artifact(&path)?))
+    Ok(Model::from_artifact(&tessera::engine::load_artifact(
+        &path,
+    )?))
 }

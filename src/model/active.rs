@@ -171,7 +171,10 @@ mod tests {
         let err = resolve(ACTIVE, d.path()).expect_err("nothing promoted");
         assert!(err.to_string().contains("no model was promoted"), "{err}");
         let art = promote(d.path(), "lr1").expect("promote");
-        assert_eq!(art.model_version, crate::model::rules::artifact().model_version);
+        assert_eq!(
+            art.model_version,
+            crate::model::rules::artifact().model_version
+        );
         assert_eq!(
             std::fs::read_to_string(d.path().join(ACTIVE_FILE)).expect("read"),
             "lr1\n"
@@ -206,7 +209,10 @@ mod tests {
         assert!(promote(d.path(), "missing").is_err());
         let err = promote(d.path(), "../good").expect_err("not a plain name");
         assert!(err.to_string().contains("model name"), "{err}");
-        assert_eq!(active_name(d.path()).expect("read").as_deref(), Some("good"));
+        assert_eq!(
+            active_name(d.path()).expect("read").as_deref(),
+            Some("good")
+        );
     }
 
     #[test]
@@ -232,7 +238,11 @@ mod tests {
         std::fs::write(d.path().join(ACTIVE_FILE), "../../etc/secret\n").expect("write");
         let err = resolve(ACTIVE, d.path()).expect_err("not a name");
         let msg = err.to_string();
-        assert!(msg.contains("ACTIVE: may hold only"), "{msg}");
+        std::fs::write(d.path().join(ACTIVE_FILE), "secret/x\n").expect("write");
+        let other = resolve(ACTIVE, d.path()).expect_err("not a name").to_string();
+        assert!(other.contains("ACTIVE: may hold only"), "{other}");
+        assert!(!other.contains("secret"), "{other}");
+        assert!(msg.contains("ACTIVE: must not start with '.'"), "{msg}");
         assert!(!msg.contains("secret"), "{msg}");
     }
 }

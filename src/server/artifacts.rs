@@ -232,7 +232,9 @@ mod tests {
     fn active_loads_the_promoted_model_inside_the_folder() {
         let dir = tempfile::tempdir().expect("tempdir");
         let f = ModelFiles::new(dir.path(), 1 << 20);
-        let e = f.load(Source::Requested("active")).expect_err("none promoted");
+        let e = f
+            .load(Source::Requested("active"))
+            .expect_err("none promoted");
         assert_eq!(e.code, "not_found");
         let rules = crate::model::rules::artifact();
         rules

@@ -94,7 +94,10 @@ impl Decisions {
         match label {
             Some(true) => {
                 self.attacks.add(d);
-                self.by_tactic.entry(scenario.to_string()).or_default().add(d);
+                self.by_tactic
+                    .entry(scenario.to_string())
+                    .or_default()
+                    .add(d);
             }
             Some(false) => self.genuine.add(d),
             None => self.unlabelled.add(d),

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::metrics::Evaluation;
-use super::output::MetricsFile;
+use super::output::{Curve, Curves, MetricsFile};
 use super::plots::{self, CurvePlot, Series};
 use crate::model::Artifact;
 
@@ -79,19 +79,19 @@ fn recall_at(e: &Evaluation, rate: f64) -> Option<f64> {
 pub fn render(m: &MetricsFile, art: &Artifact) -> String {
     let mut h = String::with_capacity(256 * 1024);
     let title = format!("Model card: {}", m.model_version);
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<h1>{}</h1>\n",
+         <title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<h1>{}</h1>",
         esc(&title),
         esc(&title)
     );
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<p class=\"lead\">Family <b>{}</b> · seed {} · feature schema v{} (<code>{}</code>, {} features) · \
-         calibration <b>{}</b> · artifact format {}</p>\n",
+         calibration <b>{}</b> · artifact format {}</p>",
         esc(&m.family),
         m.seed,
         art.schema.version,
@@ -101,7 +101,7 @@ pub fn render(m: &MetricsFile, art: &Artifact) -> String {
         art.format_version
     );
     if let Some(u) = art.card.get("intended_use").and_then(Value::as_str) {
-        let _ = write!(h, "<p><b>Intended use.</b> {}</p>\n", esc(u));
+        let _ = writeln!(h, "<p><b>Intended use.</b> {}</p>", esc(u));
     }
     summary(&mut h, m);
     curves(&mut h, m);
@@ -111,11 +111,11 @@ pub fn render(m: &MetricsFile, art: &Artifact) -> String {
     thresholds(&mut h, m);
     data(&mut h, m);
     limits(&mut h, m, art);
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<section id=\"reproduce\"><h2>Reproduce</h2>\n<pre><code>{}</code></pre>\n\
          <p>Same seed and data give a byte-identical <code>model.json</code> and this page.</p></section>\n\
-         </body>\n</html>\n",
+         </body>\n</html>",
         esc(&m.command)
     );
     h
@@ -130,7 +130,9 @@ fn columns(m: &MetricsFile) -> Vec<(&str, &Evaluation)> {
 
 fn summary(h: &mut String, m: &MetricsFile) {
     let cols = columns(m);
-    h.push_str("<section id=\"summary\"><h2>Held-out test figures</h2>\n<table>\n<tr><th>metric</th>");
+    h.push_str(
+        "<section id=\"summary\"><h2>Held-out test figures</h2>\n<table>\n<tr><th>metric</th>",
+    );
     for (name, _) in &cols {
         let _ = write!(h, "<th>{}</th>", esc(name));
     }
@@ -168,10 +170,10 @@ fn summary(h: &mut String, m: &MetricsFile) {
 fn curves(h: &mut String, m: &MetricsFile) {
     h.push_str("<section id=\"curves\"><h2>ROC and precision–recall</h2>\n<div class=\"plots\">\n");
     let primary = |k: &str| k == m.family || k == "model" || k == m.model_version;
-    // This model first (drawn under the baselines' legend order), then the baselines.
+    // This model first, then the baselines by name.
     let mut keys: Vec<&String> = m.curves.keys().filter(|k| primary(k)).collect();
     keys.extend(m.curves.keys().filter(|k| !primary(k)));
-    let series = |pick: fn(&super::output::Curves) -> &Vec<(f64, f64)>| -> Vec<Series<'_>> {
+    let series = |pick: fn(&Curves) -> &Curve| -> Vec<Series<'_>> {
         keys.iter()
             .filter_map(|k| {
                 m.curves.get(*k).map(|c| Series {
@@ -236,37 +238,57 @@ fn curves(h: &mut String, m: &MetricsFile) {
 fn plot(h: &mut String, svg: Result<String, plots::PlotError>) {
     match svg {
         Ok(svg) => {
-            let _ = write!(h, "<figure>{svg}</figure>\n");
+            let _ = writeln!(h, "<figure>{svg}</figure>");
         }
         Err(e) => {
-            let _ = write!(h, "<p class=\"warn\">{}</p>\n", esc(&e.to_string()));
+            let _ = writeln!(h, "<p class=\"warn\">{}</p>", esc(&e.to_string()));
         }
     }
 }
 
 fn calibration(h: &mut String, m: &MetricsFile) {
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<section id=\"calibration\"><h2>Calibration</h2>\n<p>Kept: <b>{}</b>, the candidate with the lowest \
-         cross-fitted log loss on the validation split:</p>\n<table>\n<tr><th>method</th><th>validation log loss</th></tr>\n",
+         cross-fitted log loss on the validation split:</p>\n<table>\n<tr><th>method</th><th>validation log loss</th></tr>",
         esc(&m.calibration.chosen)
     );
     for (name, loss) in &m.calibration.log_loss {
-        let mark = if *name == m.calibration.chosen { " (kept)" } else { "" };
-        let _ = write!(h, "<tr><td>{}{mark}</td><td>{}</td></tr>\n", esc(name), num(*loss));
+        let mark = if *name == m.calibration.chosen {
+            " (kept)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td>{}{mark}</td><td>{}</td></tr>",
+            esc(name),
+            num(*loss)
+        );
     }
     h.push_str("</table>\n<div class=\"plots\">\n");
-    plot(h, plots::reliability_svg("Reliability (test)", &m.test.reliability));
+    plot(
+        h,
+        plots::reliability_svg("Reliability (test)", &m.test.reliability),
+    );
     h.push_str("</div>\n<table>\n<tr><th>predicted range</th><th>events</th><th>mean predicted</th><th>observed attack share</th></tr>\n");
     for b in &m.test.reliability {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr><td>{:.1}–{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{:.1}–{:.1}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             b.lower,
             b.upper,
             b.events,
-            if b.events > 0 { num(b.predicted) } else { "–".into() },
-            if b.events > 0 { num(b.observed) } else { "–".into() }
+            if b.events > 0 {
+                num(b.predicted)
+            } else {
+                "–".into()
+            },
+            if b.events > 0 {
+                num(b.observed)
+            } else {
+                "–".into()
+            }
         );
     }
     h.push_str("</table></section>\n");
@@ -277,14 +299,22 @@ fn importance(h: &mut String, m: &MetricsFile) {
     plot(
         h,
         plots::importance_svg(
-            &format!("Top {} features (test)", TOP_FEATURES.min(m.importance.len())),
+            &format!(
+                "Top {} features (test)",
+                TOP_FEATURES.min(m.importance.len())
+            ),
             &m.importance,
             TOP_FEATURES,
         ),
     );
     h.push_str("</div>\n<details><summary>Every feature</summary>\n<table>\n<tr><th>feature</th><th>mean |log-odds term|</th></tr>\n");
     for i in &m.importance {
-        let _ = write!(h, "<tr><td><code>{}</code></td><td>{}</td></tr>\n", esc(&i.feature), num(i.mean_abs_term));
+        let _ = writeln!(
+            h,
+            "<tr><td><code>{}</code></td><td>{}</td></tr>",
+            esc(&i.feature),
+            num(i.mean_abs_term)
+        );
     }
     h.push_str("</table></details></section>\n");
 }
@@ -297,7 +327,11 @@ fn tactics(h: &mut String, m: &MetricsFile) {
     }
     h.push_str("</tr>\n");
     for (tactic, t) in &m.test.per_tactic {
-        let few = if t.events < FEW_EVENTS { " class=\"warn\"" } else { "" };
+        let few = if t.events < FEW_EVENTS {
+            " class=\"warn\""
+        } else {
+            ""
+        };
         let _ = write!(
             h,
             "<tr><td>{}</td><td{few}>{}</td><td>{}</td><td>{}</td><td>{}</td>",
@@ -305,10 +339,17 @@ fn tactics(h: &mut String, m: &MetricsFile) {
             t.events,
             pct(t.recall_at_1pct),
             pct(t.recall_at_5pct),
-            if t.median_trust.is_finite() { format!("{:.0}", t.median_trust) } else { "–".into() }
+            if t.median_trust.is_finite() {
+                format!("{:.0}", t.median_trust)
+            } else {
+                "–".into()
+            }
         );
         for b in m.baselines.values() {
-            let r = b.per_tactic.get(tactic).map_or("–".into(), |x| pct(x.recall_at_5pct));
+            let r = b
+                .per_tactic
+                .get(tactic)
+                .map_or("–".into(), |x| pct(x.recall_at_5pct));
             let _ = write!(h, "<td>{r}</td>");
         }
         h.push_str("</tr>\n");
@@ -322,9 +363,9 @@ fn thresholds(h: &mut String, m: &MetricsFile) {
                 <th>allow at trust ≥</th><th>genuine challenged (validation)</th><th>genuine challenged (test)</th>\
                 <th>attacks caught (test)</th></tr>\n");
     for t in &m.thresholds {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             pct(t.target_genuine_challenge_rate),
             t.allow_trust,
             pct(t.validation_genuine_challenged),
@@ -335,9 +376,9 @@ fn thresholds(h: &mut String, m: &MetricsFile) {
     h.push_str("</table>\n<p>At the default medium ladder (test):</p>\n<table>\n<tr><th>level</th><th>precision</th>\
                 <th>recall</th><th>genuine flagged</th><th>TP</th><th>FP</th><th>FN</th><th>TN</th></tr>\n");
     for t in &m.test.thresholds {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(t.name),
             num(t.precision),
             pct(t.recall),
@@ -358,9 +399,9 @@ fn data(h: &mut String, m: &MetricsFile) {
         ("validation", &m.splits.validation),
         ("test", &m.splits.test),
     ] {
-        let _ = write!(
+        let _ = writeln!(
             h,
-            "<tr><td>{name}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{name}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             s.rows,
             s.attacks,
             esc(&s.from),
@@ -418,7 +459,11 @@ pub fn known_limits(m: &MetricsFile, art: &Artifact) -> Vec<String> {
         .card
         .get("limitations")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     if m.test.attacks < FEW_EVENTS {
         out.push(format!(
@@ -469,7 +514,7 @@ fn limits(h: &mut String, m: &MetricsFile, art: &Artifact) {
         h.push_str("<li>none recorded</li>\n");
     }
     for l in limits {
-        let _ = write!(h, "<li>{}</li>\n", esc(&l));
+        let _ = writeln!(h, "<li>{}</li>", esc(&l));
     }
     h.push_str("</ul></section>\n");
 }

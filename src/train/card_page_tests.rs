@@ -13,7 +13,11 @@ use crate::train::output::{
 
 /// A seeded synthetic test split: `n` events, one in five an attack of tactic `a`, `b` or
 /// `c`, scored by a model that separates them imperfectly; `shift` moves attack scores up.
-pub(crate) fn evaluation(seed: u64, n: usize, shift: f64) -> (Evaluation, crate::train::output::Curves) {
+pub(crate) fn evaluation(
+    seed: u64,
+    n: usize,
+    shift: f64,
+) -> (Evaluation, crate::train::output::Curves) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (mut scores, mut labels, mut scenarios) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..n {
@@ -60,7 +64,7 @@ pub(crate) fn example(version: &str, fingerprint: &str, shift: f64) -> (MetricsF
         seed: 7,
         command: "tessera train --data data.parquet --out models/lr <&>".into(),
         data: serde_json::json!({"path": "data.parquet", "format": "events", "rows": 5000,
-                                 "fingerprint": fingerprint, "scenarios": {"genuine": 4000, "a": 333}}),
+                                 "fingerprint_blake3": fingerprint, "scenarios": {"genuine": 4000, "a": 333}}),
         labels: serde_json::json!({"source": "is_attack column of the event log"}),
         splits: Splits {
             train: split(3000, 600, "2026-01-01T00:00:00Z", "2026-01-20T00:00:00Z"),
@@ -123,7 +127,10 @@ fn the_card_is_one_self_contained_page_with_every_section() {
     // The calibration choice, the threshold and a per-tactic row are shown.
     assert!(page.contains("<td>isotonic (kept)</td><td>0.2900</td>"));
     assert!(page.contains("<td>5.0 %</td><td>72</td><td>4.9 %</td><td>5.2 %</td><td>81.0 %</td>"));
-    assert!(page.contains("<tr><td>a</td><td>67</td>"), "tactic a: 67 of 200 attacks");
+    assert!(
+        page.contains("<tr><td>a</td><td>67</td>"),
+        "tactic a: 67 of 200 attacks"
+    );
     // Wall-clock timings are not part of the card.
     assert!(!page.contains("1.25"));
 }
@@ -138,11 +145,18 @@ fn the_card_is_deterministic_and_changes_with_the_figures() {
 
 #[test]
 fn known_answers_of_the_summary() {
-    // Recall 0.8 of 200 attacks: Wilson 95 % interval 0.7394–0.8488.
+    // Recall 0.8 of 200 attacks: Wilson 95 % interval 0.7391–0.8496 (by hand: centre
+    // (0.8 + z²/400) / (1 + z²/200) = 0.7943, half-width 0.0552).
     let (lo, hi) = wilson_95(0.8, 200).expect("interval");
-    assert!((lo - 0.7394).abs() < 5e-4 && (hi - 0.8488).abs() < 5e-4, "{lo} {hi}");
+    assert!(
+        (lo - 0.7391).abs() < 5e-4 && (hi - 0.8496).abs() < 5e-4,
+        "{lo} {hi}"
+    );
     assert_eq!(wilson_95(0.5, 0), None);
-    assert_eq!(esc("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    assert_eq!(
+        esc("<a href=\"x\">'&'</a>"),
+        "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+    );
     assert_eq!(num(f64::NAN), "–");
     assert_eq!(pct(0.0525), "5.2 %");
 }
@@ -157,5 +171,8 @@ fn limits_name_thin_tactics_and_saturation() {
     let l = known_limits(&m, &art);
     assert_eq!(l[0], "trained on the synthetic generator's data");
     assert!(l.iter().any(|x| x.contains("tactic(s) b:")), "{l:?}");
-    assert!(l.iter().any(|x| x.starts_with("25.0 % of test attacks")), "{l:?}");
+    assert!(
+        l.iter().any(|x| x.starts_with("25.0 % of test attacks")),
+        "{l:?}"
+    );
 }

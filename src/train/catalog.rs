@@ -92,8 +92,8 @@ pub struct MetricsSummary {
     /// The command that reproduces the model.
     #[serde(default)]
     pub command: String,
-    /// Dataset description (its `fingerprint` tells whether two models were measured on the
-    /// same data).
+    /// Dataset description (its `fingerprint_blake3` tells whether two models were measured on
+    /// the same data).
     #[serde(default)]
     pub data: Value,
     /// The time splits (`splits.test.from` starts the held-out period), as written.
@@ -126,12 +126,21 @@ pub struct Listed {
 
 /// Reads `dir/NAME/metrics.json`; `None` when there is none.
 pub fn read_metrics(dir: &Path, name: &str) -> Result<Option<MetricsSummary>, ArtifactError> {
-    let path = dir.join(name).join(METRICS_FILE);
+    read_metrics_at(&dir.join(name).join(METRICS_FILE))
+}
+
+/// Reads a `metrics.json` file; `None` when there is none.
+pub fn read_metrics_at(path: &Path) -> Result<Option<MetricsSummary>, ArtifactError> {
     let shown = path.display().to_string();
-    let text = match std::fs::read_to_string(&path) {
+    let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(ArtifactError::Io { path: shown, source }),
+        Err(source) => {
+            return Err(ArtifactError::Io {
+                path: shown,
+                source,
+            });
+        }
     };
     crate::domain::error::parse_json(&text)
         .map(Some)
@@ -217,8 +226,8 @@ pub struct Comparison {
     pub rows: Vec<Row>,
     /// Recall at 5 % genuine challenged per tactic (every tactic either model saw), then at 1 %.
     pub tactics: Vec<Row>,
-    /// Whether both were measured on the same data (`data.fingerprint` equal); `None` when a
-    /// fingerprint is missing.
+    /// Whether both were measured on the same data (`data.fingerprint_blake3` equal); `None`
+    /// when a fingerprint is missing.
     pub same_data: Option<bool>,
 }
 
@@ -254,12 +263,28 @@ pub fn compare(dir: &Path, a: &str, b: &str) -> Result<Comparison, ArtifactError
     let (lb, mb) = find(b)?;
     let (ta, tb) = (&ma.test, &mb.test);
     let rows = vec![
-        row("test events", Some(ta.events as f64), Some(tb.events as f64)),
-        row("test attacks", Some(ta.attacks as f64), Some(tb.attacks as f64)),
+        row(
+            "test events",
+            Some(ta.events as f64),
+            Some(tb.events as f64),
+        ),
+        row(
+            "test attacks",
+            Some(ta.attacks as f64),
+            Some(tb.attacks as f64),
+        ),
         row("ROC AUC", ta.roc_auc, tb.roc_auc),
         row("PR AUC", ta.pr_auc, tb.pr_auc),
-        row("recall at 1 % genuine", ta.recall_at(0.01), tb.recall_at(0.01)),
-        row("recall at 5 % genuine", ta.recall_at(0.05), tb.recall_at(0.05)),
+        row(
+            "recall at 1 % genuine",
+            ta.recall_at(0.01),
+            tb.recall_at(0.01),
+        ),
+        row(
+            "recall at 5 % genuine",
+            ta.recall_at(0.05),
+            tb.recall_at(0.05),
+        ),
         row("Brier score", ta.brier, tb.brier),
         row("log loss", ta.log_loss, tb.log_loss),
     ];
@@ -268,7 +293,10 @@ pub fn compare(dir: &Path, a: &str, b: &str) -> Result<Comparison, ArtifactError
     names.dedup();
     let mut tactics = Vec::new();
     for (suffix, pick) in [
-        ("5 %", (|t: &TacticSummary| t.recall_at_5pct) as fn(&TacticSummary) -> Option<f64>),
+        (
+            "5 %",
+            (|t: &TacticSummary| t.recall_at_5pct) as fn(&TacticSummary) -> Option<f64>,
+        ),
         ("1 %", |t: &TacticSummary| t.recall_at_1pct),
     ] {
         for n in &names {
@@ -279,7 +307,12 @@ pub fn compare(dir: &Path, a: &str, b: &str) -> Result<Comparison, ArtifactError
             ));
         }
     }
-    let fp = |m: &MetricsSummary| m.data.get("fingerprint").and_then(Value::as_str).map(String::from);
+    let fp = |m: &MetricsSummary| {
+        ["fingerprint_blake3", "fingerprint"]
+            .iter()
+            .find_map(|k| m.data.get(*k).and_then(Value::as_str))
+            .map(String::from)
+    };
     let same_data = fp(&ma).zip(fp(&mb)).map(|(x, y)| x == y);
     Ok(Comparison {
         a: la,

@@ -55,12 +55,19 @@ pub fn export(
         Column::new("ts_ms".into(), &r.ts_ms),
         Column::new(
             "scenario".into(),
-            r.scenarios.iter().map(String::as_str).collect::<Vec<&str>>(),
+            r.scenarios
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<&str>>(),
         ),
         Column::new("is_attack".into(), &r.labels),
     ];
     for (i, name) in schema.names.iter().enumerate() {
-        let values: Vec<f32> = r.rows.iter().map(|row| row.get(i).copied().unwrap_or(f32::NAN)).collect();
+        let values: Vec<f32> = r
+            .rows
+            .iter()
+            .map(|row| row.get(i).copied().unwrap_or(f32::NAN))
+            .collect();
         columns.push(Column::new(name.as_str().into(), values));
     }
     for (name, model) in models {

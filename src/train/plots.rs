@@ -6,6 +6,7 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::metrics::ReliabilityBin;
 use super::output::Importance;
@@ -147,7 +148,13 @@ pub fn reliability_svg(title: &str, bins: &[ReliabilityBin]) -> Result<String, P
     let points: Vec<(f64, f64, u64)> = bins
         .iter()
         .filter(|b| b.events > 0 && b.predicted.is_finite() && b.observed.is_finite())
-        .map(|b| (b.predicted.clamp(0.0, 1.0), b.observed.clamp(0.0, 1.0), b.events))
+        .map(|b| {
+            (
+                b.predicted.clamp(0.0, 1.0),
+                b.observed.clamp(0.0, 1.0),
+                b.events,
+            )
+        })
         .collect();
     let mut svg = String::new();
     {
@@ -214,11 +221,7 @@ pub fn reliability_svg(title: &str, bins: &[ReliabilityBin]) -> Result<String, P
 
 /// Horizontal bars of the `top` largest importances (the list is taken as ordered, largest
 /// first), feature names on the y axis.
-pub fn importance_svg(
-    title: &str,
-    items: &[Importance],
-    top: usize,
-) -> Result<String, PlotError> {
+pub fn importance_svg(title: &str, items: &[Importance], top: usize) -> Result<String, PlotError> {
     let err = fail("importance");
     let shown: Vec<&Importance> = items
         .iter()
@@ -305,7 +308,10 @@ fn chart_on<'a, 'b>(
 pub fn clip_x(points: &[(f64, f64)], x_max: f64) -> Vec<(f64, f64)> {
     let mut out = Vec::with_capacity(points.len());
     let mut prev: Option<(f64, f64)> = None;
-    for &(x, y) in points.iter().filter(|(x, y)| x.is_finite() && y.is_finite()) {
+    for &(x, y) in points
+        .iter()
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+    {
         if x <= x_max {
             out.push((x, y));
         } else {
@@ -338,7 +344,10 @@ mod tests {
         // Between (0.02, 0.6) and (0.2, 0.9): at 0.1, 0.6 + (0.08 / 0.18) · 0.3.
         assert!((c[2].0 - 0.1).abs() < 1e-12);
         assert!((c[2].1 - (0.6 + 0.08 / 0.18 * 0.3)).abs() < 1e-12);
-        assert_eq!(clip_x(&[(0.0, f64::NAN), (0.5, 0.5)], 1.0), vec![(0.5, 0.5)]);
+        assert_eq!(
+            clip_x(&[(0.0, f64::NAN), (0.5, 0.5)], 1.0),
+            vec![(0.5, 0.5)]
+        );
     }
 
     #[test]
@@ -421,8 +430,9 @@ mod tests {
             ],
         )
         .expect("drawn");
-        assert!(svg.contains(">n=900<"));
-        assert!(svg.contains(">n=37<"));
+        // plotters writes a text's content on its own line.
+        assert!(svg.contains(">\nn=900\n</text>"));
+        assert!(svg.contains(">\nn=37\n</text>"));
         assert!(!svg.contains("n=0"));
         assert_eq!(svg.matches("<circle").count(), 2);
     }
@@ -451,7 +461,7 @@ mod tests {
         assert!(svg.matches("<rect").count() >= 3);
         // The top bar's label is drawn above the second's (smaller y).
         let y_of = |name: &str| -> f64 {
-            let at = svg.find(&format!(">{name}<")).expect("label");
+            let at = svg.find(&format!(">\n{name}\n</text>")).expect("label");
             let tag = &svg[svg[..at].rfind("<text").expect("text tag")..at];
             let y = tag.split("y=\"").nth(1).expect("y attribute");
             y[..y.find('"').expect("quote")].parse().expect("number")

@@ -156,7 +156,10 @@ fn run_guarded(mut cmd: Command) -> std::process::Output {
         if started.elapsed() > HANG_GUARD {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("chromium hung for {} s and was killed", HANG_GUARD.as_secs());
+            panic!(
+                "chromium hung for {} s and was killed",
+                HANG_GUARD.as_secs()
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     };
