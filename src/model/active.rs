@@ -239,7 +239,9 @@ mod tests {
         let err = resolve(ACTIVE, d.path()).expect_err("not a name");
         let msg = err.to_string();
         std::fs::write(d.path().join(ACTIVE_FILE), "secret/x\n").expect("write");
-        let other = resolve(ACTIVE, d.path()).expect_err("not a name").to_string();
+        let other = resolve(ACTIVE, d.path())
+            .expect_err("not a name")
+            .to_string();
         assert!(other.contains("ACTIVE: may hold only"), "{other}");
         assert!(!other.contains("secret"), "{other}");
         assert!(msg.contains("ACTIVE: must not start with '.'"), "{msg}");

@@ -24,6 +24,8 @@ const BASELINE_COLOURS: [RGBColor; 5] = [
     RGBColor(148, 103, 189),
     RGBColor(127, 127, 127),
 ];
+/// Grey of the fine grid, light so the curves stand out.
+const FINE_GRID: RGBColor = RGBColor(238, 238, 238);
 /// Grey of reference lines (chance, perfect calibration, target rates).
 const REFERENCE: RGBColor = RGBColor(150, 150, 150);
 
@@ -89,6 +91,7 @@ pub fn curve_svg(plot: &CurvePlot<'_>, series: &[Series<'_>]) -> Result<String, 
         let mut chart = chart_on(&root, plot.title, 0.0..x_max, 0.0..1.0).map_err(|e| err(&e))?;
         chart
             .configure_mesh()
+            .light_line_style(FINE_GRID)
             .x_desc(plot.x_desc)
             .y_desc(plot.y_desc)
             .draw()
@@ -163,6 +166,7 @@ pub fn reliability_svg(title: &str, bins: &[ReliabilityBin]) -> Result<String, P
         let mut chart = chart_on(&root, title, 0.0..1.0, 0.0..1.0).map_err(|e| err(&e))?;
         chart
             .configure_mesh()
+            .light_line_style(FINE_GRID)
             .x_desc("predicted attack probability (bin mean)")
             .y_desc("observed attack share")
             .draw()
