@@ -117,12 +117,12 @@ fn print(r: &Backtest, model: &str, against: &str) {
     );
     println!("sources in use: {}", names(r.sources.in_use));
     println!(
-        "{:<34} {:>22} {:>22} {:>10}",
+        "{:<34} {:>30} {:>30} {:>10}",
         "", "incumbent", "candidate", "diff"
     );
-    println!("{:<34} {:>22} {:>22}", "model", against, model);
+    println!("{:<34} {:>30} {:>30}", "model", against, model);
     println!(
-        "{:<34} {:>22} {:>22}",
+        "{:<34} {:>30} {:>30}",
         "version", r.incumbent.model_version, r.candidate.model_version
     );
     let levels = |title: &str, a: &Levels, b: &Levels| {
@@ -135,7 +135,7 @@ fn print(r: &Backtest, model: &str, against: &str) {
         ] {
             let (x, y) = (a.share(d), b.share(d));
             println!(
-                "  {:<32} {:>22} {:>22} {:>+9.2} pt",
+                "  {:<32} {:>30} {:>30} {:>+9.2} pt",
                 d.as_str(),
                 pct(x),
                 pct(y),
@@ -149,7 +149,7 @@ fn print(r: &Backtest, model: &str, against: &str) {
             "challenged (not allowed)"
         };
         println!(
-            "  {what:<32} {:>22} {:>22} {:>+9.2} pt",
+            "  {what:<32} {:>30} {:>30} {:>+9.2} pt",
             pct(x),
             pct(y),
             100.0 * (y - x)
@@ -170,7 +170,7 @@ fn print(r: &Backtest, model: &str, against: &str) {
         let b = r.candidate.by_tactic.get(tactic).unwrap_or(&empty);
         let (x, y) = (a.challenged_share(), b.challenged_share());
         println!(
-            "  {:<32} {:>22} {:>22} {:>+9.2} pt",
+            "  {:<32} {:>30} {:>30} {:>+9.2} pt",
             format!("{tactic} ({})", a.total()),
             pct(x),
             pct(y),
