@@ -561,9 +561,9 @@ impl Engine {
     ) -> Judged {
         let (row, imputed) = explain::impute(model, &a.row, &a.findings.unavailable);
         let split = explain::Split::new(model, &a.row, &row);
-        let trust = TrustScore::from_attack_probability(crate::model::runtime::sigmoid(
-            f64::from(split.logit()),
-        ));
+        let trust = TrustScore::from_attack_probability(crate::model::runtime::sigmoid(f64::from(
+            split.logit(),
+        )));
         let mut found = Vec::with_capacity(8);
         explain::find(&split, &a.row, &a.findings, &imputed, &mut found);
         let codes: Vec<ReasonCode> = found.iter().map(|f| f.code).collect();

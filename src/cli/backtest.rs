@@ -14,7 +14,7 @@ use tessera::train::backtest_compare::{self, Backtest, Levels, Window};
 use tessera::train::catalog;
 use tessera::train::progress::Progress;
 
-use super::offline::{self, DataFormat};
+use super::offline::{self, Format};
 use super::{CliError, load_config};
 
 /// Arguments of `tessera backtest`.
@@ -29,9 +29,10 @@ pub struct Args {
     /// The period to replay (labelled: `is_attack`, `scenario`).
     #[arg(long)]
     data: PathBuf,
-    /// Layout of the dataset.
-    #[arg(long, value_enum, default_value = "events")]
-    format: DataFormat,
+    /// Layout of the dataset: an event log (Parquet or CSV, by extension) or the public RBA
+    /// login dataset's CSV.
+    #[arg(long, value_enum, default_value_t = Format::Events)]
+    format: Format,
     /// Configuration file: geo and reputation sources, feature tunables, policy.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -63,9 +64,16 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     } else {
         Window::default()
     };
-    let ds = offline::read(&args.data, args.format)?;
-    let progress = Progress::new("backtest", ds.events.len() as u64);
-    let r = backtest_compare::compare(&ds, &cfg, incumbent, candidate, window, &progress)?;
+    let period = offline::read(&args.data, args.format, &cfg)?;
+    let progress = Progress::new("backtest", period.dataset.events.len() as u64);
+    let r = backtest_compare::compare(
+        &period.dataset,
+        &period.config,
+        incumbent,
+        candidate,
+        window,
+        &progress,
+    )?;
     if args.json {
         println!(
             "{}",

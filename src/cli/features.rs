@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::offline::{self, DataFormat};
+use super::offline::{self, Format};
 use super::{CliError, load_config};
 
 /// Arguments of `tessera features`.
@@ -15,9 +15,10 @@ pub struct Args {
     /// Dataset to replay.
     #[arg(long)]
     data: PathBuf,
-    /// Layout of the dataset.
-    #[arg(long, value_enum, default_value = "events")]
-    format: DataFormat,
+    /// Layout of the dataset: an event log (Parquet or CSV, by extension) or the public RBA
+    /// login dataset's CSV.
+    #[arg(long, value_enum, default_value_t = Format::Events)]
+    format: Format,
     /// Add this model's scores (`score.NAME.p_attack`, `score.NAME.trust`); a directory name
     /// in --dir, a path, builtin, rules or active. Repeatable.
     #[arg(long = "model", value_name = "NAME")]
@@ -44,9 +45,9 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         let name = column_name(spec);
         models.push((name, model));
     }
-    let ds = offline::read(&args.data, args.format)?;
+    let period = offline::read(&args.data, args.format, &cfg)?;
     let progress = tessera::train::progress::Progress::spinner("replay");
-    let replayed = tessera::train::export::replay_rows(&ds, &cfg)?;
+    let replayed = tessera::train::export::replay_rows(&period.dataset, &period.config)?;
     progress.finish();
     let summary = tessera::train::export::export(&replayed, &models, &args.out)?;
     if args.json {

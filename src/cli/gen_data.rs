@@ -1,4 +1,5 @@
-//! `tessera gen-data`: writes a seeded synthetic event log (see `data/README.md`).
+//! `tessera gen-data`: writes a seeded synthetic event log (see `data/README.md`), or with
+//! `--format rba` a seeded file in the RBA login dataset's layout (`gen_data::rba`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,12 +18,43 @@ pub struct Args {
     /// Random seed (same seed, same file).
     #[arg(long, default_value_t = 7)]
     seed: u64,
-    /// Output Parquet file.
+    /// Output file: Parquet, or CSV with `--format rba`.
     #[arg(long)]
     out: PathBuf,
+    /// `parquet` (the event log) or `rba` (the public RBA login dataset's CSV layout; `--days`
+    /// defaults to 60 there too, starting 2020-02-03).
+    #[arg(long, value_enum, default_value_t = Format::Parquet)]
+    format: Format,
+}
+
+/// Output layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The event log (Parquet).
+    Parquet,
+    /// The RBA login dataset's CSV layout.
+    Rba,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    if args.format == Format::Rba {
+        let cfg = tessera::gen_data::rba::RbaGenConfig {
+            users: args.users,
+            days: args.days,
+            seed: args.seed,
+            ..Default::default()
+        };
+        let logins = tessera::gen_data::rba::generate(&cfg)?;
+        tessera::gen_data::rba::write_rba(&logins, &args.out)?;
+        let takeovers = logins.iter().filter(|l| l.takeover).count();
+        let listed = logins.iter().filter(|l| l.attack_ip).count();
+        println!(
+            "wrote {} logins ({takeovers} account takeover, {listed} from attack addresses) to {}",
+            logins.len(),
+            args.out.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let cfg = tessera::gen_data::GenConfig {
         users: args.users,
         days: args.days,

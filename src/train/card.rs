@@ -34,7 +34,7 @@ pub fn model_card(
                     "unlabelled_rows_not_fitted": unlabelled_rows,
                 }),
                 format!(
-                    "tessera gen-data --users 2000 --days 60 --seed 7 --out data.parquet && tessera train --data data.parquet --out models/tessera-lr.json  (data path used: {data_path})"
+                    "tessera gen-data --users 2000 --days 60 --seed 7 --out data.parquet && tessera train --data data.parquet --model logistic --out models/NAME  (data path used: {data_path})"
                 ),
             )
         }
@@ -50,7 +50,7 @@ pub fn model_card(
             if s.failed_challenge == FailedChallenge::Attack {
                 cmd.push_str(" --failed-challenge-as-attack");
             }
-            cmd.push_str(" --out models/tessera-lr.json");
+            cmd.push_str(" --out models/NAME");
             (
                 json!({
                     "source": "label log of tessera serve, joined by request_id",

@@ -17,7 +17,9 @@ pub fn fit_forest(
     seed: u64,
 ) -> Result<(Ensemble, serde_json::Value), TrainError> {
     let _ = (rows, y, seed);
-    Err(TrainError::Data("forest: not available in this build".into()))
+    Err(TrainError::Data(
+        "forest: not available in this build".into(),
+    ))
 }
 
 /// Fits gradient-boosted trees on `rows` (labels `y`), with the validation split for early
@@ -30,5 +32,7 @@ pub fn fit_boosting(
     seed: u64,
 ) -> Result<(Ensemble, serde_json::Value), TrainError> {
     let _ = (rows, y, validation, seed);
-    Err(TrainError::Data("boosting: not available in this build".into()))
+    Err(TrainError::Data(
+        "boosting: not available in this build".into(),
+    ))
 }

@@ -167,7 +167,12 @@ pub fn attribute(
     ip_velocity_found: bool,
 ) -> Attribution {
     let (row, _) = impute(model, raw, &findings.unavailable);
-    attribute_imputed(&Split::new(model, raw, &row), raw, findings, ip_velocity_found)
+    attribute_imputed(
+        &Split::new(model, raw, &row),
+        raw,
+        findings,
+        ip_velocity_found,
+    )
 }
 
 /// [`attribute`] for a caller that has already imputed the row and split it (scoring has).
