@@ -202,7 +202,10 @@ impl Engine {
                 }
             }
         };
-        let model = load_model(&cfg.model.path)?;
+        let model = load_model(&crate::model::active::resolve(
+            &cfg.model.path,
+            &cfg.model.dir,
+        )?)?;
         let policy = if cfg.policy.path.trim().is_empty() {
             PolicyTable::default()
         } else {
@@ -218,7 +221,8 @@ impl Engine {
             limits: cfg.limits(),
         });
         if !cfg.model.shadow.trim().is_empty() {
-            engine.set_shadow(Some(load_model(&cfg.model.shadow)?));
+            let shadow = crate::model::active::resolve(&cfg.model.shadow, &cfg.model.dir)?;
+            engine.set_shadow(Some(load_model(&shadow)?));
         }
         engine.warnings = warnings;
         engine.tenants = tenants::Tenants::from_config(cfg)?;
@@ -683,7 +687,8 @@ impl Engine {
     }
 }
 
-/// Reads and checks a model artifact: `builtin`, `rules`, or an artifact file.
+/// Reads and checks a model artifact: `builtin`, `rules`, or an artifact file (`active` is
+/// resolved against `[model] dir` first, by [`crate::model::active::resolve`]).
 pub fn load_artifact(path: &str) -> Result<Artifact, Error> {
     Ok(match path {
         "builtin" => Artifact::from_json(BUILTIN_MODEL, "builtin:models/tessera-lr.json")?,

@@ -79,19 +79,8 @@ pub fn model_card(
     })
 }
 
-/// The model card as one self-contained HTML page (`card.html`).
-// A plain page until the plotted card lands (issue 11).
+/// The model card as one self-contained HTML page (`card.html`): plots, tables, limits and the
+/// reproducing command; see [`super::card_page`].
 pub fn card_html(metrics: &super::output::MetricsFile, art: &crate::model::Artifact) -> String {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
-    let body = serde_json::to_string_pretty(metrics).unwrap_or_default();
-    format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body><h1>{}</h1>\n<pre>{}</pre>\n</body></html>\n",
-        esc(&art.model_version),
-        esc(&art.model_version),
-        esc(&body)
-    )
+    super::card_page::render(metrics, art)
 }

@@ -7,13 +7,19 @@
 
 pub mod anomaly;
 pub mod backtest;
+pub mod backtest_compare;
 pub mod calibrate;
 pub mod card;
+pub mod card_page;
+pub mod catalog;
 pub mod dataset;
+pub mod export;
 pub mod fit;
 pub mod labels;
 pub mod metrics;
 pub mod output;
+pub mod plots;
+pub mod progress;
 pub mod rba;
 pub mod replay;
 pub mod trees;
