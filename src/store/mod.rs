@@ -713,6 +713,10 @@ pub struct ProfileExport {
     /// Timing entries (keyed-hash-named holds and digraphs) kept across both profiles; the
     /// entries themselves are not exported, since their names only mean something to the key.
     pub typing_entries: usize,
+    /// Attribute values (country, AS, address, browser, OS: keyed 32-bit images with decayed
+    /// counts, for the Freeman likelihood ratios) kept; like typing entries, not exported one
+    /// by one, since their names only mean something to the key.
+    pub attribute_values: usize,
     /// Scored requests counted for the user in the last 30 days.
     pub recent_attempts: u32,
     /// Failed challenges counted for the user in the last 30 days.
@@ -803,6 +807,7 @@ pub fn export_profile(
         typing_mobile_samples: p.typing_mobile.as_ref().map(|t| t.samples),
         typing_entries: p.typing_desktop.as_ref().map_or(0, |t| t.len())
             + p.typing_mobile.as_ref().map_or(0, |t| t.len()),
+        attribute_values: p.attributes.len(),
         recent_attempts: activity.as_ref().map_or(0, |a| {
             a.attempts
                 .count_between(now_ms - 30 * 86_400_000, now_ms.saturating_add(1))
