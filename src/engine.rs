@@ -426,7 +426,10 @@ impl Engine {
         bind: impl FnOnce(&mut PendingEvidence),
     ) -> Ledger {
         let keys = subject_keys(pseudo, valid);
-        let evidence = features::evidence(valid, intel, &self.features, &self.typing_key);
+        let attr_key = features::freeman::AttrKey::new(
+            pseudo.sub_key(features::freeman::AttrKey::PURPOSE),
+        );
+        let evidence = features::evidence(valid, intel, &self.features, &self.typing_key, &attr_key);
         let mut pending = pending_evidence(valid, &keys, &evidence);
         bind(&mut pending);
         let obs = Observation {
@@ -725,6 +728,7 @@ fn pending_evidence(
         fix: evidence.fix.clone(),
         typing: evidence.typing.clone(),
         hour: features::context::utc_hour(valid.at_ms),
+        attributes: evidence.attributes,
         ..PendingEvidence::default()
     }
 }

@@ -145,6 +145,13 @@ pub fn code_of(f: F, raw: &FeatureRow, findings: &Findings, ip_velocity_found: b
         | F::ContextChannelWhatsapp
         | F::ContextChannelSms
         | F::ContextChannelSocial => R::ChannelRisk,
+        F::FreemanIpLlr
+        | F::FreemanAsnLlr
+        | F::FreemanCountryLlr
+        | F::FreemanBrowserLlr
+        | F::FreemanOsLlr
+        | F::FreemanRiskLog => R::UnfamiliarContext,
+        F::FreemanFamiliarLog => R::KnownLocation,
     }
 }
 
