@@ -23,7 +23,7 @@
 //! [privacy]
 //! key_file = "tessera-data/hash.key"
 //! [model]
-//! path = "builtin"              # the model trained into models/tessera-lr.json, "active", or a file
+//! path = "builtin"              # models/default/model.json compiled in, "rules", "active", or a file
 //! shadow = ""                   # a candidate scored beside it, logged, never enforced
 //! dir = "models"                # POST /v1/admin/reload may only name files inside this folder
 //! max_bytes = 8388608           # largest artifact file read

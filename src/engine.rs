@@ -39,7 +39,7 @@ pub use answers::DEFAULT_ANSWERS;
 pub use tenants::TenantParts;
 
 /// The default model, trained by `tessera train` and committed in `models/`.
-pub const BUILTIN_MODEL: &str = include_str!("../models/tessera-lr.json");
+pub const BUILTIN_MODEL: &str = include_str!("../models/default/model.json");
 
 /// One model's view of a request (see [`Engine::judge`]).
 struct Judged {
@@ -694,7 +694,7 @@ impl Engine {
 /// resolved against `[model] dir` first, by [`crate::model::active::resolve`]).
 pub fn load_artifact(path: &str) -> Result<Artifact, Error> {
     Ok(match path {
-        "builtin" => Artifact::from_json(BUILTIN_MODEL, "builtin:models/tessera-lr.json")?,
+        "builtin" => Artifact::from_json(BUILTIN_MODEL, "builtin:models/default/model.json")?,
         "rules" => crate::model::rules::artifact(),
         p => Artifact::load(std::path::Path::new(p))?,
     })

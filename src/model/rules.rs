@@ -106,10 +106,13 @@ pub fn freeman_artifact(attack_rate: f64) -> Artifact {
     Artifact {
         format_version: FORMAT_VERSION,
         model_version: "freeman-v1".into(),
-        kind: ModelKind::Rules,
+        kind: ModelKind::Freeman,
         schema: FeatureSchema::current(),
         weights,
         intercept: (rate / (1.0 - rate)).ln(),
+        trees: None,
+        anomaly: None,
+        calibration: Default::default(),
         metrics: serde_json::Value::Null,
         training: serde_json::Value::Null,
         card: serde_json::json!({
@@ -123,7 +126,7 @@ pub fn freeman_artifact(attack_rate: f64) -> Artifact {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::LinearModel;
+    use crate::model::Model;
 
     #[test]
     fn the_freeman_model_is_the_prior_odds_times_the_likelihood_ratio() {
@@ -133,7 +136,7 @@ mod tests {
             "freeman",
         )
         .expect("a valid artifact: directions hold");
-        let m = LinearModel::from_artifact(&checked);
+        let m = Model::from_artifact(&checked);
         let prior = (0.01f64 / 0.99).ln();
         let mut row = [0f32; N_FEATURES];
         // No history: ratio 1, the prior alone.

@@ -385,16 +385,11 @@ pub fn fit_family(
             serde_json::json!({"hand_set": true})
         }
         ModelKind::Freeman => {
-            let i = crate::features::feature_index("freeman.risk_log").ok_or_else(|| {
-                TrainError::Data(
-                    "freeman: this build's feature schema has no freeman.risk_log".into(),
-                )
-            })?;
-            let mut w = vec![0.0; FEATURES.len()];
-            w[i] = 1.0;
-            art.weights = w;
-            art.intercept = 0.0;
-            serde_json::json!({"fixed": "log-odds = freeman.risk_log (Freeman et al., NDSS 2016); calibrated on validation"})
+            let rate = ys.iter().filter(|y| **y).count() as f64 / ys.len().max(1) as f64;
+            let f = rules::freeman_artifact(rate);
+            art.weights = f.weights;
+            art.intercept = f.intercept;
+            serde_json::json!({"fixed": "log-odds = prior odds + freeman.risk_log − freeman.familiar_log (Freeman et al., NDSS 2016); the prior is the training split's attack rate; calibrated on validation", "attack_rate": rate})
         }
         ModelKind::Forest => {
             let (e, params) = trees::fit_forest(rows, ys, seed)?;
