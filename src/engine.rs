@@ -426,10 +426,10 @@ impl Engine {
         bind: impl FnOnce(&mut PendingEvidence),
     ) -> Ledger {
         let keys = subject_keys(pseudo, valid);
-        let attr_key = features::freeman::AttrKey::new(
-            pseudo.sub_key(features::freeman::AttrKey::PURPOSE),
-        );
-        let evidence = features::evidence(valid, intel, &self.features, &self.typing_key, &attr_key);
+        let attr_key =
+            features::freeman::AttrKey::new(pseudo.sub_key(features::freeman::AttrKey::PURPOSE));
+        let evidence =
+            features::evidence(valid, intel, &self.features, &self.typing_key, &attr_key);
         let mut pending = pending_evidence(valid, &keys, &evidence);
         bind(&mut pending);
         let obs = Observation {

@@ -66,7 +66,12 @@ fn world(engine: &Engine) {
     }
     verified(engine, "alice", "a-de", DE_IP);
     for i in 0..51 {
-        verified(engine, &format!("fr{i}"), "x", &format!("31.0.{}.1", 100 + i));
+        verified(
+            engine,
+            &format!("fr{i}"),
+            "x",
+            &format!("31.0.{}.1", 100 + i),
+        );
     }
     for i in 0..29 {
         verified(engine, &format!("de{i}"), "x", DE_IP);
@@ -83,11 +88,17 @@ fn nine_logins_from_france_one_from_germany_give_the_documented_ratios() {
     // Japan, never seen by Alice: the country ratio is (10 + 1)/1 = 11 whatever its population
     // share; AS and address are under a country she never used, so they charge nothing more.
     let jp = row(&engine, "alice", "q-jp", JP_IP);
-    assert!((f(&jp, F::FreemanCountryLlr) - 11f64.ln()).abs() < 1e-6, "{jp:?}");
+    assert!(
+        (f(&jp, F::FreemanCountryLlr) - 11f64.ln()).abs() < 1e-6,
+        "{jp:?}"
+    );
     assert_eq!(f(&jp, F::FreemanAsnLlr), 0.0);
     assert_eq!(f(&jp, F::FreemanIpLlr), 0.0);
     // Same device and user agent every time: familiar, so no surprise from them.
-    assert_eq!((f(&jp, F::FreemanBrowserLlr), f(&jp, F::FreemanOsLlr)), (0.0, 0.0));
+    assert_eq!(
+        (f(&jp, F::FreemanBrowserLlr), f(&jp, F::FreemanOsLlr)),
+        (0.0, 0.0)
+    );
     assert!((f(&jp, F::FreemanRiskLog) - 11f64.ln()).abs() < 1e-6);
     assert_eq!(f(&jp, F::FreemanFamiliarLog), 0.0);
     // France from her usual address. With q = max(C_v, 1)/(C_parent + 1) and
@@ -97,8 +108,14 @@ fn nine_logins_from_france_one_from_germany_give_the_documented_ratios() {
     //   /24 31.0.12 | AS:     q = 9/61,    p = (9 + q)/10 → ratio 90/558
     //   31.0.12.34 | /24:     q = 9/10,    p = (9 + q)/10 → ratio 9/9.9
     let fr = row(&engine, "alice", "q-fr", FR_IP);
-    let s = (660f64 / 969.0).ln() + (600f64 / 609.0).ln() + (90f64 / 558.0).ln() + (9f64 / 9.9).ln();
-    assert!((f(&fr, F::FreemanFamiliarLog) + s).abs() < 1e-5, "{} vs {}", f(&fr, F::FreemanFamiliarLog), -s);
+    let s =
+        (660f64 / 969.0).ln() + (600f64 / 609.0).ln() + (90f64 / 558.0).ln() + (9f64 / 9.9).ln();
+    assert!(
+        (f(&fr, F::FreemanFamiliarLog) + s).abs() < 1e-5,
+        "{} vs {}",
+        f(&fr, F::FreemanFamiliarLog),
+        -s
+    );
     assert_eq!(f(&fr, F::FreemanRiskLog), 0.0);
     for feature in [F::FreemanCountryLlr, F::FreemanAsnLlr, F::FreemanIpLlr] {
         assert_eq!(f(&fr, feature), 0.0, "familiar: no surprise");
@@ -123,7 +140,11 @@ fn no_verified_history_is_the_population_and_earns_nothing() {
         F::FreemanRiskLog,
         F::FreemanFamiliarLog,
     ] {
-        assert!(f(&r, feature).abs() < 1e-6, "{feature:?}: {}", f(&r, feature));
+        assert!(
+            f(&r, feature).abs() < 1e-6,
+            "{feature:?}: {}",
+            f(&r, feature)
+        );
     }
 }
 
@@ -139,7 +160,10 @@ fn only_verified_outcomes_teach_and_each_counts_once() {
             .expect("score");
     }
     let after = row(&engine, "alice", "q-2", JP_IP);
-    assert_eq!(f(&after, F::FreemanCountryLlr), f(&before, F::FreemanCountryLlr));
+    assert_eq!(
+        f(&after, F::FreemanCountryLlr),
+        f(&before, F::FreemanCountryLlr)
+    );
     // One verified login from Japan: 1 in 11 for Alice, 11 in 101 for the tenant, so
     // q = 11/102 and the ratio is q·12/(1 + q) = 132/113.
     verified(&engine, "alice", "jp-ok", JP_IP);
@@ -148,13 +172,27 @@ fn only_verified_outcomes_teach_and_each_counts_once() {
     // The same outcome again, and another verified kind for the same request: nothing moves.
     for kind in [OutcomeKind::OtpPassed, OutcomeKind::KbaPassed] {
         engine
-            .record_outcome(&OutcomeRecord::new("alice/jp-ok", "alice", &ts(T + 120_000), kind))
+            .record_outcome(&OutcomeRecord::new(
+                "alice/jp-ok",
+                "alice",
+                &ts(T + 120_000),
+                kind,
+            ))
             .expect("outcome");
     }
     let again = row(&engine, "alice", "q-4", JP_IP);
-    assert_eq!(again[F::FreemanCountryLlr as usize], once[F::FreemanCountryLlr as usize]);
-    assert_eq!(again[F::FreemanRiskLog as usize], once[F::FreemanRiskLog as usize]);
-    assert_eq!(again[F::FreemanFamiliarLog as usize], once[F::FreemanFamiliarLog as usize]);
+    assert_eq!(
+        again[F::FreemanCountryLlr as usize],
+        once[F::FreemanCountryLlr as usize]
+    );
+    assert_eq!(
+        again[F::FreemanRiskLog as usize],
+        once[F::FreemanRiskLog as usize]
+    );
+    assert_eq!(
+        again[F::FreemanFamiliarLog as usize],
+        once[F::FreemanFamiliarLog as usize]
+    );
     // Confirmed fraud on it takes it back: Japan is new again.
     engine
         .record_outcome(&OutcomeRecord::new(
@@ -198,8 +236,15 @@ fn another_tenants_history_does_not_move_this_tenants_features() {
     for ip in [FR_IP, JP_IP] {
         let a = row(&quiet, "alice", &format!("q-{ip}"), ip);
         let b = row(&busy, "alice", &format!("q-{ip}"), ip);
-        for feature in [F::FreemanCountryLlr, F::FreemanRiskLog, F::FreemanFamiliarLog] {
-            assert_eq!(a[feature as usize], b[feature as usize], "{feature:?} from {ip}");
+        for feature in [
+            F::FreemanCountryLlr,
+            F::FreemanRiskLog,
+            F::FreemanFamiliarLog,
+        ] {
+            assert_eq!(
+                a[feature as usize], b[feature as usize],
+                "{feature:?} from {ip}"
+            );
         }
     }
     // The control: the same logins in the default tenant do move them.
@@ -208,7 +253,10 @@ fn another_tenants_history_does_not_move_this_tenants_features() {
     }
     let a = row(&quiet, "alice", "q-c", FR_IP);
     let b = row(&busy, "alice", "q-c", FR_IP);
-    assert_ne!(a[F::FreemanFamiliarLog as usize], b[F::FreemanFamiliarLog as usize]);
+    assert_ne!(
+        a[F::FreemanFamiliarLog as usize],
+        b[F::FreemanFamiliarLog as usize]
+    );
 }
 
 #[test]
@@ -225,7 +273,14 @@ fn the_embedded_store_keeps_the_counts_across_a_restart() {
     let e = engine(&cfg);
     let second = row(&e, "alice", "q-after", JP_IP);
     assert!((f(&second, F::FreemanCountryLlr) - 11f64.ln()).abs() < 1e-6);
-    assert_eq!(first[F::FreemanRiskLog as usize], second[F::FreemanRiskLog as usize]);
+    assert_eq!(
+        first[F::FreemanRiskLog as usize],
+        second[F::FreemanRiskLog as usize]
+    );
     let fr = row(&e, "alice", "q-fr", FR_IP);
-    assert!(f(&fr, F::FreemanFamiliarLog) > 2.0, "{}", f(&fr, F::FreemanFamiliarLog));
+    assert!(
+        f(&fr, F::FreemanFamiliarLog) > 2.0,
+        "{}",
+        f(&fr, F::FreemanFamiliarLog)
+    );
 }

@@ -202,7 +202,11 @@ pub fn evidence(
     attr_key: &freeman::AttrKey,
 ) -> Evidence {
     let ua = req.req.device.as_ref().map(device::ua_traits);
-    let user_agent = req.req.device.as_ref().and_then(|d| d.user_agent.as_deref());
+    let user_agent = req
+        .req
+        .device
+        .as_ref()
+        .and_then(|d| d.user_agent.as_deref());
     let mut ev = Evidence {
         fix: intel.and_then(|i| geo::user_fix(i, req.at_ms)),
         ua,

@@ -131,11 +131,8 @@ mod tests {
     #[test]
     fn the_freeman_model_is_the_prior_odds_times_the_likelihood_ratio() {
         let art = freeman_artifact(0.01);
-        let checked = Artifact::from_json(
-            &serde_json::to_string(&art).expect("json"),
-            "freeman",
-        )
-        .expect("a valid artifact: directions hold");
+        let checked = Artifact::from_json(&serde_json::to_string(&art).expect("json"), "freeman")
+            .expect("a valid artifact: directions hold");
         let m = Model::from_artifact(&checked);
         let prior = (0.01f64 / 0.99).ln();
         let mut row = [0f32; N_FEATURES];

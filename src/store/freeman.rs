@@ -378,11 +378,17 @@ mod tests {
         // An event learned a half-life later counts 1 against the halved old ones.
         h.learn(&keys(12, 22), T + HALF_LIFE_MS);
         let de = h.counts(&keys(12, 22), T + HALF_LIFE_MS);
-        assert!((de[0] - 6.0).abs() < 1e-5 && (de[1] - 1.5).abs() < 1e-5, "{de:?}");
+        assert!(
+            (de[0] - 6.0).abs() < 1e-5 && (de[1] - 1.5).abs() < 1e-5,
+            "{de:?}"
+        );
         // Taking it back restores the halved counts.
         h.unlearn(&keys(12, 22), T + HALF_LIFE_MS);
         let de = h.counts(&keys(12, 22), T + HALF_LIFE_MS);
-        assert!((de[0] - 5.0).abs() < 1e-5 && (de[1] - 0.5).abs() < 1e-5, "{de:?}");
+        assert!(
+            (de[0] - 5.0).abs() < 1e-5 && (de[1] - 0.5).abs() < 1e-5,
+            "{de:?}"
+        );
     }
 
     #[test]
@@ -441,9 +447,21 @@ mod tests {
         let mut h = AttrHistory::default();
         h.learn(&AttrKeys([1, 2, 3, 4, 5, 6, 7, 8, 0x1_0000_0009]), 1_000);
         let bytes = postcard::to_stdvec(&h).expect("encode");
-        assert_eq!(&bytes[..3], &[0xd0, 0x0f, 81], "as_of 1000 (zigzag varint), 81 bytes");
-        assert_eq!(&bytes[3..12], &[0, 1, 0, 0, 0, 0, 0, 0x80, 0x3f], "root: key 1, 1.0");
-        assert_eq!(&bytes[75..84], &[8, 9, 0, 0, 0, 0, 0, 0x80, 0x3f], "low 32 bits");
+        assert_eq!(
+            &bytes[..3],
+            &[0xd0, 0x0f, 81],
+            "as_of 1000 (zigzag varint), 81 bytes"
+        );
+        assert_eq!(
+            &bytes[3..12],
+            &[0, 1, 0, 0, 0, 0, 0, 0x80, 0x3f],
+            "root: key 1, 1.0"
+        );
+        assert_eq!(
+            &bytes[75..84],
+            &[8, 9, 0, 0, 0, 0, 0, 0x80, 0x3f],
+            "low 32 bits"
+        );
         let p = PopCount {
             count: 2.0,
             as_of_ms: -1,

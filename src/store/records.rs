@@ -1016,4 +1016,3 @@ mod tests {
         assert_eq!(p.typing_for(false).map(|t| t.samples), Some(20));
     }
 }
-

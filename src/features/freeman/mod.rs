@@ -180,7 +180,12 @@ pub fn attribute_keys(
 /// The attributes: feature, source, levels, and whether the client claims it (may only add
 /// risk).
 const ATTRIBUTES: [(F, Source, &[Level], bool); 5] = [
-    (F::FreemanIpLlr, Source::Ip, &[Level::Prefix, Level::Ip], false),
+    (
+        F::FreemanIpLlr,
+        Source::Ip,
+        &[Level::Prefix, Level::Ip],
+        false,
+    ),
     (F::FreemanAsnLlr, Source::Geo, &[Level::Asn], false),
     (F::FreemanCountryLlr, Source::Geo, &[Level::Country], false),
     (
