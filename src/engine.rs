@@ -22,7 +22,7 @@ use crate::enrich::{EnrichError, Enricher, GeoSources, ListCounts, Lookup, Reput
 use crate::error::Error;
 use crate::features::{self, FeatureConfig, FeatureRow, Findings, Inputs, N_FEATURES};
 use crate::model::explain;
-use crate::model::{Artifact, LinearModel};
+use crate::model::{Artifact, Model};
 use crate::policy::{PolicyContext, PolicyTable};
 use crate::privacy::{IdKind, Pseudonymizer};
 use crate::store::memory::MemoryStore;
@@ -44,8 +44,8 @@ pub const BUILTIN_MODEL: &str = include_str!("../models/tessera-lr.json");
 /// One model's view of a request (see [`Engine::judge`]).
 struct Judged {
     trust: TrustScore,
-    /// The row after fail-secure imputation (what the model scored).
-    row: FeatureRow,
+    /// The row's log-odds terms before and after fail-secure imputation.
+    split: explain::Split,
     found: Vec<explain::Found>,
     codes: Vec<ReasonCode>,
     out: crate::policy::PolicyOutcome,
@@ -83,7 +83,7 @@ pub struct Parts {
     /// History and activity.
     pub store: Box<dyn ProfileStore>,
     /// Model.
-    pub model: LinearModel,
+    pub model: Model,
     /// Policy.
     pub policy: PolicyTable,
     /// Pseudonymiser for ids.
@@ -125,9 +125,9 @@ pub struct Scored {
 pub struct Engine {
     enricher: Enricher,
     store: Box<dyn ProfileStore>,
-    model: RwLock<Arc<LinearModel>>,
+    model: RwLock<Arc<Model>>,
     /// A candidate scored beside the active model, never enforced.
-    shadow: RwLock<Option<Arc<LinearModel>>>,
+    shadow: RwLock<Option<Arc<Model>>>,
     policy: PolicyTable,
     pseudo: Pseudonymizer,
     features: FeatureConfig,
@@ -275,7 +275,7 @@ impl Engine {
     }
 
     /// The active model.
-    pub fn model(&self) -> Arc<LinearModel> {
+    pub fn model(&self) -> Arc<Model> {
         match self.model.read() {
             Ok(m) => Arc::clone(&m),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
@@ -283,7 +283,7 @@ impl Engine {
     }
 
     /// Replaces the active model atomically.
-    pub fn set_model(&self, model: LinearModel) {
+    pub fn set_model(&self, model: Model) {
         let mut slot = match self.model.write() {
             Ok(m) => m,
             Err(poisoned) => poisoned.into_inner(),
@@ -292,7 +292,7 @@ impl Engine {
     }
 
     /// The shadow model, when one is set.
-    pub fn shadow_model(&self) -> Option<Arc<LinearModel>> {
+    pub fn shadow_model(&self) -> Option<Arc<Model>> {
         match self.shadow.read() {
             Ok(m) => m.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -300,7 +300,7 @@ impl Engine {
     }
 
     /// Sets (or, with `None`, removes) the shadow model atomically.
-    pub fn set_shadow(&self, model: Option<LinearModel>) {
+    pub fn set_shadow(&self, model: Option<Model>) {
         let mut slot = match self.shadow.write() {
             Ok(m) => m,
             Err(poisoned) => poisoned.into_inner(),
@@ -520,7 +520,7 @@ impl Engine {
             && out.added.iter().all(|c| *c == ReasonCode::SensitiveAction)
             && !policy.floor_applies(&j.codes)
             && !j.codes.contains(&ReasonCode::NoHistory);
-        let mut reasons = explain::finish(j.found, &out.added, &model, &a.row, &j.row, &a.findings);
+        let mut reasons = explain::finish(j.found, &out.added, &j.split, &a.row, &a.findings);
         if let Some(skew_ms) = valid.clock_skew_ms {
             reasons.push(crate::domain::Reason {
                 code: ReasonCode::ClockSkew,
@@ -549,18 +549,19 @@ impl Engine {
     /// trust score, reason findings and the policy's outcome.
     fn judge(
         &self,
-        model: &LinearModel,
+        model: &Model,
         policy: &PolicyTable,
         a: &Assessment,
         valid: &ValidRequest<'_>,
         confidence: f64,
     ) -> Judged {
         let (row, imputed) = explain::impute(model, &a.row, &a.findings.unavailable);
-        let logit = model.logit(&row);
-        let trust =
-            TrustScore::from_attack_probability(crate::model::linear::sigmoid(f64::from(logit)));
+        let split = explain::Split::new(model, &a.row, &row);
+        let trust = TrustScore::from_attack_probability(crate::model::runtime::sigmoid(f64::from(
+            split.logit(),
+        )));
         let mut found = Vec::with_capacity(8);
-        explain::find(model, &a.row, &a.findings, &imputed, &mut found);
+        explain::find(&split, &a.row, &a.findings, &imputed, &mut found);
         let codes: Vec<ReasonCode> = found.iter().map(|f| f.code).collect();
         let ctx = PolicyContext {
             country: a.country.as_deref(),
@@ -571,7 +572,7 @@ impl Engine {
         let out = policy.decide(trust, valid.channel, valid.action, &codes, &ctx);
         Judged {
             trust,
-            row,
+            split,
             found,
             codes,
             out,
@@ -820,8 +821,8 @@ fn load_policy(path: &str) -> Result<PolicyTable, crate::policy::PolicyError> {
 }
 
 /// Loads the configured model: `builtin`, `rules`, or an artifact file.
-pub fn load_model(path: &str) -> Result<LinearModel, Error> {
-    Ok(LinearModel::from_artifact(&load_artifact(path)?))
+pub fn load_model(path: &str) -> Result<Model, Error> {
+    Ok(Model::from_artifact(&load_artifact(path)?))
 }
 
 /// How much evidence the score rests on, 0–1: 60 % for the share of the evidence the

@@ -117,7 +117,7 @@ fn gen_data_then_train_writes_a_loadable_artifact_with_held_out_metrics() {
         String::from_utf8_lossy(&out.stderr)
     );
     let out = tessera(dir.path())
-        .args(["train", "--data", "d.parquet", "--out", "m.json"])
+        .args(["train", "--data", "d.parquet", "--out", "m"])
         .output()
         .expect("run");
     assert!(
@@ -125,14 +125,22 @@ fn gen_data_then_train_writes_a_loadable_artifact_with_held_out_metrics() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let art = tessera::model::Artifact::load(&dir.path().join("m.json"))
+    let art = tessera::model::Artifact::load(&dir.path().join("m/model.json"))
         .expect("artifact loads against this build's schema");
-    let auc = art.metrics["logistic_regression"]["roc_auc"]
-        .as_f64()
-        .expect("auc");
-    let base = art.metrics["rules_baseline"]["roc_auc"]
+    let metrics: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("m/metrics.json")).expect("metrics.json"),
+    )
+    .expect("json");
+    let auc = metrics["test"]["roc_auc"].as_f64().expect("auc");
+    let base = metrics["baselines"]["rules"]["roc_auc"]
         .as_f64()
         .expect("baseline auc");
+    assert_eq!(art.metrics["test_roc_auc"].as_f64(), Some(auc));
+    let card = std::fs::read_to_string(dir.path().join("m/card.html")).expect("card.html");
+    assert!(
+        card.contains(&art.model_version),
+        "the card names the model"
+    );
     assert!(auc > 0.8 && base > 0.5, "held-out AUC {auc}, rules {base}");
     assert_eq!(art.schema, tessera::features::FeatureSchema::current());
 }

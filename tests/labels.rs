@@ -218,8 +218,8 @@ fn the_joined_export_is_the_reference_dataset_event_for_event() {
 fn training_from_the_label_log_gives_the_model_of_the_same_labels_in_is_attack() {
     let f = fixture();
     let cfg = Config::default();
-    let from_log = f.dir.path().join("from-log.json");
-    let from_column = f.dir.path().join("from-column.json");
+    let from_log = f.dir.path().join("from-log");
+    let from_column = f.dir.path().join("from-column");
     let opts = LabelOptions {
         logs: f.labels.clone(),
         failed_challenge: FailedChallenge::Exclude,
@@ -235,22 +235,23 @@ fn training_from_the_label_log_gives_the_model_of_the_same_labels_in_is_attack()
             unlabelled_rows: f.want.unlabelled_rows,
         }
     );
+    let sp = &a.metrics.splits;
     assert_eq!(
-        (a.train_rows + a.test_rows, a.refused_outcomes),
+        (
+            (sp.train.rows + sp.validation.rows + sp.test.rows) as usize,
+            a.refused_outcomes
+        ),
         (f.want.attack_rows + f.want.genuine_rows, b.refused_outcomes)
     );
     let (ma, mb) = (
-        tessera::model::Artifact::load(&from_log).expect("artifact"),
-        tessera::model::Artifact::load(&from_column).expect("artifact"),
+        tessera::model::Artifact::load(&from_log.join("model.json")).expect("artifact"),
+        tessera::model::Artifact::load(&from_column.join("model.json")).expect("artifact"),
     );
     assert_eq!((&ma.weights, ma.intercept), (&mb.weights, mb.intercept));
     assert_eq!(ma.model_version, mb.model_version);
-    assert_eq!(
-        ma.metrics["logistic_regression"],
-        mb.metrics["logistic_regression"]
-    );
-    assert_eq!(ma.metrics["labels"]["source"], "label_log");
-    assert_eq!(ma.metrics["labels"]["unknown_request_lines"], 2);
+    assert_eq!(ma.metrics, mb.metrics);
+    assert_eq!(ma.training["labels"]["source"], "label_log");
+    assert_eq!(ma.training["labels"]["unknown_request_lines"], 2);
     let card = &ma.card["training_data"]["labels"];
     assert_eq!(card["mapping"]["otp_failed"], "excluded");
     assert_eq!(card["mapping"]["confirmed_fraud"], "attack");
@@ -280,7 +281,7 @@ fn the_cli_reports_label_counts_and_names_a_bad_line() {
     let out = tessera(f.dir.path())
         .args(["train", "--data", "export.parquet"])
         .args(["--labels", "labels-1.jsonl", "--labels", "labels-2.jsonl"])
-        .args(["--failed-challenge-as-attack", "--out", "cli.json"])
+        .args(["--failed-challenge-as-attack", "--out", "cli"])
         .output()
         .expect("run");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -305,7 +306,8 @@ fn the_cli_reports_label_counts_and_names_a_bad_line() {
         stdout.contains("unknown request ids: 2 lines; duplicate lines: 1;"),
         "{stdout}"
     );
-    let art = tessera::model::Artifact::load(&f.dir.path().join("cli.json")).expect("artifact");
+    let art =
+        tessera::model::Artifact::load(&f.dir.path().join("cli/model.json")).expect("artifact");
     assert_eq!(
         art.card["training_data"]["labels"]["mapping"]["kba_failed"],
         "attack"
@@ -324,7 +326,7 @@ fn the_cli_reports_label_counts_and_names_a_bad_line() {
     std::fs::write(&bad, text).expect("write");
     let out = tessera(f.dir.path())
         .args(["train", "--data", "export.parquet", "--labels", "bad.jsonl"])
-        .args(["--out", "never.json"])
+        .args(["--out", "never"])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
@@ -333,5 +335,5 @@ fn the_cli_reports_label_counts_and_names_a_bad_line() {
         stderr.contains("label log bad.jsonl:3: .: unknown field, expected one of"),
         "{stderr}"
     );
-    assert!(!f.dir.path().join("never.json").exists());
+    assert!(!f.dir.path().join("never").exists());
 }

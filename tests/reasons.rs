@@ -19,7 +19,7 @@ use tessera::domain::{
 };
 use tessera::engine::Assessment;
 use tessera::features::FEATURES;
-use tessera::model::LinearModel;
+use tessera::model::Model;
 use tessera::privacy::Pseudonymizer;
 use tessera::{Engine, ScoreResponse};
 
@@ -138,18 +138,20 @@ fn imputed_codes(a: &Assessment, i: usize) -> Vec<&'static str> {
 }
 
 /// The documented shares: (codes that may name it, trust points), per term.
-fn oracle(model: &LinearModel, a: &Assessment) -> Vec<(Vec<&'static str>, f64)> {
+fn oracle(model: &Model, a: &Assessment) -> Vec<(Vec<&'static str>, f64)> {
     let mut row = a.row;
     model.impute(&mut row, &a.findings.unavailable);
-    let zeros = [0.0; tessera::features::N_FEATURES];
-    let b = f64::from(model.logit(&zeros));
+    let (raw_terms, imputed_terms) = (model.terms(&a.row), model.terms(&row));
+    let b = f64::from(imputed_terms.base);
     let mut terms: Vec<(Vec<&'static str>, f64)> = Vec::new();
     for (i, def) in FEATURES.iter().enumerate() {
-        let w = f64::from(model.weight(i));
-        let (r, x) = (f64::from(a.row[i]), f64::from(row[i]));
-        terms.push((acceptable(def.name).to_vec(), w * r));
+        let (r, x) = (
+            f64::from(raw_terms.terms[i]),
+            f64::from(imputed_terms.terms[i]),
+        );
+        terms.push((acceptable(def.name).to_vec(), r));
         if x != r {
-            terms.push((imputed_codes(a, i), w * (x - r)));
+            terms.push((imputed_codes(a, i), x - r));
         }
     }
     let p: f64 = terms.iter().map(|t| t.1.max(0.0)).sum();

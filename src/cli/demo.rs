@@ -36,7 +36,8 @@ const SHOWCASE_MS: i64 = 1_768_035_600_000;
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     std::fs::create_dir_all(&args.dir).map_err(|e| format!("{}: {e}", args.dir.display()))?;
     let data = args.dir.join("events.parquet");
-    let model = args.dir.join("model.json");
+    let model_dir = args.dir.join("model");
+    let model = model_dir.join(tessera::train::output::MODEL_FILE);
     println!(
         "1/3 generating {} users × {} days of labelled chat events …",
         args.users, args.days
@@ -52,7 +53,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     println!("    {} rows → {}", rows.len(), data.display());
     println!("2/3 training (replay through the live feature code, linfa logistic regression) …");
     let mut cfg = Config::default();
-    let report = tessera::train::train(&data, &cfg, &model)?;
+    let report = tessera::train::train(&data, &cfg, &model_dir)?;
     super::train::print_report(&report);
     println!(
         "3/3 scoring showcase requests with the new model (in-memory store, built-in demo geo data)"

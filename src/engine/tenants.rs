@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::domain::Tenant;
 use crate::error::Error;
-use crate::model::LinearModel;
+use crate::model::Model;
 use crate::policy::{PolicyError, PolicyTable};
 
 /// What one tenant scores with instead of the defaults.
@@ -18,7 +18,7 @@ pub struct TenantParts {
     /// Its policy, if it has its own.
     pub policy: Option<PolicyTable>,
     /// Its model, if it has its own.
-    pub model: Option<Arc<LinearModel>>,
+    pub model: Option<Arc<Model>>,
 }
 
 /// Tenants with their own parts, by name.
@@ -62,7 +62,7 @@ impl Tenants {
     }
 
     /// The tenant's own model, if any.
-    pub(crate) fn model(&self, tenant: &Tenant) -> Option<Arc<LinearModel>> {
+    pub(crate) fn model(&self, tenant: &Tenant) -> Option<Arc<Model>> {
         if tenant.is_default() {
             return None;
         }

@@ -2,6 +2,11 @@
 //! on (names, version, hash), its metrics, training-data description and model card. An artifact
 //! whose schema differs from the running build's is refused, as tantivy refuses an index of an
 //! incompatible format.
+//!
+//! The family decides the payload: linear families (logistic regression, rules, Freeman) carry
+//! `weights` and `intercept`; tree ensembles (forest, boosting) carry `trees`; the anomaly
+//! mixture carries `anomaly`. Every family may carry a `calibration` (default: the raw score is
+//! log-odds). Format 1 files (linear only, no calibration) still load.
 
 use std::path::Path;
 
@@ -9,8 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::features::FeatureSchema;
 
-/// Version of the artifact file layout.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the artifact file layout written today.
+pub const FORMAT_VERSION: u32 = 2;
+/// Oldest layout still read (linear models without calibration).
+pub const OLDEST_FORMAT_VERSION: u32 = 1;
 
 /// What produced the weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +27,57 @@ pub enum ModelKind {
     LogisticRegression,
     /// Hand-set weights over the same features (the rules-only baseline).
     Rules,
+    /// Freeman et al. (NDSS 2016): per-user likelihood ratios, a fixed linear model over the
+    /// `freeman.*` features.
+    Freeman,
+    /// Random forest (smartcore), compiled to flat trees.
+    Forest,
+    /// Gradient-boosted trees with monotone constraints, compiled to flat trees.
+    Boosting,
+    /// One-sided Gaussian mixture of genuine requests (unsupervised).
+    Anomaly,
+}
+
+impl ModelKind {
+    /// Every family, in the order reports list them.
+    pub const ALL: [ModelKind; 6] = [
+        ModelKind::LogisticRegression,
+        ModelKind::Forest,
+        ModelKind::Boosting,
+        ModelKind::Freeman,
+        ModelKind::Anomaly,
+        ModelKind::Rules,
+    ];
+
+    /// The name used on the command line and in reports (`logistic`, `forest`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::LogisticRegression => "logistic",
+            ModelKind::Rules => "rules",
+            ModelKind::Freeman => "freeman",
+            ModelKind::Forest => "forest",
+            ModelKind::Boosting => "boosting",
+            ModelKind::Anomaly => "anomaly",
+        }
+    }
+
+    /// What the artifact must carry.
+    fn payload(self) -> Payload {
+        match self {
+            ModelKind::LogisticRegression | ModelKind::Rules | ModelKind::Freeman => {
+                Payload::Linear
+            }
+            ModelKind::Forest | ModelKind::Boosting => Payload::Trees,
+            ModelKind::Anomaly => Payload::Anomaly,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Payload {
+    Linear,
+    Trees,
+    Anomaly,
 }
 
 /// A model artifact as stored on disk.
@@ -34,10 +92,22 @@ pub struct Artifact {
     pub kind: ModelKind,
     /// The feature schema the weights belong to.
     pub schema: FeatureSchema,
-    /// One weight per feature, in schema order, on the raw feature scale (log-odds of attack).
+    /// Linear families: one weight per feature, in schema order, on the raw feature scale
+    /// (log-odds of attack). Empty for the other families.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub weights: Vec<f64>,
-    /// Intercept (log-odds of attack at the all-zero vector).
+    /// Linear families: intercept (log-odds of attack at the all-zero vector).
+    #[serde(default)]
     pub intercept: f64,
+    /// Tree families: the compiled ensemble.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trees: Option<crate::model::trees::Ensemble>,
+    /// The anomaly family: the one-sided mixture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anomaly: Option<crate::model::anomaly::Anomaly>,
+    /// Raw score → probability.
+    #[serde(default)]
+    pub calibration: crate::model::calibration::Calibration,
     /// Held-out metrics (free-form JSON written by `tessera train`).
     #[serde(default)]
     pub metrics: serde_json::Value,
@@ -101,9 +171,9 @@ impl Artifact {
         };
         let art: Artifact =
             crate::domain::error::parse_json(text).map_err(|e| malformed(e.to_string()))?;
-        if art.format_version != FORMAT_VERSION {
+        if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&art.format_version) {
             return Err(malformed(format!(
-                "format_version: not supported (expected {FORMAT_VERSION})"
+                "format_version: not supported (expected {OLDEST_FORMAT_VERSION}–{FORMAT_VERSION})"
             )));
         }
         if !art.schema.is_consistent() {
@@ -121,13 +191,56 @@ impl Artifact {
                 expected_hash: current.hash,
             });
         }
-        if art.weights.len() != current.names.len() {
-            return Err(malformed(format!(
-                "weights: {} values for {} features",
-                art.weights.len(),
-                current.names.len()
-            )));
+        let payload = art.kind.payload();
+        if art.format_version < 2
+            && (payload != Payload::Linear || art.calibration != Default::default())
+        {
+            return Err(malformed(
+                "format_version: 1 holds only uncalibrated linear models".into(),
+            ));
         }
+        match payload {
+            Payload::Linear => {
+                if art.trees.is_some() || art.anomaly.is_some() {
+                    return Err(malformed(format!(
+                        "kind: {} carries weights, not trees or a mixture",
+                        art.kind.name()
+                    )));
+                }
+                if art.weights.len() != current.names.len() {
+                    return Err(malformed(format!(
+                        "weights: {} values for {} features",
+                        art.weights.len(),
+                        current.names.len()
+                    )));
+                }
+            }
+            Payload::Trees => {
+                let Some(e) = &art.trees else {
+                    return Err(malformed(format!(
+                        "trees: required for kind {}",
+                        art.kind.name()
+                    )));
+                };
+                if !art.weights.is_empty() || art.anomaly.is_some() {
+                    return Err(malformed(format!(
+                        "kind: {} carries trees only",
+                        art.kind.name()
+                    )));
+                }
+                e.check().map_err(|e| malformed(format!("trees: {e}")))?;
+            }
+            Payload::Anomaly => {
+                let Some(a) = &art.anomaly else {
+                    return Err(malformed("anomaly: required for kind anomaly".into()));
+                };
+                if !art.weights.is_empty() || art.trees.is_some() {
+                    return Err(malformed("kind: anomaly carries the mixture only".into()));
+                }
+                a.check().map_err(malformed)?;
+            }
+        }
+        art.calibration.check().map_err(malformed)?;
         if let Some(i) = art.weights.iter().position(|w| !w.is_finite()) {
             return Err(malformed(format!("weights[{i}]: not a finite number")));
         }

@@ -1,15 +1,19 @@
-//! Models: a linear scorer over the feature vector, loaded from a versioned artifact that records
-//! the feature schema it was trained on. Logistic regression (trained with linfa) and the
-//! hand-weighted rules baseline share the same runtime form.
+//! Models: every family (logistic regression, the rules baseline, Freeman's likelihood ratios,
+//! random forest, gradient boosting, the anomaly mixture) loads from a versioned artifact that
+//! records the feature schema it was trained on, and serves through one runtime type,
+//! [`Model`], with its calibration.
 //!
-//! Fail secure: features that need an unavailable source are imputed at the value that maximises
-//! risk under the active model, so a missing database or a failed store read can never lower the
-//! challenge.
+//! Fail secure: features that need a source the client left out are imputed at the value that
+//! maximises risk under the active model, so hiding a signal can never lower the challenge;
+//! every family keeps each feature's declared direction (checked at load).
 
+pub mod anomaly;
 pub mod artifact;
+pub mod calibration;
 pub mod explain;
-pub mod linear;
 pub mod rules;
+pub mod runtime;
+pub mod trees;
 
 pub use artifact::{Artifact, ArtifactError, ModelKind};
-pub use linear::LinearModel;
+pub use runtime::{Model, Terms};

@@ -68,5 +68,8 @@ pub fn artifact() -> Artifact {
         training: serde_json::Value::Null,
         card: serde_json::json!({"description": "hand-weighted baseline over the v1 features"}),
         neutral: Vec::new(),
+        trees: None,
+        anomaly: None,
+        calibration: Default::default(),
     }
 }

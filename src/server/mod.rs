@@ -24,7 +24,7 @@ use crate::audit::{AuditLog, LabelLog};
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::Error;
-use crate::model::{Artifact, ArtifactError, LinearModel};
+use crate::model::{Artifact, ArtifactError, Model};
 use artifacts::{ModelFiles, Refusal, Source};
 
 /// What `GET /v1/model` reports about the active model.
@@ -186,7 +186,7 @@ impl AppState {
         let art = self.load_counted(path, &self.settings.model_path)?;
         let source = path.unwrap_or(&self.settings.model_path);
         let mut slot = self.model.write().unwrap_or_else(|p| p.into_inner());
-        self.engine.set_model(LinearModel::from_artifact(&art));
+        self.engine.set_model(Model::from_artifact(&art));
         *slot = ModelInfo {
             shadow: slot.shadow.take(),
             ..info(&art, source)
@@ -207,7 +207,7 @@ impl AppState {
         };
         let mut slot = self.model.write().unwrap_or_else(|p| p.into_inner());
         self.engine
-            .set_shadow(art.as_ref().map(LinearModel::from_artifact));
+            .set_shadow(art.as_ref().map(Model::from_artifact));
         slot.shadow = art.as_ref().map(|a| ShadowInfo {
             model_version: a.model_version.clone(),
             source: source.to_string(),

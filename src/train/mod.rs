@@ -5,13 +5,18 @@
 //! held-out split ([`metrics`]), and write the artifact with its schema, metrics and model card
 //! ([`card`]).
 
+pub mod anomaly;
 pub mod backtest;
+pub mod calibrate;
 pub mod card;
 pub mod dataset;
 pub mod fit;
 pub mod labels;
 pub mod metrics;
+pub mod output;
+pub mod rba;
 pub mod replay;
+pub mod trees;
 
 /// Why training failed.
 #[derive(Debug, thiserror::Error)]
@@ -36,18 +41,28 @@ pub enum TrainError {
     Artifact(#[from] crate::model::ArtifactError),
 }
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use serde::Serialize;
 
 use crate::config::{Backend, Config};
 use crate::engine::Engine;
+use crate::features::{FEATURES, FeatureRow};
 use crate::model::artifact::{Artifact, FORMAT_VERSION, ModelKind};
-use crate::model::{LinearModel, rules};
+use crate::model::calibration::Calibration;
+use crate::model::{Model, rules};
 
-/// Share of labelled scored events (by time) used for training; the rest is the held-out test
-/// split.
-pub const TRAIN_SHARE: f64 = 0.7;
+/// Share of labelled scored events (by time) used for fitting.
+pub const TRAIN_SHARE: f64 = 0.6;
+/// Share used for calibration and threshold choice (the validation split); the rest, the
+/// latest events, is the held-out test split every figure is reported on.
+pub const VALIDATION_SHARE: f64 = 0.2;
+/// Genuine challenge rates the thresholds are chosen for.
+pub const TARGET_CHALLENGE_RATES: [f64; 2] = [0.01, 0.05];
+/// Seed used when none is given.
+pub const DEFAULT_SEED: u64 = 7;
 
 /// Where the labels come from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -56,6 +71,30 @@ pub struct LabelOptions {
     pub logs: Vec<PathBuf>,
     /// How failed OTP/KBA challenges count (label-log only).
     pub failed_challenge: labels::FailedChallenge,
+}
+
+/// What to train.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrainOptions {
+    /// The model family.
+    pub family: ModelKind,
+    /// Seed of every random choice of the fit.
+    pub seed: u64,
+    /// Where the labels come from.
+    pub labels: LabelOptions,
+    /// The command line to print in the card (how to reproduce the directory).
+    pub command: String,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            family: ModelKind::LogisticRegression,
+            seed: DEFAULT_SEED,
+            labels: LabelOptions::default(),
+            command: String::new(),
+        }
+    }
 }
 
 /// Where a run's labels came from, with counts.
@@ -82,6 +121,8 @@ pub struct TrainReport {
     pub model: metrics::ModelMetrics,
     /// Metrics of the rules baseline on the same split.
     pub rules_baseline: metrics::ModelMetrics,
+    /// Every figure of `metrics.json`.
+    pub metrics: output::MetricsFile,
     /// Training rows.
     pub train_rows: usize,
     /// Test rows.
@@ -95,22 +136,95 @@ pub struct TrainReport {
     pub refused_outcomes: usize,
 }
 
-/// Trains from the dataset at `data` with labels from its `is_attack` column; see
-/// [`train_with_labels`].
-pub fn train(data: &Path, cfg: &Config, out: &Path) -> Result<TrainReport, TrainError> {
-    train_with_labels(data, &LabelOptions::default(), cfg, out)
+/// The labelled, replayed, imputed events of a dataset, split by time.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Feature rows (imputed as serving imputes), time order.
+    pub rows: Vec<FeatureRow>,
+    /// True = attack.
+    pub ys: Vec<bool>,
+    /// Event times, ms.
+    pub ts_ms: Vec<i64>,
+    /// Scenario (tactic) per row.
+    pub scenarios: Vec<String>,
+    /// End of the training split (exclusive index).
+    pub train_end: usize,
+    /// End of the validation split (exclusive index); the test split follows.
+    pub validation_end: usize,
+    /// Neutral values learned on the training split.
+    pub neutral: Vec<f64>,
+    /// The dataset's description.
+    pub description: dataset::DatasetDescription,
+    /// Where the labels came from.
+    pub labels: LabelSource,
+    /// Outcomes refused during replay.
+    pub refused_outcomes: usize,
+    /// BLAKE3 of the data file.
+    pub fingerprint: String,
+    /// Seconds the replay took.
+    pub replay_seconds: f64,
 }
 
-/// Trains from the dataset at `data` with labels as `opts` says, writes the artifact to `out`,
-/// and returns the report. Every event is replayed; only labelled score events are fitted and
-/// split. `cfg` supplies geo sources and feature tunables; the store is always a fresh memory
-/// store.
+impl Prepared {
+    /// Rows and labels of the training split.
+    pub fn train(&self) -> (&[FeatureRow], &[bool]) {
+        (&self.rows[..self.train_end], &self.ys[..self.train_end])
+    }
+    /// Rows and labels of the validation split.
+    pub fn validation(&self) -> (&[FeatureRow], &[bool]) {
+        (
+            &self.rows[self.train_end..self.validation_end],
+            &self.ys[self.train_end..self.validation_end],
+        )
+    }
+    /// Rows and labels of the test split.
+    pub fn test(&self) -> (&[FeatureRow], &[bool]) {
+        (
+            &self.rows[self.validation_end..],
+            &self.ys[self.validation_end..],
+        )
+    }
+    fn split_info(&self, from: usize, to: usize) -> output::SplitInfo {
+        let time = |i: usize| {
+            self.ts_ms
+                .get(i)
+                .and_then(|t| chrono::DateTime::from_timestamp_millis(*t))
+                .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default()
+        };
+        output::SplitInfo {
+            rows: (to - from) as u64,
+            attacks: self.ys[from..to].iter().filter(|y| **y).count() as u64,
+            from: time(from),
+            to: time(to.saturating_sub(1)),
+        }
+    }
+}
+
+/// Trains a logistic regression from the dataset at `data` with labels from its `is_attack`
+/// column into the model directory `out`; see [`train_with`].
+pub fn train(data: &Path, cfg: &Config, out: &Path) -> Result<TrainReport, TrainError> {
+    train_with(data, &TrainOptions::default(), cfg, out)
+}
+
+/// [`train`] with labels as `opts` says (logistic regression).
 pub fn train_with_labels(
     data: &Path,
     opts: &LabelOptions,
     cfg: &Config,
     out: &Path,
 ) -> Result<TrainReport, TrainError> {
+    let o = TrainOptions {
+        labels: opts.clone(),
+        ..Default::default()
+    };
+    train_with(data, &o, cfg, out)
+}
+
+/// Reads and replays the dataset at `data` with labels as `opts` says, and splits the labelled
+/// score events by time. Every event is replayed; only labelled score events are kept. `cfg`
+/// supplies geo sources and feature tunables; the store is always a fresh memory store.
+pub fn prepare(data: &Path, opts: &LabelOptions, cfg: &Config) -> Result<Prepared, TrainError> {
     let (ds, source) = if opts.logs.is_empty() {
         let ds = dataset::read_dataset(data)?;
         let d = &ds.description;
@@ -126,6 +240,17 @@ pub fn train_with_labels(
         let (ds, summary) = labels::apply(ds, &log, opts.failed_challenge);
         (ds, LabelSource::LabelLog(summary))
     };
+    prepare_dataset(ds, source, fingerprint(data), cfg)
+}
+
+/// [`prepare`] for a dataset already read (e.g. from another layout).
+pub fn prepare_dataset(
+    ds: dataset::Dataset,
+    source: LabelSource,
+    fingerprint: String,
+    cfg: &Config,
+) -> Result<Prepared, TrainError> {
+    let started = Instant::now();
     let mut replay_cfg = cfg.clone();
     replay_cfg.store.backend = Backend::Memory;
     replay_cfg.model.path = "rules".into();
@@ -133,22 +258,25 @@ pub fn train_with_labels(
     let key = crate::privacy::Pseudonymizer::new(*blake3::hash(b"tessera train replay").as_bytes());
     let engine = Engine::from_config_with_key(&replay_cfg, key)?;
     let rep = replay::replay(&ds, &engine)?;
-    // Fit only the labelled events (still in time order); the rest shaped history in replay.
-    let (mut rows, mut ys, mut ts_ms, mut absences) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let replay_seconds = started.elapsed().as_secs_f64();
+    // Keep only the labelled events (still in time order); the rest shaped history in replay.
+    let (mut rows, mut ys, mut ts_ms, mut absences, mut scenarios) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let refused_outcomes = rep.refused_outcomes;
-    for (((row, label), ts), u) in rep
+    for ((((row, label), ts), u), sc) in rep
         .rows
         .into_iter()
         .zip(rep.labels)
         .zip(rep.ts_ms)
         .zip(rep.absences)
+        .zip(rep.scenarios)
     {
         if let Some(y) = label {
             rows.push(row);
             ys.push(y);
             ts_ms.push(ts);
             absences.push(u);
+            scenarios.push(sc);
         }
     }
     let n = rows.len();
@@ -157,84 +285,395 @@ pub fn train_with_labels(
             "{n} labelled scored events; need at least 50"
         )));
     }
-    let cut = ((n as f64) * TRAIN_SHARE) as usize;
-    let cutoff_ms = ts_ms[cut.min(n - 1)];
-    let split = ts_ms.partition_point(|t| *t < cutoff_ms);
+    // Cuts at time boundaries: no two splits share a timestamp.
+    let cut_at = |share: f64| {
+        let i = ((n as f64) * share) as usize;
+        let t = ts_ms[i.min(n - 1)];
+        ts_ms.partition_point(|x| *x < t)
+    };
+    let train_end = cut_at(TRAIN_SHARE);
+    let validation_end = cut_at(TRAIN_SHARE + VALIDATION_SHARE).max(train_end);
     // Sources missing by design or by failure are imputed with neutral values learned from the
     // training rows only, in training and evaluation alike, exactly as serving imputes them.
-    let neutral = neutral_values(&rows[..split], &absences[..split], &ys[..split]);
+    let neutral = neutral_values(&rows[..train_end], &absences[..train_end], &ys[..train_end]);
     for (row, u) in rows.iter_mut().zip(&absences) {
         impute_neutral(row, u, &neutral);
     }
-    let (train_rows, test_rows) = rows.split_at(split);
-    let (train_y, test_y) = ys.split_at(split);
-    if test_rows.is_empty() || !test_y.iter().any(|y| *y) || test_y.iter().all(|y| *y) {
+    let both = |ys: &[bool]| ys.iter().any(|y| *y) && ys.iter().any(|y| !*y);
+    if !both(&ys[..train_end])
+        || !both(&ys[train_end..validation_end])
+        || !both(&ys[validation_end..])
+    {
         return Err(TrainError::Data(
-            "held-out split needs both attacks and genuine events".into(),
+            "every time split (train, validation, test) needs both attacks and genuine events"
+                .into(),
         ));
     }
-    let fitted = fit::fit_logistic(train_rows, train_y)?;
-    let mut art = Artifact {
+    Ok(Prepared {
+        rows,
+        ys,
+        ts_ms,
+        scenarios,
+        train_end,
+        validation_end,
+        neutral,
+        description: ds.description,
+        labels: source,
+        refused_outcomes,
+        fingerprint,
+        replay_seconds,
+    })
+}
+
+/// BLAKE3 of a file, hex (empty when unreadable: reading it again fails with a clear error).
+pub fn fingerprint(path: &Path) -> String {
+    let mut h = blake3::Hasher::new();
+    match std::fs::File::open(path) {
+        Ok(mut f) => match std::io::copy(&mut f, &mut h) {
+            Ok(_) => h.finalize().to_hex().to_string(),
+            Err(_) => String::new(),
+        },
+        Err(_) => String::new(),
+    }
+}
+
+/// An artifact of `kind` before its version, calibration and metrics are set.
+fn bare_artifact(kind: ModelKind, neutral: Vec<f64>) -> Artifact {
+    Artifact {
         format_version: FORMAT_VERSION,
         model_version: String::new(),
-        kind: ModelKind::LogisticRegression,
+        kind,
         schema: crate::features::FeatureSchema::current(),
-        weights: fitted.weights,
-        intercept: fitted.intercept,
+        weights: Vec::new(),
+        intercept: 0.0,
+        trees: None,
+        anomaly: None,
+        calibration: Calibration::Sigmoid,
         metrics: serde_json::Value::Null,
         training: serde_json::Value::Null,
         card: serde_json::Value::Null,
         neutral,
+    }
+}
+
+/// Fits the family on the training split; returns the uncalibrated artifact and the fit's
+/// parameters for the card.
+pub fn fit_family(
+    p: &Prepared,
+    kind: ModelKind,
+    seed: u64,
+) -> Result<(Artifact, serde_json::Value), TrainError> {
+    let (rows, ys) = p.train();
+    let mut art = bare_artifact(kind, p.neutral.clone());
+    let params = match kind {
+        ModelKind::LogisticRegression => {
+            let f = fit::fit_logistic(rows, ys)?;
+            art.weights = f.weights;
+            art.intercept = f.intercept;
+            serde_json::json!({"library": "linfa-logistic 0.8", "alpha": fit::ALPHA, "max_iterations": fit::MAX_ITERATIONS, "standardised": true, "sign_constrained": true})
+        }
+        ModelKind::Rules => {
+            let r = rules::artifact();
+            art.weights = r.weights;
+            art.intercept = r.intercept;
+            serde_json::json!({"hand_set": true})
+        }
+        ModelKind::Freeman => {
+            let i = crate::features::feature_index("freeman.risk_log").ok_or_else(|| {
+                TrainError::Data(
+                    "freeman: this build's feature schema has no freeman.risk_log".into(),
+                )
+            })?;
+            let mut w = vec![0.0; FEATURES.len()];
+            w[i] = 1.0;
+            art.weights = w;
+            art.intercept = 0.0;
+            serde_json::json!({"fixed": "log-odds = freeman.risk_log (Freeman et al., NDSS 2016); calibrated on validation"})
+        }
+        ModelKind::Forest => {
+            let (e, params) = trees::fit_forest(rows, ys, seed)?;
+            art.trees = Some(e);
+            params
+        }
+        ModelKind::Boosting => {
+            let (e, params) = trees::fit_boosting(rows, ys, p.validation(), seed)?;
+            art.trees = Some(e);
+            params
+        }
+        ModelKind::Anomaly => {
+            let (a, params) = anomaly::fit_anomaly(rows, ys, seed)?;
+            art.anomaly = Some(a);
+            params
+        }
     };
-    let digest = blake3::hash(
-        serde_json::to_string(&(&art.weights, art.intercept))
-            .unwrap_or_default()
-            .as_bytes(),
-    );
-    art.model_version = format!(
-        "tessera-lr-v{}-{}",
+    Ok((art, params))
+}
+
+/// True when the family's raw score is log-odds (so "no calibration" is a candidate).
+fn raw_is_log_odds(kind: ModelKind) -> bool {
+    matches!(
+        kind,
+        ModelKind::LogisticRegression | ModelKind::Rules | ModelKind::Boosting
+    )
+}
+
+fn version_of(art: &Artifact) -> String {
+    let payload = serde_json::to_string(&(
+        &art.weights,
+        art.intercept,
+        &art.trees,
+        &art.anomaly,
+        &art.calibration,
+    ))
+    .unwrap_or_default();
+    let digest = blake3::hash(payload.as_bytes());
+    format!(
+        "tessera-{}-v{}-{}",
+        art.kind.name(),
         art.schema.version,
         &digest.to_hex()[..8]
+    )
+}
+
+/// Raw scores and calibrated probabilities of `model` on `rows`.
+fn score_rows(model: &Model, rows: &[FeatureRow]) -> (Vec<f64>, Vec<f64>) {
+    use rayon::prelude::*;
+    rows.par_iter()
+        .map(|r| {
+            let raw = model.raw(r);
+            (raw, model.calibration().probability(raw))
+        })
+        .unzip()
+}
+
+/// The allow threshold (trust) that challenges at most `rate` of the genuine validation events.
+fn choose_threshold(
+    val_p: &[f64],
+    val_y: &[bool],
+    test_p: &[f64],
+    test_y: &[bool],
+    rate: f64,
+) -> output::ChosenThreshold {
+    let trust = |p: f64| crate::domain::TrustScore::from_attack_probability(p).value();
+    let share = |ps: &[f64], ys: &[bool], allow: u8, want: bool| {
+        let (hit, all) = ps
+            .iter()
+            .zip(ys)
+            .filter(|(_, y)| **y == want)
+            .fold((0u64, 0u64), |(h, a), (p, _)| {
+                (h + u64::from(trust(*p) < allow), a + 1)
+            });
+        if all == 0 {
+            0.0
+        } else {
+            hit as f64 / all as f64
+        }
+    };
+    // The highest allow threshold (most attacks challenged) within the genuine budget.
+    let allow = (0..=100u8)
+        .rev()
+        .find(|a| share(val_p, val_y, *a, false) <= rate)
+        .unwrap_or(0);
+    output::ChosenThreshold {
+        target_genuine_challenge_rate: rate,
+        allow_trust: allow,
+        validation_genuine_challenged: share(val_p, val_y, allow, false),
+        test_genuine_challenged: share(test_p, test_y, allow, false),
+        test_recall: share(test_p, test_y, allow, true),
+    }
+}
+
+/// Calibrates `art` on the validation split and evaluates it and the baselines on test.
+/// Returns the finished artifact and `metrics.json`.
+pub fn finish(
+    p: &Prepared,
+    mut art: Artifact,
+    params: serde_json::Value,
+    opts: &TrainOptions,
+    fit_seconds: f64,
+) -> Result<(Artifact, output::MetricsFile), TrainError> {
+    let started = Instant::now();
+    let (val_rows, val_y) = p.validation();
+    let (test_rows, test_y) = p.test();
+    let uncalibrated = Model::from_artifact(&art);
+    let (val_raw, _) = score_rows(&uncalibrated, val_rows);
+    let (cal, choice) = calibrate::choose(&val_raw, val_y, raw_is_log_odds(art.kind));
+    art.calibration = cal;
+    art.model_version = version_of(&art);
+    let model = Model::from_artifact(&art);
+    let calibrate_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let scenarios: Vec<&str> = p.scenarios[p.validation_end..]
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let (test_raw, test_p) = score_rows(&model, test_rows);
+    let (_, val_p) = score_rows(&model, val_rows);
+    let test = metrics::evaluate_full(&test_raw, &test_p, test_y, &scenarios);
+    let mut baselines = BTreeMap::new();
+    let mut curves = BTreeMap::new();
+    curves.insert(
+        art.kind.name().to_string(),
+        output::curves(&test_raw, test_y, 200),
     );
-    let lr = LinearModel::from_artifact(&art);
-    let baseline = LinearModel::from_artifact(&rules::artifact());
-    let probs = |m: &LinearModel| {
+    let rules_model = Model::from_artifact(&rules::artifact());
+    let (r_raw, r_p) = score_rows(&rules_model, test_rows);
+    baselines.insert(
+        "rules".to_string(),
+        metrics::evaluate_full(&r_raw, &r_p, test_y, &scenarios),
+    );
+    curves.insert("rules".to_string(), output::curves(&r_raw, test_y, 200));
+    if art.kind != ModelKind::Freeman
+        && let Ok((fa, _)) = fit_family(p, ModelKind::Freeman, opts.seed)
+    {
+        // Freeman's score calibrated on validation like any family, for a fair comparison.
+        let mut fa = fa;
+        let (fv, _) = score_rows(&Model::from_artifact(&fa), val_rows);
+        fa.calibration = calibrate::choose(&fv, val_y, true).0;
+        let fm = Model::from_artifact(&fa);
+        let (f_raw, f_p) = score_rows(&fm, test_rows);
+        baselines.insert(
+            "freeman".to_string(),
+            metrics::evaluate_full(&f_raw, &f_p, test_y, &scenarios),
+        );
+        curves.insert("freeman".to_string(), output::curves(&f_raw, test_y, 200));
+    }
+    let thresholds = TARGET_CHALLENGE_RATES
+        .iter()
+        .map(|r| choose_threshold(&val_p, val_y, &test_p, test_y, *r))
+        .collect();
+    let mut importance: Vec<output::Importance> = {
+        let mut sum = vec![0f64; FEATURES.len()];
+        for r in test_rows {
+            let t = model.terms(r);
+            for (s, x) in sum.iter_mut().zip(t.terms) {
+                *s += f64::from(x).abs();
+            }
+        }
+        FEATURES
+            .iter()
+            .zip(sum)
+            .map(|(d, s)| output::Importance {
+                feature: d.name.to_string(),
+                mean_abs_term: s / test_rows.len().max(1) as f64,
+            })
+            .collect()
+    };
+    importance.sort_by(|a, b| {
+        b.mean_abs_term
+            .total_cmp(&a.mean_abs_term)
+            .then(a.feature.cmp(&b.feature))
+    });
+    let mut seconds = BTreeMap::new();
+    seconds.insert("replay".to_string(), p.replay_seconds);
+    seconds.insert("fit".to_string(), fit_seconds);
+    seconds.insert("calibrate".to_string(), calibrate_seconds);
+    seconds.insert("evaluate".to_string(), started.elapsed().as_secs_f64());
+    let data = serde_json::json!({
+        "description": &p.description,
+        "fingerprint_blake3": &p.fingerprint,
+        "labelled_rows": p.rows.len(),
+        "refused_outcomes": p.refused_outcomes,
+    });
+    let metrics = output::MetricsFile {
+        model_version: art.model_version.clone(),
+        family: art.kind.name().to_string(),
+        seed: opts.seed,
+        command: opts.command.clone(),
+        data: data.clone(),
+        labels: serde_json::to_value(&p.labels).unwrap_or_default(),
+        splits: output::Splits {
+            train: p.split_info(0, p.train_end),
+            validation: p.split_info(p.train_end, p.validation_end),
+            test: p.split_info(p.validation_end, p.rows.len()),
+        },
+        calibration: output::CalibrationInfo {
+            chosen: choice.chosen.to_string(),
+            log_loss: choice
+                .log_loss
+                .iter()
+                .map(|(n, l)| (n.to_string(), *l))
+                .collect(),
+        },
+        test,
+        baselines,
+        thresholds,
+        curves,
+        importance,
+        seconds,
+    };
+    // The artifact carries what it needs to stand alone: the headline figures, the data
+    // fingerprint and seed, the fit's parameters and the card's text (the full metrics are in
+    // metrics.json beside it; wall-clock times are left out so the file is reproducible).
+    art.metrics = serde_json::json!({
+        "test_roc_auc": metrics.test.roc_auc,
+        "test_pr_auc": metrics.test.pr_auc,
+        "test_brier": metrics.test.brier,
+        "calibration": &metrics.calibration,
+        "thresholds": &metrics.thresholds,
+        "splits": &metrics.splits,
+    });
+    art.training = serde_json::json!({
+        "seed": opts.seed,
+        "data": data,
+        "labels": &metrics.labels,
+        "fit": params,
+    });
+    art.card = card::model_card(
+        &p.description.path,
+        &p.labels,
+        p.train_end,
+        p.rows.len() - p.validation_end,
+        &metrics.splits.validation.from,
+    );
+    Ok((art, metrics))
+}
+
+/// Trains the family `opts.family` from the dataset at `data` and writes the model directory
+/// `out` (`model.json`, `metrics.json`, `card.html`).
+pub fn train_with(
+    data: &Path,
+    opts: &TrainOptions,
+    cfg: &Config,
+    out: &Path,
+) -> Result<TrainReport, TrainError> {
+    let p = prepare(data, &opts.labels, cfg)?;
+    train_prepared(&p, opts, out)
+}
+
+/// [`train_with`] on prepared data.
+pub fn train_prepared(
+    p: &Prepared,
+    opts: &TrainOptions,
+    out: &Path,
+) -> Result<TrainReport, TrainError> {
+    let started = Instant::now();
+    let (art, params) = fit_family(p, opts.family, opts.seed)?;
+    let fit_seconds = started.elapsed().as_secs_f64();
+    let (art, metrics) = finish(p, art, params, opts, fit_seconds)?;
+    let html = card::card_html(&metrics, &art);
+    output::write_model_dir(out, &art, &metrics, &html)?;
+    // The legacy three-threshold summary, for the command line.
+    let (test_rows, test_y) = p.test();
+    let model = Model::from_artifact(&art);
+    let probs = |m: &Model| {
         test_rows
             .iter()
             .map(|r| m.probability(r))
             .collect::<Vec<f64>>()
     };
-    let model_metrics = metrics::evaluate(&probs(&lr), test_y);
-    let rules_metrics = metrics::evaluate(&probs(&baseline), test_y);
-    let cutoff = chrono::DateTime::from_timestamp_millis(cutoff_ms)
-        .map(|d| d.to_rfc3339())
-        .unwrap_or_default();
-    art.metrics = serde_json::json!({
-        "split": {"kind": "time", "train_share": TRAIN_SHARE, "cutoff": cutoff, "train_rows": train_rows.len(), "test_rows": test_rows.len(),
-                  "test_attacks": test_y.iter().filter(|y| **y).count()},
-        "logistic_regression": model_metrics,
-        "rules_baseline": rules_metrics,
-        "fit": {"library": "linfa-logistic 0.8", "alpha": fit::ALPHA, "max_iterations": fit::MAX_ITERATIONS, "standardised": true},
-        "labels": &source,
-        "replay": {"refused_outcomes": refused_outcomes},
-    });
-    art.training = serde_json::to_value(&ds.description).unwrap_or_default();
-    art.card = card::model_card(
-        &data.display().to_string(),
-        &source,
-        train_rows.len(),
-        test_rows.len(),
-        &cutoff,
-    );
-    art.save(out)?;
+    let model_metrics = metrics::evaluate(&probs(&model), test_y);
+    let rules_metrics =
+        metrics::evaluate(&probs(&Model::from_artifact(&rules::artifact())), test_y);
     Ok(TrainReport {
         model: model_metrics,
         rules_baseline: rules_metrics,
-        train_rows: train_rows.len(),
-        test_rows: test_rows.len(),
-        model_version: art.model_version,
-        labels: source,
-        refused_outcomes,
+        train_rows: p.train_end,
+        test_rows: p.rows.len() - p.validation_end,
+        model_version: art.model_version.clone(),
+        labels: p.labels.clone(),
+        refused_outcomes: p.refused_outcomes,
+        metrics,
     })
 }
 

@@ -25,20 +25,44 @@
 
 use crate::domain::{ReasonCode, TrustScore};
 use crate::features::{F, FEATURES, FeatureRow, Findings, Needs, Unavailable};
-use crate::model::linear::{LinearModel, sigmoid};
+use crate::model::runtime::{Model, Terms, sigmoid};
 
 /// Number of reason codes.
 pub const N_CODES: usize = ReasonCode::ALL.len();
 
 /// Raises of log-odds caused by imputing each missing source, indexed by `Source as usize`.
-pub type Imputed = crate::model::linear::Raised;
+pub type Imputed = crate::model::runtime::Raised;
 
-/// Imputation of every missing source by its kind of absence ([`LinearModel::impute`]): the row
+/// Imputation of every missing source by its kind of absence ([`Model::impute`]): the row
 /// the model scores and how much each source moved the log-odds.
-pub fn impute(model: &LinearModel, raw: &FeatureRow, u: &Unavailable) -> (FeatureRow, Imputed) {
+pub fn impute(model: &Model, raw: &FeatureRow, u: &Unavailable) -> (FeatureRow, Imputed) {
     let mut row = *raw;
     let imputed = model.impute(&mut row, u);
     (row, imputed)
+}
+
+/// A row's log-odds terms ([`Model::terms`]) before and after imputation: what the reasons
+/// and their attribution read instead of the model, computed once per judgement.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Split {
+    /// Terms of the row as extracted.
+    pub raw: Terms,
+    /// Terms of the row the model scored (after imputation).
+    pub imputed: Terms,
+}
+
+impl Split {
+    /// Splits `raw` and its imputed form `row` (the same row when nothing was imputed).
+    pub fn new(model: &Model, raw: &FeatureRow, row: &FeatureRow) -> Split {
+        let r = model.terms(raw);
+        let i = if raw == row { r } else { model.terms(row) };
+        Split { raw: r, imputed: i }
+    }
+
+    /// Log-odds of attack the model gave the scored row.
+    pub fn logit(&self) -> f32 {
+        self.imputed.logit()
+    }
 }
 
 /// The code charged for imputing a feature with these needs: the missing source's reason code
@@ -137,26 +161,29 @@ pub struct Attribution {
 /// Shares `100 − trust` among the reason codes (see the module doc). `raw` is the row before
 /// imputation.
 pub fn attribute(
-    model: &LinearModel,
+    model: &Model,
     raw: &FeatureRow,
     findings: &Findings,
     ip_velocity_found: bool,
 ) -> Attribution {
     let (row, _) = impute(model, raw, &findings.unavailable);
-    attribute_imputed(model, raw, &row, findings, ip_velocity_found)
+    attribute_imputed(
+        &Split::new(model, raw, &row),
+        raw,
+        findings,
+        ip_velocity_found,
+    )
 }
 
-/// [`attribute`] for a caller that has already imputed `raw` into `row` (scoring has).
+/// [`attribute`] for a caller that has already imputed the row and split it (scoring has).
 pub fn attribute_imputed(
-    model: &LinearModel,
+    split: &Split,
     raw: &FeatureRow,
-    row: &FeatureRow,
     findings: &Findings,
     ip_velocity_found: bool,
 ) -> Attribution {
     let u = &findings.unavailable;
-    let row = *row;
-    let trust = TrustScore::from_attack_probability(sigmoid(f64::from(model.logit(&row))));
+    let trust = TrustScore::from_attack_probability(sigmoid(f64::from(split.logit())));
     let mut pos = [0f64; N_CODES];
     let mut neg = [0f64; N_CODES];
     let mut add = |code: ReasonCode, d: f64| {
@@ -167,15 +194,17 @@ pub fn attribute_imputed(
         }
     };
     for ((i, &f), def) in F::ALL.iter().enumerate().zip(FEATURES) {
-        let w = f64::from(model.weight(i));
-        let (r, x) = (f64::from(raw[i]), f64::from(row[i]));
+        let (r, x) = (
+            f64::from(split.raw.terms[i]),
+            f64::from(split.imputed.terms[i]),
+        );
         let own = code_of(f, raw, findings, ip_velocity_found);
-        add(own, w * r);
+        add(own, r);
         if x != r {
-            add(imputed_by(u, def.needs).unwrap_or(own), w * (x - r));
+            add(imputed_by(u, def.needs).unwrap_or(own), x - r);
         }
     }
-    let b = f64::from(model.intercept());
+    let b = f64::from(split.imputed.base);
     let p: f64 = pos.iter().sum();
     let n: f64 = neg.iter().sum();
     let t = |l: f64| 100.0 * (1.0 - sigmoid(l));
@@ -252,8 +281,8 @@ mod tests {
     use super::*;
     use crate::features::N_FEATURES;
 
-    fn rules() -> LinearModel {
-        LinearModel::from_artifact(&crate::model::rules::artifact())
+    fn rules() -> Model {
+        Model::from_artifact(&crate::model::rules::artifact())
     }
 
     #[test]

@@ -17,10 +17,9 @@ pub mod attribution;
 use serde_json::{Value, json};
 
 pub use attribution::{
-    Attribution, Imputed, N_CODES, attribute, attribute_imputed, code_of, impute,
+    Attribution, Imputed, N_CODES, Split, attribute, attribute_imputed, code_of, impute,
 };
 
-use super::linear::LinearModel;
 use crate::domain::{Absence, Reason, ReasonCode, Source};
 use crate::features::{F, FeatureRow, Findings};
 
@@ -36,20 +35,17 @@ pub struct Found {
     pub detail: Value,
 }
 
-fn sum(model: &LinearModel, row: &FeatureRow, feats: &[F]) -> f32 {
-    feats
-        .iter()
-        .map(|&f| model.weight(f as usize) * row[f as usize])
-        .sum()
+fn sum(split: &Split, feats: &[F]) -> f32 {
+    feats.iter().map(|&f| split.raw.terms[f as usize]).sum()
 }
 
 fn on(row: &FeatureRow, f: F) -> bool {
     row[f as usize] >= 0.5
 }
 
-/// Finds the reasons for an event. `raw` is the row before imputation.
+/// Finds the reasons for an event. `raw` is the row before imputation, `split` its terms.
 pub fn find(
-    model: &LinearModel,
+    split: &Split,
     raw: &FeatureRow,
     findings: &Findings,
     imputed: &Imputed,
@@ -126,7 +122,7 @@ pub fn find(
                 }
                 _ => (0.0, Value::Object(Default::default())),
             };
-            push(code, sum(model, raw, &[f]) + extra, detail);
+            push(code, sum(split, &[f]) + extra, detail);
         }
     }
     if on(raw, F::DeviceFraudLinked) || on(raw, F::NetworkFraudLinked) {
@@ -134,12 +130,12 @@ pub fn find(
             json!({"device": on(raw, F::DeviceFraudLinked), "ip": on(raw, F::NetworkFraudLinked)});
         push(
             ReasonCode::FraudLinked,
-            sum(model, raw, &[F::DeviceFraudLinked, F::NetworkFraudLinked]),
+            sum(split, &[F::DeviceFraudLinked, F::NetworkFraudLinked]),
             detail,
         );
     }
     if let Some(d) = findings.typing_distance {
-        let delta = sum(model, raw, &[F::TypingTemplateDistance]);
+        let delta = sum(split, &[F::TypingTemplateDistance]);
         if d >= 2.5 {
             push(
                 ReasonCode::TypingMismatch,
@@ -157,7 +153,7 @@ pub fn find(
     if raw[F::DeviceAccounts24hLog as usize] >= 3f32.ln() - 1e-6 {
         push(
             ReasonCode::DeviceSharedAccounts,
-            sum(model, raw, &[F::DeviceAccounts24hLog]),
+            sum(split, &[F::DeviceAccounts24hLog]),
             counts(findings, ReasonCode::DeviceSharedAccounts),
         );
     }
@@ -167,8 +163,7 @@ pub fn find(
         .any(|(c, _, _)| *c == ReasonCode::IpVelocity)
     {
         let delta = sum(
-            model,
-            raw,
+            split,
             &[
                 F::NetworkIpAttempts1hLog,
                 F::NetworkIpFailures1hLog,
@@ -183,8 +178,7 @@ pub fn find(
     }
     if on(raw, F::GeoImpossibleTravel) {
         let delta = sum(
-            model,
-            raw,
+            split,
             &[F::GeoImpossibleTravel, F::GeoSpeedLog, F::GeoDistanceLog],
         );
         push(ReasonCode::ImpossibleTravel, delta, travel_detail(findings));
@@ -192,14 +186,14 @@ pub fn find(
     if on(raw, F::GeoNewCountry) {
         push(
             ReasonCode::NewCountry,
-            sum(model, raw, &[F::GeoNewCountry]),
+            sum(split, &[F::GeoNewCountry]),
             place_detail(findings),
         );
     }
     if on(raw, F::GeoNewCity) {
         push(
             ReasonCode::NewCity,
-            sum(model, raw, &[F::GeoNewCity]),
+            sum(split, &[F::GeoNewCity]),
             place_detail(findings),
         );
     }
@@ -207,14 +201,14 @@ pub fn find(
         let km = f64::from(raw[F::GeoHomeDistanceLog as usize].exp_m1());
         push(
             ReasonCode::FarFromHome,
-            sum(model, raw, &[F::GeoHomeDistanceLog]),
+            sum(split, &[F::GeoHomeDistanceLog]),
             json!({"distance_from_home_km": km.round()}),
         );
     }
     if raw[F::ContextHourUnusual as usize] >= 0.8 {
         push(
             ReasonCode::UnusualHour,
-            sum(model, raw, &[F::ContextHourUnusual]),
+            sum(split, &[F::ContextHourUnusual]),
             Value::Object(Default::default()),
         );
     }
@@ -222,7 +216,7 @@ pub fn find(
         let n = f64::from(raw[F::ContextFailedAttemptsLog as usize].exp_m1()).round();
         push(
             ReasonCode::FailedAttempts,
-            sum(model, raw, &[F::ContextFailedAttemptsLog]),
+            sum(split, &[F::ContextFailedAttemptsLog]),
             json!({"failed_attempts": n}),
         );
     }
@@ -230,7 +224,7 @@ pub fn find(
         let n = f64::from(raw[F::ContextUserFailures24hLog as usize].exp_m1()).round();
         push(
             ReasonCode::UserFailureVelocity,
-            sum(model, raw, &[F::ContextUserFailures24hLog]),
+            sum(split, &[F::ContextUserFailures24hLog]),
             json!({"failures_24h": n}),
         );
     }
@@ -268,17 +262,17 @@ pub fn find(
 /// Attaches text and trust-point contributions, strongest first: the found reasons, the
 /// policy's, then every other code with a share of at least 0.1 point (see [`attribution`]).
 /// The contributions sum to exactly `100 − trust` (in tenths). `raw` is the row before
-/// imputation, `imputed` the same row after [`impute`]. Allocates only the reasons it returns.
+/// imputation and `split` its terms before and after [`impute`]. Allocates only the reasons it
+/// returns.
 pub fn finish(
     found: Vec<Found>,
     policy_added: &[ReasonCode],
-    model: &LinearModel,
+    split: &Split,
     raw: &FeatureRow,
-    imputed: &FeatureRow,
     findings: &Findings,
 ) -> Vec<Reason> {
     let ip_velocity_found = found.iter().any(|f| f.code == ReasonCode::IpVelocity);
-    let a = attribute_imputed(model, raw, imputed, findings, ip_velocity_found);
+    let a = attribute_imputed(split, raw, findings, ip_velocity_found);
     let mut listed = [false; N_CODES];
     let mut reasons = Vec::with_capacity(found.len() + policy_added.len() + 4);
     let mut push = |code: ReasonCode, detail: Value, reasons: &mut Vec<Reason>| {
@@ -393,10 +387,11 @@ fn round2(x: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::features::N_FEATURES;
+    use crate::model::Model;
 
     #[test]
     fn finish_lists_found_policy_and_attributed_codes_summing_to_the_drop() {
-        let model = LinearModel::from_artifact(&crate::model::rules::artifact());
+        let model = Model::from_artifact(&crate::model::rules::artifact());
         let mut raw = [0.0; N_FEATURES];
         raw[F::NetworkTor as usize] = 1.0; // +2.5, found
         raw[F::ContextActionSensitivity as usize] = 2.0; // +0.8, policy-added
@@ -415,12 +410,12 @@ mod tests {
             },
         ];
         let (imputed, _) = impute(&model, &raw, &Findings::default().unavailable);
+        let split = Split::new(&model, &raw, &imputed);
         let r = finish(
             found,
             &[ReasonCode::SensitiveAction],
-            &model,
+            &split,
             &raw,
-            &imputed,
             &Findings::default(),
         );
         let get = |c: ReasonCode| r.iter().find(|x| x.code == c).map(|x| x.contribution);
