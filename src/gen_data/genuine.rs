@@ -140,7 +140,8 @@ fn pick_ip(
     }
     match away {
         Some((city, _)) => {
-            let abroad = CITIES.get(city).map(|c| c.country) != CITIES.get(p.home).map(|c| c.country);
+            let abroad =
+                CITIES.get(city).map(|c| c.country) != CITIES.get(p.home).map(|c| c.country);
             let net = match (dev.kind, abroad, weighted(rng, &ABROAD_NETWORK_WEIGHTS)) {
                 (DeviceKind::Desktop, _, _) | (_, _, 0) => Net::Residential(city),
                 (DeviceKind::Phone, true, 2) => Net::Mobile(p.home),
@@ -196,7 +197,8 @@ fn event(p: &Person, ts: i64, away: Option<(usize, bool)>, n: u64, rng: &mut Cha
             if fresh_cookie {
                 info.id = Some(world::device_id(rng));
             }
-            let vpn = p.corporate_egress.is_none() && p.vpn_share > 0.0 && rng.gen_bool(p.vpn_share);
+            let vpn =
+                p.corporate_egress.is_none() && p.vpn_share > 0.0 && rng.gen_bool(p.vpn_share);
             let ip = if vpn {
                 world::ip_in(Net::Vpn, rng)
             } else {
@@ -223,9 +225,7 @@ fn event(p: &Person, ts: i64, away: Option<(usize, bool)>, n: u64, rng: &mut Cha
                 DeviceKind::Phone => p.rhythm.on_touch(),
                 DeviceKind::Desktop => p.rhythm,
             };
-            let typing = rng
-                .gen_bool(typing_rate)
-                .then(|| rhythm.type_message(rng));
+            let typing = rng.gen_bool(typing_rate).then(|| rhythm.type_message(rng));
             passed_methods = match (channel, rng.gen_range(0..10)) {
                 (Channel::WebWidget, 0..=5) => vec!["password"],
                 (Channel::InApp, 0..=3) => vec!["passkey"],

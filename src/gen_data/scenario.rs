@@ -132,11 +132,17 @@ mod tests {
         for s in Scenario::ALL {
             assert_eq!(Scenario::from_name(s.as_str()), Some(s));
         }
-        assert_eq!(Scenario::from_name("genuine_corporate_vpn"), Some(Scenario::GenuineCorporateVpn));
+        assert_eq!(
+            Scenario::from_name("genuine_corporate_vpn"),
+            Some(Scenario::GenuineCorporateVpn)
+        );
         assert!(!Scenario::GenuineCorporateVpn.is_attack());
         assert!(Scenario::CredentialStuffing.is_attack());
         assert!(Scenario::SimSwap.is_attack());
-        assert_eq!(Scenario::from_name("remote_access"), Some(Scenario::RemoteAccess));
+        assert_eq!(
+            Scenario::from_name("remote_access"),
+            Some(Scenario::RemoteAccess)
+        );
         assert_eq!(Scenario::ALL.iter().filter(|s| s.is_attack()).count(), 15);
         assert!(Scenario::ALL.windows(2).all(|w| w[0] < w[1]));
     }

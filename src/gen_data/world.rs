@@ -349,7 +349,11 @@ mod tests {
             assert!(octets[2] < MOBILE_NAT_BLOCKS && (1..=MOBILE_NAT_HOSTS).contains(&octets[3]));
         }
         let egress = corporate_egress(&mut rng);
-        assert!(egress.iter().all(|ip| ip.starts_with("45.") || ip.starts_with("46.")));
+        assert!(
+            egress
+                .iter()
+                .all(|ip| ip.starts_with("45.") || ip.starts_with("46."))
+        );
         assert!(ip_in(Net::Tor, &mut rng).starts_with("47."));
         assert!(ip_in(Net::ResidentialProxy, &mut rng).starts_with("49.0."));
         let other = pick_other_city(&mut rng, 0, true);

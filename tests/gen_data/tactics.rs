@@ -31,12 +31,20 @@ fn homes() -> HashMap<&'static str, u8> {
     for r in scores().filter(|r| r.scenario == Scenario::Genuine) {
         let Some(ip) = r.ip.as_deref() else { continue };
         if let (31, city) = octets(ip) {
-            *counts.entry(&r.user_id).or_default().entry(city).or_default() += 1;
+            *counts
+                .entry(&r.user_id)
+                .or_default()
+                .entry(city)
+                .or_default() += 1;
         }
     }
     counts
         .into_iter()
-        .filter_map(|(u, c)| c.into_iter().max_by_key(|(_, n)| *n).map(|(city, _)| (u, city)))
+        .filter_map(|(u, c)| {
+            c.into_iter()
+                .max_by_key(|(_, n)| *n)
+                .map(|(city, _)| (u, city))
+        })
         .collect()
 }
 
@@ -45,8 +53,13 @@ fn low_and_slow_never_makes_two_attempts_from_one_address_within_an_hour() {
     let mut by_ip: HashMap<&str, Vec<i64>> = HashMap::new();
     let mut per_user_day: HashMap<(&str, i64), usize> = HashMap::new();
     for r in scores().filter(|r| r.scenario == Scenario::LowAndSlow) {
-        by_ip.entry(r.ip.as_deref().expect("web request has an ip")).or_default().push(r.ts_ms);
-        *per_user_day.entry((&r.user_id, r.ts_ms / (24 * HOUR_MS))).or_default() += 1;
+        by_ip
+            .entry(r.ip.as_deref().expect("web request has an ip"))
+            .or_default()
+            .push(r.ts_ms);
+        *per_user_day
+            .entry((&r.user_id, r.ts_ms / (24 * HOUR_MS)))
+            .or_default() += 1;
         let req = request(r);
         let dev = req.device.expect("a browser");
         assert_ne!(dev.webdriver, Some(true));
@@ -55,9 +68,17 @@ fn low_and_slow_never_makes_two_attempts_from_one_address_within_an_hour() {
     assert!(by_ip.len() >= 10, "{} addresses", by_ip.len());
     for (ip, mut times) in by_ip {
         times.sort_unstable();
-        assert!(times.len() <= LOW_SLOW_IP_USES, "{ip}: {} attempts", times.len());
+        assert!(
+            times.len() <= LOW_SLOW_IP_USES,
+            "{ip}: {} attempts",
+            times.len()
+        );
         for w in times.windows(2) {
-            assert!(w[1] - w[0] >= LOW_SLOW_IP_REST_MS, "{ip}: attempts {} ms apart", w[1] - w[0]);
+            assert!(
+                w[1] - w[0] >= LOW_SLOW_IP_REST_MS,
+                "{ip}: attempts {} ms apart",
+                w[1] - w[0]
+            );
             assert!(w[1] - w[0] >= HOUR_MS);
         }
     }
@@ -80,9 +101,17 @@ fn warm_up_attackers_start_with_harmless_requests_and_strike_last() {
     let mut struck = 0;
     for (key, mut steps) in campaigns {
         steps.sort_unstable();
-        assert_eq!(steps[0].1, Sensitivity::Low, "{key:?} opens with {:?}", steps[0].1);
+        assert_eq!(
+            steps[0].1,
+            Sensitivity::Low,
+            "{key:?} opens with {:?}",
+            steps[0].1
+        );
         let (last, before) = steps.split_last().expect("non-empty");
-        assert!(before.iter().all(|s| s.1 == Sensitivity::Low), "{key:?}: {steps:?}");
+        assert!(
+            before.iter().all(|s| s.1 == Sensitivity::Low),
+            "{key:?}: {steps:?}"
+        );
         if last.1 == Sensitivity::High {
             struck += 1;
         }
@@ -95,10 +124,19 @@ fn local_takeovers_come_from_the_victims_city_with_the_victims_locale() {
     let homes = homes();
     let mut n = 0;
     for r in scores().filter(|r| r.scenario == Scenario::LocalTakeover) {
-        let Some(&home) = homes.get(r.user_id.as_str()) else { continue };
+        let Some(&home) = homes.get(r.user_id.as_str()) else {
+            continue;
+        };
         let (first, city) = octets(r.ip.as_deref().expect("an ip"));
-        assert!(matches!(first, 31 | 37) && city == home, "{:?} for home {home}", r.ip);
-        let tz = request(r).device.and_then(|d| d.timezone).expect("a time zone");
+        assert!(
+            matches!(first, 31 | 37) && city == home,
+            "{:?} for home {home}",
+            r.ip
+        );
+        let tz = request(r)
+            .device
+            .and_then(|d| d.timezone)
+            .expect("a time zone");
         assert_eq!(tz, CITIES[usize::from(home)].time_zone);
         n += 1;
     }
@@ -122,7 +160,10 @@ fn residential_proxies_use_the_proxy_network_or_the_victims_own_city() {
             other => panic!("residential proxy from {other:?}"),
         }
     }
-    assert!(flagged >= 2 && plain >= 2, "flagged {flagged}, plain {plain}");
+    assert!(
+        flagged >= 2 && plain >= 2,
+        "flagged {flagged}, plain {plain}"
+    );
 }
 
 #[test]
@@ -134,7 +175,10 @@ fn human_paced_bots_type_and_look_like_people() {
         assert_eq!(dev.webdriver, None);
         assert!(!dev.user_agent.unwrap_or_default().contains("Headless"));
         let keys = req.typing.expect("typed").events;
-        let gaps: Vec<f64> = keys.windows(2).map(|w| w[1].down_ms - w[0].down_ms).collect();
+        let gaps: Vec<f64> = keys
+            .windows(2)
+            .map(|w| w[1].down_ms - w[0].down_ms)
+            .collect();
         let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
         let cv = interval_std_ms(&keys) / mean;
         assert!(cv > 0.08, "interval CV {cv}");
@@ -146,27 +190,45 @@ fn human_paced_bots_type_and_look_like_people() {
 
 #[test]
 fn only_a_sim_swap_passes_a_challenge_and_it_uses_the_phone_channels() {
-    let scenario: HashMap<&str, Scenario> = scores().map(|r| (r.request_id.as_str(), r.scenario)).collect();
+    let scenario: HashMap<&str, Scenario> = scores()
+        .map(|r| (r.request_id.as_str(), r.scenario))
+        .collect();
     let mut passed_by: BTreeMap<&str, usize> = BTreeMap::new();
-    for r in mid().iter().filter(|r| r.kind == RowKind::Outcome && r.is_attack) {
+    for r in mid()
+        .iter()
+        .filter(|r| r.kind == RowKind::Outcome && r.is_attack)
+    {
         let rec = OutcomeRecord::from_json(&r.payload).expect("outcome");
         if matches!(
             rec.outcome,
             OutcomeKind::OtpPassed | OutcomeKind::KbaPassed | OutcomeKind::ConfirmedSafe
         ) {
-            *passed_by.entry(scenario[r.request_id.as_str()].as_str()).or_default() += 1;
+            *passed_by
+                .entry(scenario[r.request_id.as_str()].as_str())
+                .or_default() += 1;
         }
     }
-    assert_eq!(passed_by.keys().copied().collect::<Vec<_>>(), ["sim_swap"], "{passed_by:?}");
+    assert_eq!(
+        passed_by.keys().copied().collect::<Vec<_>>(),
+        ["sim_swap"],
+        "{passed_by:?}"
+    );
     let mut reported = 0;
     for r in scores().filter(|r| r.scenario == Scenario::SimSwap) {
-        assert!(matches!(r.channel.as_deref(), Some("sms" | "whatsapp")), "{:?}", r.channel);
+        assert!(
+            matches!(r.channel.as_deref(), Some("sms" | "whatsapp")),
+            "{:?}",
+            r.channel
+        );
         let req = request(r);
         assert_eq!(req.action.map(|a| a.sensitivity()), Some(Sensitivity::High));
         if let Some(at) = req.network.and_then(|n| n.sim_changed_at) {
             let changed = chrono::DateTime::parse_from_rfc3339(&at).expect("rfc3339");
             let age_ms = r.ts_ms - changed.timestamp_millis();
-            assert!((HOUR_MS..=72 * HOUR_MS + 2 * 900_000).contains(&age_ms), "{age_ms}");
+            assert!(
+                (HOUR_MS..=72 * HOUR_MS + 2 * 900_000).contains(&age_ms),
+                "{age_ms}"
+            );
             reported += 1;
         }
     }
@@ -183,13 +245,20 @@ fn corporate_vpn_users_always_come_from_their_employers_egress_and_are_genuine()
     assert!(corporate.len() >= 5, "{} corporate users", corporate.len());
     for r in scores().filter(|r| corporate.contains(r.user_id.as_str()) && !r.is_attack) {
         let Some(ip) = r.ip.as_deref() else { continue };
-        assert!(ip.starts_with("45.") || ip.starts_with("46."), "{} from {ip}", r.scenario.as_str());
+        assert!(
+            ip.starts_with("45.") || ip.starts_with("46."),
+            "{} from {ip}",
+            r.scenario.as_str()
+        );
         users_per_egress.entry(ip).or_default().insert(&r.user_id);
     }
     for r in scores().filter(|r| r.scenario == Scenario::GenuineCorporateVpn) {
         assert!(!r.is_attack);
     }
-    assert!(users_per_egress.values().any(|u| u.len() >= 2), "no shared egress");
+    assert!(
+        users_per_egress.values().any(|u| u.len() >= 2),
+        "no shared egress"
+    );
 }
 
 #[test]
@@ -203,7 +272,10 @@ fn genuine_noise_exists_and_is_labelled_genuine() {
         m
     });
     let start = mid().first().map_or(0, |r| r.ts_ms);
-    new_customers += first_seen.values().filter(|t| **t > start + 10 * 24 * HOUR_MS).count();
+    new_customers += first_seen
+        .values()
+        .filter(|t| **t > start + 10 * 24 * HOUR_MS)
+        .count();
     for r in scores().filter(|r| !r.is_attack) {
         let req = request(r);
         if req.auth.as_ref().is_some_and(|a| a.failed_attempts > 0) {
@@ -216,7 +288,10 @@ fn genuine_noise_exists_and_is_labelled_genuine() {
         let Some(id) = dev.id else { continue };
         let known = seen_device.entry(&r.user_id).or_default();
         if r.scenario == Scenario::GenuineNewDevice
-            && dev.platform.as_deref().is_some_and(|p| !matches!(p, "iOS" | "Android"))
+            && dev
+                .platform
+                .as_deref()
+                .is_some_and(|p| !matches!(p, "iOS" | "Android"))
             && !known.contains(&id)
         {
             cleared_cookies += 1;
@@ -235,5 +310,8 @@ fn genuine_noise_exists_and_is_labelled_genuine() {
     assert!(roaming >= 1, "{roaming} roaming events");
     assert!(failed >= 50, "{failed} genuine failed attempts");
     assert!(untyped_web >= 50, "{untyped_web} untyped web events");
-    assert!(new_customers >= 5, "{new_customers} customers who joined late");
+    assert!(
+        new_customers >= 5,
+        "{new_customers} customers who joined late"
+    );
 }

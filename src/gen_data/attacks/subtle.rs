@@ -69,7 +69,11 @@ fn spoofed_device(c: &mut Ctx, kind: DeviceKind, user: usize) -> DeviceInfo {
 }
 
 /// Another person's typing on `kind`, or none (pasted, autofilled).
-pub(super) fn foreign_typing(c: &mut Ctx, rhythm: &Rhythm, kind: DeviceKind) -> Option<Vec<crate::domain::KeyEvent>> {
+pub(super) fn foreign_typing(
+    c: &mut Ctx,
+    rhythm: &Rhythm,
+    kind: DeviceKind,
+) -> Option<Vec<crate::domain::KeyEvent>> {
     if !c.rng.gen_bool(SUBTLE_TYPING_RATE) {
         return None;
     }
@@ -91,7 +95,15 @@ fn channel_for(c: &mut Ctx, kind: DeviceKind) -> Channel {
 /// A session of 1–3 steps, minutes apart: a log-in then sensitive actions, from `net` (a new
 /// address per step on a mobile network), with another person's typing.
 #[allow(clippy::too_many_arguments)]
-fn session(c: &mut Ctx, scenario: Scenario, user: usize, mut ts: i64, net: Net, kind: DeviceKind, device: DeviceInfo) {
+fn session(
+    c: &mut Ctx,
+    scenario: Scenario,
+    user: usize,
+    mut ts: i64,
+    net: Net,
+    kind: DeviceKind,
+    device: DeviceInfo,
+) {
     let rhythm = Rhythm::sample(&mut c.rng);
     let channel = channel_for(c, kind);
     let steps = c.rng.gen_range(1..=3);
@@ -131,7 +143,9 @@ fn session(c: &mut Ctx, scenario: Scenario, user: usize, mut ts: i64, net: Net, 
 /// new device, another person's typing, a sensitive action; nothing about place or time.
 pub(super) fn local_takeover(c: &mut Ctx) {
     let user = c.victim();
-    let Some(home) = c.people.get(user).map(|p| p.home) else { return };
+    let Some(home) = c.people.get(user).map(|p| p.home) else {
+        return;
+    };
     let net = if c.rng.gen_bool(LOCAL_MOBILE_RATE) {
         Net::Mobile(home)
     } else {
@@ -155,7 +169,9 @@ pub(super) fn local_takeover(c: &mut Ctx) {
 /// time-zone mismatch where the victim lives far from New York, another person's typing.
 pub(super) fn residential_proxy(c: &mut Ctx) {
     let user = c.victim();
-    let Some(home) = c.people.get(user).map(|p| p.home) else { return };
+    let Some(home) = c.people.get(user).map(|p| p.home) else {
+        return;
+    };
     let net = if c.rng.gen_bool(FLAGGED_PROXY_RATE) {
         Net::ResidentialProxy
     } else {
@@ -168,7 +184,15 @@ pub(super) fn residential_proxy(c: &mut Ctx) {
     } else {
         c.any_time()
     };
-    session(c, Scenario::ResidentialProxy, user, ts, net, DeviceKind::Desktop, device);
+    session(
+        c,
+        Scenario::ResidentialProxy,
+        user,
+        ts,
+        net,
+        DeviceKind::Desktop,
+        device,
+    );
 }
 
 /// An attacker whose browser reports the victim's time zone and languages, on a residential or
@@ -177,7 +201,9 @@ pub(super) fn residential_proxy(c: &mut Ctx) {
 /// mismatch with the address), another person's typing.
 pub(super) fn spoofed_locale(c: &mut Ctx) {
     let user = c.victim();
-    let Some(home) = c.people.get(user).map(|p| p.home) else { return };
+    let Some(home) = c.people.get(user).map(|p| p.home) else {
+        return;
+    };
     let same_country = c.rng.gen_bool(SPOOF_SAME_COUNTRY_RATE);
     let city = world::pick_other_city(&mut c.rng, home, !same_country);
     let net = if c.rng.gen_bool(0.6) {
@@ -188,7 +214,15 @@ pub(super) fn spoofed_locale(c: &mut Ctx) {
     let device = spoofed_device(c, DeviceKind::Desktop, user);
     let hour = c.usual_hour(user);
     let ts = c.at_local_hour(user, hour);
-    session(c, Scenario::SpoofedLocale, user, ts, net, DeviceKind::Desktop, device);
+    session(
+        c,
+        Scenario::SpoofedLocale,
+        user,
+        ts,
+        net,
+        DeviceKind::Desktop,
+        device,
+    );
 }
 
 /// A script that types with a human rhythm (jitter inside the human range, no corrections) and
@@ -208,7 +242,9 @@ pub(super) fn human_paced_bot(c: &mut Ctx) {
     let days = c.rng.gen_range(HUMAN_BOT_DAYS.0..=HUMAN_BOT_DAYS.1);
     let first = c.attack_day();
     for user in index::sample(&mut c.rng, c.people.len(), n).into_vec() {
-        let Some(home) = c.people.get(user).map(|p| p.home) else { continue };
+        let Some(home) = c.people.get(user).map(|p| p.home) else {
+            continue;
+        };
         let net = match weighted(&mut c.rng, &[40, 40, 20]) {
             0 => Net::ResidentialProxy,
             1 => Net::Residential(world::pick_other_city(&mut c.rng, home, false)),
@@ -264,9 +300,9 @@ pub(super) fn low_and_slow(c: &mut Ctx) {
     let victims = index::sample(&mut c.rng, c.people.len(), n).into_vec();
     let typist = Rhythm::sample(&mut c.rng);
     for (user, ts) in victims.into_iter().zip(times) {
-        let free = pool
-            .iter()
-            .position(|(_, _, last, uses)| ts - last >= LOW_SLOW_IP_REST_MS && *uses < LOW_SLOW_IP_USES);
+        let free = pool.iter().position(|(_, _, last, uses)| {
+            ts - last >= LOW_SLOW_IP_REST_MS && *uses < LOW_SLOW_IP_USES
+        });
         let slot = match free {
             Some(i) => i,
             None => {
@@ -281,7 +317,9 @@ pub(super) fn low_and_slow(c: &mut Ctx) {
                 pool.len() - 1
             }
         };
-        let Some(entry) = pool.get_mut(slot) else { continue };
+        let Some(entry) = pool.get_mut(slot) else {
+            continue;
+        };
         entry.2 = ts;
         entry.3 += 1;
         let (ip, city) = (entry.0.clone(), entry.1);
@@ -311,7 +349,9 @@ pub(super) fn low_and_slow(c: &mut Ctx) {
 /// the end.
 pub(super) fn warm_up(c: &mut Ctx) {
     let user = c.victim();
-    let Some(home) = c.people.get(user).map(|p| p.home) else { return };
+    let Some(home) = c.people.get(user).map(|p| p.home) else {
+        return;
+    };
     let city = if c.rng.gen_bool(0.5) {
         home
     } else {
@@ -333,7 +373,9 @@ pub(super) fn warm_up(c: &mut Ctx) {
     let warm = c.rng.gen_range(WARM_UP_REQUESTS.0..=WARM_UP_REQUESTS.1);
     let span = c.rng.gen_range(WARM_UP_DAYS.0..=WARM_UP_DAYS.1);
     let first = c.attack_day();
-    let mut days: Vec<i64> = (0..warm).map(|_| first + c.rng.gen_range(0..span)).collect();
+    let mut days: Vec<i64> = (0..warm)
+        .map(|_| first + c.rng.gen_range(0..span))
+        .collect();
     days.sort_unstable();
     let strike_day = days.last().copied().unwrap_or(first) + c.rng.gen_range(1..=2);
     days.push(strike_day);

@@ -124,7 +124,8 @@ pub(super) fn remote_access(c: &mut Ctx) {
         } else {
             world::ip_in(Net::Mobile(home), &mut c.rng)
         };
-        let typing = (!c.rng.gen_bool(REMOTE_UNTYPED_RATE)).then(|| operator.type_message(&mut c.rng));
+        let typing =
+            (!c.rng.gen_bool(REMOTE_UNTYPED_RATE)).then(|| operator.type_message(&mut c.rng));
         let action = if step == 0 && c.rng.gen_bool(0.7) {
             Action::Payment
         } else {
