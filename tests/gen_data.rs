@@ -12,6 +12,8 @@ use std::sync::OnceLock;
 
 use polars::prelude::*;
 use tessera::domain::{KeyEvent, Limits, OutcomeKind, OutcomeRecord, ScoreRequest, ValidRequest};
+use tessera::gen_data::attacks::subtle::{HUMAN_BOT_VICTIMS, LOW_SLOW_ATTEMPTS, WARM_UP_REQUESTS};
+use tessera::gen_data::attacks::{ATTACK_MIX, ATTACK_SHARE, STUFFING_BURST};
 use tessera::gen_data::typing::interval_std_ms;
 use tessera::gen_data::{
     DEFAULT_END_MS, GenConfig, LogRow, RowKind, Scenario, generate, write_parquet,
@@ -171,6 +173,35 @@ fn attack_share_is_between_5_and_8_percent_and_every_scenario_occurs() {
     for s in Scenario::ALL {
         let n = all.iter().filter(|r| r.scenario == s).count();
         assert!(n >= 3, "{}: {n} score rows", s.as_str());
+    }
+}
+
+/// Most score events one campaign of `s` can add (the budget check runs between campaigns).
+fn largest_campaign(s: Scenario) -> usize {
+    match s {
+        Scenario::CredentialStuffing => STUFFING_BURST.1,
+        Scenario::Bot => 4 * 3,
+        Scenario::HumanPacedBot => HUMAN_BOT_VICTIMS.1 * 2,
+        Scenario::LowAndSlow => LOW_SLOW_ATTEMPTS.1,
+        Scenario::WarmUp => WARM_UP_REQUESTS.1 + 1,
+        _ => 3,
+    }
+}
+
+#[test]
+fn each_tactic_takes_its_share_of_the_attack_budget() {
+    let genuine = scores().filter(|r| !r.is_attack).count() as f64;
+    let total = genuine * ATTACK_SHARE / (1.0 - ATTACK_SHARE);
+    assert_eq!(ATTACK_MIX.iter().map(|m| m.1).sum::<u32>(), 1000);
+    for (s, per_mille) in ATTACK_MIX {
+        let budget = (total * f64::from(per_mille) / 1000.0).round() as usize;
+        let n = scores().filter(|r| r.scenario == s).count();
+        // Campaigns run until the budget is met, so a tactic overshoots by less than one campaign.
+        assert!(
+            n >= budget && n < budget + largest_campaign(s),
+            "{}: {n} score rows for a budget of {budget}",
+            s.as_str()
+        );
     }
 }
 
