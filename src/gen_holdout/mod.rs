@@ -108,7 +108,7 @@ impl Scenario {
             Scenario::GenuineRoaming => "genuine_roaming",
             Scenario::GenuineNewPhone => "genuine_new_phone",
             Scenario::GenuineHouseholdDevice => "genuine_household_device",
-            Scenario::GenuineCorporateVpn => "genuine_corporate_vpn",
+            Scenario::GenuineCorporateVpn => "genuine_employer_vpn",
             Scenario::GenuineNewCustomer => "genuine_new_customer",
             Scenario::SimSwapTakeover => "sim_swap_takeover",
             Scenario::SessionDeviceTheft => "session_device_theft",

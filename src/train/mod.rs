@@ -159,6 +159,9 @@ pub struct Prepared {
     pub validation_end: usize,
     /// Neutral values learned on the training split.
     pub neutral: Vec<f64>,
+    /// Which sources each row lacked, and why: evaluation scores a row as serving does
+    /// ([`Model::impute`]: a source the client left out at its worst case).
+    pub absences: Vec<crate::features::Unavailable>,
     /// The dataset's description.
     pub description: dataset::DatasetDescription,
     /// Where the labels came from.
@@ -189,6 +192,14 @@ impl Prepared {
             &self.rows[self.validation_end..],
             &self.ys[self.validation_end..],
         )
+    }
+    /// The absences of the validation split's rows.
+    pub fn validation_absences(&self) -> &[crate::features::Unavailable] {
+        &self.absences[self.train_end..self.validation_end]
+    }
+    /// The absences of the test split's rows.
+    pub fn test_absences(&self) -> &[crate::features::Unavailable] {
+        &self.absences[self.validation_end..]
     }
     fn split_info(&self, from: usize, to: usize) -> output::SplitInfo {
         let time = |i: usize| {
@@ -300,7 +311,9 @@ pub fn prepare_dataset(
     let train_end = cut_at(TRAIN_SHARE);
     let validation_end = cut_at(TRAIN_SHARE + VALIDATION_SHARE).max(train_end);
     // Sources missing by design or by failure are imputed with neutral values learned from the
-    // training rows only, in training and evaluation alike, exactly as serving imputes them.
+    // training rows only, as serving imputes them. A source the client left out keeps its raw
+    // value for fitting; calibration, thresholds and every reported figure score the rows as
+    // serving does, with that source at its worst case (`score_rows`).
     let neutral = neutral_values(&rows[..train_end], &absences[..train_end], &ys[..train_end]);
     for (row, u) in rows.iter_mut().zip(&absences) {
         impute_neutral(row, u, &neutral);
@@ -323,6 +336,7 @@ pub fn prepare_dataset(
         train_end,
         validation_end,
         neutral,
+        absences,
         description: ds.description,
         labels: source,
         refused_outcomes,
@@ -437,11 +451,20 @@ fn version_of(art: &Artifact) -> String {
 }
 
 /// Raw scores and calibrated probabilities of `model` on `rows`.
-fn score_rows(model: &Model, rows: &[FeatureRow]) -> (Vec<f64>, Vec<f64>) {
+fn score_rows(
+    model: &Model,
+    rows: &[FeatureRow],
+    absences: &[crate::features::Unavailable],
+) -> (Vec<f64>, Vec<f64>) {
     use rayon::prelude::*;
     rows.par_iter()
-        .map(|r| {
-            let raw = model.raw(r);
+        .zip(absences)
+        .map(|(r, u)| {
+            // As serving scores it: the model's own imputation (neutral values for a source
+            // missing by design or failed, the worst case for one the client left out).
+            let mut r = *r;
+            model.impute(&mut r, u);
+            let raw = model.raw(&r);
             (raw, model.calibration().probability(raw))
         })
         .unzip()
@@ -497,7 +520,8 @@ pub fn finish(
     let (val_rows, val_y) = p.validation();
     let (test_rows, test_y) = p.test();
     let uncalibrated = Model::from_artifact(&art);
-    let (val_raw, _) = score_rows(&uncalibrated, val_rows);
+    let (val_abs, test_abs) = (p.validation_absences(), p.test_absences());
+    let (val_raw, _) = score_rows(&uncalibrated, val_rows, val_abs);
     let (cal, choice) = calibrate::choose(&val_raw, val_y, raw_is_log_odds(art.kind));
     art.calibration = cal;
     art.model_version = version_of(&art);
@@ -508,8 +532,8 @@ pub fn finish(
         .iter()
         .map(String::as_str)
         .collect();
-    let (test_raw, test_p) = score_rows(&model, test_rows);
-    let (_, val_p) = score_rows(&model, val_rows);
+    let (test_raw, test_p) = score_rows(&model, test_rows, test_abs);
+    let (_, val_p) = score_rows(&model, val_rows, val_abs);
     let test = metrics::evaluate_full(&test_raw, &test_p, test_y, &scenarios);
     let mut baselines = BTreeMap::new();
     let mut curves = BTreeMap::new();
@@ -518,7 +542,7 @@ pub fn finish(
         output::curves(&test_raw, test_y, 200),
     );
     let rules_model = Model::from_artifact(&rules::artifact());
-    let (r_raw, r_p) = score_rows(&rules_model, test_rows);
+    let (r_raw, r_p) = score_rows(&rules_model, test_rows, test_abs);
     baselines.insert(
         "rules".to_string(),
         metrics::evaluate_full(&r_raw, &r_p, test_y, &scenarios),
@@ -529,10 +553,10 @@ pub fn finish(
     {
         // Freeman's score calibrated on validation like any family, for a fair comparison.
         let mut fa = fa;
-        let (fv, _) = score_rows(&Model::from_artifact(&fa), val_rows);
+        let (fv, _) = score_rows(&Model::from_artifact(&fa), val_rows, val_abs);
         fa.calibration = calibrate::choose(&fv, val_y, true).0;
         let fm = Model::from_artifact(&fa);
-        let (f_raw, f_p) = score_rows(&fm, test_rows);
+        let (f_raw, f_p) = score_rows(&fm, test_rows, test_abs);
         baselines.insert(
             "freeman".to_string(),
             metrics::evaluate_full(&f_raw, &f_p, test_y, &scenarios),
@@ -657,12 +681,7 @@ pub fn train_prepared(
     // The legacy three-threshold summary, for the command line.
     let (test_rows, test_y) = p.test();
     let model = Model::from_artifact(&art);
-    let probs = |m: &Model| {
-        test_rows
-            .iter()
-            .map(|r| m.probability(r))
-            .collect::<Vec<f64>>()
-    };
+    let probs = |m: &Model| score_rows(m, test_rows, p.test_absences()).1;
     let model_metrics = metrics::evaluate(&probs(&model), test_y);
     let rules_metrics =
         metrics::evaluate(&probs(&Model::from_artifact(&rules::artifact())), test_y);
