@@ -7,18 +7,26 @@ use serde_json::{Value, json};
 use super::LabelSource;
 use super::labels::{FailedChallenge, mapping};
 
-/// Builds the card.
+/// Builds the card. `command` is the command line that trained it (when empty, the
+/// equivalent `tessera train` command is written).
 pub fn model_card(
+    family: &str,
+    command: &str,
     data_path: &str,
     labels: &LabelSource,
-    train_rows: usize,
-    test_rows: usize,
-    cutoff_rfc3339: &str,
+    rows: [usize; 3],
+    test_from_rfc3339: &str,
 ) -> Value {
+    let [train_rows, validation_rows, test_rows] = rows;
     let mut limitations = vec![
-        "linear: interactions between signals are not modelled".to_string(),
-        "missing infrastructure (geo DB, store) is handled by worst-case imputation at serving time, never seen in training".to_string(),
+        "a source the client leaves out is scored at its worst case (serving and every reported figure); fitting sees its raw value".to_string(),
     ];
+    if family == "logistic" || family == "freeman" {
+        limitations.insert(
+            0,
+            "linear in its features: interactions between signals are not modelled".to_string(),
+        );
+    }
     let (label_card, reproduce) = match labels {
         LabelSource::Column {
             attack_rows,
@@ -33,9 +41,11 @@ pub fn model_card(
                     "genuine_rows": genuine_rows,
                     "unlabelled_rows_not_fitted": unlabelled_rows,
                 }),
-                format!(
-                    "tessera gen-data --users 2000 --days 60 --seed 7 --out data.parquet && tessera train --data data.parquet --model logistic --out models/NAME  (data path used: {data_path})"
-                ),
+                if command.is_empty() {
+                    format!("tessera train --data {data_path} --model {family} --out models/NAME")
+                } else {
+                    command.to_string()
+                },
             )
         }
         LabelSource::LabelLog(s) => {
@@ -43,14 +53,19 @@ pub fn model_card(
             if s.failed_challenge == FailedChallenge::Exclude {
                 limitations.insert(1, "failed OTP/KBA challenges label nothing: attacks that failed a challenge and were never confirmed as fraud are missing from the fit and the held-out metrics".to_string());
             }
-            let mut cmd = format!("tessera train --data {data_path}");
-            for f in &s.files {
-                cmd.push_str(&format!(" --labels {f}"));
-            }
-            if s.failed_challenge == FailedChallenge::Attack {
-                cmd.push_str(" --failed-challenge-as-attack");
-            }
-            cmd.push_str(" --out models/NAME");
+            let cmd = if command.is_empty() {
+                let mut cmd = format!("tessera train --data {data_path} --model {family}");
+                for f in &s.files {
+                    cmd.push_str(&format!(" --labels {f}"));
+                }
+                if s.failed_challenge == FailedChallenge::Attack {
+                    cmd.push_str(" --failed-challenge-as-attack");
+                }
+                cmd.push_str(" --out models/NAME");
+                cmd
+            } else {
+                command.to_string()
+            };
             (
                 json!({
                     "source": "label log of tessera serve, joined by request_id",
@@ -63,17 +78,18 @@ pub fn model_card(
         }
     };
     json!({
-        "name": "tessera logistic regression over feature schema v1",
+        "name": format!("tessera {family} model over feature schema v{}", crate::features::schema::SCHEMA_VERSION),
         "intended_use": "Risk of account takeover for one chat authentication event, as trust 0–100, feeding the step-up policy. Not a credit, identity-proofing or eligibility decision.",
         "training_data": {
             "path": data_path,
             "labels": label_card,
             "train_rows": train_rows,
+            "validation_rows": validation_rows,
             "test_rows": test_rows,
-            "split": format!("time-based over labelled events: events before {cutoff_rfc3339} train, the rest test"),
+            "split": format!("time-based over labelled events: the first 60 % fit, the next 20 % calibrate and choose thresholds, events from {test_from_rfc3339} on are the test split"),
             "replay": "every event replayed in time order through Engine::assess against an empty in-memory store, labelled or not; profiles learn only from outcome events (event-log outcome rows, and label-log outcomes the event log lacks)"
         },
-        "evaluation": "ROC AUC and precision/recall at the default medium ladder (challenge trust < 70, OTP+KBA trust < 40, deny trust < 15), beside the hand-weighted rules baseline on the same rows",
+        "evaluation": "on the test split, scored as serving scores: ROC AUC, PR AUC, recall at 1 % and 5 % genuine challenged, Brier score, reliability, per-tactic recall, beside the rules and Freeman baselines (metrics.json)",
         "limitations": limitations,
         "reproduce": reproduce,
     })

@@ -645,11 +645,16 @@ pub fn finish(
         "fit": params,
     });
     art.card = card::model_card(
+        art.kind.name(),
+        &opts.command,
         &p.description.path,
         &p.labels,
-        p.train_end,
-        p.rows.len() - p.validation_end,
-        &metrics.splits.validation.from,
+        [
+            p.train_end,
+            p.validation_end - p.train_end,
+            p.rows.len() - p.validation_end,
+        ],
+        &metrics.splits.test.from,
     );
     Ok((art, metrics))
 }
