@@ -19,6 +19,9 @@ use super::calibration::Calibration;
 use super::trees::Ensemble;
 
 /// How a family computes its raw score.
+// The linear weights are kept inline: one `Scorer` per loaded model, and a box would add an
+// indirection to every score.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 enum Scorer {
     /// `intercept + Σ weights[i]·x[i]`.
