@@ -117,7 +117,8 @@ pub fn evaluate_models(
     replayed: &Replayed,
     models: &[(String, Model)],
 ) -> Vec<(String, super::metrics::Evaluation)> {
-    let (mut rows, mut ys, mut scenarios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut rows, mut absences, mut ys, mut scenarios) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for ((raw, u), (y, s)) in replayed
         .rows
         .iter()
@@ -125,7 +126,8 @@ pub fn evaluate_models(
         .zip(replayed.labels.iter().zip(&replayed.scenarios))
     {
         if let Some(y) = y {
-            rows.push((raw, u));
+            rows.push(*raw);
+            absences.push(*u);
             ys.push(*y);
             scenarios.push(s.as_str());
         }
@@ -133,15 +135,8 @@ pub fn evaluate_models(
     models
         .iter()
         .map(|(name, model)| {
-            let (raw, p): (Vec<f64>, Vec<f64>) = rows
-                .iter()
-                .map(|(row, u)| {
-                    let mut row = **row;
-                    model.impute(&mut row, u);
-                    let raw = model.raw(&row);
-                    (raw, model.calibration().probability(raw))
-                })
-                .unzip();
+            // Scored exactly as `tessera train` scores its test split.
+            let (raw, p) = super::score_rows(model, &rows, &absences);
             (
                 name.clone(),
                 super::metrics::evaluate_full(&raw, &p, &ys, &scenarios),

@@ -450,8 +450,9 @@ fn version_of(art: &Artifact) -> String {
     )
 }
 
-/// Raw scores and calibrated probabilities of `model` on `rows`.
-fn score_rows(
+/// Raw scores and calibrated probabilities of `model` on `rows`, each imputed as serving
+/// imputes it (`absences`); training's evaluation and `tessera eval models` share it.
+pub(crate) fn score_rows(
     model: &Model,
     rows: &[FeatureRow],
     absences: &[crate::features::Unavailable],
