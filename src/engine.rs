@@ -562,13 +562,12 @@ impl Engine {
         valid: &ValidRequest<'_>,
         confidence: f64,
     ) -> Judged {
-        let (row, imputed) = explain::impute(model, &a.row, &a.findings.unavailable);
-        let split = explain::Split::new(model, &a.row, &row);
+        let split = explain::Split::new(model, &a.row, &a.findings.unavailable);
         let trust = TrustScore::from_attack_probability(crate::model::runtime::sigmoid(f64::from(
             split.logit(),
         )));
         let mut found = Vec::with_capacity(8);
-        explain::find(&split, &a.row, &a.findings, &imputed, &mut found);
+        explain::find(&split, &a.row, &a.findings, &mut found);
         let codes: Vec<ReasonCode> = found.iter().map(|f| f.code).collect();
         let ctx = PolicyContext {
             country: a.country.as_deref(),

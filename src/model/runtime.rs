@@ -6,8 +6,9 @@
 //!
 //! Log-odds of attack = `calibration.logit(raw(row))`. [`Model::terms`] splits that log-odds
 //! into a constant baseline plus one term per feature: exactly `w_i·x_i` for a linear model;
-//! for the others the family's own additive split of the raw score (tree path contributions,
-//! the mixture's per-feature deviations) scaled onto the calibrated log-odds.
+//! for the others the family's own additive split of the raw score (trees' baseline Shapley
+//! values against the all-zero row, the mixture's per-feature deviations) scaled onto the
+//! calibrated log-odds.
 
 use crate::domain::{Absence, Source, TrustScore};
 use crate::features::schema::Direction;
@@ -112,7 +113,7 @@ impl Model {
         }
         let raw_base = match &scorer {
             Scorer::Linear { intercept, .. } => f64::from(*intercept),
-            Scorer::Trees(e) => f64::from(e.expected()),
+            Scorer::Trees(e) => f64::from(e.reference()),
             Scorer::Anomaly(a) => a.expected(),
         };
         Model {

@@ -1,8 +1,22 @@
 //! Tree ensembles compiled to flat arrays: the runtime form of the random forest and the
-//! gradient-boosted model. One walk per tree gives both the raw score and its per-feature path
-//! contributions (Saabas, "Interpreting random forests", 2014: along the path from the root to
-//! the leaf, each split's change of node value is charged to the split's feature), so the
-//! explanation costs no second pass.
+//! gradient-boosted model.
+//!
+//! Explanations: [`Ensemble::terms`] splits a row's raw score into exact baseline Shapley values
+//! against the all-zero row, the reference a linear model's terms start from (Sundararajan &
+//! Najmi, "The many Shapley values for model explanation", ICML 2020; computed per tree as the
+//! interventional Tree SHAP of Lundberg et al., Nature Machine Intelligence 2020, with one
+//! background row). Walking the row and the reference down a tree together, a split that sends
+//! them the same way is followed; one that parts them on a feature not yet decided is followed
+//! both ways, the feature taken from the row on one side and from the reference on the other.
+//! A leaf reached with `a` features taken from the row and `b` from the reference gives each of
+//! the first `v·(a−1)!·b!/(a+b)!` and takes `v·a!·(b−1)!/(a+b)!` from each of the second.
+//! Hence the properties the reasons rely on: the terms sum to `raw(row) − raw(0)`; a feature at
+//! zero — evidence the request does not carry — gets exactly nothing (path contributions à la
+//! Saabas charge features at their benign values, so a request could be told both `new_device`
+//! and `trusted_device`); and a feature whose direction the ensemble keeps gets a term of that
+//! sign (every marginal change it makes has that sign). The walk branches only where the row and
+//! the reference part on a new feature, so it visits at most every leaf once and recurses at most
+//! [`N_FEATURES`] deep.
 //!
 //! Directions: every split on a feature that may only raise risk (or only lower it) must keep
 //! the whole ensemble monotone in it. [`Ensemble::check`] verifies the sufficient condition that
@@ -83,36 +97,65 @@ impl FlatTree {
         self.feature[i] == LEAF
     }
 
-    /// Walks `row` to its leaf, adding each split's value change to `terms[feature]` times
-    /// `scale`. Returns the leaf value. The tree must have passed [`FlatTree::check_shape`].
+    /// Walks `row` to its leaf and returns the leaf value. The tree must have passed
+    /// [`FlatTree::check_shape`].
     #[inline]
-    fn walk(&self, row: &FeatureRow, terms: Option<&mut [f32; N_FEATURES]>, scale: f32) -> f32 {
+    fn walk(&self, row: &FeatureRow) -> f32 {
         let mut i = 0usize;
-        match terms {
-            None => {
-                while self.feature[i] != LEAF {
-                    let f = usize::from(self.feature[i]);
-                    i = if row[f] < self.threshold[i] {
-                        self.left[i]
-                    } else {
-                        self.right[i]
-                    } as usize;
-                }
-            }
-            Some(terms) => {
-                while self.feature[i] != LEAF {
-                    let f = usize::from(self.feature[i]);
-                    let next = if row[f] < self.threshold[i] {
-                        self.left[i]
-                    } else {
-                        self.right[i]
-                    } as usize;
-                    terms[f] += scale * (self.value[next] - self.value[i]);
-                    i = next;
-                }
-            }
+        while self.feature[i] != LEAF {
+            let f = usize::from(self.feature[i]);
+            i = if row[f] < self.threshold[i] {
+                self.left[i]
+            } else {
+                self.right[i]
+            } as usize;
         }
         self.value[i]
+    }
+
+    /// Adds `scale ×` this tree's baseline Shapley values of `row` against the all-zero row to
+    /// `terms` (see the module doc), starting at node `i` with the features already taken from
+    /// the row (`from_row`) and from the reference (`from_ref`), as bit sets.
+    fn shapley(
+        &self,
+        mut i: usize,
+        row: &FeatureRow,
+        from_row: u64,
+        from_ref: u64,
+        scale: f32,
+        terms: &mut [f32; N_FEATURES],
+    ) {
+        while self.feature[i] != LEAF {
+            let f = usize::from(self.feature[i]);
+            let t = self.threshold[i];
+            let (row_left, ref_left) = (row[f] < t, 0.0 < t);
+            let bit = 1u64 << f;
+            let left = if row_left == ref_left || from_row & bit != 0 {
+                row_left
+            } else if from_ref & bit != 0 {
+                ref_left
+            } else {
+                let (to_row, to_ref) = if row_left {
+                    (self.left[i], self.right[i])
+                } else {
+                    (self.right[i], self.left[i])
+                };
+                self.shapley(to_row as usize, row, from_row | bit, from_ref, scale, terms);
+                self.shapley(to_ref as usize, row, from_row, from_ref | bit, scale, terms);
+                return;
+            };
+            i = if left { self.left[i] } else { self.right[i] } as usize;
+        }
+        let (a, b) = (from_row.count_ones(), from_ref.count_ones());
+        let v = scale * self.value[i];
+        if a > 0 {
+            let w = v * shapley_weight(a, b);
+            for_each_bit(from_row, |f| terms[f] += w);
+        }
+        if b > 0 {
+            let w = v * shapley_weight(b, a);
+            for_each_bit(from_ref, |f| terms[f] -= w);
+        }
     }
 
     /// Checks array lengths, indices, features and finiteness, and that every node but the
@@ -212,27 +255,30 @@ impl Ensemble {
 
     /// Raw score of a row.
     pub fn raw(&self, row: &FeatureRow) -> f32 {
-        let s: f32 = self.trees.iter().map(|t| t.walk(row, None, 1.0)).sum();
+        let s: f32 = self.trees.iter().map(|t| t.walk(row)).sum();
         self.base + self.scale() * s
     }
 
-    /// Raw score of a row of the expected value: `base + combine(root values)` — what
-    /// [`Ensemble::terms`]' contributions start from.
+    /// Expected raw score over the training rows: `base + combine(root values)`.
     pub fn expected(&self) -> f32 {
         let s: f32 = self.trees.iter().map(|t| t.value[0]).sum();
         self.base + self.scale() * s
     }
 
-    /// Raw score of `row` with its path contributions: `raw = expected() + Σ terms`.
+    /// Raw score of the all-zero row: what [`Ensemble::terms`] start from.
+    pub fn reference(&self) -> f32 {
+        self.raw(&[0.0; N_FEATURES])
+    }
+
+    /// Raw score of `row` with its baseline Shapley values (module doc):
+    /// `raw = reference() + Σ terms`, and `terms[f] == 0` wherever `row[f] == 0`.
     pub fn terms(&self, row: &FeatureRow, terms: &mut [f32; N_FEATURES]) -> f32 {
         *terms = [0.0; N_FEATURES];
         let scale = self.scale();
-        let s: f32 = self
-            .trees
-            .iter()
-            .map(|t| t.walk(row, Some(terms), scale))
-            .sum();
-        self.base + scale * s
+        for t in &self.trees {
+            t.shapley(0, row, 0, 0, scale, terms);
+        }
+        self.raw(row)
     }
 
     /// Checks every tree's shape and directions; the error names the tree and node.
@@ -272,6 +318,28 @@ impl Ensemble {
     }
 }
 
+// Feature sets are `u64` bit sets in [`FlatTree::shapley`].
+const _: () = assert!(N_FEATURES <= 64);
+
+/// The Shapley weight of a player on the winning side of a leaf reached with `a` features from
+/// one side and `b` from the other: `(a−1)!·b!/(a+b)! = 1 / (a·C(a+b, b))`.
+fn shapley_weight(a: u32, b: u32) -> f32 {
+    let mut c = 1f64;
+    for k in 1..=b {
+        c = c * f64::from(a + k) / f64::from(k);
+    }
+    (1.0 / (f64::from(a) * c)) as f32
+}
+
+/// Calls `f` with the index of every set bit.
+#[inline]
+fn for_each_bit(mut bits: u64, mut f: impl FnMut(usize)) {
+    while bits != 0 {
+        f(bits.trailing_zeros() as usize);
+        bits &= bits - 1;
+    }
+}
+
 /// The smallest `f32` threshold `t` such that, for every `f32` x, `x < t` exactly when
 /// `x ≤ v`: converts a "go left when x ≤ v" split learned in f64 into this module's rule.
 pub fn threshold_for_le(v: f64) -> f32 {
@@ -298,33 +366,44 @@ mod tests {
     }
 
     #[test]
-    fn walks_and_attributes_along_the_path() {
+    fn walks_and_splits_into_baseline_shapley_values() {
         let e = Ensemble {
             combine: Combine::Mean,
             base: 0.0,
             trees: vec![tree(), FlatTree::leaf(0.5)],
         };
         e.check().expect("valid");
-        let mut row = [0f32; N_FEATURES];
-        row[F::NetworkTor as usize] = 1.0;
-        let mut terms = [0f32; N_FEATURES];
-        let raw = e.terms(&row, &mut terms);
-        assert!((raw - (0.9 + 0.5) / 2.0).abs() < 1e-6);
-        assert!((e.raw(&row) - raw).abs() < 1e-6);
+        // The all-zero row reaches the 0.2 leaf.
+        assert!((e.reference() - (0.2 + 0.5) / 2.0).abs() < 1e-6);
         assert!((e.expected() - 0.4).abs() < 1e-6);
-        assert!(
-            (terms[F::NetworkTor as usize] - 0.3).abs() < 1e-6,
-            "{terms:?}"
-        );
-        let sum: f32 = terms.iter().sum();
-        assert!((e.expected() + sum - raw).abs() < 1e-6);
+        let close = |a: f32, b: f32| (a - b).abs() < 1e-6;
+        let mut terms = [0f32; N_FEATURES];
+        let (tor, trusted) = (F::NetworkTor as usize, F::DeviceTrusted as usize);
 
-        row[F::NetworkTor as usize] = 0.0;
-        row[F::DeviceTrusted as usize] = 1.0;
+        // Tor alone: all of raw − reference = (0.9 − 0.2)/2 is Tor's.
+        let mut row = [0f32; N_FEATURES];
+        row[tor] = 1.0;
         let raw = e.terms(&row, &mut terms);
-        assert!((raw - (0.05 + 0.5) / 2.0).abs() < 1e-6);
-        assert!((terms[F::NetworkTor as usize] - (0.1 - 0.3) / 2.0).abs() < 1e-6);
-        assert!((terms[F::DeviceTrusted as usize] - (0.05 - 0.1) / 2.0).abs() < 1e-6);
+        assert!(close(raw, (0.9 + 0.5) / 2.0) && close(e.raw(&row), raw));
+        assert!(close(terms[tor], 0.35), "{terms:?}");
+        assert_eq!(terms.iter().filter(|t| **t != 0.0).count(), 1);
+
+        // A trusted device alone: Tor (at zero) gets exactly nothing (a path contribution
+        // would have charged it the root's change, 0.2 − 0.3).
+        row[tor] = 0.0;
+        row[trusted] = 1.0;
+        e.terms(&row, &mut terms);
+        assert_eq!(terms[tor], 0.0);
+        assert!(close(terms[trusted], (0.05 - 0.2) / 2.0), "{terms:?}");
+
+        // Both: per tree f(∅) = 0.2, f(Tor) = 0.9, f(trusted) = 0.05, f(both) = 0.9, so
+        // φ_Tor = ½[(0.9 − 0.2) + (0.9 − 0.05)] = 0.775 and φ_trusted = ½[(0.05 − 0.2) + 0] =
+        // −0.075, halved by the mean of two trees.
+        row[tor] = 1.0;
+        let raw = e.terms(&row, &mut terms);
+        assert!(close(terms[tor], 0.3875), "{terms:?}");
+        assert!(close(terms[trusted], -0.0375), "{terms:?}");
+        assert!(close(e.reference() + terms.iter().sum::<f32>(), raw));
     }
 
     #[test]

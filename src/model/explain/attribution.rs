@@ -2,11 +2,13 @@
 //! so that the reasons account for the whole score.
 //!
 //! Every feature belongs to exactly one reason code ([`code_of`], an exhaustive match: a feature
-//! added to the schema does not compile until it has one), and the worst-case raise of a feature
-//! imputed for a missing source belongs to that source's code (`geo_unavailable`,
-//! `reputation_unavailable`, `store_unavailable`, `ip_absent`, `device_absent`), or to
+//! added to the schema does not compile until it has one) and carries its term of the row as
+//! extracted ([`Model::terms`]). What imputing a missing source then adds to the log-odds (its
+//! features moved to the worst case or to neutral, measured on the calibrated log-odds by
+//! [`Model::impute`]) is one more term, the source's: its code (`geo_unavailable`,
+//! `reputation_unavailable`, `store_unavailable`, `ip_absent`, `device_absent`), or
 //! `model_baseline` when the deployment lacks the source by design. With the
-//! intercept `b`, the positive log-odds terms summing to `P` and the negative ones to `N`, the
+//! baseline `b`, the positive log-odds terms summing to `P` and the negative ones to `N`, the
 //! logit is `L = b + P + N` and `T(l) = 100 (1 − σ(l))`:
 //!
 //! - `model_baseline` takes `100 − T(b)`: the trust a request with every feature at zero lacks.
@@ -23,8 +25,8 @@
 //!
 //! Works on fixed arrays: no allocation.
 
-use crate::domain::{ReasonCode, TrustScore};
-use crate::features::{F, FEATURES, FeatureRow, Findings, Needs, Unavailable};
+use crate::domain::{Absence, ReasonCode, Source, TrustScore};
+use crate::features::{F, FeatureRow, Findings, Unavailable};
 use crate::model::runtime::{Model, Terms, sigmoid};
 
 /// Number of reason codes.
@@ -41,41 +43,48 @@ pub fn impute(model: &Model, raw: &FeatureRow, u: &Unavailable) -> (FeatureRow, 
     (row, imputed)
 }
 
-/// A row's log-odds terms ([`Model::terms`]) before and after imputation: what the reasons
-/// and their attribution read instead of the model, computed once per judgement.
+/// What the reasons and their attribution read instead of the model, computed once per
+/// judgement: the terms of the row as extracted ([`Model::terms`]), what imputing each missing
+/// source then added to the log-odds, and the log-odds of the row the model scored. The terms,
+/// their baseline and the raises add up to that log-odds (up to float rounding): a source's
+/// raise is measured on the calibrated log-odds, so with a non-linear calibration or model it
+/// stays the source's instead of leaking into the terms of features it does not touch.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Split {
     /// Terms of the row as extracted.
     pub raw: Terms,
-    /// Terms of the row the model scored (after imputation).
-    pub imputed: Terms,
+    /// Log-odds each missing source added when imputed, indexed by `Source as usize`.
+    pub imputed: Imputed,
+    /// Log-odds of attack of the scored (imputed) row.
+    logit: f32,
 }
 
 impl Split {
-    /// Splits `raw` and its imputed form `row` (the same row when nothing was imputed).
-    pub fn new(model: &Model, raw: &FeatureRow, row: &FeatureRow) -> Split {
-        let r = model.terms(raw);
-        let i = if raw == row { r } else { model.terms(row) };
-        Split { raw: r, imputed: i }
+    /// Imputes `raw` for the missing sources `u` and splits it.
+    pub fn new(model: &Model, raw: &FeatureRow, u: &Unavailable) -> Split {
+        let (row, imputed) = impute(model, raw, u);
+        Split {
+            raw: model.terms(raw),
+            imputed,
+            logit: model.logit(&row),
+        }
     }
 
     /// Log-odds of attack the model gave the scored row.
     pub fn logit(&self) -> f32 {
-        self.imputed.logit()
+        self.logit
     }
 }
 
-/// The code charged for imputing a feature with these needs: the missing source's reason code
-/// when its absence is reported, `model_baseline` when the source is absent by design (the
-/// neutral value is part of what every request of this deployment starts from).
-fn imputed_by(u: &Unavailable, needs: Needs) -> Option<ReasonCode> {
-    u.affecting(needs).map(|(source, why)| {
-        if why.is_reported() {
-            source.reason()
-        } else {
-            ReasonCode::ModelBaseline
-        }
-    })
+/// The code charged for imputing a missing source: its reason code when its absence is
+/// reported, `model_baseline` when the source is absent by design (the neutral value is part of
+/// what every request of this deployment starts from).
+fn imputed_code(source: Source, why: Absence) -> ReasonCode {
+    if why.is_reported() {
+        source.reason()
+    } else {
+        ReasonCode::ModelBaseline
+    }
 }
 
 /// The reason code a feature's own term (before imputation) belongs to. `raw` is the row before
@@ -173,9 +182,8 @@ pub fn attribute(
     findings: &Findings,
     ip_velocity_found: bool,
 ) -> Attribution {
-    let (row, _) = impute(model, raw, &findings.unavailable);
     attribute_imputed(
-        &Split::new(model, raw, &row),
+        &Split::new(model, raw, &findings.unavailable),
         raw,
         findings,
         ip_velocity_found,
@@ -200,18 +208,21 @@ pub fn attribute_imputed(
             neg[code as usize] += d;
         }
     };
-    for ((i, &f), def) in F::ALL.iter().enumerate().zip(FEATURES) {
-        let (r, x) = (
+    for (i, &f) in F::ALL.iter().enumerate() {
+        add(
+            code_of(f, raw, findings, ip_velocity_found),
             f64::from(split.raw.terms[i]),
-            f64::from(split.imputed.terms[i]),
         );
-        let own = code_of(f, raw, findings, ip_velocity_found);
-        add(own, r);
-        if x != r {
-            add(imputed_by(u, def.needs).unwrap_or(own), x - r);
+    }
+    for source in Source::ALL {
+        if let Some(why) = u.get(source) {
+            add(
+                imputed_code(source, why),
+                f64::from(split.imputed[source as usize]),
+            );
         }
     }
-    let b = f64::from(split.imputed.base);
+    let b = f64::from(split.raw.base);
     let p: f64 = pos.iter().sum();
     let n: f64 = neg.iter().sum();
     let t = |l: f64| 100.0 * (1.0 - sigmoid(l));

@@ -44,13 +44,8 @@ fn on(row: &FeatureRow, f: F) -> bool {
 }
 
 /// Finds the reasons for an event. `raw` is the row before imputation, `split` its terms.
-pub fn find(
-    split: &Split,
-    raw: &FeatureRow,
-    findings: &Findings,
-    imputed: &Imputed,
-    out: &mut Vec<Found>,
-) {
+pub fn find(split: &Split, raw: &FeatureRow, findings: &Findings, out: &mut Vec<Found>) {
+    let imputed = &split.imputed;
     let mut push = |code: ReasonCode, delta: f32, detail: Value| {
         out.push(Found {
             code,
@@ -409,8 +404,7 @@ mod tests {
                 detail: Value::Null,
             },
         ];
-        let (imputed, _) = impute(&model, &raw, &Findings::default().unavailable);
-        let split = Split::new(&model, &raw, &imputed);
+        let split = Split::new(&model, &raw, &Findings::default().unavailable);
         let r = finish(
             found,
             &[ReasonCode::SensitiveAction],

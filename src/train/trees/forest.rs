@@ -14,8 +14,8 @@
 //!   converted exactly ([`threshold_for_le`]).
 //! - **Values.** Every node's value is re-estimated as the smoothed attack share of *all* the
 //!   training rows that reach it, `(attacks + m·prior) / (rows + m)` with `m` =
-//!   [`ForestParams::prior_rows`]: a probability on the training prior, at split nodes too, so
-//!   path contributions (Saabas) have values to differ.
+//!   [`ForestParams::prior_rows`]: a probability on the training prior (split nodes keep theirs
+//!   too: [`crate::model::trees::Ensemble::expected`] reads the roots).
 //! - **Directions.** [`super::repair`] then makes every split respect its feature's direction.
 //!
 //! Never sees the validation or test rows.

@@ -75,7 +75,7 @@ fn a_forest_learns_tor_as_risk() {
         "{:?}",
         terms[F::NetworkTor as usize]
     );
-    assert!((e.expected() + terms.iter().sum::<f32>() - raw).abs() < 1e-5);
+    assert!((e.reference() + terms.iter().sum::<f32>() - raw).abs() < 1e-5);
     // The expected value is the training attack share (every tree's root).
     let share = y.iter().filter(|a| **a).count() as f32 / y.len() as f32;
     assert!(
