@@ -39,7 +39,7 @@ pub const DESKTOP_SHARE: f64 = 0.7;
 pub const PHONE_HOME_WIFI_RATE: f64 = 0.55;
 /// Probability that an event happens at a uniformly random hour instead of near the peak (a
 /// sleepless night, an urgent payment).
-pub const ODD_HOUR_RATE: f64 = 0.04;
+pub const ODD_HOUR_RATE: f64 = 0.08;
 /// Where a traveller's event comes from abroad, weights: hotel or café Wi-Fi (the destination's
 /// broadband), a local SIM or roaming partner (the destination's carrier), home-routed roaming
 /// (the home carrier's address, so the IP stays at home while the phone's clock moves).

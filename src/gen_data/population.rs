@@ -62,7 +62,7 @@ pub const CORPORATE_VPN_RATE: f64 = 0.05;
 pub const CORPORATE_COMPANIES: u64 = 40;
 /// Share of customers who let a password manager or autofill fill the chat's forms: their web
 /// and app events carry key events only [`AUTOFILL_TYPING_RATE`] of the time.
-pub const AUTOFILL_RATE: f64 = 0.2;
+pub const AUTOFILL_RATE: f64 = 0.3;
 /// Probability that an autofill user's web or app event still carries key events.
 pub const AUTOFILL_TYPING_RATE: f64 = 0.3;
 /// Share of customers who often mistype or forget their password.

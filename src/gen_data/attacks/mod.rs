@@ -35,21 +35,21 @@ use crate::domain::{Action, Channel, DeviceInfo, KeyEvent};
 pub const ATTACK_SHARE: f64 = 0.065;
 /// Split of the attack budget between scenarios (per mille of attack score events).
 pub const ATTACK_MIX: [(Scenario, u32); 15] = [
-    (Scenario::CredentialStuffing, 140),
+    (Scenario::CredentialStuffing, 100),
     (Scenario::AccountTakeover, 70),
-    (Scenario::TorAttack, 30),
-    (Scenario::VpnAttack, 40),
-    (Scenario::Bot, 40),
+    (Scenario::TorAttack, 20),
+    (Scenario::VpnAttack, 30),
+    (Scenario::Bot, 30),
     (Scenario::TypingReplay, 40),
-    (Scenario::LocalTakeover, 90),
+    (Scenario::LocalTakeover, 80),
     (Scenario::ResidentialProxy, 70),
     (Scenario::SpoofedLocale, 60),
     (Scenario::HumanPacedBot, 70),
     (Scenario::LowAndSlow, 80),
     (Scenario::WarmUp, 80),
-    (Scenario::SimSwap, 40),
-    (Scenario::SessionHijack, 90),
-    (Scenario::RemoteAccess, 60),
+    (Scenario::SimSwap, 60),
+    (Scenario::SessionHijack, 110),
+    (Scenario::RemoteAccess, 100),
 ];
 /// Share of account takeovers from the victim's own country on a residential or mobile IP.
 pub const ATO_SUBTLE_RATE: f64 = 0.25;

@@ -29,7 +29,7 @@ pub const HIJACK_USUAL_HOURS_RATE: f64 = 0.6;
 const VICTIM_TRIES: usize = 8;
 /// Share of remote-access frauds at night in the victim's time zone (01–05, while the victim
 /// sleeps); the rest happen during a scam call at the victim's usual hours.
-pub const REMOTE_NIGHT_RATE: f64 = 0.6;
+pub const REMOTE_NIGHT_RATE: f64 = 0.4;
 /// Share of remote-access frauds in the bank's app (the rest in the phone's browser widget).
 pub const REMOTE_IN_APP_RATE: f64 = 0.7;
 /// Share of remote-access requests with no key events (text injected through accessibility
