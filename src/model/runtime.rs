@@ -163,7 +163,11 @@ impl Model {
                 }
                 f64::from(*intercept + out.iter().sum::<f32>())
             }
-            Scorer::Trees(e) => f64::from(e.terms(row, out)),
+            Scorer::Trees(e) => {
+                // The reference's raw score is `raw_base`: no second walk of the trees.
+                e.terms(row, out);
+                self.raw_base + f64::from(out.iter().sum::<f32>())
+            }
             Scorer::Anomaly(a) => a.terms(row, out),
         }
     }
@@ -174,11 +178,20 @@ impl Model {
     /// is charged to the first in [`Source::ALL`] order. Returns how much each source moved
     /// the log-odds.
     pub fn impute(&self, row: &mut FeatureRow, unavailable: &Unavailable) -> Raised {
-        let mut raised = [0f32; Source::ALL.len()];
         if unavailable.is_empty() {
-            return raised;
+            return [0f32; Source::ALL.len()];
         }
+        self.impute_scored(row, unavailable).0
+    }
+
+    /// [`Model::impute`], also returning the log-odds of the imputed row (computed on the way:
+    /// scoring needs both, and each costs a pass over the model).
+    pub fn impute_scored(&self, row: &mut FeatureRow, unavailable: &Unavailable) -> (Raised, f32) {
+        let mut raised = [0f32; Source::ALL.len()];
         let mut before = self.logit(row);
+        if unavailable.is_empty() {
+            return (raised, before);
+        }
         for source in Source::ALL {
             let mut changed = false;
             for (i, def) in FEATURES.iter().enumerate() {
@@ -199,7 +212,7 @@ impl Model {
                 before = after;
             }
         }
-        raised
+        (raised, before)
     }
 
     /// Log-odds of attack for a (possibly imputed) row, after calibration.

@@ -270,15 +270,14 @@ impl Ensemble {
         self.raw(&[0.0; N_FEATURES])
     }
 
-    /// Raw score of `row` with its baseline Shapley values (module doc):
-    /// `raw = reference() + Σ terms`, and `terms[f] == 0` wherever `row[f] == 0`.
-    pub fn terms(&self, row: &FeatureRow, terms: &mut [f32; N_FEATURES]) -> f32 {
+    /// Fills `terms` with the baseline Shapley values of `row` (module doc): `raw(row) =
+    /// reference() + Σ terms` up to float rounding, and `terms[f] == 0` wherever `row[f] == 0`.
+    pub fn terms(&self, row: &FeatureRow, terms: &mut [f32; N_FEATURES]) {
         *terms = [0.0; N_FEATURES];
         let scale = self.scale();
         for t in &self.trees {
             t.shapley(0, row, 0, 0, scale, terms);
         }
-        self.raw(row)
     }
 
     /// Checks every tree's shape and directions; the error names the tree and node.
@@ -383,8 +382,8 @@ mod tests {
         // Tor alone: all of raw − reference = (0.9 − 0.2)/2 is Tor's.
         let mut row = [0f32; N_FEATURES];
         row[tor] = 1.0;
-        let raw = e.terms(&row, &mut terms);
-        assert!(close(raw, (0.9 + 0.5) / 2.0) && close(e.raw(&row), raw));
+        e.terms(&row, &mut terms);
+        assert!(close(e.raw(&row), (0.9 + 0.5) / 2.0));
         assert!(close(terms[tor], 0.35), "{terms:?}");
         assert_eq!(terms.iter().filter(|t| **t != 0.0).count(), 1);
 
@@ -400,7 +399,8 @@ mod tests {
         // φ_Tor = ½[(0.9 − 0.2) + (0.9 − 0.05)] = 0.775 and φ_trusted = ½[(0.05 − 0.2) + 0] =
         // −0.075, halved by the mean of two trees.
         row[tor] = 1.0;
-        let raw = e.terms(&row, &mut terms);
+        e.terms(&row, &mut terms);
+        let raw = e.raw(&row);
         assert!(close(terms[tor], 0.3875), "{terms:?}");
         assert!(close(terms[trusted], -0.0375), "{terms:?}");
         assert!(close(e.reference() + terms.iter().sum::<f32>(), raw));

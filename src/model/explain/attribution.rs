@@ -62,11 +62,12 @@ pub struct Split {
 impl Split {
     /// Imputes `raw` for the missing sources `u` and splits it.
     pub fn new(model: &Model, raw: &FeatureRow, u: &Unavailable) -> Split {
-        let (row, imputed) = impute(model, raw, u);
+        let mut row = *raw;
+        let (imputed, logit) = model.impute_scored(&mut row, u);
         Split {
             raw: model.terms(raw),
             imputed,
-            logit: model.logit(&row),
+            logit,
         }
     }
 
