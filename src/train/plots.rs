@@ -358,30 +358,33 @@ mod tests {
     fn curves_draw_one_polyline_per_series_and_escape_names() {
         let pts = roc();
         let base = [(0.0, 0.0), (1.0, 1.0)];
-        let svg = curve_svg(
-            &CurvePlot {
-                id: "roc",
-                title: "ROC <test>",
-                x_desc: "false positive rate",
-                y_desc: "true positive rate",
-                x_max: 1.0,
-                diagonal: true,
-                marks: &[0.01, 0.05],
-            },
-            &[
-                Series {
-                    name: "model",
-                    points: &pts,
-                    primary: true,
+        let draw = || {
+            curve_svg(
+                &CurvePlot {
+                    id: "roc",
+                    title: "ROC <test>",
+                    x_desc: "false positive rate",
+                    y_desc: "true positive rate",
+                    x_max: 1.0,
+                    diagonal: true,
+                    marks: &[0.01, 0.05],
                 },
-                Series {
-                    name: "rules & co",
-                    points: &base,
-                    primary: false,
-                },
-            ],
-        )
-        .expect("drawn");
+                &[
+                    Series {
+                        name: "model",
+                        points: &pts,
+                        primary: true,
+                    },
+                    Series {
+                        name: "rules & co",
+                        points: &base,
+                        primary: false,
+                    },
+                ],
+            )
+            .expect("drawn")
+        };
+        let svg = draw();
         assert!(svg.starts_with("<svg"), "{}", &svg[..40.min(svg.len())]);
         // Two curves and two legend swatches are polylines; the dashed lines are too.
         assert!(svg.matches("<polyline").count() >= 4);
@@ -389,30 +392,7 @@ mod tests {
         assert!(svg.contains("rules &amp; co"));
         assert!(!svg.contains("rules & co"));
         // Same input, same bytes.
-        let again = curve_svg(
-            &CurvePlot {
-                id: "roc",
-                title: "ROC <test>",
-                x_desc: "false positive rate",
-                y_desc: "true positive rate",
-                x_max: 1.0,
-                diagonal: true,
-                marks: &[0.01, 0.05],
-            },
-            &[
-                Series {
-                    name: "model",
-                    points: &pts,
-                    primary: true,
-                },
-                Series {
-                    name: "rules & co",
-                    points: &base,
-                    primary: false,
-                },
-            ],
-        )
-        .expect("drawn");
+        let again = draw();
         assert_eq!(svg, again);
     }
 
