@@ -15,6 +15,7 @@ pub mod labels;
 pub mod metrics;
 pub mod output;
 pub mod replay;
+pub mod stream;
 pub mod trees;
 
 /// Why training failed.
@@ -160,7 +161,8 @@ pub struct Prepared {
     pub refused_outcomes: usize,
     /// BLAKE3 of the data file.
     pub fingerprint: String,
-    /// Seconds the replay took.
+    /// Seconds the replay took (with a streamed read: reading, parsing and replaying, which
+    /// overlap).
     pub replay_seconds: f64,
 }
 
@@ -221,22 +223,57 @@ pub fn train_with_labels(
 /// score events by time. Every event is replayed; only labelled score events are kept. `cfg`
 /// supplies geo sources and feature tunables; the store is always a fresh memory store.
 pub fn prepare(data: &Path, opts: &LabelOptions, cfg: &Config) -> Result<Prepared, TrainError> {
-    let (ds, source) = if opts.logs.is_empty() {
-        let ds = dataset::read_dataset(data)?;
-        let d = &ds.description;
-        let source = LabelSource::Column {
-            attack_rows: d.attack_rows,
-            genuine_rows: d.score_rows - d.attack_rows - d.unlabelled_rows,
-            unlabelled_rows: d.unlabelled_rows,
-        };
-        (ds, source)
-    } else {
-        let log = labels::read_label_logs(&opts.logs)?;
-        let ds = dataset::read_dataset_with(data, dataset::LabelColumn::Ignore)?;
-        let (ds, summary) = labels::apply(ds, &log, opts.failed_challenge);
-        (ds, LabelSource::LabelLog(summary))
+    if opts.logs.is_empty() {
+        return prepare_streamed(data, cfg);
+    }
+    let log = labels::read_label_logs(&opts.logs)?;
+    let ds = dataset::read_dataset_with(data, dataset::LabelColumn::Ignore)?;
+    let (ds, summary) = labels::apply(ds, &log, opts.failed_challenge);
+    prepare_dataset(ds, LabelSource::LabelLog(summary), fingerprint(data), cfg)
+}
+
+/// [`prepare`] with labels from the `is_attack` column, in bounded memory: the log is read,
+/// parsed and replayed batch by batch ([`stream`]), and only the labelled events' rows are
+/// kept. The file's fingerprint is hashed on another thread meanwhile.
+fn prepare_streamed(data: &Path, cfg: &Config) -> Result<Prepared, TrainError> {
+    let started = Instant::now();
+    let engine = replay_engine(cfg)?;
+    let mut r = replay::Replayer::new(&engine, replay::Keep::Labelled);
+    let (read, fingerprint) = std::thread::scope(|s| {
+        let hashing = s.spawn(|| fingerprint(data));
+        let read = stream::for_each_batch(
+            data,
+            dataset::LabelColumn::Read,
+            stream::BATCH_ROWS,
+            |batch| {
+                for (ts, ev) in &batch {
+                    r.event(*ts, ev)?;
+                }
+                Ok::<(), TrainError>(())
+            },
+        );
+        (read, hashing.join().unwrap_or_default())
+    });
+    let description = read?;
+    let d = &description;
+    let source = LabelSource::Column {
+        attack_rows: d.attack_rows,
+        genuine_rows: d.score_rows - d.attack_rows - d.unlabelled_rows,
+        unlabelled_rows: d.unlabelled_rows,
     };
-    prepare_dataset(ds, source, fingerprint(data), cfg)
+    let replay_seconds = started.elapsed().as_secs_f64();
+    split_replayed(r.finish(), description, source, fingerprint, replay_seconds)
+}
+
+/// The engine a replay runs through: `cfg`'s geo sources and feature tunables, a fresh memory
+/// store, the rules model and a fixed pseudonymisation key.
+pub fn replay_engine(cfg: &Config) -> Result<Engine, TrainError> {
+    let mut replay_cfg = cfg.clone();
+    replay_cfg.store.backend = Backend::Memory;
+    replay_cfg.model.path = "rules".into();
+    // A fixed key: the replay store is discarded, and a fixed key makes training reproducible.
+    let key = crate::privacy::Pseudonymizer::new(*blake3::hash(b"tessera train replay").as_bytes());
+    Ok(Engine::from_config_with_key(&replay_cfg, key)?)
 }
 
 /// [`prepare`] for a dataset already read (e.g. from another layout).
@@ -247,14 +284,20 @@ pub fn prepare_dataset(
     cfg: &Config,
 ) -> Result<Prepared, TrainError> {
     let started = Instant::now();
-    let mut replay_cfg = cfg.clone();
-    replay_cfg.store.backend = Backend::Memory;
-    replay_cfg.model.path = "rules".into();
-    // A fixed key: the replay store is discarded, and a fixed key makes training reproducible.
-    let key = crate::privacy::Pseudonymizer::new(*blake3::hash(b"tessera train replay").as_bytes());
-    let engine = Engine::from_config_with_key(&replay_cfg, key)?;
+    let engine = replay_engine(cfg)?;
     let rep = replay::replay(&ds, &engine)?;
     let replay_seconds = started.elapsed().as_secs_f64();
+    split_replayed(rep, ds.description, source, fingerprint, replay_seconds)
+}
+
+/// Keeps the labelled rows of a replay, splits them by time and imputes them.
+fn split_replayed(
+    rep: replay::Replayed,
+    description: dataset::DatasetDescription,
+    source: LabelSource,
+    fingerprint: String,
+    replay_seconds: f64,
+) -> Result<Prepared, TrainError> {
     // Keep only the labelled events (still in time order); the rest shaped history in replay.
     let (mut rows, mut ys, mut ts_ms, mut absences, mut scenarios) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -314,7 +357,7 @@ pub fn prepare_dataset(
         train_end,
         validation_end,
         neutral,
-        description: ds.description,
+        description,
         labels: source,
         refused_outcomes,
         fingerprint,

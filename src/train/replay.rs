@@ -31,34 +31,77 @@ pub struct Replayed {
 
 /// Replays `data` through `engine` (which should hold an empty memory store).
 pub fn replay(data: &Dataset, engine: &Engine) -> Result<Replayed, TrainError> {
-    let mut out = Replayed::default();
+    let mut r = Replayer::new(engine, Keep::All);
     for (ts, ev) in &data.events {
+        r.event(*ts, ev)?;
+    }
+    Ok(r.finish())
+}
+
+/// Which scored events a [`Replayer`] keeps the rows of (every event is replayed either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Every scored event.
+    All,
+    /// Only events with a label (what a fit can use): memory grows with the labelled events.
+    Labelled,
+}
+
+/// Replays events one at a time, in the order given (time order), for a caller that reads the
+/// log in batches ([`super::stream`]).
+pub struct Replayer<'e> {
+    engine: &'e Engine,
+    keep: Keep,
+    out: Replayed,
+}
+
+impl<'e> Replayer<'e> {
+    /// A replay through `engine` (which should hold an empty memory store).
+    pub fn new(engine: &'e Engine, keep: Keep) -> Self {
+        Replayer {
+            engine,
+            keep,
+            out: Replayed::default(),
+        }
+    }
+
+    /// Replays one event at `ts` (ms).
+    pub fn event(&mut self, ts: i64, ev: &LogEvent) -> Result<(), TrainError> {
+        let out = &mut self.out;
         match ev {
             LogEvent::Score {
                 request,
                 is_attack,
                 scenario,
             } => {
-                let a = match engine.assess(request, *ts) {
+                let a = match self.engine.assess(request, ts) {
                     Ok(a) => a,
                     Err(crate::Error::Conflict(_)) => {
                         out.repeated_ids += 1;
-                        continue;
+                        return Ok(());
                     }
                     Err(e) => return Err(TrainError::Data(format!("event at {ts}: {e}"))),
                 };
+                if self.keep == Keep::Labelled && is_attack.is_none() {
+                    return Ok(());
+                }
                 out.rows.push(a.row);
                 out.absences.push(a.findings.unavailable);
                 out.labels.push(*is_attack);
-                out.ts_ms.push(*ts);
+                out.ts_ms.push(ts);
                 out.scenarios.push(scenario.clone());
             }
             LogEvent::Outcome(rec) => {
-                if engine.record_outcome(rec).is_err() {
+                if self.engine.record_outcome(rec).is_err() {
                     out.refused_outcomes += 1;
                 }
             }
         }
+        Ok(())
     }
-    Ok(out)
+
+    /// The rows and counts.
+    pub fn finish(self) -> Replayed {
+        self.out
+    }
 }
