@@ -286,7 +286,8 @@ pub(crate) fn parse_batch(
 ) -> Result<Vec<(i64, LogEvent)>, DatasetError> {
     use rayon::prelude::*;
     let pl = |source| polars_error(path, source);
-    let df = df.clone().as_single_chunk_par();
+    let mut df = df.clone();
+    df.rechunk_mut();
     let c = Columns {
         file_row: df.column(ROW_INDEX).and_then(|c| c.idx()).map_err(pl)?,
         ts: df.column("ts_ms").and_then(|c| c.i64()).map_err(pl)?,

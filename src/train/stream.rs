@@ -130,7 +130,7 @@ fn is_sorted(scan: LazyFrame, path: &Path) -> Result<bool, DatasetError> {
     let callback = PlanCallback::new(move |df: DataFrame| {
         // Batches arrive in order, one at a time (maintain_order).
         let ts = match df.column("ts_ms").and_then(|c| c.i64()) {
-            Ok(ts) => ts.clone(),
+            Ok(ts) => ts,
             Err(e) => {
                 if let Ok(mut slot) = fail.lock() {
                     *slot = Some(e);
@@ -139,7 +139,7 @@ fn is_sorted(scan: LazyFrame, path: &Path) -> Result<bool, DatasetError> {
             }
         };
         let mut prev = l.load(Ordering::Relaxed);
-        for t in ts.into_iter().flatten() {
+        for t in ts.iter().flatten() {
             if t < prev {
                 s.store(false, Ordering::Relaxed);
                 return Ok(true);
