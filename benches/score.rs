@@ -4,6 +4,9 @@
 //! with. `score_system_alloc` runs the same under the system allocator, as an in-process
 //! library user without an allocator of their own gets it.
 //!
+//! `score/memory_forest` runs the same on the memory store with a random forest as the active
+//! model (fitted before the bench starts).
+//!
 //! Run: `cargo bench --bench score`.
 
 mod common;
@@ -15,6 +18,7 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn bench(c: &mut Criterion) {
     common::bench_score(c, "score");
+    common::bench_score_forest(c, "score");
 }
 
 criterion_group!(benches, bench);

@@ -23,7 +23,7 @@
 //! [privacy]
 //! key_file = "tessera-data/hash.key"
 //! [model]
-//! path = "builtin"              # the model trained into models/tessera-lr.json, or a file
+//! path = "builtin"              # models/default/model.json compiled in, "rules", "active", or a file
 //! shadow = ""                   # a candidate scored beside it, logged, never enforced
 //! dir = "models"                # POST /v1/admin/reload may only name files inside this folder
 //! max_bytes = 8388608           # largest artifact file read
@@ -310,7 +310,8 @@ impl Default for PrivacyConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelConfig {
-    /// Artifact path, `builtin` (the trained default compiled in) or `rules` (hand baseline).
+    /// Artifact path, `builtin` (the trained default compiled in), `rules` (hand baseline) or
+    /// `active` (the model `dir/ACTIVE` names, set by `tessera models promote`).
     pub path: String,
     /// Optional shadow model (same forms as `path`; empty = none): scored beside the active
     /// model on the same features, logged and audited, never enforced.

@@ -39,7 +39,7 @@ pub use answers::DEFAULT_ANSWERS;
 pub use tenants::TenantParts;
 
 /// The default model, trained by `tessera train` and committed in `models/`.
-pub const BUILTIN_MODEL: &str = include_str!("../models/tessera-lr.json");
+pub const BUILTIN_MODEL: &str = include_str!("../models/default/model.json");
 
 /// One model's view of a request (see [`Engine::judge`]).
 struct Judged {
@@ -202,7 +202,10 @@ impl Engine {
                 }
             }
         };
-        let model = load_model(&cfg.model.path)?;
+        let model = load_model(&crate::model::active::resolve(
+            &cfg.model.path,
+            &cfg.model.dir,
+        )?)?;
         let policy = if cfg.policy.path.trim().is_empty() {
             PolicyTable::default()
         } else {
@@ -218,7 +221,8 @@ impl Engine {
             limits: cfg.limits(),
         });
         if !cfg.model.shadow.trim().is_empty() {
-            engine.set_shadow(Some(load_model(&cfg.model.shadow)?));
+            let shadow = crate::model::active::resolve(&cfg.model.shadow, &cfg.model.dir)?;
+            engine.set_shadow(Some(load_model(&shadow)?));
         }
         engine.warnings = warnings;
         engine.tenants = tenants::Tenants::from_config(cfg)?;
@@ -422,7 +426,10 @@ impl Engine {
         bind: impl FnOnce(&mut PendingEvidence),
     ) -> Ledger {
         let keys = subject_keys(pseudo, valid);
-        let evidence = features::evidence(valid, intel, &self.features, &self.typing_key);
+        let attr_key =
+            features::freeman::AttrKey::new(pseudo.sub_key(features::freeman::AttrKey::PURPOSE));
+        let evidence =
+            features::evidence(valid, intel, &self.features, &self.typing_key, &attr_key);
         let mut pending = pending_evidence(valid, &keys, &evidence);
         bind(&mut pending);
         let obs = Observation {
@@ -557,9 +564,9 @@ impl Engine {
     ) -> Judged {
         let (row, imputed) = explain::impute(model, &a.row, &a.findings.unavailable);
         let split = explain::Split::new(model, &a.row, &row);
-        let trust = TrustScore::from_attack_probability(crate::model::runtime::sigmoid(
-            f64::from(split.logit()),
-        ));
+        let trust = TrustScore::from_attack_probability(crate::model::runtime::sigmoid(f64::from(
+            split.logit(),
+        )));
         let mut found = Vec::with_capacity(8);
         explain::find(&split, &a.row, &a.findings, &imputed, &mut found);
         let codes: Vec<ReasonCode> = found.iter().map(|f| f.code).collect();
@@ -683,10 +690,11 @@ impl Engine {
     }
 }
 
-/// Reads and checks a model artifact: `builtin`, `rules`, or an artifact file.
+/// Reads and checks a model artifact: `builtin`, `rules`, or an artifact file (`active` is
+/// resolved against `[model] dir` first, by [`crate::model::active::resolve`]).
 pub fn load_artifact(path: &str) -> Result<Artifact, Error> {
     Ok(match path {
-        "builtin" => Artifact::from_json(BUILTIN_MODEL, "builtin:models/tessera-lr.json")?,
+        "builtin" => Artifact::from_json(BUILTIN_MODEL, "builtin:models/default/model.json")?,
         "rules" => crate::model::rules::artifact(),
         p => Artifact::load(std::path::Path::new(p))?,
     })
@@ -720,6 +728,7 @@ fn pending_evidence(
         fix: evidence.fix.clone(),
         typing: evidence.typing.clone(),
         hour: features::context::utc_hour(valid.at_ms),
+        attributes: evidence.attributes,
         ..PendingEvidence::default()
     }
 }

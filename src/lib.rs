@@ -20,6 +20,7 @@ pub mod enrich;
 pub mod error;
 pub mod features;
 pub mod gen_data;
+pub mod gen_holdout;
 pub mod geodb;
 pub mod keystroke;
 pub mod model;

@@ -137,7 +137,10 @@ fn gen_data_then_train_writes_a_loadable_artifact_with_held_out_metrics() {
         .expect("baseline auc");
     assert_eq!(art.metrics["test_roc_auc"].as_f64(), Some(auc));
     let card = std::fs::read_to_string(dir.path().join("m/card.html")).expect("card.html");
-    assert!(card.contains(&art.model_version), "the card names the model");
+    assert!(
+        card.contains(&art.model_version),
+        "the card names the model"
+    );
     assert!(auc > 0.8 && base > 0.5, "held-out AUC {auc}, rules {base}");
     assert_eq!(art.schema, tessera::features::FeatureSchema::current());
 }

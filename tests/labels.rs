@@ -306,7 +306,8 @@ fn the_cli_reports_label_counts_and_names_a_bad_line() {
         stdout.contains("unknown request ids: 2 lines; duplicate lines: 1;"),
         "{stdout}"
     );
-    let art = tessera::model::Artifact::load(&f.dir.path().join("cli/model.json")).expect("artifact");
+    let art =
+        tessera::model::Artifact::load(&f.dir.path().join("cli/model.json")).expect("artifact");
     assert_eq!(
         art.card["training_data"]["labels"]["mapping"]["kba_failed"],
         "attack"

@@ -115,6 +115,8 @@ fn acceptable(feature: &str) -> &'static [&'static str] {
         "context.user_failures_24h_log" => &["user_failure_velocity"],
         f if f.starts_with("device.browser_") || f == "device.mobile" => &["client_type"],
         f if f.starts_with("context.channel_") => &["channel_risk"],
+        "freeman.familiar_log" => &["known_location"],
+        f if f.starts_with("freeman.") => &["unfamiliar_context"],
         other => panic!("feature {other} has no reason code in this test"),
     }
 }

@@ -187,6 +187,7 @@ fn expiry_case(s: &dyn ProfileStore, mid: &dyn Fn()) {
             device: t(2, 1),
             ip: t(2, 1),
             pending: t(5, 0),
+            population: t(0, 0),
             unreadable: 0,
         }
     );

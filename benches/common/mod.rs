@@ -159,34 +159,88 @@ fn warm_engine(backend: Backend, dir: &std::path::Path) -> Engine {
 pub fn bench_score(c: &mut Criterion, prefix: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
     for (store, backend) in [("memory", Backend::Memory), ("redb", Backend::Embedded)] {
-        let name = format!("{prefix}/{store}");
         let engine = warm_engine(backend, dir.path());
-        let reqs: Vec<ScoreRequest> = (0..200)
-            .map(|u| {
-                request(
-                    &format!("user{u}"),
-                    &format!("b{u}"),
-                    T0,
-                    "31.0.12.34",
-                    7 + u,
-                )
-            })
-            .collect();
-        // Every scored request needs an id of its own: a repeated id is a retry (answered from
-        // the store) or a conflict. The fresh id is made outside the timed part.
-        let (mut i, mut n) = (0usize, 0u64);
-        c.bench_function(&name, |b| {
-            b.iter_batched(
-                || {
-                    i = (i + 1) % reqs.len();
-                    n += 1;
-                    let mut r = reqs[i].clone();
-                    r.request_id = Some(format!("b{n}"));
-                    r
-                },
-                |r| black_box(engine.score_at(black_box(&r), T0).expect("score")),
-                criterion::BatchSize::SmallInput,
-            )
-        });
+        bench_engine(c, &format!("{prefix}/{store}"), &engine);
     }
+}
+
+/// Benches `score_at` on a warm memory store with a random forest as the active model, as
+/// `PREFIX/memory_forest`: the forest `tessera train --model forest` fits (default
+/// parameters) on the training split of a log generated with 300 users over 30 days (seed 7),
+/// calibrated on its validation split. Fitting takes a few seconds before the bench starts.
+#[allow(dead_code)] // score_system_alloc benches the default model only
+pub fn bench_score_forest(c: &mut Criterion, prefix: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = warm_engine(Backend::Memory, dir.path());
+    engine.set_model(forest_model(dir.path()));
+    bench_engine(c, &format!("{prefix}/memory_forest"), &engine);
+}
+
+#[allow(dead_code)]
+fn forest_model(dir: &std::path::Path) -> tessera::model::Model {
+    use tessera::features::{FeatureSchema, N_FEATURES};
+    use tessera::model::{Artifact, ModelKind};
+    let gen_cfg = tessera::gen_data::GenConfig {
+        users: 300,
+        days: 30,
+        ..Default::default()
+    };
+    let log = tessera::gen_data::generate(&gen_cfg).expect("generate");
+    let path = dir.join("forest-train.parquet");
+    tessera::gen_data::parquet::write_parquet(&log, &path).expect("write");
+    let mut cfg = Config::default();
+    cfg.privacy.key_file = dir.join("replay.key");
+    let prepared = tessera::train::prepare(&path, &tessera::train::LabelOptions::default(), &cfg)
+        .expect("prepare");
+    let (rows, ys) = prepared.train();
+    let (trees, _) = tessera::train::trees::fit_forest(rows, ys, 7).expect("forest");
+    let (vrows, vys) = prepared.validation();
+    let raw: Vec<f64> = vrows.iter().map(|r| f64::from(trees.raw(r))).collect();
+    let (calibration, _) = tessera::train::calibrate::choose(&raw, vys, false);
+    let neutral = prepared.neutral.clone();
+    tessera::model::Model::from_artifact(&Artifact {
+        format_version: tessera::model::artifact::FORMAT_VERSION,
+        model_version: "bench-forest".into(),
+        kind: ModelKind::Forest,
+        schema: FeatureSchema::current(),
+        weights: vec![0.0; N_FEATURES],
+        intercept: 0.0,
+        metrics: serde_json::Value::Null,
+        training: serde_json::Value::Null,
+        card: serde_json::Value::Null,
+        neutral,
+        trees: Some(trees),
+        anomaly: None,
+        calibration,
+    })
+}
+
+fn bench_engine(c: &mut Criterion, name: &str, engine: &Engine) {
+    let reqs: Vec<ScoreRequest> = (0..200)
+        .map(|u| {
+            request(
+                &format!("user{u}"),
+                &format!("b{u}"),
+                T0,
+                "31.0.12.34",
+                7 + u,
+            )
+        })
+        .collect();
+    // Every scored request needs an id of its own: a repeated id is a retry (answered from
+    // the store) or a conflict. The fresh id is made outside the timed part.
+    let (mut i, mut n) = (0usize, 0u64);
+    c.bench_function(name, |b| {
+        b.iter_batched(
+            || {
+                i = (i + 1) % reqs.len();
+                n += 1;
+                let mut r = reqs[i].clone();
+                r.request_id = Some(format!("b{n}"));
+                r
+            },
+            |r| black_box(engine.score_at(black_box(&r), T0).expect("score")),
+            criterion::BatchSize::SmallInput,
+        )
+    });
 }

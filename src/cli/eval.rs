@@ -1,7 +1,8 @@
 //! `tessera eval keystroke --data FILE [--json] [--train-reps N] [--quantize-ms MS] [--curve]
 //! [--plot FILE.svg]`: runs the CMU keystroke benchmark protocol over every detector and prints
 //! a table beside the published figures, or the JSON report. `tessera eval decisions --data FILE
-//! [--config FILE] [--json]`: the whole engine's held-out decisions on a labelled event log.
+//! [--format events|rba] [--config FILE] [--json]`: the whole engine's held-out decisions on a
+//! labelled event log or RBA-layout login file.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,9 +31,12 @@ enum What {
 /// Arguments of `tessera eval decisions`.
 #[derive(Debug, clap::Args)]
 struct DecisionsArgs {
-    /// Event log (Parquet, as `tessera gen-data` writes it) with `is_attack`.
+    /// Event log (Parquet or CSV, as `tessera gen-data` writes it) with `is_attack`.
     #[arg(long)]
     data: PathBuf,
+    /// Layout of `--data` (as for `tessera train`; `rba` labels with `--rba-label either`).
+    #[arg(long, value_enum, default_value_t = super::train::Format::Events)]
+    format: super::train::Format,
     /// Configuration file: which geo and reputation sources, model and policy.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -74,7 +78,17 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
 
 fn decisions(a: DecisionsArgs) -> Result<ExitCode, CliError> {
     let cfg = super::load_config(a.config.as_ref())?;
-    let r = tessera::train::backtest::backtest(&a.data, &cfg)?;
+    let r = match a.format {
+        super::train::Format::Events => tessera::train::backtest::backtest(&a.data, &cfg)?,
+        super::train::Format::Rba => {
+            let label = tessera::train::rba::RbaLabel::Either;
+            let (r, s) = tessera::train::rba::backtest(&a.data, label, &cfg)?;
+            if !a.json {
+                super::train::print_rba(&s);
+            }
+            r
+        }
+    };
     if a.json {
         println!("{}", serde_json::to_string(&r)?);
         return Ok(ExitCode::SUCCESS);

@@ -1,10 +1,14 @@
 //! The command line: one clap `Command` per subcommand, each a short file over the library.
 
 mod audit;
+mod backtest;
 mod demo;
 mod eval;
+mod features;
 mod gen_data;
 mod geodb;
+mod models;
+mod offline;
 mod score;
 mod serve;
 mod store;
@@ -38,6 +42,12 @@ enum Command {
     GenData(gen_data::Args),
     /// Train a model from an event log and write its artifact.
     Train(train::Args),
+    /// Model directories: `models list`, `models compare A B`, `models promote NAME`.
+    Models(models::Args),
+    /// Replay a period with a candidate and the active model: decision rates side by side.
+    Backtest(backtest::Args),
+    /// Replay an event log and write its feature rows (and model scores) to Parquet.
+    Features(features::Args),
     /// Evaluate components on benchmark data (`eval keystroke`).
     Eval(eval::Args),
     /// Run the HTTP scoring service.
@@ -57,6 +67,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Geodb(a) => geodb::run(a),
         Command::GenData(a) => gen_data::run(a),
         Command::Train(a) => train::run(a),
+        Command::Models(a) => models::run(a),
+        Command::Backtest(a) => backtest::run(a),
+        Command::Features(a) => features::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Serve(a) => serve::run(a),

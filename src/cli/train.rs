@@ -1,4 +1,4 @@
-//! `tessera train --data FILE [--model FAMILY] [--labels LABELS.jsonl ...] --out models/NAME`:
+//! `tessera train --data FILE [--format events|rba] [--model FAMILY] [--labels LABELS.jsonl ...] --out models/NAME`:
 //! replays an event log through the live feature code, fits one model family on the labelled
 //! events, calibrates it, and writes the model directory (`model.json`, `metrics.json`,
 //! `card.html`).
@@ -16,10 +16,19 @@ use super::{CliError, load_config};
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = LABELS_HELP)]
 pub struct Args {
-    /// Event log (Parquet, as written by `tessera gen-data`, or a broker export of the scored
-    /// requests in the same schema).
+    /// Event log (Parquet or CSV, as written by `tessera gen-data`, or a broker export of the
+    /// scored requests in the same schema); with `--format rba`, a CSV file in the layout of the
+    /// public RBA login dataset.
     #[arg(long)]
     data: PathBuf,
+    /// Layout of `--data`: `events` (the event log) or `rba` (Wiefling et al.'s login dataset;
+    /// labels from its `Is Account Takeover` / `Is Attack IP` columns, see `--rba-label`).
+    #[arg(long, value_enum, default_value_t = Format::Events)]
+    format: Format,
+    /// With `--format rba`: the ground truth, `either` (a takeover or an attack address),
+    /// `takeover` or `attack-ip`.
+    #[arg(long, value_enum, default_value_t = RbaLabelArg::Either, conflicts_with = "labels")]
+    rba_label: RbaLabelArg,
     /// Label log written by `tessera serve` (`server.label_log`); repeat for several files.
     /// Labels are then joined by request_id and the `is_attack` column is ignored (it may be
     /// absent). Without it, labels come from `is_attack` (null = unlabelled).
@@ -40,6 +49,46 @@ pub struct Args {
     /// Configuration file (geo sources and feature tunables used during replay).
     #[arg(long)]
     config: Option<PathBuf>,
+}
+
+/// Layout of `--data`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The event log: Parquet or CSV (by extension).
+    Events,
+    /// The public RBA login dataset's CSV layout.
+    Rba,
+}
+
+/// `--rba-label`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RbaLabelArg {
+    /// `Is Account Takeover` or `Is Attack IP`.
+    Either,
+    /// `Is Account Takeover`.
+    Takeover,
+    /// `Is Attack IP`.
+    AttackIp,
+}
+
+impl RbaLabelArg {
+    fn as_str(self) -> &'static str {
+        match self {
+            RbaLabelArg::Either => "either",
+            RbaLabelArg::Takeover => "takeover",
+            RbaLabelArg::AttackIp => "attack-ip",
+        }
+    }
+}
+
+impl From<RbaLabelArg> for tessera::train::rba::RbaLabel {
+    fn from(a: RbaLabelArg) -> Self {
+        match a {
+            RbaLabelArg::Either => Self::Either,
+            RbaLabelArg::Takeover => Self::AccountTakeover,
+            RbaLabelArg::AttackIp => Self::AttackIp,
+        }
+    }
 }
 
 const LABELS_HELP: &str = "\
@@ -115,11 +164,54 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         labels,
         command,
     };
+    if args.format == Format::Rba {
+        if !args.labels.is_empty() {
+            return Err("--labels: not with --format rba (its labels are its own columns)".into());
+        }
+        let mut opts = opts;
+        opts.command = opts.command.replacen(
+            "tessera train",
+            &format!(
+                "tessera train --format rba --rba-label {}",
+                args.rba_label.as_str()
+            ),
+            1,
+        );
+        let (report, s) =
+            tessera::train::rba::train(&args.data, args.rba_label.into(), &opts, &cfg, &args.out)?;
+        print_rba(&s);
+        print_labels(&report.labels, report.refused_outcomes);
+        print_report(&report);
+        println!("wrote {}", args.out.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let report = tessera::train::train_with(&args.data, &opts, &cfg, &args.out)?;
     print_labels(&report.labels, report.refused_outcomes);
     print_report(&report);
     println!("wrote {}", args.out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints what an RBA-layout file held.
+pub fn print_rba(s: &tessera::train::rba::RbaSummary) {
+    println!(
+        "rba: {} logins of {} users ({} successful, {} failed); {} account takeover, {} from \
+         attack addresses; label: {}",
+        s.logins,
+        s.users,
+        s.successful,
+        s.failed,
+        s.takeover_rows,
+        s.attack_ip_rows,
+        serde_json::to_string(&s.label)
+            .unwrap_or_default()
+            .trim_matches('"')
+    );
+    println!(
+        "  {} distinct addresses ({} private, {} with several country/ASN answers); {} rows \
+         with a round-trip time (unused); {} user agents cut",
+        s.distinct_ips, s.private_ip_rows, s.ip_answer_conflicts, s.rtt_rows, s.user_agents_cut
+    );
 }
 
 /// Prints where the labels came from and what the join did.
@@ -176,7 +268,8 @@ pub fn print_report(r: &tessera::train::TrainReport) {
         m.splits.test.rows,
         m.calibration.chosen
     );
-    let mut cols: Vec<(&str, &tessera::train::metrics::Evaluation)> = vec![(m.family.as_str(), &m.test)];
+    let mut cols: Vec<(&str, &tessera::train::metrics::Evaluation)> =
+        vec![(m.family.as_str(), &m.test)];
     for (k, v) in &m.baselines {
         cols.push((k.as_str(), v));
     }
@@ -194,8 +287,12 @@ pub fn print_report(r: &tessera::train::TrainReport) {
     };
     row("ROC AUC", &|e| e.roc_auc);
     row("PR AUC", &|e| e.pr_auc);
-    row("recall at 1% genuine challenged", &|e| e.recall_at[0].recall);
-    row("recall at 5% genuine challenged", &|e| e.recall_at[1].recall);
+    row("recall at 1% genuine challenged", &|e| {
+        e.recall_at[0].recall
+    });
+    row("recall at 5% genuine challenged", &|e| {
+        e.recall_at[1].recall
+    });
     row("Brier score", &|e| e.brier);
     row("genuine with trust >= 99", &|e| e.trust_99_genuine);
     row("attacks with trust >= 99", &|e| e.trust_99_attacks);
@@ -203,7 +300,11 @@ pub fn print_report(r: &tessera::train::TrainReport) {
     for (tactic, t) in &m.test.per_tactic {
         print!("  {tactic:<32}");
         for (_, e) in &cols {
-            let v = e.per_tactic.get(tactic).map(|x| x.recall_at_5pct).unwrap_or(f64::NAN);
+            let v = e
+                .per_tactic
+                .get(tactic)
+                .map(|x| x.recall_at_5pct)
+                .unwrap_or(f64::NAN);
             print!(" {v:>10.4}");
         }
         println!("  ({} events)", t.events);

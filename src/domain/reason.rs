@@ -134,6 +134,9 @@ reason_codes! {
     /// The SIM of the customer's phone number changed recently (the broker's carrier check):
     /// a code sent by SMS alone would reach whoever holds the new SIM.
     RecentSimSwap = "recent_sim_swap", "Your phone number moved to a new SIM card recently, so we need an extra check.";
+    /// The address, network, country, browser or operating system is rare in the user's
+    /// verified history compared with everyone's (Freeman et al. likelihood ratios).
+    UnfamiliarContext = "unfamiliar_context", "Your network, location, browser or system is unusual for your account.";
 }
 
 impl std::fmt::Display for ReasonCode {

@@ -41,7 +41,8 @@ impl Tenants {
             let model = if t.model.trim().is_empty() {
                 None
             } else {
-                Some(Arc::new(super::load_model(&t.model)?))
+                let path = crate::model::active::resolve(&t.model, &cfg.model.dir)?;
+                Some(Arc::new(super::load_model(&path)?))
             };
             out.insert(name.clone(), TenantParts { policy, model });
         }

@@ -8,6 +8,7 @@
 
 pub mod context;
 pub mod device;
+pub mod freeman;
 pub mod geo;
 pub mod network;
 pub mod schema;
@@ -186,6 +187,9 @@ pub struct Evidence {
     pub cadence: Option<typing::Cadence>,
     /// What the device's user agent and platform say (read once), when a device is given.
     pub ua: Option<device::UaTraits>,
+    /// Keyed images of the request's attribute values for the Freeman likelihood ratios
+    /// (always set by [`evidence`]).
+    pub attributes: Option<crate::store::freeman::AttrKeys>,
 }
 
 /// Reads the evidence a request carries on its own. Pure; the store is not consulted, so the
@@ -195,10 +199,24 @@ pub fn evidence(
     intel: Option<&IpIntel<'_>>,
     cfg: &FeatureConfig,
     typing_key: &crate::keystroke::digraph::TypingKey,
+    attr_key: &freeman::AttrKey,
 ) -> Evidence {
+    let ua = req.req.device.as_ref().map(device::ua_traits);
+    let user_agent = req
+        .req
+        .device
+        .as_ref()
+        .and_then(|d| d.user_agent.as_deref());
     let mut ev = Evidence {
         fix: intel.and_then(|i| geo::user_fix(i, req.at_ms)),
-        ua: req.req.device.as_ref().map(device::ua_traits),
+        ua,
+        attributes: Some(freeman::attribute_keys(
+            attr_key,
+            req.ip,
+            intel,
+            user_agent,
+            ua.as_ref(),
+        )),
         ..Evidence::default()
     };
     typing::evidence(req, cfg, typing_key, &mut ev);
@@ -219,6 +237,8 @@ pub fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow) -> Findings {
     geo::extract(inputs, row, &mut findings);
     device::extract(inputs, row, &mut findings);
     context::extract(inputs, row, &mut findings);
+    // Last: it reads which sources the others found missing.
+    freeman::extract(inputs, row, &mut findings);
     findings
 }
 

@@ -81,7 +81,7 @@ macro_rules! features {
 }
 
 /// Version of the feature schema; bump on any change to names, order or meaning.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 features! {
     TypingAbsent = "typing.absent", NONE, RISK, 1.0, "1 when the request has fewer than 4 key events (autofill, paste, passkey, no timing on the channel)";
@@ -135,6 +135,13 @@ features! {
     ContextChannelWhatsapp = "context.channel_whatsapp", NONE, EITHER, 1.0, "channel one-hot";
     ContextChannelSms = "context.channel_sms", NONE, EITHER, 1.0, "channel one-hot";
     ContextChannelSocial = "context.channel_social", NONE, EITHER, 1.0, "channel one-hot";
+    FreemanIpLlr = "freeman.ip_llr", IP_STORE, RISK, 8.0, "ln(p(x)/p(x|u)) of the address: its /24 (IPv6 /48) within the AS, then the address (IPv6 /64) within it, population share over the user's smoothed share (Freeman et al. 2016), clipped to [0, 8]";
+    FreemanAsnLlr = "freeman.asn_llr", GEO_STORE, RISK, 8.0, "ln(p(x)/p(x|u)) of the autonomous system within its country, clipped to [0, 8]";
+    FreemanCountryLlr = "freeman.country_llr", GEO_STORE, RISK, 8.0, "ln(p(x)/p(x|u)) of the country, clipped to [0, 8]";
+    FreemanBrowserLlr = "freeman.browser_llr", DEVICE_STORE, RISK, 8.0, "ln(p(x)/p(x|u)) of the browser family, then its major version within it, clipped to [0, 8]";
+    FreemanOsLlr = "freeman.os_llr", DEVICE_STORE, RISK, 8.0, "ln(p(x)/p(x|u)) of the OS family, then its version within it, clipped to [0, 8]";
+    FreemanRiskLog = "freeman.risk_log", STORE, RISK, 40.0, "positive part of the Freeman score S: the sum of the five attribute log ratios, each clipped to ±8, browser and OS counting only above 0 (a claimed user agent earns no trust); 0 without verified history";
+    FreemanFamiliarLog = "freeman.familiar_log", STORE, TRUST, 24.0, "negative part of the Freeman score S (−S when S < 0): the user's own address, AS and country, learned from verified outcomes";
 }
 
 /// Number of features.
@@ -214,7 +221,7 @@ mod tests {
         for (i, f) in FEATURES.iter().enumerate() {
             let (family, rest) = f.name.split_once('.').expect("family.name");
             assert!(
-                ["typing", "device", "network", "geo", "context"].contains(&family),
+                ["typing", "device", "network", "geo", "context", "freeman"].contains(&family),
                 "{}",
                 f.name
             );
@@ -243,7 +250,7 @@ mod id_tests {
     #[test]
     fn ids_index_the_feature_table() {
         assert_eq!(F::TypingAbsent as usize, 0);
-        assert_eq!(F::ContextChannelSocial as usize, N_FEATURES - 1);
+        assert_eq!(F::FreemanFamiliarLog as usize, N_FEATURES - 1);
         assert_eq!(F::ALL.len(), N_FEATURES);
         assert!(F::ALL.iter().enumerate().all(|(i, f)| *f as usize == i));
         assert_eq!(

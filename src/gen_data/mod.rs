@@ -12,6 +12,7 @@ pub mod draft;
 pub mod genuine;
 pub mod parquet;
 pub mod population;
+pub mod rba;
 pub mod typing;
 pub mod world;
 

@@ -136,7 +136,11 @@ impl Anomaly {
         let sum: f64 = share.iter().sum();
         let gap = raw - self.expected();
         for (t, s) in terms.iter_mut().zip(share) {
-            *t = if sum > 1e-12 { (gap * s / sum) as f32 } else { 0.0 };
+            *t = if sum > 1e-12 {
+                (gap * s / sum) as f32
+            } else {
+                0.0
+            };
         }
         raw
     }

@@ -192,7 +192,9 @@ impl Artifact {
             });
         }
         let payload = art.kind.payload();
-        if art.format_version < 2 && (payload != Payload::Linear || art.calibration != Default::default()) {
+        if art.format_version < 2
+            && (payload != Payload::Linear || art.calibration != Default::default())
+        {
             return Err(malformed(
                 "format_version: 1 holds only uncalibrated linear models".into(),
             ));
@@ -215,7 +217,10 @@ impl Artifact {
             }
             Payload::Trees => {
                 let Some(e) = &art.trees else {
-                    return Err(malformed(format!("trees: required for kind {}", art.kind.name())));
+                    return Err(malformed(format!(
+                        "trees: required for kind {}",
+                        art.kind.name()
+                    )));
                 };
                 if !art.weights.is_empty() || art.anomaly.is_some() {
                     return Err(malformed(format!(

@@ -97,8 +97,7 @@ impl Calibration {
                 if x.iter().any(|v| !v.is_finite()) || x.windows(2).any(|w| w[1] <= w[0]) {
                     return Err("calibration.x: must be finite and strictly increasing".into());
                 }
-                if y.iter().any(|v| !(0.0..=1.0).contains(v)) || y.windows(2).any(|w| w[1] < w[0])
-                {
+                if y.iter().any(|v| !(0.0..=1.0).contains(v)) || y.windows(2).any(|w| w[1] < w[0]) {
                     return Err("calibration.y: must lie in [0, 1] and never decrease".into());
                 }
                 Ok(())
@@ -166,13 +165,25 @@ mod tests {
             x: vec![0.0, 1.0],
             y: vec![0.5, 0.2],
         };
-        assert!(bad.check().expect_err("decreasing").contains("calibration.y"));
+        assert!(
+            bad.check()
+                .expect_err("decreasing")
+                .contains("calibration.y")
+        );
         let bad = Calibration::Platt { a: -1.0, b: 0.0 };
-        assert!(bad.check().expect_err("negative slope").contains("calibration.a"));
+        assert!(
+            bad.check()
+                .expect_err("negative slope")
+                .contains("calibration.a")
+        );
         let bad = Calibration::Isotonic {
             x: vec![1.0, 1.0],
             y: vec![0.1, 0.2],
         };
-        assert!(bad.check().expect_err("repeated knot").contains("calibration.x"));
+        assert!(
+            bad.check()
+                .expect_err("repeated knot")
+                .contains("calibration.x")
+        );
     }
 }

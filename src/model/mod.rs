@@ -7,6 +7,7 @@
 //! maximises risk under the active model, so hiding a signal can never lower the challenge;
 //! every family keeps each feature's declared direction (checked at load).
 
+pub mod active;
 pub mod anomaly;
 pub mod artifact;
 pub mod calibration;

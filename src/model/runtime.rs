@@ -142,9 +142,9 @@ impl Model {
     /// a negative log-likelihood for the anomaly mixture).
     pub fn raw(&self, row: &FeatureRow) -> f64 {
         match &self.scorer {
-            Scorer::Linear { weights, intercept } => f64::from(
-                intercept + weights.iter().zip(row).map(|(w, x)| w * x).sum::<f32>(),
-            ),
+            Scorer::Linear { weights, intercept } => {
+                f64::from(intercept + weights.iter().zip(row).map(|(w, x)| w * x).sum::<f32>())
+            }
             Scorer::Trees(e) => f64::from(e.raw(row)),
             Scorer::Anomaly(a) => a.raw(row),
         }

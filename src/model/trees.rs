@@ -122,9 +122,14 @@ impl FlatTree {
         if n == 0 || n > MAX_NODES {
             return Err(format!("{n} nodes (1–{MAX_NODES})"));
         }
-        if [self.threshold.len(), self.left.len(), self.right.len(), self.value.len()]
-            .iter()
-            .any(|l| *l != n)
+        if [
+            self.threshold.len(),
+            self.left.len(),
+            self.right.len(),
+            self.value.len(),
+        ]
+        .iter()
+        .any(|l| *l != n)
         {
             return Err("feature, threshold, left, right and value differ in length".into());
         }
@@ -307,7 +312,10 @@ mod tests {
         assert!((raw - (0.9 + 0.5) / 2.0).abs() < 1e-6);
         assert!((e.raw(&row) - raw).abs() < 1e-6);
         assert!((e.expected() - 0.4).abs() < 1e-6);
-        assert!((terms[F::NetworkTor as usize] - 0.3).abs() < 1e-6, "{terms:?}");
+        assert!(
+            (terms[F::NetworkTor as usize] - 0.3).abs() < 1e-6,
+            "{terms:?}"
+        );
         let sum: f32 = terms.iter().sum();
         assert!((e.expected() + sum - raw).abs() < 1e-6);
 

@@ -1,5 +1,6 @@
 //! [`ModelFiles`]: where model artifacts may be read from, and how. A reload request
-//! (`POST /v1/admin/reload`) may only name `builtin`, `rules`, or a file *inside* the configured
+//! (`POST /v1/admin/reload`) may only name `builtin`, `rules`, `active` (the model `[model]
+//! dir/ACTIVE` names, see [`crate::model::active`]), or a file *inside* the configured
 //! `[model] dir`: no absolute path, no `..`, no symlink leading out of it. Whatever the source, only
 //! a regular file no larger than `[model] max_bytes` is read, and it is opened without blocking,
 //! so a FIFO or a device never stalls a thread or fills memory.
@@ -13,7 +14,7 @@ use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use crate::engine::load_artifact;
-use crate::model::{Artifact, ArtifactError};
+use crate::model::{Artifact, ArtifactError, active};
 
 /// Why an artifact was not loaded: a stable code for the audit log and a message for the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,6 +68,14 @@ impl ModelFiles {
         let (name, path) = match source {
             Source::Configured(p) | Source::Requested(p) if p == "builtin" || p == "rules" => {
                 return load_artifact(p).map_err(|e| refuse("not_artifact", e.to_string()));
+            }
+            // The model `[model] dir/ACTIVE` names, read through the same jail as a request.
+            Source::Configured(p) | Source::Requested(p) if p == active::ACTIVE => {
+                let name = active::active_name(&self.dir)
+                    .map_err(|e| refuse("not_artifact", e.to_string()))?
+                    .ok_or_else(|| refuse("not_found", "no model was promoted"))?;
+                let rel = format!("{name}/{}", active::MODEL_FILE);
+                ("the active model".to_string(), self.resolve(&rel)?)
             }
             Source::Configured(p) => (p.to_string(), PathBuf::from(p)),
             Source::Requested(p) => ("the requested artifact".to_string(), self.resolve(p)?),
@@ -217,5 +226,31 @@ mod tests {
         assert_eq!(e.code, "not_regular_file");
         let art = f.load(Source::Requested("builtin")).expect("builtin");
         assert!(!art.model_version.is_empty());
+    }
+
+    #[test]
+    fn active_loads_the_promoted_model_inside_the_folder() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = ModelFiles::new(dir.path(), 1 << 20);
+        let e = f
+            .load(Source::Requested("active"))
+            .expect_err("none promoted");
+        assert_eq!(e.code, "not_found");
+        let rules = crate::model::rules::artifact();
+        rules
+            .save(&active::artifact_path(dir.path(), "r1"))
+            .expect("save");
+        active::promote(dir.path(), "r1").expect("promote");
+        let art = f.load(Source::Configured("active")).expect("active");
+        assert_eq!(art.model_version, rules.model_version);
+        // A model directory that is a symlink out of the folder stays refused.
+        let outside = tempfile::tempdir().expect("tempdir");
+        rules
+            .save(&active::artifact_path(outside.path(), "x"))
+            .expect("save");
+        std::os::unix::fs::symlink(outside.path().join("x"), dir.path().join("x")).expect("link");
+        std::fs::write(dir.path().join(active::ACTIVE_FILE), "x\n").expect("write");
+        let e = f.load(Source::Requested("active")).expect_err("escapes");
+        assert_eq!(e.code, "outside_model_dir");
     }
 }

@@ -5,6 +5,9 @@
 //!   [`apply_outcome`], i.e. verified outcomes, and are otherwise only deleted ([`erase_user`],
 //!   [`expire`]). `score()` never writes them, so an attacker cannot train a victim's profile by
 //!   sending requests.
+//! - **Population** ([`freeman::PopCount`]: per tenant, how often each attribute value was seen
+//!   in verified events, for the Freeman et al. likelihood ratios) learns with the profiles,
+//!   only in [`apply_outcome`], and is only read by scoring.
 //! - **Activity** (velocity counters, distinct users per IP/device, timing vectors already seen,
 //!   the evidence of pending requests) is written by [`record`] on every scored request. It can
 //!   only ever raise risk, never trust.
@@ -21,10 +24,12 @@
 //! [`redb`]); all the logic is in this module, [`records`] and [`retention`], so every backend
 //! behaves the same.
 
+pub mod freeman;
 pub mod memory;
 pub mod records;
 pub mod redb;
 pub mod retention;
+pub mod upgrade;
 pub(crate) mod wal;
 
 use serde::{Serialize, de::DeserializeOwned};
@@ -50,16 +55,19 @@ pub enum Table {
     Ip,
     /// [`PendingEvidence`] by request pseudonym.
     Pending,
+    /// [`freeman::PopCount`] by attribute-value image ([`freeman::AttrKeys::population_key`]).
+    Population,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 5] = [
+    pub const ALL: [Table; 6] = [
         Table::Profile,
         Table::UserActivity,
         Table::Device,
         Table::Ip,
         Table::Pending,
+        Table::Population,
     ];
 
     /// Stable name (redb table name).
@@ -70,6 +78,7 @@ impl Table {
             Table::Device => "device",
             Table::Ip => "ip",
             Table::Pending => "pending",
+            Table::Population => "population",
         }
     }
 }
@@ -274,6 +283,9 @@ pub struct ProfileSnapshot {
     /// Distance from this request's timing sketch to the closest one seen for the user before
     /// it, ms (`None`: no sketch, or nothing comparable seen).
     pub replay_distance_ms: Option<f32>,
+    /// The tenant's decayed counts, over verified events, of this request's attribute values
+    /// (index `freeman::Level as usize`; all 0 when the request has no attribute keys).
+    pub population: [f64; freeman::N_LEVELS],
 }
 
 fn decode<T: DeserializeOwned>(table: Table, bytes: &[u8]) -> Result<T, StoreError> {
@@ -425,6 +437,9 @@ pub fn record(
             profile: load(kv, Table::Profile, &user)?,
             ..ProfileSnapshot::default()
         };
+        if let Some(keys) = &obs.pending.attributes {
+            snap.population = freeman::read_population(kv, keys, obs.at_ms)?;
+        }
         let mut act: UserActivity = load(kv, Table::UserActivity, &user)?.unwrap_or_default();
         snap.replay_distance_ms = act.observe(obs.at_ms, obs.failed, obs.sketch, cfg);
         save(kv, Table::UserActivity, &user, &act)?;
@@ -609,6 +624,9 @@ pub fn apply_outcome(
                         load(kv, Table::Profile, &user)?.unwrap_or_default();
                     profile.learn(&pending, cfg);
                     save(kv, Table::Profile, &user, &profile)?;
+                    if let Some(keys) = &pending.attributes {
+                        freeman::add_population(kv, keys, pending.at_ms, 1.0)?;
+                    }
                     pending.learned = true;
                 }
             }
@@ -655,6 +673,11 @@ pub fn apply_outcome(
                     p.unlearn(&pending);
                     save(kv, Table::Profile, &user, &p)?;
                 }
+                if pending.learned
+                    && let Some(keys) = &pending.attributes
+                {
+                    freeman::add_population(kv, keys, pending.at_ms, -1.0)?;
+                }
             }
         }
         save(kv, Table::Pending, &request, &pending)?;
@@ -690,6 +713,10 @@ pub struct ProfileExport {
     /// Timing entries (keyed-hash-named holds and digraphs) kept across both profiles; the
     /// entries themselves are not exported, since their names only mean something to the key.
     pub typing_entries: usize,
+    /// Attribute values (country, AS, address, browser, OS: keyed 32-bit images with decayed
+    /// counts, for the Freeman likelihood ratios) kept; like typing entries, not exported one
+    /// by one, since their names only mean something to the key.
+    pub attribute_values: usize,
     /// Scored requests counted for the user in the last 30 days.
     pub recent_attempts: u32,
     /// Failed challenges counted for the user in the last 30 days.
@@ -780,6 +807,7 @@ pub fn export_profile(
         typing_mobile_samples: p.typing_mobile.as_ref().map(|t| t.samples),
         typing_entries: p.typing_desktop.as_ref().map_or(0, |t| t.len())
             + p.typing_mobile.as_ref().map_or(0, |t| t.len()),
+        attribute_values: p.attributes.len(),
         recent_attempts: activity.as_ref().map_or(0, |a| {
             a.attempts
                 .count_between(now_ms - 30 * 86_400_000, now_ms.saturating_add(1))

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::freeman::{AttrHistory, AttrKeys};
 use crate::keystroke::digraph::{DigraphProfile, DigraphSample};
 use crate::privacy::Pseudonym;
 
@@ -523,6 +524,9 @@ pub struct UserProfile {
     pub typing_desktop: Option<DigraphProfile>,
     /// Typing profile on a phone or tablet, once enrolled.
     pub typing_mobile: Option<DigraphProfile>,
+    /// Decayed counts of the attribute values (country, AS, address, browser, OS) of verified
+    /// events, for the Freeman et al. likelihood ratios (format 6).
+    pub attributes: AttrHistory,
 }
 
 /// Evidence from a scored request, kept until its outcome arrives.
@@ -553,6 +557,10 @@ pub struct PendingEvidence {
     /// Hash of the caller and of the request but its timestamp: a retry must match it to get
     /// the first answer. All zero for offline replay.
     pub digest: [u8; 16],
+    /// Keyed images of the request's attribute values, learned into the profile and the
+    /// tenant's population counts if it is verified (format 6; `None` for requests scored
+    /// before the upgrade).
+    pub attributes: Option<AttrKeys>,
 }
 
 /// Recent activity on a user account.
@@ -728,6 +736,9 @@ impl UserProfile {
                 .get_or_insert_with(DigraphProfile::default)
                 .enroll(&t.sample, cfg.template_min_weight);
         }
+        if let Some(keys) = &ev.attributes {
+            self.attributes.learn(keys, ev.at_ms);
+        }
     }
 
     /// True when `device` was this user's own verified device before `at_ms`.
@@ -764,6 +775,9 @@ impl UserProfile {
             // A fading profile cannot subtract one sample exactly; drop the form factor's
             // profile instead (no template is a mild risk; a poisoned one would be a key).
             *self.typing_for_mut(t.mobile) = None;
+        }
+        if let Some(keys) = &ev.attributes {
+            self.attributes.unlearn(keys, ev.at_ms);
         }
     }
 
@@ -1000,117 +1014,5 @@ mod tests {
         p.unlearn(&phone);
         assert!(p.typing_for(true).is_none());
         assert_eq!(p.typing_for(false).map(|t| t.samples), Some(20));
-    }
-}
-
-/// Profile records as store formats 2–4 wrote them (devices without `fraud_ms`), read only by
-/// the upgrade to format 5 ([`upgrade_profile_v4`]).
-pub(crate) mod v4 {
-    use serde::{Deserialize, Serialize};
-
-    use super::{GeoFix, KnownPlace};
-    use crate::keystroke::digraph::DigraphProfile;
-    use crate::privacy::Pseudonym;
-
-    #[derive(Serialize, Deserialize)]
-    pub(crate) struct KnownDevice {
-        pub key: Pseudonym,
-        pub first_verified_ms: i64,
-        pub last_verified_ms: i64,
-        pub count: u32,
-    }
-
-    #[derive(Serialize, Deserialize)]
-    pub(crate) struct UserProfile {
-        pub verified_count: u32,
-        pub first_verified_ms: i64,
-        pub last_verified_ms: i64,
-        pub devices: Vec<KnownDevice>,
-        pub places: Vec<KnownPlace>,
-        pub last_fix: Option<GeoFix>,
-        pub home: Option<(f64, f64)>,
-        pub hours: [f32; 24],
-        pub typing_desktop: Option<DigraphProfile>,
-        pub typing_mobile: Option<DigraphProfile>,
-    }
-}
-
-/// Re-encodes a profile record written by store format 2–4 in format 5 (no device marked).
-pub fn upgrade_profile_v4(bytes: &[u8]) -> Result<Vec<u8>, postcard::Error> {
-    let old: v4::UserProfile = postcard::from_bytes(bytes)?;
-    let new = UserProfile {
-        verified_count: old.verified_count,
-        first_verified_ms: old.first_verified_ms,
-        last_verified_ms: old.last_verified_ms,
-        devices: old
-            .devices
-            .into_iter()
-            .map(|d| KnownDevice {
-                key: d.key,
-                first_verified_ms: d.first_verified_ms,
-                last_verified_ms: d.last_verified_ms,
-                count: d.count,
-                fraud_ms: None,
-            })
-            .collect(),
-        places: old.places,
-        last_fix: old.last_fix,
-        home: old.home,
-        hours: old.hours,
-        typing_desktop: old.typing_desktop,
-        typing_mobile: old.typing_mobile,
-    };
-    postcard::to_stdvec(&new)
-}
-
-#[cfg(test)]
-mod upgrade_tests {
-    use super::*;
-
-    #[test]
-    fn a_format_4_profile_reads_back_unchanged_with_no_device_marked() {
-        let key = Pseudonym([7; 16]);
-        let old = v4::UserProfile {
-            verified_count: 3,
-            first_verified_ms: 10,
-            last_verified_ms: 30,
-            devices: vec![
-                v4::KnownDevice {
-                    key,
-                    first_verified_ms: 10,
-                    last_verified_ms: 30,
-                    count: 3,
-                },
-                v4::KnownDevice {
-                    key: Pseudonym([8; 16]),
-                    first_verified_ms: 20,
-                    last_verified_ms: 20,
-                    count: 1,
-                },
-            ],
-            places: vec![KnownPlace {
-                country: "FR".into(),
-                city: "Paris".into(),
-                lat: 48.85,
-                lon: 2.35,
-                last_ms: 30,
-                count: 3,
-            }],
-            last_fix: None,
-            home: Some((48.85, 2.35)),
-            hours: [0.5; 24],
-            typing_desktop: None,
-            typing_mobile: None,
-        };
-        let bytes = postcard::to_stdvec(&old).expect("v4 bytes");
-        let upgraded = upgrade_profile_v4(&bytes).expect("upgrade");
-        let p: UserProfile = postcard::from_bytes(&upgraded).expect("v5");
-        assert_eq!(p.verified_count, 3);
-        assert_eq!(p.devices.len(), 2);
-        assert_eq!(p.devices[1].first_verified_ms, 20);
-        assert!(p.devices.iter().all(|d| d.fraud_ms.is_none()));
-        assert_eq!(p.places[0].city, "Paris");
-        assert_eq!(p.home, Some((48.85, 2.35)));
-        assert!(p.owned_before(&key, 11) && !p.owned_before(&key, 10));
     }
 }

@@ -9,6 +9,7 @@
 
 use serde::Serialize;
 
+use super::freeman::PopCount;
 use super::{
     DeviceActivity, Durability, IpActivity, KvWrite, PendingEvidence, ProfileStore, StoreError,
     Table, UserActivity, UserProfile, decode, encode,
@@ -63,8 +64,8 @@ fn scan_keys<T: serde::de::DeserializeOwned>(
 /// activity record, the pending evidence of their scored requests, and their pseudonym in the
 /// user sets of device and IP records (a record left empty is deleted).
 ///
-/// Left behind, because they cannot be tied to the user: per-IP attempt and failure counts
-/// (anonymous tallies) and fraud marks on devices and IPs (about the device or IP). User sets
+/// Left behind, because they cannot be tied to the user: per-IP attempt and failure counts and
+/// the tenant's population counts of attribute values (anonymous tallies) and fraud marks on devices and IPs (about the device or IP). User sets
 /// hold the low 32 bits of the pseudonym, so another user sharing them (about one chance in 67
 /// million per entry) would be removed too, lowering a distinct-user count by one.
 ///
@@ -166,7 +167,9 @@ pub struct Retention {
     /// touched for this long are deleted; sightings older than this are pruned from the user
     /// sets of the device and IP records kept. Default 30 days.
     pub activity_ms: i64,
-    /// Profiles with no verified event for this long are deleted. Default 365 days.
+    /// Profiles with no verified event for this long are deleted, and so are the tenant's
+    /// population counts of attribute values not seen in a verified event for this long.
+    /// Default 365 days.
     pub profile_ms: i64,
     /// Pending evidence older than this is deleted (its outcome is refused as expired anyway:
     /// the same value is `LearnConfig::pending_ttl_ms`). Default 7 days.
@@ -205,6 +208,8 @@ pub struct ExpiryStats {
     pub ip: TableExpiry,
     /// Pending evidence.
     pub pending: TableExpiry,
+    /// Population counts of attribute values.
+    pub population: TableExpiry,
     /// Records that could not be decoded (left alone).
     pub unreadable: u32,
 }
@@ -218,6 +223,7 @@ impl ExpiryStats {
             self.device,
             self.ip,
             self.pending,
+            self.population,
         ]
         .iter()
         .map(|t| t.deleted)
@@ -282,6 +288,14 @@ fn verdict(table: Table, bytes: &[u8], now_ms: i64, r: &Retention) -> Result<Ver
                 Verdict::Keep
             }
         }
+        Table::Population => {
+            let c: PopCount = decode(table, bytes)?;
+            if stale(Some(c.as_of_ms), r.profile_ms) {
+                Verdict::Delete
+            } else {
+                Verdict::Keep
+            }
+        }
     })
 }
 
@@ -306,6 +320,7 @@ pub fn expire(
         Table::Device,
         Table::Ip,
         Table::Profile,
+        Table::Population,
     ] {
         let mut candidates = Vec::new();
         store.scan(table, &mut |key, bytes| {
@@ -348,6 +363,7 @@ pub fn expire(
             Table::Device => stats.device = done,
             Table::Ip => stats.ip = done,
             Table::Pending => stats.pending = done,
+            Table::Population => stats.population = done,
         }
     }
     Ok(stats)

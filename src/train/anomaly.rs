@@ -1,17 +1,20 @@
 //! Fitting the anomaly family ([`crate::model::anomaly`]) for tenants with few labels: a
-//! Gaussian mixture fitted with linfa-clustering on the training rows *without their labels*
-//! (attacks are a few per cent of traffic, and a tenant without labels cannot remove them), on
-//! standardised features, then read one-sidedly at scoring. The labels are used only afterwards,
-//! by calibration on the validation split (a few hundred verified outcomes suffice for Platt
-//! scaling's two parameters).
+//! Gaussian mixture with diagonal covariances fitted by expectation–maximisation on the
+//! training rows *without their labels* (attacks are a few per cent of traffic, and a tenant
+//! without labels cannot remove them), on standardised features, then read one-sidedly at
+//! scoring. The labels are used only afterwards, by calibration on the validation split (a few
+//! hundred verified outcomes suffice for Platt scaling's two parameters).
+//!
+//! Why not linfa-clustering's `GaussianMixtureModel`: version 0.8 fits full covariances and,
+//! on these rows (many identical genuine requests, rare binary signals), its responsibilities
+//! become NaN ("Undefined ordering between a tested pair of values") whatever the start (k-means
+//! or random), ridge (up to 1e-2) or clipping. The model served is diagonal anyway, so the EM
+//! here is the diagonal one, in the log domain (log-sum-exp), from a seeded random start —
+//! deterministic for a seed (Dempster, Laird & Rubin 1977; Bishop, PRML §9.2).
 
-use linfa::DatasetBase;
-use linfa::traits::Fit;
-use linfa_clustering::GaussianMixtureModel;
-use ndarray::Array2;
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
-use rand_xoshiro::Xoshiro256Plus;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 use super::TrainError;
 use crate::features::{FeatureRow, N_FEATURES};
@@ -21,10 +24,14 @@ use crate::model::anomaly::{Anomaly, Component, MIN_SD};
 pub const COMPONENTS: usize = 4;
 /// Most rows the mixture is fitted on (a seeded sample of the training split).
 pub const MAX_ROWS: usize = 20_000;
-/// Ridge added to every covariance diagonal (standardised units).
-pub const REG_COVARIANCE: f64 = 1e-3;
+/// Smallest variance of a component (standardised units).
+pub const MIN_VARIANCE: f64 = 1e-2;
+/// Standardised values are clipped to ±this before fitting.
+pub const CLIP: f64 = 8.0;
 /// EM iterations at most.
-pub const MAX_ITERATIONS: u64 = 200;
+pub const MAX_ITERATIONS: usize = 200;
+/// EM stops when the mean log-likelihood improves by less than this.
+pub const TOLERANCE: f64 = 1e-6;
 
 /// Fits the mixture on `rows` (labels are not used). Returns it and its parameters.
 pub fn fit_anomaly(
@@ -39,7 +46,7 @@ pub fn fit_anomaly(
             10 * COMPONENTS
         )));
     }
-    let mut rng = Xoshiro256Plus::seed_from_u64(seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut pick: Vec<usize> = (0..rows.len()).collect();
     if pick.len() > MAX_ROWS {
         pick.shuffle(&mut rng);
@@ -47,6 +54,7 @@ pub fn fit_anomaly(
         pick.sort_unstable();
     }
     let n = pick.len();
+    let d = N_FEATURES;
     let mut mean = [0f64; N_FEATURES];
     let mut sd = [0f64; N_FEATURES];
     for &i in &pick {
@@ -56,58 +64,120 @@ pub fn fit_anomaly(
     }
     mean.iter_mut().for_each(|m| *m /= n as f64);
     for &i in &pick {
-        for j in 0..N_FEATURES {
+        for j in 0..d {
             sd[j] += (f64::from(rows[i][j]) - mean[j]).powi(2);
         }
     }
     sd.iter_mut()
         .for_each(|s| *s = (*s / n as f64).sqrt().max(MIN_SD));
-    let mut x = Array2::<f64>::zeros((n, N_FEATURES));
-    for (k, &i) in pick.iter().enumerate() {
-        for j in 0..N_FEATURES {
-            x[[k, j]] = (f64::from(rows[i][j]) - mean[j]) / sd[j];
+    let x: Vec<[f64; N_FEATURES]> = pick
+        .iter()
+        .map(|&i| {
+            let mut z = [0f64; N_FEATURES];
+            for j in 0..d {
+                z[j] = ((f64::from(rows[i][j]) - mean[j]) / sd[j]).clamp(-CLIP, CLIP);
+            }
+            z
+        })
+        .collect();
+    // Seeded random start: each row's responsibilities drawn at random, then an M step.
+    let k = COMPONENTS;
+    let mut resp: Vec<[f64; COMPONENTS]> = (0..n)
+        .map(|_| {
+            let mut r = [0f64; COMPONENTS];
+            let mut s = 0.0;
+            for v in r.iter_mut() {
+                *v = rng.gen_range(0.1..1.0);
+                s += *v;
+            }
+            r.iter_mut().for_each(|v| *v /= s);
+            r
+        })
+        .collect();
+    let mut w = [0f64; COMPONENTS];
+    let mut mu = vec![[0f64; N_FEATURES]; k];
+    let mut var = vec![[1f64; N_FEATURES]; k];
+    let mut last = f64::NEG_INFINITY;
+    let mut iterations = 0;
+    for it in 0..MAX_ITERATIONS {
+        iterations = it + 1;
+        // M step.
+        for c in 0..k {
+            let nk: f64 = resp.iter().map(|r| r[c]).sum::<f64>().max(1e-9);
+            w[c] = nk / n as f64;
+            let mut m = [0f64; N_FEATURES];
+            for (r, z) in resp.iter().zip(&x) {
+                for j in 0..d {
+                    m[j] += r[c] * z[j];
+                }
+            }
+            m.iter_mut().for_each(|v| *v /= nk);
+            let mut v = [0f64; N_FEATURES];
+            for (r, z) in resp.iter().zip(&x) {
+                for j in 0..d {
+                    v[j] += r[c] * (z[j] - m[j]).powi(2);
+                }
+            }
+            v.iter_mut().for_each(|s| *s = (*s / nk).max(MIN_VARIANCE));
+            mu[c] = m;
+            var[c] = v;
         }
-    }
-    let data = DatasetBase::from(x);
-    let gmm = GaussianMixtureModel::params(COMPONENTS)
-        .with_rng(Xoshiro256Plus::seed_from_u64(seed))
-        .reg_covariance(REG_COVARIANCE)
-        .max_n_iterations(MAX_ITERATIONS)
-        .n_runs(1)
-        .fit(&data)
-        .map_err(|e| TrainError::Fit(format!("anomaly: {e}")))?;
-    let (w, mu, cov) = (gmm.weights(), gmm.means(), gmm.covariances());
-    let mut components = Vec::with_capacity(COMPONENTS);
-    for k in 0..w.len() {
-        let weight = w[k];
-        if !(weight.is_finite() && weight > 0.0) {
-            continue;
+        // E step, log domain.
+        let consts: Vec<f64> = (0..k)
+            .map(|c| w[c].max(1e-300).ln() - 0.5 * var[c].iter().map(|v| v.ln()).sum::<f64>())
+            .collect();
+        let mut total = 0.0;
+        for (r, z) in resp.iter_mut().zip(&x) {
+            let mut lp = [0f64; COMPONENTS];
+            for c in 0..k {
+                let q: f64 = (0..d).map(|j| (z[j] - mu[c][j]).powi(2) / var[c][j]).sum();
+                lp[c] = consts[c] - 0.5 * q;
+            }
+            let m = lp.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let s: f64 = lp.iter().map(|l| (l - m).exp()).sum();
+            let lse = m + s.ln();
+            total += lse;
+            for c in 0..k {
+                r[c] = (lp[c] - lse).exp();
+            }
         }
-        let m: Vec<f64> = (0..N_FEATURES)
-            .map(|j| mu[[k, j]] * sd[j] + mean[j])
-            .collect();
-        let s: Vec<f64> = (0..N_FEATURES)
-            .map(|j| (cov[[k, j, j]].max(0.0).sqrt() * sd[j]).max(MIN_SD))
-            .collect();
-        if m.iter().chain(&s).any(|v| !v.is_finite()) {
+        let mean_ll = total / n as f64;
+        if !mean_ll.is_finite() {
             return Err(TrainError::Fit(
-                "anomaly: the mixture has non-finite parameters".into(),
+                "anomaly: the mixture's likelihood is not finite".into(),
             ));
         }
+        if mean_ll - last < TOLERANCE {
+            break;
+        }
+        last = mean_ll;
+    }
+    let mut components = Vec::with_capacity(k);
+    for c in 0..k {
+        if w[c] < 1e-6 {
+            continue;
+        }
+        let m: Vec<f64> = (0..d).map(|j| mu[c][j] * sd[j] + mean[j]).collect();
+        let s: Vec<f64> = (0..d)
+            .map(|j| (var[c][j].sqrt() * sd[j]).max(MIN_SD))
+            .collect();
         components.push(Component {
-            weight: weight.min(1.0),
+            weight: w[c].min(1.0),
             mean: m,
             sd: s,
         });
     }
     let a = Anomaly { components };
-    a.check().map_err(|e| TrainError::Fit(format!("anomaly: {e}")))?;
+    a.check()
+        .map_err(|e| TrainError::Fit(format!("anomaly: {e}")))?;
     let params = serde_json::json!({
-        "library": "linfa-clustering 0.8 (GaussianMixtureModel, full covariance; diagonal read one-sidedly at scoring)",
+        "method": "diagonal Gaussian mixture, EM from a seeded random start, read one-sidedly at scoring",
         "components": COMPONENTS,
         "rows": n,
-        "reg_covariance": REG_COVARIANCE,
-        "max_iterations": MAX_ITERATIONS,
+        "iterations": iterations,
+        "mean_log_likelihood": last,
+        "min_variance": MIN_VARIANCE,
+        "clip": CLIP,
         "labels_used_for_fit": false,
     });
     Ok((a, params))

@@ -39,6 +39,10 @@ pub struct DecisionReport {
     pub by_scenario: BTreeMap<String, (usize, usize)>,
 }
 
+/// Share of labelled scored events (by time) before the evaluated part: decisions are counted
+/// on the last 30 %.
+pub const EVALUATED_AFTER: f64 = 0.7;
+
 /// Replays `data` through an engine built from `cfg` (its store replaced by a fresh memory
 /// store and a fixed pseudonymisation key, as training does) and reports the held-out
 /// decisions.
@@ -64,7 +68,7 @@ pub fn backtest(data: &Path, cfg: &Config) -> Result<DecisionReport, TrainError>
             labelled_ts.len()
         )));
     }
-    let cut = ((labelled_ts.len() as f64) * super::TRAIN_SHARE) as usize;
+    let cut = ((labelled_ts.len() as f64) * EVALUATED_AFTER) as usize;
     let cutoff_ms = labelled_ts[cut.min(labelled_ts.len() - 1)];
     let (mut genuine, mut attacks) = (0usize, 0usize);
     let (mut g_challenged, mut g_denied, mut a_caught, mut a_escalated) = (0, 0, 0, 0);

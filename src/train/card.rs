@@ -34,7 +34,7 @@ pub fn model_card(
                     "unlabelled_rows_not_fitted": unlabelled_rows,
                 }),
                 format!(
-                    "tessera gen-data --users 2000 --days 60 --seed 7 --out data.parquet && tessera train --data data.parquet --out models/tessera-lr.json  (data path used: {data_path})"
+                    "tessera gen-data --users 2000 --days 60 --seed 7 --out data.parquet && tessera train --data data.parquet --model logistic --out models/NAME  (data path used: {data_path})"
                 ),
             )
         }
@@ -50,7 +50,7 @@ pub fn model_card(
             if s.failed_challenge == FailedChallenge::Attack {
                 cmd.push_str(" --failed-challenge-as-attack");
             }
-            cmd.push_str(" --out models/tessera-lr.json");
+            cmd.push_str(" --out models/NAME");
             (
                 json!({
                     "source": "label log of tessera serve, joined by request_id",
@@ -79,19 +79,8 @@ pub fn model_card(
     })
 }
 
-/// The model card as one self-contained HTML page (`card.html`).
-// A plain page until the plotted card lands (issue 11).
+/// The model card as one self-contained HTML page (`card.html`): plots, tables, limits and the
+/// reproducing command; see [`super::card_page`].
 pub fn card_html(metrics: &super::output::MetricsFile, art: &crate::model::Artifact) -> String {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
-    let body = serde_json::to_string_pretty(metrics).unwrap_or_default();
-    format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body><h1>{}</h1>\n<pre>{}</pre>\n</body></html>\n",
-        esc(&art.model_version),
-        esc(&art.model_version),
-        esc(&body)
-    )
+    super::card_page::render(metrics, art)
 }

@@ -1,15 +1,27 @@
-//! Reads the labelled event log (the Parquet file `tessera gen-data` writes, or a real broker
-//! export in the same schema) into typed [`LogEvent`]s in time order, with a summary.
+//! Reads the labelled event log (the Parquet file `tessera gen-data` writes, a real broker export
+//! in the same schema, or the same columns as CSV) into typed [`LogEvent`]s in time order, with a
+//! summary; [`write_event_log`] writes one back (Parquet or CSV, by extension).
 //!
 //! Ground truth comes from the `is_attack` column ([`LabelColumn::Read`]), where a null means
 //! "unknown": the event is replayed but not fitted. When labels come from the label log instead
 //! ([`LabelColumn::Ignore`], `tessera train --labels`), the column may be absent and is not read.
 //!
+//! The file type is told by the extension: `.parquet` or `.csv` (any case); anything else is
+//! [`DatasetError::UnknownFormat`]. A CSV file has a header row with the same column names; its
+//! values are text, read as text and converted here (`ts_ms` as a 64-bit integer, `is_attack` as
+//! `true`/`false` in any of three spellings, empty = null), so a value that does not convert is an error naming the column
+//! and row ([`DatasetError::BadValue`]) rather than a silent null.
+//!
 //! Uses the polars lazy API: scan and select the needed columns ([`scan`]); the events are read
 //! in time order batch by batch by [`super::stream`] (polars' streaming engine), and each batch's
 //! payloads are parsed in parallel ([`parse_batch`]).
 //! Outside data never panics: a missing column, a null, or a bad payload becomes a
-//! [`DatasetError`] naming the column, or the file row (0-based) and the payload field.
+//! [`DatasetError`] naming the column, or the file row (0-based, header not counted) and the
+//! payload field. Errors never echo a value. The RBA login layout (`train::rba`) reports its
+//! problems through the same type, by file, line and column.
+
+mod csv;
+mod write;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,6 +31,8 @@ use serde::Serialize;
 
 use crate::domain::validate::parse_timestamp;
 use crate::domain::{InputError, Limits, OutcomeRecord, ScoreRequest, ValidRequest};
+
+pub use write::write_event_log;
 
 /// Columns `read_dataset` needs, with their Parquet types; [`LABEL_COLUMN`] is needed too unless
 /// it is ignored. (`channel` and `ip` are conveniences duplicated from the payload and are not
@@ -49,6 +63,29 @@ pub enum LabelColumn {
 /// The column holding each row's 0-based position in the file (for error messages).
 pub(crate) const ROW_INDEX: &str = "__file_row";
 
+/// The file types [`read_dataset`] and [`write_event_log`] know, told by the extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// `.parquet`: typed columns.
+    Parquet,
+    /// `.csv`: a header row, then text values.
+    Csv,
+}
+
+impl FileFormat {
+    /// The format of `path` by its extension (any case); `None` for any other.
+    pub fn of(path: &Path) -> Option<FileFormat> {
+        let ext = path.extension()?.to_str()?;
+        if ext.eq_ignore_ascii_case("parquet") {
+            Some(FileFormat::Parquet)
+        } else if ext.eq_ignore_ascii_case("csv") {
+            Some(FileFormat::Csv)
+        } else {
+            None
+        }
+    }
+}
+
 /// Why a dataset could not be read. Row numbers are 0-based positions in the file.
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
@@ -67,6 +104,60 @@ pub enum DatasetError {
         path: String,
         /// The polars error.
         source: PolarsError,
+    },
+    /// The file name ends in neither `.parquet` nor `.csv`.
+    #[error("dataset {path}: unknown file type: expected a .parquet or .csv file")]
+    UnknownFormat {
+        /// The dataset path.
+        path: String,
+    },
+    /// A CSV value does not convert to its column's type (the value is not echoed).
+    #[error("row {row}: {column}: expected {expected}")]
+    BadValue {
+        /// File row (0-based, header not counted).
+        row: u64,
+        /// The column name.
+        column: &'static str,
+        /// What the column holds.
+        expected: &'static str,
+    },
+    /// A line of an RBA-layout file has a bad value; `column` is the file's column name.
+    #[error("{path}: line {line}: {column}: {problem}")]
+    Field {
+        /// The file.
+        path: String,
+        /// 1-based line in the file (the header is line 1).
+        line: u64,
+        /// The column, as the header names it.
+        column: &'static str,
+        /// What is wrong (never the value).
+        problem: &'static str,
+    },
+    /// A line of an RBA-layout file has too few or too many fields, or broken quoting.
+    #[error("{path}: line {line}: {problem}")]
+    Line {
+        /// The file.
+        path: String,
+        /// 1-based line in the file.
+        line: u64,
+        /// What is wrong (never the text).
+        problem: String,
+    },
+    /// The database of an RBA-layout file's geo answers could not be built.
+    #[error("{path}: building its ASN database: {source}")]
+    GeoDatabase {
+        /// The file.
+        path: String,
+        /// What the writer refused.
+        source: crate::geodb::GeoDbError,
+    },
+    /// The header of an RBA-layout file lacks a column.
+    #[error("{path}: line 1: header: missing column `{column}`")]
+    Header {
+        /// The file.
+        path: String,
+        /// The missing column.
+        column: &'static str,
     },
     /// A required column is absent.
     #[error("dataset: missing column `{column}`")]
@@ -167,13 +258,14 @@ pub struct Dataset {
     pub description: DatasetDescription,
 }
 
-/// Reads the Parquet event log at `path`, with ground truth from its `is_attack` column.
+/// Reads the event log at `path` (Parquet or CSV, by extension), with ground truth from its
+/// `is_attack` column.
 pub fn read_dataset(path: &Path) -> Result<Dataset, DatasetError> {
     read_dataset_with(path, LabelColumn::Read)
 }
 
-/// Reads the Parquet event log at `path` into memory; `labels` says whether `is_attack` is
-/// read. This materialises every event: [`super::stream::for_each_batch`] reads the same
+/// Reads the event log at `path` (Parquet or CSV, by extension) into memory; `labels` says
+/// whether `is_attack` is read. This materialises every event: [`super::stream::for_each_batch`] reads the same
 /// events in the same order in bounded memory, and is what `tessera train` uses.
 pub fn read_dataset_with(path: &Path, labels: LabelColumn) -> Result<Dataset, DatasetError> {
     let mut events = Vec::new();
@@ -204,12 +296,21 @@ pub(crate) fn polars_error(path: &Path, source: PolarsError) -> DatasetError {
 /// [`ROW_INDEX`]) and the needed columns, in file order (not yet sorted).
 pub(crate) fn scan(path: &Path, labels: LabelColumn) -> Result<LazyFrame, DatasetError> {
     let pl = |source| polars_error(path, source);
+    let format = FileFormat::of(path).ok_or_else(|| DatasetError::UnknownFormat {
+        path: path.display().to_string(),
+    })?;
     std::fs::metadata(path).map_err(|source| DatasetError::Io {
         path: path.display().to_string(),
         source,
     })?;
     let pl_path = PlRefPath::try_from_path(path).map_err(pl)?;
-    let mut lf = LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()).map_err(pl)?;
+    let mut lf = match format {
+        FileFormat::Parquet => {
+            LazyFrame::scan_parquet(pl_path, ScanArgsParquet::default()).map_err(pl)?
+        }
+        // Every column as text (schema inference off); converted below, value by value.
+        FileFormat::Csv => csv::scan(pl_path).map_err(pl)?,
+    };
     let schema = lf.collect_schema().map_err(pl)?;
     let mut needed: Vec<(&'static str, &'static str)> = REQUIRED_COLUMNS.to_vec();
     if labels == LabelColumn::Read {
@@ -219,10 +320,11 @@ pub(crate) fn scan(path: &Path, labels: LabelColumn) -> Result<LazyFrame, Datase
         let found = schema
             .get(column)
             .ok_or(DatasetError::MissingColumn { column })?;
-        let ok = match expected {
-            "i64" => *found == DataType::Int64,
-            "bool" => *found == DataType::Boolean,
-            _ => *found == DataType::String,
+        let ok = match (format, expected) {
+            (FileFormat::Csv, _) => *found == DataType::String,
+            (FileFormat::Parquet, "i64") => *found == DataType::Int64,
+            (FileFormat::Parquet, "bool") => *found == DataType::Boolean,
+            (FileFormat::Parquet, _) => *found == DataType::String,
         };
         if !ok {
             return Err(DatasetError::ColumnType {
@@ -233,7 +335,12 @@ pub(crate) fn scan(path: &Path, labels: LabelColumn) -> Result<LazyFrame, Datase
         }
     }
     let mut wanted: Vec<Expr> = vec![col(ROW_INDEX)];
-    wanted.extend(needed.iter().map(|(c, _)| col(*c)));
+    for &(column, expected) in &needed {
+        match format {
+            FileFormat::Csv => wanted.extend(csv::converted(column, expected)),
+            FileFormat::Parquet => wanted.push(col(column)),
+        }
+    }
     Ok(lf.with_row_index(ROW_INDEX, None).select(wanted))
 }
 
@@ -266,6 +373,33 @@ impl DatasetDescription {
     }
 }
 
+/// Why [`csv::unconverted`] stopped: a bad value, or polars.
+enum Failure {
+    Dataset(DatasetError),
+    Polars(PolarsError),
+}
+
+impl Failure {
+    fn into_dataset(self, path: &Path) -> DatasetError {
+        match self {
+            Failure::Dataset(d) => d,
+            Failure::Polars(source) => polars_error(path, source),
+        }
+    }
+}
+
+impl From<PolarsError> for Failure {
+    fn from(e: PolarsError) -> Self {
+        Failure::Polars(e)
+    }
+}
+
+impl From<DatasetError> for Failure {
+    fn from(e: DatasetError) -> Self {
+        Failure::Dataset(e)
+    }
+}
+
 /// The columns of one batch read by [`scan`].
 struct Columns<'a> {
     file_row: &'a IdxCa,
@@ -288,8 +422,16 @@ pub(crate) fn parse_batch(
     let pl = |source| polars_error(path, source);
     let mut df = df.clone();
     df.rechunk_mut();
+    let file_row = df.column(ROW_INDEX).and_then(|c| c.idx()).map_err(pl)?;
+    // CSV: a value that did not convert is an error naming its column and row.
+    csv::unconverted(&df, file_row, "ts_ms", "a whole number of ms since 1970")
+        .map_err(|e| e.into_dataset(path))?;
+    if df.column(LABEL_COLUMN.0).is_ok() {
+        csv::unconverted(&df, file_row, LABEL_COLUMN.0, "true, false or empty")
+            .map_err(|e| e.into_dataset(path))?;
+    }
     let c = Columns {
-        file_row: df.column(ROW_INDEX).and_then(|c| c.idx()).map_err(pl)?,
+        file_row,
         ts: df.column("ts_ms").and_then(|c| c.i64()).map_err(pl)?,
         kind: df.column("kind").and_then(|c| c.str()).map_err(pl)?,
         request_id: df.column("request_id").and_then(|c| c.str()).map_err(pl)?,

@@ -101,7 +101,12 @@ pub fn fit_logistic(rows: &[FeatureRow], y: &[bool]) -> Result<Fitted, TrainErro
                 violated = true;
             }
         }
-        tracing::debug!(round, columns = columns.len(), violated, "logistic fit round");
+        tracing::debug!(
+            round,
+            columns = columns.len(),
+            violated,
+            "logistic fit round"
+        );
         if !violated {
             break;
         }

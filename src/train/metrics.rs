@@ -343,7 +343,11 @@ pub fn evaluate_full(
             .fold((0u64, 0u64), |(h, a), (p, _)| {
                 (h + u64::from(trust_of(*p) >= 99.0), a + 1)
             });
-        if all == 0 { 0.0 } else { hit as f64 / all as f64 }
+        if all == 0 {
+            0.0
+        } else {
+            hit as f64 / all as f64
+        }
     };
     Evaluation {
         events: n as u64,

@@ -5,15 +5,22 @@
 //! held-out split ([`metrics`]), and write the artifact with its schema, metrics and model card
 //! ([`card`]).
 
-pub mod backtest;
-pub mod calibrate;
 pub mod anomaly;
+pub mod backtest;
+pub mod backtest_compare;
+pub mod calibrate;
 pub mod card;
+pub mod card_page;
+pub mod catalog;
 pub mod dataset;
+pub mod export;
 pub mod fit;
 pub mod labels;
 pub mod metrics;
 pub mod output;
+pub mod plots;
+pub mod progress;
+pub mod rba;
 pub mod replay;
 pub mod stream;
 pub mod trees;
@@ -180,7 +187,10 @@ impl Prepared {
     }
     /// Rows and labels of the test split.
     pub fn test(&self) -> (&[FeatureRow], &[bool]) {
-        (&self.rows[self.validation_end..], &self.ys[self.validation_end..])
+        (
+            &self.rows[self.validation_end..],
+            &self.ys[self.validation_end..],
+        )
     }
     fn split_info(&self, from: usize, to: usize) -> output::SplitInfo {
         let time = |i: usize| {
@@ -334,16 +344,15 @@ fn split_replayed(
     let validation_end = cut_at(TRAIN_SHARE + VALIDATION_SHARE).max(train_end);
     // Sources missing by design or by failure are imputed with neutral values learned from the
     // training rows only, in training and evaluation alike, exactly as serving imputes them.
-    let neutral = neutral_values(
-        &rows[..train_end],
-        &absences[..train_end],
-        &ys[..train_end],
-    );
+    let neutral = neutral_values(&rows[..train_end], &absences[..train_end], &ys[..train_end]);
     for (row, u) in rows.iter_mut().zip(&absences) {
         impute_neutral(row, u, &neutral);
     }
     let both = |ys: &[bool]| ys.iter().any(|y| *y) && ys.iter().any(|y| !*y);
-    if !both(&ys[..train_end]) || !both(&ys[train_end..validation_end]) || !both(&ys[validation_end..]) {
+    if !both(&ys[..train_end])
+        || !both(&ys[train_end..validation_end])
+        || !both(&ys[validation_end..])
+    {
         return Err(TrainError::Data(
             "every time split (train, validation, test) needs both attacks and genuine events"
                 .into(),
@@ -419,16 +428,11 @@ pub fn fit_family(
             serde_json::json!({"hand_set": true})
         }
         ModelKind::Freeman => {
-            let i = crate::features::feature_index("freeman.risk_log").ok_or_else(|| {
-                TrainError::Data(
-                    "freeman: this build's feature schema has no freeman.risk_log".into(),
-                )
-            })?;
-            let mut w = vec![0.0; FEATURES.len()];
-            w[i] = 1.0;
-            art.weights = w;
-            art.intercept = 0.0;
-            serde_json::json!({"fixed": "log-odds = freeman.risk_log (Freeman et al., NDSS 2016); calibrated on validation"})
+            let rate = ys.iter().filter(|y| **y).count() as f64 / ys.len().max(1) as f64;
+            let f = rules::freeman_artifact(rate);
+            art.weights = f.weights;
+            art.intercept = f.intercept;
+            serde_json::json!({"fixed": "log-odds = prior odds + freeman.risk_log − freeman.familiar_log (Freeman et al., NDSS 2016); the prior is the training split's attack rate; calibrated on validation", "attack_rate": rate})
         }
         ModelKind::Forest => {
             let (e, params) = trees::fit_forest(rows, ys, seed)?;
@@ -500,8 +504,14 @@ fn choose_threshold(
             .iter()
             .zip(ys)
             .filter(|(_, y)| **y == want)
-            .fold((0u64, 0u64), |(h, a), (p, _)| (h + u64::from(trust(*p) < allow), a + 1));
-        if all == 0 { 0.0 } else { hit as f64 / all as f64 }
+            .fold((0u64, 0u64), |(h, a), (p, _)| {
+                (h + u64::from(trust(*p) < allow), a + 1)
+            });
+        if all == 0 {
+            0.0
+        } else {
+            hit as f64 / all as f64
+        }
     };
     // The highest allow threshold (most attacks challenged) within the genuine budget.
     let allow = (0..=100u8)
@@ -546,7 +556,10 @@ pub fn finish(
     let test = metrics::evaluate_full(&test_raw, &test_p, test_y, &scenarios);
     let mut baselines = BTreeMap::new();
     let mut curves = BTreeMap::new();
-    curves.insert(art.kind.name().to_string(), output::curves(&test_raw, test_y, 200));
+    curves.insert(
+        art.kind.name().to_string(),
+        output::curves(&test_raw, test_y, 200),
+    );
     let rules_model = Model::from_artifact(&rules::artifact());
     let (r_raw, r_p) = score_rows(&rules_model, test_rows);
     baselines.insert(
@@ -687,9 +700,15 @@ pub fn train_prepared(
     // The legacy three-threshold summary, for the command line.
     let (test_rows, test_y) = p.test();
     let model = Model::from_artifact(&art);
-    let probs = |m: &Model| test_rows.iter().map(|r| m.probability(r)).collect::<Vec<f64>>();
+    let probs = |m: &Model| {
+        test_rows
+            .iter()
+            .map(|r| m.probability(r))
+            .collect::<Vec<f64>>()
+    };
     let model_metrics = metrics::evaluate(&probs(&model), test_y);
-    let rules_metrics = metrics::evaluate(&probs(&Model::from_artifact(&rules::artifact())), test_y);
+    let rules_metrics =
+        metrics::evaluate(&probs(&Model::from_artifact(&rules::artifact())), test_y);
     Ok(TrainReport {
         model: model_metrics,
         rules_baseline: rules_metrics,

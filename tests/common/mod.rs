@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: engines on real parts and request builders.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod http;
 
 use std::path::PathBuf;

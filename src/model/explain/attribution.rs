@@ -145,6 +145,13 @@ pub fn code_of(f: F, raw: &FeatureRow, findings: &Findings, ip_velocity_found: b
         | F::ContextChannelWhatsapp
         | F::ContextChannelSms
         | F::ContextChannelSocial => R::ChannelRisk,
+        F::FreemanIpLlr
+        | F::FreemanAsnLlr
+        | F::FreemanCountryLlr
+        | F::FreemanBrowserLlr
+        | F::FreemanOsLlr
+        | F::FreemanRiskLog => R::UnfamiliarContext,
+        F::FreemanFamiliarLog => R::KnownLocation,
     }
 }
 
@@ -167,7 +174,12 @@ pub fn attribute(
     ip_velocity_found: bool,
 ) -> Attribution {
     let (row, _) = impute(model, raw, &findings.unavailable);
-    attribute_imputed(&Split::new(model, raw, &row), raw, findings, ip_velocity_found)
+    attribute_imputed(
+        &Split::new(model, raw, &row),
+        raw,
+        findings,
+        ip_velocity_found,
+    )
 }
 
 /// [`attribute`] for a caller that has already imputed the row and split it (scoring has).

@@ -386,8 +386,8 @@ fn round2(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Model;
     use crate::features::N_FEATURES;
+    use crate::model::Model;
 
     #[test]
     fn finish_lists_found_policy_and_attributed_codes_summing_to_the_drop() {

@@ -51,12 +51,14 @@ fn def(table: Table) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
 /// with another version is refused at open with a clear error, rather than every read failing as
 /// a corrupt record. Format 3 adds the write-ahead log beside the file (`PATH.wal/`), which a
 /// format-2 build would ignore; format 4 adds to pending evidence its receipt, first answer and
-/// applied outcomes; format 5 adds to a profile's known devices the user-scoped fraud mark. A
-/// format-2 file (no log) is upgraded in place by dropping its pending evidence (the outcomes of
-/// requests scored before the upgrade are then refused as unknown); a format-2 to -4 file has
-/// its profiles re-encoded, after its write-ahead log is replayed, in the transaction that
-/// stamps format 5.
-pub const STORE_FORMAT: u32 = 5;
+/// applied outcomes; format 5 adds to a profile's known devices the user-scoped fraud mark;
+/// format 6 adds the Freeman attribute history to profiles, the attribute keys to pending
+/// evidence and the `population` table. A format-2 file (no log) is upgraded in place by
+/// dropping its pending evidence (the outcomes of requests scored before the upgrade are then
+/// refused as unknown); a format-2 to -5 file has its profiles and pending evidence re-encoded
+/// ([`super::upgrade`]), after its write-ahead log is replayed, in the transaction that stamps
+/// format 6.
+pub const STORE_FORMAT: u32 = 6;
 
 /// The directory of the write-ahead log of the store at `path`: `PATH.wal`.
 pub fn wal_dir(path: &Path) -> std::path::PathBuf {
@@ -111,8 +113,9 @@ impl RedbStore {
             .list_tables()
             .map_err(|e| open_err(e.to_string()))?
             .any(|t| t.name() != "meta");
-        let mut upgrade_pending = false;
-        let mut upgrade_profiles = false;
+        let mut drop_pending = false;
+        // The format whose records are re-encoded once the log is replayed.
+        let mut upgrade_from = None;
         {
             let mut meta = txn.open_table(META).map_err(|e| open_err(e.to_string()))?;
             let found = meta
@@ -122,13 +125,13 @@ impl RedbStore {
             match found {
                 Some(v) if v == STORE_FORMAT => {}
                 Some(2) => {
-                    // Stamped 4 now (pending dropped); 5 once the profiles are re-encoded.
+                    // Stamped 4 now (pending dropped); 6 once the profiles are re-encoded.
                     meta.insert("format", 4)
                         .map_err(|e| open_err(e.to_string()))?;
-                    upgrade_pending = true;
-                    upgrade_profiles = true;
+                    drop_pending = true;
+                    upgrade_from = Some(4);
                 }
-                Some(4) => upgrade_profiles = true,
+                Some(v @ (4 | 5)) => upgrade_from = Some(v),
                 Some(v) => {
                     return Err(open_err(format!(
                         "written with store format {v}; this build reads format {STORE_FORMAT} \
@@ -147,7 +150,7 @@ impl RedbStore {
                 }
             }
         }
-        if upgrade_pending {
+        if drop_pending {
             // Format-2 pending records lack the receipt, answer and applied outcomes.
             txn.delete_table(def(Table::Pending))
                 .map_err(|e| open_err(e.to_string()))?;
@@ -175,9 +178,13 @@ impl RedbStore {
         }
         wal.remove_before(wal.segment())
             .map_err(|e| open_err(format!("write-ahead log: {e}")))?;
-        if upgrade_profiles {
-            let n = upgrade_profiles_to_5(&db).map_err(open_err)?;
-            tracing::warn!(profiles = n, "store upgraded to format {STORE_FORMAT}");
+        if let Some(from) = upgrade_from {
+            let (profiles, pending) = upgrade_records(&db, from).map_err(open_err)?;
+            tracing::warn!(
+                profiles,
+                pending,
+                "store upgraded from format {from} to format {STORE_FORMAT}"
+            );
         }
         let inner = Arc::new(Inner {
             db,
@@ -318,34 +325,48 @@ impl ProfileStore for RedbStore {
     }
 }
 
-/// Re-encodes every profile written by formats 2–4 and stamps format 5, in one transaction (a
-/// crash before its commit leaves the file at its old format, and the next open does it again).
-fn upgrade_profiles_to_5(db: &Database) -> Result<usize, String> {
+/// Re-encodes every profile and pending record written by format `from` (4 or 5; a format-2
+/// file arrives here as 4 with its pending evidence dropped) and stamps the current format, in
+/// one transaction (a crash before its commit leaves the file at its old format, and the next
+/// open does it again). Returns the numbers of profiles and pending records re-encoded.
+fn upgrade_records(db: &Database, from: u32) -> Result<(usize, usize), String> {
     let mut txn = db.begin_write().map_err(|e| e.to_string())?;
     txn.set_durability(redb::Durability::Immediate)
         .map_err(|e| e.to_string())?;
-    let mut n = 0;
+    let profiles = reencode(&txn, Table::Profile, |b| {
+        super::upgrade::upgrade_profile(b, from)
+    })?;
+    let pending = reencode(&txn, Table::Pending, super::upgrade::upgrade_pending)?;
     {
-        let mut table = txn
-            .open_table(def(Table::Profile))
-            .map_err(|e| e.to_string())?;
-        let mut upgraded = Vec::new();
-        for item in table.iter().map_err(|e| e.to_string())? {
-            let (k, v) = item.map_err(|e| e.to_string())?;
-            let bytes = super::records::upgrade_profile_v4(v.value())
-                .map_err(|e| format!("upgrading a profile to format {STORE_FORMAT}: {e}"))?;
-            upgraded.push((k.value().to_vec(), bytes));
-        }
-        for (k, v) in &upgraded {
-            table
-                .insert(k.as_slice(), v.as_slice())
-                .map_err(|e| e.to_string())?;
-            n += 1;
-        }
         let mut meta = txn.open_table(META).map_err(|e| e.to_string())?;
         meta.insert("format", STORE_FORMAT)
             .map_err(|e| e.to_string())?;
     }
     txn.commit().map_err(|e| e.to_string())?;
-    Ok(n)
+    Ok((profiles, pending))
+}
+
+/// Replaces every record of `table` by `upgrade` of it; returns how many.
+fn reencode(
+    txn: &redb::WriteTransaction,
+    table: Table,
+    upgrade: impl Fn(&[u8]) -> Result<Vec<u8>, postcard::Error>,
+) -> Result<usize, String> {
+    let mut t = txn.open_table(def(table)).map_err(|e| e.to_string())?;
+    let mut upgraded = Vec::new();
+    for item in t.iter().map_err(|e| e.to_string())? {
+        let (k, v) = item.map_err(|e| e.to_string())?;
+        let bytes = upgrade(v.value()).map_err(|e| {
+            format!(
+                "upgrading a {} record to format {STORE_FORMAT}: {e}",
+                table.name()
+            )
+        })?;
+        upgraded.push((k.value().to_vec(), bytes));
+    }
+    for (k, v) in &upgraded {
+        t.insert(k.as_slice(), v.as_slice())
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(upgraded.len())
 }

@@ -383,7 +383,8 @@ fn reads_after_a_checkpoint_see_the_committed_batch_not_an_older_file_snapshot()
 
 #[test]
 fn a_format_4_file_is_upgraded_with_its_profiles_readable() {
-    use crate::store::records::{UserProfile, v4};
+    use crate::store::records::UserProfile;
+    use crate::store::upgrade::v4;
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("four.redb");
     let old = v4::UserProfile {
@@ -421,7 +422,7 @@ fn a_format_4_file_is_upgraded_with_its_profiles_readable() {
     }
     let s = RedbStore::open(&path).expect("upgrade");
     let bytes = get(&s, Table::Profile, 1).expect("profile kept");
-    let p: UserProfile = postcard::from_bytes(&bytes).expect("format 5 profile");
+    let p: UserProfile = postcard::from_bytes(&bytes).expect("current profile");
     assert_eq!(p.verified_count, 2);
     assert_eq!(p.devices.len(), 1);
     assert_eq!(p.devices[0].fraud_ms, None);
@@ -435,4 +436,115 @@ fn a_format_4_file_is_upgraded_with_its_profiles_readable() {
         .expect("get")
         .map(|v| v.value());
     assert_eq!(stamp, Some(STORE_FORMAT));
+}
+
+#[test]
+fn a_format_5_file_is_upgraded_in_place_and_learns_attributes_after() {
+    use crate::store::records::{KnownDevice, PendingEvidence, UserProfile};
+    use crate::store::upgrade::v5;
+    use crate::store::{
+        LearnConfig, OutcomeEffect, OutcomeInput, ProfileStore, apply_outcome, load,
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("five.redb");
+    let user = crate::privacy::Pseudonym([1; 16]);
+    let device = crate::privacy::Pseudonym([3; 16]);
+    let old = v5::UserProfile {
+        verified_count: 4,
+        first_verified_ms: 5,
+        last_verified_ms: 9,
+        devices: vec![KnownDevice {
+            key: device,
+            first_verified_ms: 5,
+            last_verified_ms: 9,
+            count: 4,
+            fraud_ms: Some(7),
+        }],
+        places: Vec::new(),
+        last_fix: None,
+        home: None,
+        hours: [0.0; 24],
+        typing_desktop: None,
+        typing_mobile: None,
+    };
+    let pending = v5::PendingEvidence {
+        user,
+        at_ms: 1_000,
+        device: Some(device),
+        ip: None,
+        fix: None,
+        typing: None,
+        hour: 0,
+        learned: false,
+        receipt: [0; 16],
+        applied: 0,
+        digest: [0; 16],
+    };
+    {
+        let db = Database::create(&path).expect("create");
+        let txn = db.begin_write().expect("txn");
+        txn.open_table(META)
+            .expect("meta")
+            .insert("format", 5)
+            .expect("stamp");
+        txn.open_table(def(Table::Profile))
+            .expect("profiles")
+            .insert(
+                user.0.as_slice(),
+                postcard::to_stdvec(&old).expect("v5").as_slice(),
+            )
+            .expect("insert");
+        txn.open_table(def(Table::Pending))
+            .expect("pending")
+            .insert(
+                [2u8; 16].as_slice(),
+                postcard::to_stdvec(&pending).expect("v5").as_slice(),
+            )
+            .expect("insert");
+        txn.commit().expect("commit");
+    }
+    let s = RedbStore::open(&path).expect("upgrade");
+    let mut p: Option<UserProfile> = None;
+    let mut e: Option<PendingEvidence> = None;
+    s.read(&mut |kv| {
+        p = load(kv, Table::Profile, &user)?;
+        e = load(kv, Table::Pending, &crate::privacy::Pseudonym([2; 16]))?;
+        Ok(())
+    })
+    .expect("read");
+    let p = p.expect("profile kept");
+    assert_eq!((p.verified_count, p.devices[0].fraud_ms), (4, Some(7)));
+    assert!(p.attributes.is_empty());
+    assert_eq!(e.expect("pending kept").attributes, None);
+    // The outcome of a request scored before the upgrade still teaches the profile.
+    let input = OutcomeInput {
+        request: crate::privacy::Pseudonym([2; 16]),
+        user,
+        outcome: crate::domain::OutcomeKind::OtpPassed,
+        at_ms: 2_000,
+        receipt: None,
+    };
+    let applied = apply_outcome(&s, &input, &LearnConfig::default())
+        .expect("store")
+        .expect("applied");
+    assert_eq!(applied.effect, OutcomeEffect::Learned);
+    drop(s);
+    let db = Database::create(&path).expect("open");
+    let txn = db.begin_read().expect("read");
+    let stamp = txn
+        .open_table(META)
+        .expect("meta")
+        .get("format")
+        .expect("get")
+        .map(|v| v.value());
+    assert_eq!(stamp, Some(6));
+    let bytes = txn
+        .open_table(def(Table::Profile))
+        .expect("profiles")
+        .get(user.0.as_slice())
+        .expect("get")
+        .map(|v| v.value().to_vec())
+        .expect("profile");
+    let p: UserProfile = postcard::from_bytes(&bytes).expect("format 6");
+    assert_eq!(p.verified_count, 5);
 }
