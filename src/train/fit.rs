@@ -4,7 +4,7 @@
 
 use linfa::prelude::*;
 use linfa_logistic::LogisticRegression;
-use ndarray::{Array1, Array2, ShapeBuilder};
+use ndarray::{Array1, Array2};
 
 use super::TrainError;
 use crate::features::{FEATURES, FeatureRow, N_FEATURES};
@@ -49,64 +49,54 @@ pub fn fit_logistic(rows: &[FeatureRow], y: &[bool]) -> Result<Fitted, TrainErro
         }
     }
     sd.iter_mut().for_each(|s| *s = (*s / n as f64).sqrt());
+    let mut x = Array2::<f64>::zeros((n, N_FEATURES));
+    for (i, r) in rows.iter().enumerate() {
+        for j in 0..N_FEATURES {
+            x[[i, j]] = if sd[j] > 1e-9 {
+                (f64::from(r[j]) - mean[j]) / sd[j]
+            } else {
+                0.0
+            };
+        }
+    }
     let targets: Array1<bool> = y.iter().copied().collect();
     // Sign-constrained fit (active set): fit, drop every feature whose weight points against
-    // its declared direction, refit without them (warm-started from the last fit), until none
-    // does.
+    // its declared direction, refit without them, until none does.
     let mut active: Vec<bool> = sd.iter().map(|s| *s > 1e-9).collect();
     let mut weights = vec![0.0; N_FEATURES];
     let mut intercept = 0.0;
-    // The last fit's standardised parameters per feature, and its intercept (linfa's sign).
-    let mut warm: Option<(Vec<f64>, f64)> = None;
-    for round in 0..=N_FEATURES {
-        let columns: Vec<usize> = (0..N_FEATURES).filter(|j| active[*j]).collect();
-        if columns.is_empty() {
-            // Nothing left to weigh: the intercept alone, the base rate's log-odds.
-            weights = vec![0.0; N_FEATURES];
-            intercept = (positives as f64 / (n - positives) as f64).ln();
-            break;
-        }
-        let xa = standardised(rows, &columns, &mean, &sd);
-        let mut params = LogisticRegression::default()
-            .alpha(ALPHA)
-            .max_iterations(MAX_ITERATIONS);
-        if let Some((w, b)) = &warm {
-            let mut init: Array1<f64> = columns.iter().map(|j| w[*j]).collect();
-            init = ndarray::concatenate![ndarray::Axis(0), init, Array1::from_elem(1, *b)];
-            params = params.initial_params(init);
+    for _round in 0..=N_FEATURES {
+        let mut xa = x.clone();
+        for (j, on) in active.iter().enumerate() {
+            if !on {
+                xa.column_mut(j).fill(0.0);
+            }
         }
         let dataset = Dataset::new(xa, targets.clone());
-        let model = params
+        let model = LogisticRegression::default()
+            .alpha(ALPHA)
+            .max_iterations(MAX_ITERATIONS)
             .fit(&dataset)
             .map_err(|e| TrainError::Fit(e.to_string()))?;
         // linfa models the log-odds of its `pos` class; make it the attack class.
         let sign = if model.labels().pos.class { 1.0 } else { -1.0 };
-        let fitted = model.params();
-        let mut standard = vec![0.0; N_FEATURES];
+        let params = model.params();
         weights = vec![0.0; N_FEATURES];
         intercept = sign * model.intercept();
-        for (k, j) in columns.iter().enumerate() {
-            let p = fitted.get(k).copied().unwrap_or(0.0);
-            standard[*j] = p;
-            let w = sign * p / sd[*j];
-            weights[*j] = w;
-            intercept -= w * mean[*j];
+        for j in 0..N_FEATURES {
+            if active[j] {
+                let w = sign * params[j] / sd[j];
+                weights[j] = w;
+                intercept -= w * mean[j];
+            }
         }
-        warm = Some((standard, model.intercept()));
         let mut violated = false;
         for (j, def) in FEATURES.iter().enumerate() {
             if active[j] && !def.direction.allows(weights[j]) {
                 active[j] = false;
-                weights[j] = 0.0;
                 violated = true;
             }
         }
-        tracing::debug!(
-            round,
-            columns = columns.len(),
-            violated,
-            "logistic fit round"
-        );
         if !violated {
             break;
         }
@@ -117,20 +107,6 @@ pub fn fit_logistic(rows: &[FeatureRow], y: &[bool]) -> Result<Fitted, TrainErro
         ));
     }
     Ok(Fitted { weights, intercept })
-}
-
-/// The standardised `columns` of `rows`, column-major: linfa's gradient multiplies the
-/// transposed matrix by a vector, which then reads contiguous memory (row-major, each of its
-/// rows was a strided walk over the whole matrix).
-fn standardised(rows: &[FeatureRow], columns: &[usize], mean: &[f64], sd: &[f64]) -> Array2<f64> {
-    let mut x = Array2::<f64>::zeros((rows.len(), columns.len()).f());
-    for (k, j) in columns.iter().enumerate() {
-        let (m, s) = (mean[*j], sd[*j]);
-        for (dst, r) in x.column_mut(k).iter_mut().zip(rows) {
-            *dst = (f64::from(r[*j]) - m) / s;
-        }
-    }
-    x
 }
 
 #[cfg(test)]
