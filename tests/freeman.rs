@@ -29,8 +29,10 @@ fn login(user: &str, id: &str, ip: &str) -> ScoreRequest {
     )
 }
 
-/// Scores a login at T and verifies it.
+/// Scores a login at T and verifies it. Request ids are unique per tenant, so `id` is made
+/// the user's own (the same `id` for the same user is the same request).
 fn verified(engine: &Engine, user: &str, id: &str, ip: &str) {
+    let id = &format!("{user}/{id}");
     engine
         .score_at(&login(user, id, ip), T + HOUR)
         .expect("score");
@@ -171,7 +173,7 @@ fn only_verified_outcomes_teach_and_each_counts_once() {
     for kind in [OutcomeKind::OtpPassed, OutcomeKind::KbaPassed] {
         engine
             .record_outcome(&OutcomeRecord::new(
-                "jp-ok",
+                "alice/jp-ok",
                 "alice",
                 &ts(T + 120_000),
                 kind,
@@ -194,7 +196,7 @@ fn only_verified_outcomes_teach_and_each_counts_once() {
     // Confirmed fraud on it takes it back: Japan is new again.
     engine
         .record_outcome(&OutcomeRecord::new(
-            "jp-ok",
+            "alice/jp-ok",
             "alice",
             &ts(T + 180_000),
             OutcomeKind::ConfirmedFraud,

@@ -270,4 +270,59 @@ fn backtest_and_features_agree_on_the_replayed_period() {
         .f64()
         .expect("f64");
     assert!(trust.min().is_some_and(|x| x >= 0.0) && trust.max().is_some_and(|x| x <= 100.0));
+
+    // `eval models` on the same log: every labelled event, and the rules' ROC AUC equals the
+    // one computed here from the exported scores (the rules' calibration is strictly
+    // increasing, so ranking by probability is ranking by raw score).
+    let report = json(&tessera(
+        d,
+        &[
+            "eval",
+            "models",
+            "--data",
+            "d.parquet",
+            "--model",
+            "lr",
+            "--model",
+            "rules",
+            "--json",
+        ],
+    ));
+    assert_eq!(report["lr"]["attacks"].as_u64(), Some(attacks));
+    assert_eq!(report["rules"]["events"].as_u64(), Some(counted));
+    let labels: Vec<bool> = df
+        .column("is_attack")
+        .expect("is_attack")
+        .bool()
+        .expect("bool")
+        .iter()
+        .map(|x| x.unwrap_or(false))
+        .collect();
+    let rules_p: Vec<f64> = df
+        .column("score.rules.p_attack")
+        .expect("score")
+        .f64()
+        .expect("f64")
+        .iter()
+        .map(|x| x.unwrap_or(f64::NAN))
+        .collect();
+    let auc = tessera::train::metrics::roc_auc(&rules_p, &labels).expect("both classes");
+    let said = report["rules"]["roc_auc"].as_f64().expect("auc");
+    assert!(
+        (auc - said).abs() < 1e-9,
+        "eval models {said} vs exported {auc}"
+    );
+    assert!(
+        report["lr"]["per_tactic"]
+            .as_object()
+            .is_some_and(|t| !t.is_empty())
+    );
+    // An unknown model is refused, naming the option.
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .current_dir(d)
+        .args(["eval", "models", "--data", "d.parquet", "--model", "nope"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--model"));
 }

@@ -175,7 +175,17 @@ fn oracle(model: &Model, a: &Assessment) -> Vec<(Vec<&'static str>, f64)> {
         })
         .collect();
     out.push((vec!["model_baseline"], 100.0 - t(b)));
-    out
+    // A reason's share is the sum of its terms' shares: terms that only the same codes may
+    // name are one share (a source's absence can move its features both ways, e.g. the geo
+    // features and Freeman's country ratio).
+    let mut merged: Vec<(Vec<&'static str>, f64)> = Vec::new();
+    for (codes, share) in out {
+        match merged.iter_mut().find(|(c, _)| *c == codes) {
+            Some(m) => m.1 += share,
+            None => merged.push((codes, share)),
+        }
+    }
+    merged
 }
 
 const CITY_IPS: &[&str] = &[

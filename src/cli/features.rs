@@ -69,7 +69,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
 /// The name of a model's score columns: the name as given when it is a plain model name
 /// (`lr-a`, `builtin`, `active`), else the model directory's name (`models/lr-a/model.json`,
 /// `models/lr-a`) or the artifact file's stem (`old/tessera-lr.json` → `tessera-lr`).
-fn column_name(spec: &str) -> String {
+pub(crate) fn column_name(spec: &str) -> String {
     if tessera::model::active::check_name(spec).is_ok() {
         return spec.to_string();
     }

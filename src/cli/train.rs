@@ -273,14 +273,31 @@ pub fn print_report(r: &tessera::train::TrainReport) {
     for (k, v) in &m.baselines {
         cols.push((k.as_str(), v));
     }
+    print_columns(&cols);
+    for t in &m.thresholds {
+        println!(
+            "allow threshold for <= {:.0}% genuine challenged (chosen on validation): trust {} -> test: {:.2}% genuine challenged, {:.2}% attacks challenged",
+            t.target_genuine_challenge_rate * 100.0,
+            t.allow_trust,
+            t.test_genuine_challenged * 100.0,
+            t.test_recall * 100.0
+        );
+    }
+}
+
+/// Prints evaluations side by side: one column per model, the first column's tactics.
+pub fn print_columns(cols: &[(&str, &tessera::train::metrics::Evaluation)]) {
+    if cols.is_empty() {
+        return;
+    }
     print!("{:<34}", "held-out metric");
-    for (name, _) in &cols {
+    for (name, _) in cols {
         print!(" {name:>10}");
     }
     println!();
     let row = |label: &str, f: &dyn Fn(&tessera::train::metrics::Evaluation) -> f64| {
         print!("{label:<34}");
-        for (_, e) in &cols {
+        for (_, e) in cols {
             print!(" {:>10.4}", f(e));
         }
         println!();
@@ -297,9 +314,9 @@ pub fn print_report(r: &tessera::train::TrainReport) {
     row("genuine with trust >= 99", &|e| e.trust_99_genuine);
     row("attacks with trust >= 99", &|e| e.trust_99_attacks);
     println!("per-tactic recall at 5% genuine challenged:");
-    for (tactic, t) in &m.test.per_tactic {
+    for (tactic, t) in &cols[0].1.per_tactic {
         print!("  {tactic:<32}");
-        for (_, e) in &cols {
+        for (_, e) in cols {
             let v = e
                 .per_tactic
                 .get(tactic)
@@ -308,14 +325,5 @@ pub fn print_report(r: &tessera::train::TrainReport) {
             print!(" {v:>10.4}");
         }
         println!("  ({} events)", t.events);
-    }
-    for t in &m.thresholds {
-        println!(
-            "allow threshold for <= {:.0}% genuine challenged (chosen on validation): trust {} -> test: {:.2}% genuine challenged, {:.2}% attacks challenged",
-            t.target_genuine_challenge_rate * 100.0,
-            t.allow_trust,
-            t.test_genuine_challenged * 100.0,
-            t.test_recall * 100.0
-        );
     }
 }

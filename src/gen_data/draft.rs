@@ -40,16 +40,25 @@ pub struct Draft {
     pub failed_attempts: u32,
     /// Methods already passed in the session.
     pub passed_methods: Vec<&'static str>,
+    /// When the SIM of the user's number last changed, ms, as the broker's carrier check
+    /// reports it (`network.sim_changed_at`); `None` when no check was made.
+    pub sim_changed_ms: Option<i64>,
 }
 
 /// Genuine outcome weights (per mille): none, otp_passed, kba_passed, confirmed_safe, otp_failed,
 /// kba_failed.
 pub const GENUINE_OUTCOME_WEIGHTS: [u32; 6] = [100, 700, 100, 60, 30, 10];
-/// Attack outcome weights (per mille), same order as [`GENUINE_OUTCOME_WEIGHTS`]: attackers mostly
-/// fail or abandon the challenge; a few pass it (SIM swap, phished OTP).
-pub const ATTACK_OUTCOME_WEIGHTS: [u32; 6] = [400, 50, 30, 0, 380, 140];
-/// Credential-stuffing outcome weights (per mille): almost never reaches a challenge.
+/// Attack outcome weights (per mille), same order as [`GENUINE_OUTCOME_WEIGHTS`]: attackers fail
+/// or abandon the challenge. They never pass one: the code goes to the victim's phone, which
+/// they do not hold, so no attack teaches the victim's profile.
+pub const ATTACK_OUTCOME_WEIGHTS: [u32; 6] = [450, 0, 0, 0, 400, 150];
+/// Credential-stuffing and low-and-slow outcome weights (per mille): almost never reaches a
+/// challenge.
 pub const STUFFING_OUTCOME_WEIGHTS: [u32; 6] = [750, 0, 0, 0, 250, 0];
+/// SIM-swap outcome weights (per mille): the fraudster holds the victim's number, so an SMS
+/// code passes; knowledge questions do not. The only attack that can pass a challenge, as in
+/// reality, and so the only one that can teach the victim's profile.
+pub const SIM_SWAP_OUTCOME_WEIGHTS: [u32; 6] = [250, 550, 0, 0, 0, 200];
 /// Probability that an attack (other than credential stuffing) is later confirmed as fraud.
 pub const CONFIRMED_FRAUD_RATE: f64 = 0.3;
 /// Probability that a credential-stuffing attempt is later confirmed as fraud.
@@ -95,10 +104,14 @@ impl Draft {
         req.request_id = Some(self.request_id.clone());
         req.session_id = self.session_id.clone();
         req.action = Some(self.action);
-        req.network = self.ip.clone().map(|ip| NetworkInfo {
-            ip: Some(ip),
-            ..NetworkInfo::default()
-        });
+        if self.ip.is_some() || self.sim_changed_ms.is_some() {
+            req.network = Some(NetworkInfo {
+                ip: self.ip.clone(),
+                sim_changed_at: self
+                    .sim_changed_ms
+                    .map(|ms| rfc3339(ms.max(crate::domain::validate::EARLIEST_MS))),
+            });
+        }
         req.device = self.device.clone();
         req.typing = self.typing.clone().map(|events| TypingInfo { events });
         if self.failed_attempts > 0 || !self.passed_methods.is_empty() {
@@ -132,9 +145,10 @@ pub fn to_rows(
             ip: d.ip.clone(),
         });
         let (weights, fraud_rate) = match d.scenario {
-            Scenario::CredentialStuffing => {
+            Scenario::CredentialStuffing | Scenario::LowAndSlow => {
                 (&STUFFING_OUTCOME_WEIGHTS, STUFFING_CONFIRMED_FRAUD_RATE)
             }
+            Scenario::SimSwap => (&SIM_SWAP_OUTCOME_WEIGHTS, CONFIRMED_FRAUD_RATE),
             s if s.is_attack() => (&ATTACK_OUTCOME_WEIGHTS, CONFIRMED_FRAUD_RATE),
             _ => (&GENUINE_OUTCOME_WEIGHTS, 0.0),
         };
@@ -188,9 +202,15 @@ mod tests {
             GENUINE_OUTCOME_WEIGHTS,
             ATTACK_OUTCOME_WEIGHTS,
             STUFFING_OUTCOME_WEIGHTS,
+            SIM_SWAP_OUTCOME_WEIGHTS,
         ] {
             assert_eq!(w.iter().sum::<u32>(), 1000);
         }
         assert_eq!(OUTCOME_CHOICES[1], Some(OutcomeKind::OtpPassed));
+        // Only a SIM swap passes anything; no attack is ever confirmed safe.
+        for w in [ATTACK_OUTCOME_WEIGHTS, STUFFING_OUTCOME_WEIGHTS] {
+            assert_eq!(w[1..4], [0, 0, 0]);
+        }
+        assert_eq!(SIM_SWAP_OUTCOME_WEIGHTS[2..4], [0, 0]);
     }
 }

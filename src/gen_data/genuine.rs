@@ -1,13 +1,17 @@
 //! Genuine events of one [`Person`]: when they are active (personal circadian pattern in the
-//! local time zone), which channel, device, network and action they use, and how they type.
+//! local time zone, now and then at an odd hour), which channel, device, network and action they
+//! use, and how they type — with the noise real customers make: trips and roaming, new phones,
+//! cleared cookies, carrier NAT address hopping, commuting, corporate and privacy VPNs,
+//! autofill, failed attempts.
 //!
-//! Draws only from the person's own RNG stream, so users can be generated in parallel.
+//! Draws only from the person's own RNG stream, so users can be generated in parallel. Never
+//! decides anything about attacks.
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::draft::{Draft, weighted};
-use super::population::Person;
+use super::population::{Device, Person};
 use super::typing::std_normal;
 use super::world::{self, CITIES, DeviceKind, Net};
 use super::{DAY_MS, GenConfig, HOUR_MS, Scenario, opaque_id};
@@ -19,20 +23,27 @@ pub const CHANNEL_WEIGHTS: [u32; 5] = [40, 35, 12, 8, 5];
 /// Action weights for genuine events, in [`Action::ALL`] order (login, view_account,
 /// view_transactions, change_contact, change_password, add_payee, payment, card_control).
 pub const ACTION_WEIGHTS: [u32; 8] = [50, 15, 10, 3, 2, 5, 12, 3];
-/// Weights of 0, 1 and 2 failed attempts before a genuine event (per mille).
-pub const FAILED_ATTEMPT_WEIGHTS: [u32; 3] = [920, 60, 20];
-/// Probability that a web-widget event carries key events.
-pub const WEB_TYPING_RATE: f64 = 0.9;
-/// Probability that an in-app event carries key events.
-pub const APP_TYPING_RATE: f64 = 0.85;
+/// In-app events carry key events this share as often as web events (biometric log-ins skip
+/// typing).
+pub const APP_TYPING_FACTOR: f64 = 0.95;
 /// Probability that a WhatsApp event carries key events (a custom flow); SMS and social never do.
 pub const WHATSAPP_TYPING_RATE: f64 = 0.08;
 /// Probability that a WhatsApp event carries a (thin) device record.
 pub const WHATSAPP_DEVICE_RATE: f64 = 0.4;
+/// Probability that the broker ran a carrier SIM check (`network.sim_changed_at`) on an SMS or
+/// WhatsApp event, the channels tied to the phone number.
+pub const CARRIER_CHECK_RATE: f64 = 0.5;
 /// Probability that a web-widget event at home uses the desktop (when the person has one).
 pub const DESKTOP_SHARE: f64 = 0.7;
 /// Probability that a phone event at home is on the home Wi-Fi (else the mobile network).
 pub const PHONE_HOME_WIFI_RATE: f64 = 0.55;
+/// Probability that an event happens at a uniformly random hour instead of near the peak (a
+/// sleepless night, an urgent payment).
+pub const ODD_HOUR_RATE: f64 = 0.04;
+/// Where a traveller's event comes from abroad, weights: hotel or café Wi-Fi (the destination's
+/// broadband), a local SIM or roaming partner (the destination's carrier), home-routed roaming
+/// (the home carrier's address, so the IP stays at home while the phone's clock moves).
+pub const ABROAD_NETWORK_WEIGHTS: [u32; 3] = [40, 30, 30];
 
 /// Where the person is at a given time.
 enum Place {
@@ -40,17 +51,22 @@ enum Place {
     Home,
     /// On a plane or train: no events.
     InTransit,
-    /// On a trip in city `usize`.
-    Away(usize),
+    /// On a trip in city `.0`, with the laptop when `.1`.
+    Away(usize, bool),
 }
 
 fn place(p: &Person, ts: i64) -> Place {
-    match p.trip {
-        Some(t) if (t.depart_ms..t.depart_ms + t.flight_ms).contains(&ts) => Place::InTransit,
-        Some(t) if (t.return_ms..t.return_ms + t.flight_ms).contains(&ts) => Place::InTransit,
-        Some(t) if (t.depart_ms + t.flight_ms..t.return_ms).contains(&ts) => Place::Away(t.city),
-        _ => Place::Home,
+    for t in &p.trips {
+        let out = t.depart_ms..t.depart_ms + t.flight_ms;
+        let back = t.return_ms..t.return_ms + t.flight_ms;
+        if out.contains(&ts) || back.contains(&ts) {
+            return Place::InTransit;
+        }
+        if (t.depart_ms + t.flight_ms..t.return_ms).contains(&ts) {
+            return Place::Away(t.city, t.with_laptop);
+        }
     }
+    Place::Home
 }
 
 /// A Poisson draw (Knuth's method; fine for the small rates used here).
@@ -74,14 +90,18 @@ pub fn events(cfg: &GenConfig, p: &Person, rng: &mut ChaCha8Rng) -> Vec<Draft> {
             continue;
         }
         for _ in 0..1 + poisson(rng, p.extra_rate) {
-            let hour = (p.peak_hour + p.spread_h * std_normal(rng)).rem_euclid(24.0);
+            let hour = if rng.gen_bool(ODD_HOUR_RATE) {
+                rng.gen_range(0.0..24.0)
+            } else {
+                (p.peak_hour + p.spread_h * std_normal(rng)).rem_euclid(24.0)
+            };
             let ts = cfg.start() + day * DAY_MS + ((hour - offset_h) * HOUR_MS as f64) as i64;
-            if ts < cfg.start() || ts >= cfg.end {
+            if ts < cfg.start().max(p.joined_ms) || ts >= cfg.end {
                 continue;
             }
             let away = match place(p, ts) {
                 Place::InTransit => continue,
-                Place::Away(city) => Some(city),
+                Place::Away(city, laptop) => Some((city, laptop)),
                 Place::Home => None,
             };
             let n = out.len() as u64;
@@ -92,7 +112,64 @@ pub fn events(cfg: &GenConfig, p: &Person, rng: &mut ChaCha8Rng) -> Vec<Draft> {
     out
 }
 
-fn event(p: &Person, ts: i64, away: Option<usize>, n: u64, rng: &mut ChaCha8Rng) -> Draft {
+/// The device a web or app event uses, and whether it is the desktop.
+fn pick_device<'a>(
+    p: &'a Person,
+    phone: &'a Device,
+    away: Option<(usize, bool)>,
+    channel: Channel,
+    rng: &mut ChaCha8Rng,
+) -> &'a Device {
+    let laptop_here = matches!(away, None | Some((_, true)));
+    match (&p.desktop, channel) {
+        (Some(d), Channel::WebWidget) if laptop_here && rng.gen_bool(DESKTOP_SHARE) => d,
+        _ => phone,
+    }
+}
+
+/// The IP of a web or app event not sent through a privacy VPN.
+fn pick_ip(
+    p: &Person,
+    dev: &Device,
+    ts: i64,
+    away: Option<(usize, bool)>,
+    rng: &mut ChaCha8Rng,
+) -> String {
+    if let Some(egress) = &p.corporate_egress {
+        return egress[usize::from(rng.gen_bool(0.5))].clone();
+    }
+    match away {
+        Some((city, _)) => {
+            let abroad =
+                CITIES.get(city).map(|c| c.country) != CITIES.get(p.home).map(|c| c.country);
+            let net = match (dev.kind, abroad, weighted(rng, &ABROAD_NETWORK_WEIGHTS)) {
+                (DeviceKind::Desktop, _, _) | (_, _, 0) => Net::Residential(city),
+                (DeviceKind::Phone, true, 2) => Net::Mobile(p.home),
+                _ => Net::Mobile(city),
+            };
+            world::ip_in(net, rng)
+        }
+        None if dev.kind == DeviceKind::Desktop || rng.gen_bool(PHONE_HOME_WIFI_RATE) => {
+            p.home_ips[usize::from(rng.gen_bool(0.15))].clone()
+        }
+        None => match p.work_city {
+            Some(work) if at_work(p, ts) => world::ip_in(Net::Mobile(work), rng),
+            _ => world::ip_in(Net::Mobile(p.home), rng),
+        },
+    }
+}
+
+/// True on a weekday between 08:00 and 18:00 in the person's home time zone.
+fn at_work(p: &Person, ts: i64) -> bool {
+    let offset = CITIES.get(p.home).map_or(0, |c| i64::from(c.utc_offset_h)) * HOUR_MS;
+    let local = ts + offset;
+    // 1970-01-01 was a Thursday: day 0 → 4 with Sunday = 0.
+    let weekday = (local.div_euclid(DAY_MS) + 4).rem_euclid(7);
+    let hour = local.rem_euclid(DAY_MS) / HOUR_MS;
+    (1..=5).contains(&weekday) && (8..18).contains(&hour)
+}
+
+fn event(p: &Person, ts: i64, away: Option<(usize, bool)>, n: u64, rng: &mut ChaCha8Rng) -> Draft {
     let channel = Channel::ALL[weighted(rng, &CHANNEL_WEIGHTS)];
     let action = Action::ALL[weighted(rng, &ACTION_WEIGHTS)];
     let (phone, new_phone) = match &p.new_phone {
@@ -105,52 +182,50 @@ fn event(p: &Person, ts: i64, away: Option<usize>, n: u64, rng: &mut ChaCha8Rng)
         Scenario::Genuine
     };
     let mut passed_methods = Vec::new();
+    let mut sim_changed_ms = None;
     let (device, ip, typing) = match channel {
         Channel::WebWidget | Channel::InApp => {
-            let desktop = match (&p.desktop, away, channel) {
-                (Some(d), None, Channel::WebWidget) if rng.gen_bool(DESKTOP_SHARE) => Some(d),
-                _ => None,
-            };
-            let dev = desktop.unwrap_or(phone);
+            let dev = pick_device(p, phone, away, channel, rng);
             let mut info = dev.info.clone();
-            if let (Some(city), DeviceKind::Phone) = (away, dev.kind) {
-                // Phones follow the local time zone on a trip.
+            if let Some((city, _)) = away {
+                // Phones and laptops set their clocks to the local time zone on a trip.
                 info.timezone = CITIES.get(city).map(|c| c.time_zone.to_string());
             }
-            let vpn = p.vpn_share > 0.0 && rng.gen_bool(p.vpn_share);
+            let fresh_cookie = dev.kind == DeviceKind::Desktop
+                && p.cookie_churn > 0.0
+                && rng.gen_bool(p.cookie_churn);
+            if fresh_cookie {
+                info.id = Some(world::device_id(rng));
+            }
+            let vpn =
+                p.corporate_egress.is_none() && p.vpn_share > 0.0 && rng.gen_bool(p.vpn_share);
             let ip = if vpn {
                 world::ip_in(Net::Vpn, rng)
-            } else if let Some(city) = away {
-                let net = if rng.gen_bool(0.5) {
-                    Net::Residential(city)
-                } else {
-                    Net::Mobile(city)
-                };
-                world::ip_in(net, rng)
-            } else if dev.kind == DeviceKind::Desktop || rng.gen_bool(PHONE_HOME_WIFI_RATE) {
-                p.home_ips[usize::from(rng.gen_bool(0.15))].clone()
             } else {
-                world::ip_in(Net::Mobile(p.home), rng)
+                pick_ip(p, dev, ts, away, rng)
             };
             if scenario == Scenario::Genuine {
-                scenario = if desktop.is_some() && p.shared_desktop {
-                    Scenario::GenuineSharedDevice
-                } else if desktop.is_none() && new_phone {
+                scenario = if fresh_cookie || (dev.kind == DeviceKind::Phone && new_phone) {
                     Scenario::GenuineNewDevice
+                } else if dev.kind == DeviceKind::Desktop && p.shared_desktop {
+                    Scenario::GenuineSharedDevice
+                } else if p.corporate_egress.is_some() {
+                    Scenario::GenuineCorporateVpn
                 } else if vpn {
                     Scenario::GenuineVpn
                 } else {
                     Scenario::Genuine
                 };
             }
-            let typing_rate = if channel == Channel::WebWidget {
-                WEB_TYPING_RATE
-            } else {
-                APP_TYPING_RATE
+            let typing_rate = match channel {
+                Channel::WebWidget => p.typing_rate,
+                _ => p.typing_rate * APP_TYPING_FACTOR,
             };
-            let typing = rng
-                .gen_bool(typing_rate)
-                .then(|| p.rhythm.type_message(rng));
+            let rhythm = match dev.kind {
+                DeviceKind::Phone => p.rhythm.on_touch(),
+                DeviceKind::Desktop => p.rhythm,
+            };
+            let typing = rng.gen_bool(typing_rate).then(|| rhythm.type_message(rng));
             passed_methods = match (channel, rng.gen_range(0..10)) {
                 (Channel::WebWidget, 0..=5) => vec!["password"],
                 (Channel::InApp, 0..=3) => vec!["passkey"],
@@ -170,10 +245,19 @@ fn event(p: &Person, ts: i64, away: Option<usize>, n: u64, rng: &mut ChaCha8Rng)
             }
             let typing = rng
                 .gen_bool(WHATSAPP_TYPING_RATE)
-                .then(|| p.rhythm.type_message(rng));
+                .then(|| p.rhythm.on_touch().type_message(rng));
+            if rng.gen_bool(CARRIER_CHECK_RATE) {
+                sim_changed_ms = Some(p.sim_changed_at(ts));
+            }
             (device, None, typing)
         }
-        Channel::Sms | Channel::Social => (None, None, None),
+        Channel::Sms => {
+            if rng.gen_bool(CARRIER_CHECK_RATE) {
+                sim_changed_ms = Some(p.sim_changed_at(ts));
+            }
+            (None, None, None)
+        }
+        Channel::Social => (None, None, None),
     };
     let has_session = channel != Channel::Sms;
     Draft {
@@ -187,8 +271,9 @@ fn event(p: &Person, ts: i64, away: Option<usize>, n: u64, rng: &mut ChaCha8Rng)
         ip,
         device,
         typing,
-        failed_attempts: weighted(rng, &FAILED_ATTEMPT_WEIGHTS) as u32,
+        failed_attempts: weighted(rng, &p.failure_weights) as u32,
         passed_methods,
+        sim_changed_ms,
     }
 }
 

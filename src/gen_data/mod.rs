@@ -13,6 +13,7 @@ pub mod genuine;
 pub mod parquet;
 pub mod population;
 pub mod rba;
+pub mod scenario;
 pub mod typing;
 pub mod world;
 
@@ -21,6 +22,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 pub use parquet::write_parquet;
+pub use scenario::Scenario;
 
 /// One day, ms.
 pub const DAY_MS: i64 = 86_400_000;
@@ -37,12 +39,14 @@ pub const MAX_DAYS: u32 = 3_650;
 
 /// RNG stream layout: user `i` draws its profile and events from stream `i`, its outcomes from
 /// `OUTCOME_STREAM + i`; household pairing uses `POPULATION_STREAM`; attack scenario `k` uses
-/// `ATTACK_STREAM + k`.
+/// `ATTACK_STREAM + k`; corporate VPN `c`'s egress addresses come from `CORPORATE_STREAM + c`.
 pub const OUTCOME_STREAM: u64 = 1 << 32;
 /// See [`OUTCOME_STREAM`].
 pub const POPULATION_STREAM: u64 = 1 << 33;
 /// See [`OUTCOME_STREAM`].
 pub const ATTACK_STREAM: u64 = 1 << 34;
+/// See [`OUTCOME_STREAM`].
+pub const CORPORATE_STREAM: u64 = 1 << 35;
 
 /// What to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,77 +159,6 @@ impl RowKind {
     }
 }
 
-/// The story behind a row: which genuine behaviour or which attack produced it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Scenario {
-    /// An ordinary genuine event at home, on an own device.
-    Genuine,
-    /// A genuine customer on a trip to another city.
-    GenuineTravel,
-    /// A genuine customer on the new phone that replaced their old one.
-    GenuineNewDevice,
-    /// A genuine customer on a device shared with another household member.
-    GenuineSharedDevice,
-    /// A privacy-minded genuine customer behind a commercial VPN.
-    GenuineVpn,
-    /// Credential stuffing: one hosting IP tries many users within minutes.
-    CredentialStuffing,
-    /// Account takeover from a new device, usually far away, at an unusual hour.
-    AccountTakeover,
-    /// An attacker behind Tor.
-    TorAttack,
-    /// An attacker behind a VPN, open proxy or residential proxy.
-    VpnAttack,
-    /// A scripted client with machine-regular typing.
-    Bot,
-    /// A replay of the victim's own recorded key events.
-    TypingReplay,
-}
-
-impl Scenario {
-    /// Every scenario, genuine ones first.
-    pub const ALL: [Scenario; 11] = [
-        Scenario::Genuine,
-        Scenario::GenuineTravel,
-        Scenario::GenuineNewDevice,
-        Scenario::GenuineSharedDevice,
-        Scenario::GenuineVpn,
-        Scenario::CredentialStuffing,
-        Scenario::AccountTakeover,
-        Scenario::TorAttack,
-        Scenario::VpnAttack,
-        Scenario::Bot,
-        Scenario::TypingReplay,
-    ];
-
-    /// Stable snake_case name, as in the Parquet `scenario` column.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scenario::Genuine => "genuine",
-            Scenario::GenuineTravel => "genuine_travel",
-            Scenario::GenuineNewDevice => "genuine_new_device",
-            Scenario::GenuineSharedDevice => "genuine_shared_device",
-            Scenario::GenuineVpn => "genuine_vpn",
-            Scenario::CredentialStuffing => "credential_stuffing",
-            Scenario::AccountTakeover => "account_takeover",
-            Scenario::TorAttack => "tor_attack",
-            Scenario::VpnAttack => "vpn_attack",
-            Scenario::Bot => "bot",
-            Scenario::TypingReplay => "typing_replay",
-        }
-    }
-
-    /// Parses the stable name.
-    pub fn from_name(name: &str) -> Option<Scenario> {
-        Scenario::ALL.into_iter().find(|s| s.as_str() == name)
-    }
-
-    /// True for the attack scenarios.
-    pub fn is_attack(self) -> bool {
-        self >= Scenario::CredentialStuffing
-    }
-}
-
 /// One line of the event log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogRow {
@@ -306,16 +239,6 @@ pub(crate) fn opaque_id(prefix: &str, stream: u64, n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scenario_names_round_trip_and_split_attacks() {
-        for s in Scenario::ALL {
-            assert_eq!(Scenario::from_name(s.as_str()), Some(s));
-        }
-        assert!(!Scenario::GenuineVpn.is_attack());
-        assert!(Scenario::CredentialStuffing.is_attack());
-        assert_eq!(Scenario::ALL.iter().filter(|s| s.is_attack()).count(), 6);
-    }
 
     #[test]
     fn config_errors_name_the_field() {

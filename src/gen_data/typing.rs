@@ -25,6 +25,15 @@ pub const PAUSE_RATE: f64 = 0.04;
 pub const MIN_HUMAN_MS: f64 = 20.0;
 /// Bot dwell, ms (each key 49–51 ms).
 pub const BOT_DWELL_MS: f64 = 50.0;
+/// Range of a person's session-to-session speed variation: each message's holds and intervals
+/// are scaled by one factor exp(σ·z) (tired, hurried, walking), σ drawn from this range.
+pub const SESSION_SIGMA: (f64, f64) = (0.05, 0.15);
+/// Range of a person's slowdown on a touch screen (down-to-down intervals), relative to a
+/// keyboard. Thumb typing runs at roughly half to two thirds of keyboard speed (Palin et al.,
+/// "How do people type on mobile devices?", MobileHCI 2019: 36 vs 52 words per minute).
+pub const TOUCH_FLIGHT_FACTOR: (f64, f64) = (1.25, 1.7);
+/// Range of a person's key-hold factor on a touch screen, relative to a keyboard.
+pub const TOUCH_DWELL_FACTOR: (f64, f64) = (0.75, 1.05);
 
 /// A person's typing habits. Each person keeps one for the whole log.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -45,6 +54,8 @@ pub struct Rhythm {
     /// their average they hold each key and move between each pair (log-normal, σ 0.25 for
     /// pairs and 0.15 for holds, fixed for the person). This is what digraph verification sees.
     pub style: u64,
+    /// σ of the per-message speed factor exp(σ·z) (0: every message at the same pace).
+    pub session_sigma: f64,
 }
 
 /// σ of a person's fixed per-pair latency factor (log scale).
@@ -101,6 +112,27 @@ impl Rhythm {
             space_factor: rng.gen_range(0.85..1.2),
             backspace_rate: rng.gen_range(BACKSPACE_RATE.0..BACKSPACE_RATE.1),
             style: rng.r#gen(),
+            session_sigma: rng.gen_range(SESSION_SIGMA.0..SESSION_SIGMA.1),
+        }
+    }
+
+    /// The same person typing on a phone's touch screen: slower intervals, shorter or equal
+    /// holds, a little more jitter and other per-key habits (thumbs, not fingers). Fixed for
+    /// the person: factors come from a hash of [`Rhythm::style`], not from an RNG.
+    pub fn on_touch(&self) -> Rhythm {
+        let unit = |salt: u64| {
+            let mut z = self.style ^ salt;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            (z >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let between = |(lo, hi): (f64, f64), u: f64| lo + (hi - lo) * u;
+        Rhythm {
+            dwell_mean_ms: self.dwell_mean_ms * between(TOUCH_DWELL_FACTOR, unit(1)),
+            flight_mean_ms: self.flight_mean_ms * between(TOUCH_FLIGHT_FACTOR, unit(2)),
+            sigma: (self.sigma + 0.03).min(SIGMA.1 + 0.03),
+            style: self.style ^ 0x7007_C4ED_0000_0001,
+            ..*self
         }
     }
 
@@ -115,6 +147,7 @@ impl Rhythm {
             space_factor: 1.0,
             backspace_rate: 0.0,
             style: 0,
+            session_sigma: 0.0,
         }
     }
 
@@ -123,6 +156,13 @@ impl Rhythm {
     pub fn type_message(&self, rng: &mut ChaCha8Rng) -> Vec<KeyEvent> {
         let n = rng.gen_range(KEYS_PER_MESSAGE.0..=KEYS_PER_MESSAGE.1);
         let mut down = rng.gen_range(200.0..2_000.0_f64).round();
+        // Today's pace: one factor for the whole message (drawn only when the rhythm varies, so
+        // a steady rhythm's draws are unchanged).
+        let pace = if self.session_sigma > 0.0 {
+            lognormal(rng, self.session_sigma)
+        } else {
+            1.0
+        };
         let mut events: Vec<KeyEvent> = Vec::with_capacity(n);
         let mut text = String::new();
         while text.len() < n {
@@ -160,13 +200,13 @@ impl Rhythm {
             if i > 0 {
                 let pair_f = idiosyncrasy(self.style, &prev, &code, PAIR_SIGMA);
                 let mut flight =
-                    self.flight_mean_ms * flight_f * pair_f * lognormal(rng, self.sigma);
+                    pace * self.flight_mean_ms * flight_f * pair_f * lognormal(rng, self.sigma);
                 if rng.gen_bool(PAUSE_RATE) {
                     flight += rng.gen_range(300.0..1_500.0);
                 }
                 down += flight.max(MIN_HUMAN_MS).round();
             }
-            let dwell = (self.dwell_mean_ms * dwell_f * lognormal(rng, self.sigma * 0.8))
+            let dwell = (pace * self.dwell_mean_ms * dwell_f * lognormal(rng, self.sigma * 0.8))
                 .max(MIN_HUMAN_MS)
                 .round();
             events.push(KeyEvent {

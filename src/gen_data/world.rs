@@ -128,12 +128,21 @@ pub const TOR_RANGES: u8 = 4;
 /// Public proxy ranges `48.k.0.0/24`, k in `0..PROXY_RANGES`.
 pub const PROXY_RANGES: u8 = 4;
 
+/// Addresses behind which each city's mobile carrier NATs its subscribers (carrier-grade NAT):
+/// `37.i.k.h` with `k` in `0..MOBILE_NAT_BLOCKS` and `h` in 1–[`MOBILE_NAT_HOSTS`]. A phone on
+/// mobile data gets a different one of these on almost every session (address hopping), and
+/// busy carriers put several customers behind the same address within an hour.
+pub const MOBILE_NAT_BLOCKS: u8 = 4;
+/// See [`MOBILE_NAT_BLOCKS`].
+pub const MOBILE_NAT_HOSTS: u8 = 64;
+
 /// Kinds of network an IP is drawn from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Net {
     /// Home broadband of city `i`: `31.i.x.y`.
     Residential(usize),
-    /// Mobile carrier of city `i`: `37.i.x.y`.
+    /// Mobile carrier of city `i`: one of its carrier-grade NAT addresses, `37.i.k.h`
+    /// ([`MOBILE_NAT_BLOCKS`]).
     Mobile(usize),
     /// Cloud hosting: `45.k.x.y`.
     Hosting,
@@ -155,10 +164,11 @@ pub fn ip_in(net: Net, rng: &mut ChaCha8Rng) -> String {
             let (a, b) = host(rng);
             format!("31.{i}.{a}.{b}")
         }
-        Net::Mobile(i) => {
-            let (a, b) = host(rng);
-            format!("37.{i}.{a}.{b}")
-        }
+        Net::Mobile(i) => format!(
+            "37.{i}.{}.{}",
+            rng.gen_range(0..MOBILE_NAT_BLOCKS),
+            rng.gen_range(1..=MOBILE_NAT_HOSTS)
+        ),
         Net::Hosting => {
             let (a, b) = host(rng);
             format!("45.{}.{a}.{b}", rng.gen_range(0..HOSTING_RANGES))
@@ -211,6 +221,19 @@ pub fn pick_other_city(rng: &mut ChaCha8Rng, not: usize, other_country: bool) ->
         return any[rng.gen_range(0..any.len())];
     }
     candidates[rng.gen_range(0..candidates.len())]
+}
+
+/// The egress addresses of corporate VPN `company` (each company has two, shared by all its
+/// employees): a hosting range (`45.x`) for two companies in three, else a commercial VPN
+/// range (`46.x`) used as a managed corporate service. Drawn from `rng`, which the caller
+/// seeds per company so that every employee sees the same addresses.
+pub fn corporate_egress(rng: &mut ChaCha8Rng) -> [String; 2] {
+    let net = if rng.gen_bool(2.0 / 3.0) {
+        Net::Hosting
+    } else {
+        Net::Vpn
+    };
+    [ip_in(net, rng), ip_in(net, rng)]
 }
 
 /// Broad device family, which fixes platform, user agents and screens.
@@ -319,6 +342,18 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         assert!(ip_in(Net::Residential(7), &mut rng).starts_with("31.7."));
         assert!(ip_in(Net::Mobile(24), &mut rng).starts_with("37.24."));
+        for _ in 0..200 {
+            let ip = ip_in(Net::Mobile(3), &mut rng);
+            let octets: Vec<u8> = ip.split('.').map(|o| o.parse().expect("octet")).collect();
+            assert_eq!(octets[..2], [37, 3]);
+            assert!(octets[2] < MOBILE_NAT_BLOCKS && (1..=MOBILE_NAT_HOSTS).contains(&octets[3]));
+        }
+        let egress = corporate_egress(&mut rng);
+        assert!(
+            egress
+                .iter()
+                .all(|ip| ip.starts_with("45.") || ip.starts_with("46."))
+        );
         assert!(ip_in(Net::Tor, &mut rng).starts_with("47."));
         assert!(ip_in(Net::ResidentialProxy, &mut rng).starts_with("49.0."));
         let other = pick_other_city(&mut rng, 0, true);

@@ -108,3 +108,44 @@ pub fn replay_rows(ds: &Dataset, cfg: &crate::config::Config) -> Result<Replayed
     let engine = super::backtest_compare::replay_engine(cfg)?;
     super::replay::replay(ds, &engine)
 }
+
+/// Evaluates each of `models` (`(name, model)`) on every labelled event of `replayed`, as
+/// serving scores them (the model's own imputation, then its calibration): for a dataset none
+/// of them was trained on — another world, another period — where there is no split to keep.
+/// Rows are ranked by the model's raw score, as `tessera train` ranks its test split.
+pub fn evaluate_models(
+    replayed: &Replayed,
+    models: &[(String, Model)],
+) -> Vec<(String, super::metrics::Evaluation)> {
+    let (mut rows, mut ys, mut scenarios) = (Vec::new(), Vec::new(), Vec::new());
+    for ((raw, u), (y, s)) in replayed
+        .rows
+        .iter()
+        .zip(&replayed.absences)
+        .zip(replayed.labels.iter().zip(&replayed.scenarios))
+    {
+        if let Some(y) = y {
+            rows.push((raw, u));
+            ys.push(*y);
+            scenarios.push(s.as_str());
+        }
+    }
+    models
+        .iter()
+        .map(|(name, model)| {
+            let (raw, p): (Vec<f64>, Vec<f64>) = rows
+                .iter()
+                .map(|(row, u)| {
+                    let mut row = **row;
+                    model.impute(&mut row, u);
+                    let raw = model.raw(&row);
+                    (raw, model.calibration().probability(raw))
+                })
+                .unzip();
+            (
+                name.clone(),
+                super::metrics::evaluate_full(&raw, &p, &ys, &scenarios),
+            )
+        })
+        .collect()
+}

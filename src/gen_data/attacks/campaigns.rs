@@ -67,6 +67,7 @@ pub(super) fn credential_stuffing(c: &mut Ctx) {
             device,
             typing: bot_interval.map(|i| bot_typing(&mut c.rng, i)),
             failed_attempts: c.rng.gen_range(1..=5),
+            sim_changed_ms: None,
         };
         let session = Some(c.new_session());
         c.push(Scenario::CredentialStuffing, session, shot);
@@ -130,6 +131,7 @@ pub(super) fn account_takeover(c: &mut Ctx) {
             } else {
                 0
             },
+            sim_changed_ms: None,
         };
         c.push(Scenario::AccountTakeover, session.clone(), shot);
         ts += c.rng.gen_range(60_000..=360_000);
@@ -182,6 +184,7 @@ pub(super) fn anonymised(c: &mut Ctx, scenario: Scenario) {
             device: Some(device.clone()),
             typing: c.rng.gen_bool(0.8).then(|| rhythm.type_message(&mut c.rng)),
             failed_attempts: if step == 0 { c.rng.gen_range(0..=2) } else { 0 },
+            sim_changed_ms: None,
         };
         c.push(scenario, session.clone(), shot);
         ts += c.rng.gen_range(60_000..=300_000);
@@ -218,6 +221,7 @@ pub(super) fn bot(c: &mut Ctx) {
                 device: Some(device.clone()),
                 typing: Some(bot_typing(&mut c.rng, interval)),
                 failed_attempts: c.rng.gen_range(0..=1),
+                sim_changed_ms: None,
             };
             c.push(Scenario::Bot, session.clone(), shot);
             ts += c.rng.gen_range(5_000..=30_000);
@@ -273,6 +277,7 @@ pub(super) fn typing_replay(c: &mut Ctx) {
         device: Some(device),
         typing: Some(replay(keys, jitter, &mut c.rng)),
         failed_attempts: 0,
+        sim_changed_ms: None,
     };
     let session = Some(c.new_session());
     c.push(Scenario::TypingReplay, session, shot);

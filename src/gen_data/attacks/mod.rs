@@ -1,35 +1,55 @@
-//! The labelled attacks: credential stuffing, account takeover, Tor, VPN/proxy, bots and typing
-//! replay. Each scenario draws from its own RNG stream and stops once its share of the attack
-//! budget is reached.
+//! The labelled attacks: the loud tactics (credential stuffing, account takeover, Tor, VPN/proxy,
+//! scripted bots, typing replay, in [`campaigns`]) and the subtle ones (local takeover,
+//! residential proxies, spoofed locale, human-paced bots, low-and-slow, warm-up, SIM swap, in
+//! [`subtle`]) and those on the victim's own trusted device (stolen cookies, remote access, in
+//! [`trusted`]). Each scenario draws from its own RNG stream and stops once its share of the
+//! attack budget is reached.
 //!
 //! Attacks read the genuine population (victims' homes, habits, recorded typing) but never change
-//! it. Every attack leaves the signals described on its function, and some are deliberately
-//! subtle (same country, residential IP, spoofed time zone) so the problem is not separable.
+//! it. Every attack leaves the signals described on its function; the subtle ones leave few, so
+//! the problem is not separable. No attack happens before its victim's account exists.
 
 mod campaigns;
+pub mod subtle;
+pub mod trusted;
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use campaigns::{account_takeover, anonymised, bot, credential_stuffing, typing_replay};
+use subtle::{
+    human_paced_bot, local_takeover, low_and_slow, residential_proxy, sim_swap, spoofed_locale,
+    warm_up,
+};
+use trusted::{remote_access, session_hijack};
 
 use super::draft::{Draft, weighted};
 use super::population::Person;
+use super::typing::std_normal;
 use super::world::CITIES;
 use super::{ATTACK_STREAM, DAY_MS, GenConfig, HOUR_MS, Scenario, opaque_id, stream};
 use crate::domain::{Action, Channel, DeviceInfo, KeyEvent};
 
 /// Target share of attack score events among all score events.
-pub const ATTACK_SHARE: f64 = 0.07;
+pub const ATTACK_SHARE: f64 = 0.065;
 /// Split of the attack budget between scenarios (per mille of attack score events).
-pub const ATTACK_MIX: [(Scenario, u32); 6] = [
-    (Scenario::CredentialStuffing, 300),
-    (Scenario::AccountTakeover, 220),
-    (Scenario::TorAttack, 100),
-    (Scenario::VpnAttack, 120),
-    (Scenario::Bot, 120),
-    (Scenario::TypingReplay, 140),
+pub const ATTACK_MIX: [(Scenario, u32); 15] = [
+    (Scenario::CredentialStuffing, 140),
+    (Scenario::AccountTakeover, 70),
+    (Scenario::TorAttack, 30),
+    (Scenario::VpnAttack, 40),
+    (Scenario::Bot, 40),
+    (Scenario::TypingReplay, 40),
+    (Scenario::LocalTakeover, 90),
+    (Scenario::ResidentialProxy, 70),
+    (Scenario::SpoofedLocale, 60),
+    (Scenario::HumanPacedBot, 70),
+    (Scenario::LowAndSlow, 80),
+    (Scenario::WarmUp, 80),
+    (Scenario::SimSwap, 40),
+    (Scenario::SessionHijack, 90),
+    (Scenario::RemoteAccess, 60),
 ];
 /// Share of account takeovers from the victim's own country on a residential or mobile IP.
 pub const ATO_SUBTLE_RATE: f64 = 0.25;
@@ -91,7 +111,17 @@ pub fn generate(
                     Scenario::AccountTakeover => account_takeover(&mut c),
                     Scenario::TorAttack | Scenario::VpnAttack => anonymised(&mut c, scenario),
                     Scenario::Bot => bot(&mut c),
-                    _ => typing_replay(&mut c),
+                    Scenario::TypingReplay => typing_replay(&mut c),
+                    Scenario::LocalTakeover => local_takeover(&mut c),
+                    Scenario::ResidentialProxy => residential_proxy(&mut c),
+                    Scenario::SpoofedLocale => spoofed_locale(&mut c),
+                    Scenario::HumanPacedBot => human_paced_bot(&mut c),
+                    Scenario::LowAndSlow => low_and_slow(&mut c),
+                    Scenario::WarmUp => warm_up(&mut c),
+                    Scenario::SimSwap => sim_swap(&mut c),
+                    Scenario::SessionHijack => session_hijack(&mut c),
+                    // Genuine scenarios are not in the mix; remote access is the last tactic.
+                    _ => remote_access(&mut c),
                 }
             }
             c.out.sort_by_key(|d| d.ts_ms);
@@ -122,6 +152,8 @@ struct Shot {
     device: Option<DeviceInfo>,
     typing: Option<Vec<KeyEvent>>,
     failed_attempts: u32,
+    /// The carrier check's last SIM change, when the broker ran one.
+    sim_changed_ms: Option<i64>,
 }
 
 impl Ctx<'_> {
@@ -136,17 +168,36 @@ impl Ctx<'_> {
         self.rng.gen_range(lo..(self.cfg.end - 600_000).max(lo + 1))
     }
 
-    /// A time at `hour` (local to the victim's home) on a random day; falls back to [`Self::any_time`].
-    fn at_local_hour(&mut self, user: usize, hour: f64) -> i64 {
+    /// An hour (local to the victim's home) the victim is usually active at.
+    fn usual_hour(&mut self, user: usize) -> f64 {
+        let (peak, spread) = self
+            .people
+            .get(user)
+            .map_or((12.0, 3.0), |p| (p.peak_hour, p.spread_h));
+        (peak + spread * std_normal(&mut self.rng)).rem_euclid(24.0)
+    }
+
+    /// The time at `hour` (local to the victim's home) on day `day` of the log (may fall
+    /// outside the log; [`Self::push`] drops such shots).
+    fn local_ts(&self, user: usize, day: i64, hour: f64) -> i64 {
         let offset = self
             .people
             .get(user)
             .map_or(0, |p| CITIES[p.home].utc_offset_h);
-        let day = self
-            .rng
-            .gen_range(i64::from(self.cfg.days) / 10..i64::from(self.cfg.days).max(1));
         let local = hour.rem_euclid(24.0) - f64::from(offset);
-        let ts = self.cfg.start() + day * DAY_MS + (local * HOUR_MS as f64) as i64;
+        self.cfg.start() + day * DAY_MS + (local * HOUR_MS as f64) as i64
+    }
+
+    /// A random day in the last 90 % of the log.
+    fn attack_day(&mut self) -> i64 {
+        let days = i64::from(self.cfg.days);
+        self.rng.gen_range(days / 10..days.max(1))
+    }
+
+    /// A time at `hour` (local to the victim's home) on a random day; falls back to [`Self::any_time`].
+    fn at_local_hour(&mut self, user: usize, hour: f64) -> i64 {
+        let day = self.attack_day();
+        let ts = self.local_ts(user, day, hour);
         let span = self.cfg.end - self.cfg.start();
         if ts < self.cfg.start() + span / 10 || ts >= self.cfg.end - 600_000 {
             self.any_time()
@@ -172,7 +223,16 @@ impl Ctx<'_> {
         let Some(p) = self.people.get(s.user) else {
             return;
         };
+        if s.ts_ms < p.joined_ms {
+            // The account does not exist yet.
+            return;
+        }
         let n = self.out.len() as u64;
+        let passed_methods = if s.failed_attempts == 0 && s.ip.is_some() {
+            vec!["password"]
+        } else {
+            vec![]
+        };
         self.out.push(Draft {
             ts_ms: s.ts_ms,
             request_id: opaque_id("r", ATTACK_STREAM + self.k, n),
@@ -185,11 +245,8 @@ impl Ctx<'_> {
             device: s.device,
             typing: s.typing,
             failed_attempts: s.failed_attempts,
-            passed_methods: if s.failed_attempts == 0 {
-                vec!["password"]
-            } else {
-                vec![]
-            },
+            passed_methods,
+            sim_changed_ms: s.sim_changed_ms,
         });
     }
 }

@@ -151,6 +151,10 @@ pub fn fit_forest_with(
     })
 }
 
+/// What [`grow`] returns: the trees, what repair changed, and the rows per tree (attacks,
+/// genuine).
+pub(crate) type Grown = (Vec<FlatTree>, Repaired, (usize, usize));
+
 /// Fits, flattens and values the trees, repairing directions with `repair` (`None` only to
 /// measure what repair costs: the trees then fail [`Ensemble::check`]). Returns the trees,
 /// what repair changed, and the rows per tree (attacks, genuine).
@@ -161,7 +165,7 @@ pub(crate) fn grow(
     seed: u64,
     p: &ForestParams,
     repair: Option<Repair>,
-) -> Result<(Vec<FlatTree>, Repaired, (usize, usize)), TrainError> {
+) -> Result<Grown, TrainError> {
     let attack_idx: Vec<usize> = (0..y.len()).filter(|&i| y[i]).collect();
     let genuine_idx: Vec<usize> = (0..y.len()).filter(|&i| !y[i]).collect();
     let (n_att, n_gen) = sample_sizes(attacks, y.len() - attacks, p);
@@ -279,9 +283,8 @@ fn fit_tree(
 ) -> Result<FlatTree, String> {
     let n = idx.len();
     let mut values = Vec::with_capacity(n * N_FEATURES);
-    for j in 0..N_FEATURES {
-        values.extend(idx.iter().map(|&i| rows[i][j]));
-    }
+    // Column-major: every row's feature 0, then feature 1, …
+    values.extend((0..N_FEATURES).flat_map(|j| idx.iter().map(move |&i| rows[i][j])));
     let x = DenseMatrix::new(n, N_FEATURES, values, true).map_err(|e| e.to_string())?;
     let labels: Vec<u32> = idx.iter().map(|&i| u32::from(y[i])).collect();
     let params = RandomForestClassifierParameters::default()
