@@ -19,6 +19,9 @@ use super::calibration::Calibration;
 use super::trees::Ensemble;
 
 /// How a family computes its raw score.
+// One per loaded model, read on every score: the linear weights stay inline (boxing them would
+// add a pointer chase per score to save ~200 bytes once).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 enum Scorer {
     /// `intercept + Σ weights[i]·x[i]`.
