@@ -16,6 +16,7 @@ pub mod dataset;
 pub mod export;
 pub mod fit;
 pub mod labels;
+mod lbfgs;
 pub mod metrics;
 pub mod output;
 pub mod plots;
