@@ -252,16 +252,15 @@ fn prepare_streamed(data: &Path, cfg: &Config) -> Result<Prepared, TrainError> {
     let mut r = replay::Replayer::new(&engine, replay::Keep::Labelled);
     let (read, fingerprint) = std::thread::scope(|s| {
         let hashing = s.spawn(|| fingerprint(data));
-        let read = stream::for_each_batch(
+        // Each batch's score requests are read on their own (checks, enrichment, evidence) on
+        // the parsing thread while the previous batch replays; the replay then only records
+        // and extracts, in time order.
+        let read = stream::for_each_batch_prepared(
             data,
             dataset::LabelColumn::Read,
             stream::BATCH_ROWS,
-            |batch| {
-                for (ts, ev) in &batch {
-                    r.event(*ts, ev)?;
-                }
-                Ok::<(), TrainError>(())
-            },
+            |batch| replay::prepare(&engine, batch),
+            |batch, prepared| r.batch_prepared(&batch, prepared),
         );
         (read, hashing.join().unwrap_or_default())
     });

@@ -28,8 +28,8 @@ pub const BATCH_ROWS: usize = 32_768;
 /// Batches that may wait between two stages (reader → parser → consumer).
 pub const QUEUED_BATCHES: usize = 2;
 
-/// One parsed batch, or why reading stopped.
-type Parsed = Result<Vec<(i64, LogEvent)>, DatasetError>;
+/// One parsed batch with what the parser prepared from it, or why reading stopped.
+type Parsed<P> = Result<(Vec<(i64, LogEvent)>, P), DatasetError>;
 
 /// Reads the event log at `path` in time order and calls `f` with each batch of events (at most
 /// `batch_rows`, in order); returns the dataset's description. `f` runs on the calling thread;
@@ -43,6 +43,25 @@ pub fn for_each_batch<E, F>(
 where
     E: From<DatasetError>,
     F: FnMut(Vec<(i64, LogEvent)>) -> Result<(), E>,
+{
+    for_each_batch_prepared(path, labels, batch_rows, |_| (), |events, ()| f(events))
+}
+
+/// [`for_each_batch`] with a preparation: `prepare` runs on the parsing thread right after each
+/// batch is parsed (so while the caller still consumes the previous batch), and `f` receives
+/// the batch with what `prepare` made of it.
+pub fn for_each_batch_prepared<E, P, G, F>(
+    path: &Path,
+    labels: LabelColumn,
+    batch_rows: usize,
+    prepare: G,
+    mut f: F,
+) -> Result<DatasetDescription, E>
+where
+    E: From<DatasetError>,
+    P: Send,
+    G: Fn(&[(i64, LogEvent)]) -> P + Sync,
+    F: FnMut(Vec<(i64, LogEvent)>, P) -> Result<(), E>,
 {
     let scan = dataset::scan(path, labels)?;
     let sorted_copy = if is_sorted(scan.clone(), path)? {
@@ -63,17 +82,18 @@ where
         ..DatasetDescription::default()
     };
     let batch = NonZeroUsize::new(batch_rows.max(1)).unwrap_or(NonZeroUsize::MIN);
+    let prepare = &prepare;
     std::thread::scope(|s| -> Result<(), E> {
         let (frames_tx, frames_rx) = sync_channel::<Frame>(QUEUED_BATCHES);
-        let (parsed_tx, parsed_rx) = sync_channel::<Parsed>(QUEUED_BATCHES);
+        let (parsed_tx, parsed_rx) = sync_channel::<Parsed<P>>(QUEUED_BATCHES);
         s.spawn(move || read_frames(lf, batch, frames_tx));
-        s.spawn(move || parse_frames(&frames_rx, &parsed_tx, path));
+        s.spawn(move || parse_frames(&frames_rx, &parsed_tx, path, prepare));
         for parsed in &parsed_rx {
-            let events = parsed?;
+            let (events, prepared) = parsed?;
             for (ts, ev) in &events {
                 description.count(*ts, ev);
             }
-            f(events)?;
+            f(events, prepared)?;
         }
         Ok(())
         // Leaving the scope drops `parsed_rx`: on an early return the parser's next send fails,
@@ -106,11 +126,18 @@ fn read_frames(lf: LazyFrame, batch: NonZeroUsize, tx: SyncSender<Frame>) {
     });
 }
 
-/// Parses each batch as it arrives and sends the events on, in order, until the end.
-fn parse_frames(rx: &Receiver<Frame>, tx: &SyncSender<Parsed>, path: &Path) {
+/// Parses (and prepares) each batch as it arrives and sends the events on, in order, until the
+/// end.
+fn parse_frames<P, G>(rx: &Receiver<Frame>, tx: &SyncSender<Parsed<P>>, path: &Path, prepare: &G)
+where
+    G: Fn(&[(i64, LogEvent)]) -> P,
+{
     for frame in rx {
         let parsed = match frame {
-            Frame::Batch(df) => dataset::parse_batch(&df, path),
+            Frame::Batch(df) => dataset::parse_batch(&df, path).map(|events| {
+                let prepared = prepare(&events);
+                (events, prepared)
+            }),
             Frame::End => return,
             Frame::Failed(e) => Err(polars_error(path, e)),
         };
