@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Training speed (issue 11): generates a seeded event log of about 1,000,000 rows, then times a
 # full `tessera train` on it with /usr/bin/time, and prints the replay rate (events/s, reading,
-# parsing and replaying together), the fit seconds, the whole run's seconds and its peak memory.
+# parsing and replaying together; and per CPU-second), the fit seconds, the whole run's wall and
+# CPU seconds, its peak memory, and the load average before and after (the machine may be shared).
 #
 #   scripts/train-speed.sh [USERS=18500] [DAYS=60] [MODEL=logistic] [CORES=2]
 #
@@ -41,20 +42,26 @@ if command -v taskset >/dev/null; then
 fi
 export POLARS_MAX_THREADS=$cores RAYON_NUM_THREADS=$cores
 rm -rf "$work/model"
-/usr/bin/time -f '%e %M' -o "$work/time.txt" \
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+/usr/bin/time -f '%e %M %U %S' -o "$work/time.txt" \
   "${pin[@]}" "$bin" train --data "$data" --model "$model" --out "$work/model" | tee "$work/train.txt"
-read -r wall_s peak_kb < "$work/time.txt"
-python3 - "$work/model/metrics.json" "$wall_s" "$peak_kb" <<'PY'
+read -r wall_s peak_kb user_s sys_s < "$work/time.txt"
+echo "load before and after: $load_before / $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 - "$work/model/metrics.json" "$wall_s" "$peak_kb" "$user_s" "$sys_s" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))
 wall_s, peak_kb = float(sys.argv[2]), int(sys.argv[3])
+cpu_s = float(sys.argv[4]) + float(sys.argv[5])
 rows = m["data"]["description"]["rows"]
 sec = m["seconds"]
 replay = sec.get("replay", 0.0)
 print(f"rows {rows}  labelled {m['data']['labelled_rows']}")
 print(f"replay (read + parse + replay) {replay:.1f} s = {rows / replay:,.0f} events/s")
+if "replay_cpu" in sec:
+    rc = sec["replay_cpu"]
+    print(f"replay CPU (user + sys, all threads) {rc:.1f} s = {rows / rc:,.0f} events per CPU-second")
 print(f"fit {sec.get('fit', 0.0):.1f} s  calibrate {sec.get('calibrate', 0.0):.1f} s  "
       f"evaluate {sec.get('evaluate', 0.0):.1f} s")
-print(f"whole train {wall_s:.1f} s  peak RSS {peak_kb / 1024:,.0f} MiB")
+print(f"whole train {wall_s:.1f} s wall, {cpu_s:.1f} s CPU (user + sys)  peak RSS {peak_kb / 1024:,.0f} MiB")
 print(f"test ROC AUC {m['test']['roc_auc']:.4f}")
 PY

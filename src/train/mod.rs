@@ -172,6 +172,9 @@ pub struct Prepared {
     /// Seconds the replay took (with a streamed read: reading, parsing and replaying, which
     /// overlap).
     pub replay_seconds: f64,
+    /// CPU seconds (user + system, all threads) the process spent in those seconds, where the
+    /// system reports it ([`process_cpu_seconds`]).
+    pub replay_cpu_seconds: Option<f64>,
 }
 
 impl Prepared {
@@ -248,6 +251,7 @@ pub fn prepare(data: &Path, opts: &LabelOptions, cfg: &Config) -> Result<Prepare
 /// kept. The file's fingerprint is hashed on another thread meanwhile.
 fn prepare_streamed(data: &Path, cfg: &Config) -> Result<Prepared, TrainError> {
     let started = Instant::now();
+    let cpu_before = process_cpu_seconds();
     let engine = replay_engine(cfg)?;
     let mut r = replay::Replayer::new(&engine, replay::Keep::Labelled);
     let (read, fingerprint) = std::thread::scope(|s| {
@@ -272,7 +276,27 @@ fn prepare_streamed(data: &Path, cfg: &Config) -> Result<Prepared, TrainError> {
         unlabelled_rows: d.unlabelled_rows,
     };
     let replay_seconds = started.elapsed().as_secs_f64();
-    split_replayed(r.finish(), description, source, fingerprint, replay_seconds)
+    let mut p = split_replayed(r.finish(), description, source, fingerprint, replay_seconds)?;
+    p.replay_cpu_seconds = cpu_before.zip(process_cpu_seconds()).map(|(a, b)| b - a);
+    Ok(p)
+}
+
+/// CPU seconds (user + system, all threads) this process has used so far, from
+/// `/proc/self/stat` (Linux, which counts in USER_HZ ticks: 100 a second); `None` where that
+/// file is missing or unreadable. Reported next to wall times, which a shared machine inflates.
+pub fn process_cpu_seconds() -> Option<f64> {
+    cpu_seconds_of_stat(&std::fs::read_to_string("/proc/self/stat").ok()?)
+}
+
+/// User + system seconds of one `/proc/PID/stat` line.
+fn cpu_seconds_of_stat(stat: &str) -> Option<f64> {
+    // Field 2, the command name, is in parentheses and may hold spaces: count after it. The
+    // rest starts at field 3; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')')?.1;
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: f64 = fields.next()?.parse().ok()?;
+    let stime: f64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
 
 /// The engine a replay runs through: `cfg`'s geo sources and feature tunables, a fresh memory
@@ -371,6 +395,7 @@ fn split_replayed(
         refused_outcomes,
         fingerprint,
         replay_seconds,
+        replay_cpu_seconds: None,
     })
 }
 
@@ -610,6 +635,9 @@ pub fn finish(
     });
     let mut seconds = BTreeMap::new();
     seconds.insert("replay".to_string(), p.replay_seconds);
+    if let Some(cpu) = p.replay_cpu_seconds {
+        seconds.insert("replay_cpu".to_string(), cpu);
+    }
     seconds.insert("fit".to_string(), fit_seconds);
     seconds.insert("calibrate".to_string(), calibrate_seconds);
     seconds.insert("evaluate".to_string(), started.elapsed().as_secs_f64());
@@ -771,5 +799,20 @@ pub fn impute_neutral(
         if let Some((_, Absence::ByDesign | Absence::Failed)) = u.affecting(def.needs) {
             row[i] = neutral.get(i).copied().unwrap_or(0.0) as f32;
         }
+    }
+}
+
+#[cfg(test)]
+mod cpu_tests {
+    use super::cpu_seconds_of_stat;
+
+    #[test]
+    fn cpu_seconds_are_utime_plus_stime_in_ticks() {
+        // A command name with a space and a parenthesis; utime 250 and stime 75 ticks.
+        let line = "4242 (tess (x) y) R 1 4242 4242 0 -1 4194304 100 0 0 0 250 75 0 0 20 0 \
+                    3 0 1000 0 0";
+        assert_eq!(cpu_seconds_of_stat(line), Some(3.25));
+        assert_eq!(cpu_seconds_of_stat("4242 (tessera) R 1"), None);
+        assert_eq!(cpu_seconds_of_stat("no parenthesis"), None);
     }
 }
