@@ -166,10 +166,19 @@ fn outcomes_follow_an_earlier_score_of_the_same_user() {
 }
 
 #[test]
-fn attack_share_is_between_5_and_8_percent_and_every_scenario_occurs() {
+fn attack_share_is_the_target_up_to_one_campaign_per_tactic_and_every_scenario_occurs() {
     let all: Vec<&LogRow> = scores().collect();
-    let share = all.iter().filter(|r| r.is_attack).count() as f64 / all.len() as f64;
-    assert!((0.05..=0.08).contains(&share), "attack share {share}");
+    let attacks = all.iter().filter(|r| r.is_attack).count();
+    let genuine = (all.len() - attacks) as f64;
+    // At least the target share; above it by at most one campaign per tactic (on this small
+    // log, 300 users, that overshoot is about two points).
+    let budget = genuine * ATTACK_SHARE / (1.0 - ATTACK_SHARE);
+    let overshoot: usize = ATTACK_MIX.iter().map(|m| largest_campaign(m.0)).sum();
+    assert!(
+        attacks as f64 >= budget - ATTACK_MIX.len() as f64
+            && (attacks as f64) < budget + overshoot as f64,
+        "{attacks} attack score rows for a budget of {budget:.0} (+ at most {overshoot})"
+    );
     for s in Scenario::ALL {
         let n = all.iter().filter(|r| r.scenario == s).count();
         assert!(n >= 3, "{}: {n} score rows", s.as_str());
