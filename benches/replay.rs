@@ -2,8 +2,9 @@
 //! temporary Parquet file outside the timed loop), per event (criterion's throughput):
 //! - `read_parse`: polars' streaming read in batches with the payloads parsed in parallel
 //!   (`train::dataset::read_dataset`, which collects the stream);
-//! - `replay`: the parsed events through `Engine::assess` / `record_outcome` against a fresh
-//!   memory store (serial, time order);
+//! - `replay`: the parsed events against a fresh memory store (`train::replay::replay`: each
+//!   batch's events prepared on their own in parallel — `Engine::prepare_assessment` /
+//!   `prepare_outcome` — then finished in time order, `finish_assessment` / `finish_outcome`);
 //! - `prepare`: both overlapped, as `tessera train` runs them (`train::prepare`), with the time
 //!   split and imputation.
 //!
