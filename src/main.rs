@@ -17,9 +17,10 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 ///
 /// The training replay frees and allocates store records millions of times on one thread. By
 /// default mimalloc purges (decommits) freed pages a second after they were freed, and the
-/// kernel zeroes each again when it is reused: on a 1 M-event train that page clearing was a
-/// fifth of the replay thread's time, and purging off took the replay from 23.6 s (measured with
-/// `perf` attached) to 12.6 s (README, "Training speed"); peak memory grew from 1.5 to 1.9 GB.
+/// kernel zeroes each again when it is reused: on a 1 M-event train that page clearing was about
+/// a fifth of the CPU samples during the replay, and purging off took the replay from 23.6 s
+/// (measured with `perf` attached) to 12.6 s (README, "Training speed"); peak memory grew from
+/// 1.5 to 1.9 GB.
 /// A `MIMALLOC_PURGE_DELAY` set in the environment wins (the option is then no longer at its
 /// default, and is left alone).
 pub(crate) fn keep_freed_pages() {
