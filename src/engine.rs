@@ -106,6 +106,58 @@ enum Ledger {
     Conflict,
 }
 
+/// What a request carries on its own, read before its history is touched (see
+/// [`Engine::prepare_assessment`]): enrichment, the subjects' pseudonyms, its evidence. Holds no
+/// borrow of the request, so offline replay can prepare a batch on one thread and finish it, in
+/// time order, on another.
+pub struct PreparedRequest<'e> {
+    checked: Checked,
+    intel: Option<crate::enrich::IpIntel<'e>>,
+    request_id: String,
+    request: crate::privacy::Pseudonym,
+    keys: SubjectKeys,
+    evidence: features::Evidence,
+    pending: PendingEvidence,
+}
+
+/// What checking a request found besides the request itself ([`ValidRequest`] without the
+/// borrow).
+#[derive(Debug, Clone, Copy)]
+struct Checked {
+    at_ms: i64,
+    clock_skew_ms: Option<i64>,
+    action: crate::domain::Action,
+    channel: crate::domain::Channel,
+    ip: Option<std::net::IpAddr>,
+    sim_change_age_ms: Option<i64>,
+}
+
+impl Checked {
+    fn of(v: &ValidRequest<'_>) -> Checked {
+        Checked {
+            at_ms: v.at_ms,
+            clock_skew_ms: v.clock_skew_ms,
+            action: v.action,
+            channel: v.channel,
+            ip: v.ip,
+            sim_change_age_ms: v.sim_change_age_ms,
+        }
+    }
+
+    /// The checked request again, for `req` (the request that was checked).
+    fn bind(self, req: &ScoreRequest) -> ValidRequest<'_> {
+        ValidRequest {
+            req,
+            at_ms: self.at_ms,
+            clock_skew_ms: self.clock_skew_ms,
+            action: self.action,
+            channel: self.channel,
+            ip: self.ip,
+            sim_change_age_ms: self.sim_change_age_ms,
+        }
+    }
+}
+
 /// One scored request, as answered.
 #[derive(Debug, Clone)]
 pub struct Scored {
@@ -352,7 +404,6 @@ impl Engine {
         clock: Clock,
     ) -> Result<Scored, Error> {
         let valid = ValidRequest::check_at(req, &self.limits, clock)?;
-        let intel = valid.ip.map(|ip| self.enricher.lookup(ip));
         let pseudo = self.pseudo.for_tenant(tenant);
         let generated = req.request_id.is_none();
         let request_id = match &req.request_id {
@@ -361,13 +412,10 @@ impl Engine {
         };
         let request = pseudo.id(IdKind::Request, &request_id);
         let receipt = self.receipt(&request);
-        let ledger =
-            self.record_and_extract(&pseudo, &valid, intel.as_ref(), &request_id, request, {
-                |p: &mut PendingEvidence| {
-                    p.receipt = receipt;
-                    p.digest = request_digest(caller, req);
-                }
-            });
+        let mut read = self.read_request(&pseudo, &valid, request_id, request);
+        read.pending.receipt = receipt;
+        read.pending.digest = request_digest(caller, req);
+        let ledger = self.record_and_extract(&valid, &read);
         let (a, recorded) = match ledger {
             Ledger::Fresh(a) => (a, true),
             Ledger::Unrecorded(a) => (a, false),
@@ -412,34 +460,52 @@ impl Engine {
         })
     }
 
-    /// What scoring and offline assessment share: reads the request's own evidence, records it
-    /// in the activity ledger while reading the history snapshot (one store transaction), and
-    /// extracts the features against that snapshot. `bind` completes the pending evidence
-    /// (receipt, request digest) before it is written.
-    fn record_and_extract(
-        &self,
+    /// What scoring and offline assessment share, first half: what the request carries on its
+    /// own — IP enrichment, the subjects' pseudonyms, the evidence it would teach — read without
+    /// the store. Pure: offline replay runs it for many requests in parallel ahead of the ledger
+    /// ([`Engine::prepare_assessment`]).
+    fn read_request<'e>(
+        &'e self,
         pseudo: &Pseudonymizer,
         valid: &ValidRequest<'_>,
-        intel: Option<&crate::enrich::IpIntel<'_>>,
-        request_id: &str,
+        request_id: String,
         request: crate::privacy::Pseudonym,
-        bind: impl FnOnce(&mut PendingEvidence),
-    ) -> Ledger {
+    ) -> PreparedRequest<'e> {
+        let intel = valid.ip.map(|ip| self.enricher.lookup(ip));
         let keys = subject_keys(pseudo, valid);
         let attr_key =
             features::freeman::AttrKey::new(pseudo.sub_key(features::freeman::AttrKey::PURPOSE));
-        let evidence =
-            features::evidence(valid, intel, &self.features, &self.typing_key, &attr_key);
-        let mut pending = pending_evidence(valid, &keys, &evidence);
-        bind(&mut pending);
-        let obs = Observation {
+        let evidence = features::evidence(
+            valid,
+            intel.as_ref(),
+            &self.features,
+            &self.typing_key,
+            &attr_key,
+        );
+        let pending = pending_evidence(valid, &keys, &evidence);
+        PreparedRequest {
+            checked: Checked::of(valid),
+            intel,
+            request_id,
+            request,
             keys,
+            evidence,
+            pending,
+        }
+    }
+
+    /// Second half: records the request in the activity ledger while reading the history
+    /// snapshot (one store transaction), and extracts the features against that snapshot.
+    /// Requests must come here in time order; `read` is `valid`'s [`Engine::read_request`].
+    fn record_and_extract(&self, valid: &ValidRequest<'_>, read: &PreparedRequest<'_>) -> Ledger {
+        let obs = Observation {
+            keys: read.keys,
             at_ms: valid.at_ms,
             failed: failed(valid),
-            sketch: evidence.sketch.as_ref(),
-            request,
+            sketch: read.evidence.sketch.as_ref(),
+            request: read.request,
             generated_id: valid.req.request_id.is_none(),
-            pending: &pending,
+            pending: &read.pending,
         };
         let (snapshot, recorded) = match store::record(self.store.as_ref(), &obs, &self.learn) {
             Ok(Recorded::Fresh(s)) => (Some(s), true),
@@ -452,13 +518,13 @@ impl Engine {
         };
         let inputs = Inputs {
             req: valid,
-            intel,
+            intel: read.intel.as_ref(),
             snapshot: snapshot.as_ref(),
-            evidence: &evidence,
-            keys: &keys,
+            evidence: &read.evidence,
+            keys: &read.keys,
             cfg: &self.features,
         };
-        let a = self.extract(&inputs, request_id);
+        let a = self.extract(&inputs, &read.request_id);
         if recorded {
             Ledger::Fresh(a)
         } else {
@@ -589,22 +655,51 @@ impl Engine {
     /// ledger, exactly as scoring does, without a model or policy: the offline replay path of
     /// `tessera train` (event time, see [`Clock::Replay`]). A request id seen before is an
     /// [`Error::Conflict`] (the live service would not have counted it again).
+    ///
+    /// The same as [`Engine::prepare_assessment`] then [`Engine::finish_assessment`].
     pub fn assess(&self, req: &ScoreRequest, now_ms: i64) -> Result<Assessment, Error> {
+        let prepared = self.prepare_assessment(req, now_ms)?;
+        self.finish_assessment(req, &prepared)
+    }
+
+    /// The first half of [`Engine::assess`]: checks `req` and reads what it carries on its
+    /// own (enrichment, pseudonyms, evidence) without touching the store. Pure, so a replay may
+    /// prepare many requests at once, on any thread and ahead of time, as long as it finishes
+    /// them in time order.
+    pub fn prepare_assessment(
+        &self,
+        req: &ScoreRequest,
+        now_ms: i64,
+    ) -> Result<PreparedRequest<'_>, Error> {
         let valid = ValidRequest::check_at(req, &self.limits, Clock::Replay(now_ms))?;
-        let intel = valid.ip.map(|ip| self.enricher.lookup(ip));
         let request_id = match &req.request_id {
             Some(id) => id.clone(),
             None => self.generated_id(),
         };
         let request = self.pseudo.id(IdKind::Request, &request_id);
-        match self.record_and_extract(
-            &self.pseudo,
-            &valid,
-            intel.as_ref(),
-            &request_id,
-            request,
-            |_| {},
-        ) {
+        Ok(self.read_request(&self.pseudo, &valid, request_id, request))
+    }
+
+    /// The second half of [`Engine::assess`]: records the request `prepared` was read from
+    /// (`req`, the same request) in the ledger and extracts its features against its history.
+    /// An error naming `request_id` when `req` is not the prepared request.
+    pub fn finish_assessment(
+        &self,
+        req: &ScoreRequest,
+        prepared: &PreparedRequest<'_>,
+    ) -> Result<Assessment, Error> {
+        let same = match &req.request_id {
+            Some(id) => *id == prepared.request_id,
+            None => prepared.keys.user == self.pseudo.id(IdKind::User, &req.user_id),
+        };
+        if !same {
+            return Err(Error::Input(InputError::invalid(
+                "request_id",
+                "is not the request this assessment was prepared from",
+            )));
+        }
+        let valid = prepared.checked.bind(req);
+        match self.record_and_extract(&valid, prepared) {
             Ledger::Fresh(a) | Ledger::Unrecorded(a) => Ok(a),
             Ledger::Retry | Ledger::Conflict => Err(id_conflict()),
         }

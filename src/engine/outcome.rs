@@ -24,8 +24,25 @@ impl Engine {
     /// Applies a verified outcome of the default tenant in offline replay (its own timestamp is
     /// its time; a receipt is checked when present). The only way profiles change.
     pub fn record_outcome(&self, rec: &OutcomeRecord) -> Result<OutcomeEffect, Error> {
-        self.apply_outcome(&Tenant::default(), rec, Clock::Replay(now_ms()))
-            .map(|a| a.effect)
+        let input = self.prepare_outcome(rec)?;
+        self.finish_outcome(&input)
+    }
+
+    /// The first half of [`Engine::record_outcome`]: checks the outcome's fields and
+    /// pseudonymises its ids, without the store. Pure, so a replay may prepare many outcomes
+    /// at once, ahead of time, as long as it finishes them in time order.
+    pub fn prepare_outcome(&self, rec: &OutcomeRecord) -> Result<OutcomeInput, Error> {
+        self.outcome_input(&Tenant::default(), rec, Clock::Replay(now_ms()))
+    }
+
+    /// The second half of [`Engine::record_outcome`]: applies a prepared outcome to the store.
+    pub fn finish_outcome(&self, input: &OutcomeInput) -> Result<OutcomeEffect, Error> {
+        refusal(store::apply_outcome(
+            self.store.as_ref(),
+            input,
+            &self.learn,
+        )?)
+        .map(|a| a.effect)
     }
 
     /// What applying `rec` would do now, without changing anything: the refusal it would get,

@@ -12,7 +12,9 @@
 //! `true`/`false` in any of three spellings, empty = null), so a value that does not convert is an error naming the column
 //! and row ([`DatasetError::BadValue`]) rather than a silent null.
 //!
-//! Uses the polars lazy API: scan, select the needed columns, stable sort by `ts_ms`, collect.
+//! Uses the polars lazy API: scan and select the needed columns ([`scan`]); the events are read
+//! in time order batch by batch by [`super::stream`] (polars' streaming engine), and each batch's
+//! payloads are parsed in parallel ([`parse_batch`]).
 //! Outside data never panics: a missing column, a null, or a bad payload becomes a
 //! [`DatasetError`] naming the column, or the file row (0-based, header not counted) and the
 //! payload field. Errors never echo a value. The RBA login layout (`train::rba`) reports its
@@ -58,7 +60,8 @@ pub enum LabelColumn {
     Ignore,
 }
 
-const ROW_INDEX: &str = "__file_row";
+/// The column holding each row's 0-based position in the file (for error messages).
+pub(crate) const ROW_INDEX: &str = "__file_row";
 
 /// The file types [`read_dataset`] and [`write_event_log`] know, told by the extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,19 +264,43 @@ pub fn read_dataset(path: &Path) -> Result<Dataset, DatasetError> {
     read_dataset_with(path, LabelColumn::Read)
 }
 
-/// Reads the event log at `path` (Parquet or CSV, by extension); `labels` says whether
-/// `is_attack` is read.
+/// Reads the event log at `path` (Parquet or CSV, by extension) into memory; `labels` says
+/// whether `is_attack` is read. This materialises every event: [`super::stream::for_each_batch`] reads the same
+/// events in the same order in bounded memory, and is what `tessera train` uses.
 pub fn read_dataset_with(path: &Path, labels: LabelColumn) -> Result<Dataset, DatasetError> {
-    let shown = path.display().to_string();
-    let pl = |source| DatasetError::Polars {
-        path: shown.clone(),
+    let mut events = Vec::new();
+    let description = super::stream::for_each_batch(
+        path,
+        labels,
+        super::stream::BATCH_ROWS,
+        |batch: Vec<(i64, LogEvent)>| {
+            events.extend(batch);
+            Ok::<(), DatasetError>(())
+        },
+    )?;
+    Ok(Dataset {
+        events,
+        description,
+    })
+}
+
+/// The polars error of reading `path`.
+pub(crate) fn polars_error(path: &Path, source: PolarsError) -> DatasetError {
+    DatasetError::Polars {
+        path: path.display().to_string(),
         source,
-    };
+    }
+}
+
+/// A lazy scan of the event log at `path` with its columns checked: the file row (0-based,
+/// [`ROW_INDEX`]) and the needed columns, in file order (not yet sorted).
+pub(crate) fn scan(path: &Path, labels: LabelColumn) -> Result<LazyFrame, DatasetError> {
+    let pl = |source| polars_error(path, source);
     let format = FileFormat::of(path).ok_or_else(|| DatasetError::UnknownFormat {
-        path: shown.clone(),
+        path: path.display().to_string(),
     })?;
     std::fs::metadata(path).map_err(|source| DatasetError::Io {
-        path: shown.clone(),
+        path: path.display().to_string(),
         source,
     })?;
     let pl_path = PlRefPath::try_from_path(path).map_err(pl)?;
@@ -314,27 +341,51 @@ pub fn read_dataset_with(path: &Path, labels: LabelColumn) -> Result<Dataset, Da
             FileFormat::Parquet => wanted.push(col(column)),
         }
     }
-    let df = lf
-        .with_row_index(ROW_INDEX, None)
-        .select(wanted)
-        .sort(
-            ["ts_ms"],
-            SortMultipleOptions::default().with_maintain_order(true),
-        )
-        .collect()
-        .map_err(pl)?;
-    events_of(&df, shown).map_err(|e| match e {
-        Failure::Dataset(d) => d,
-        Failure::Polars(source) => DatasetError::Polars {
-            path: path.display().to_string(),
-            source,
-        },
-    })
+    Ok(lf.with_row_index(ROW_INDEX, None).select(wanted))
 }
 
+impl DatasetDescription {
+    /// Counts one event read at `ts_ms` (events must come in time order).
+    pub fn count(&mut self, ts_ms: i64, event: &LogEvent) {
+        if self.rows == 0 {
+            self.first_ts_ms = ts_ms;
+        }
+        self.rows += 1;
+        self.last_ts_ms = ts_ms;
+        match event {
+            LogEvent::Score {
+                is_attack,
+                scenario,
+                ..
+            } => {
+                self.score_rows += 1;
+                self.attack_rows += usize::from(*is_attack == Some(true));
+                self.unlabelled_rows += usize::from(is_attack.is_none());
+                match self.scenarios.get_mut(scenario.as_str()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        self.scenarios.insert(scenario.clone(), 1);
+                    }
+                }
+            }
+            LogEvent::Outcome(_) => self.outcome_rows += 1,
+        }
+    }
+}
+
+/// Why [`csv::unconverted`] stopped: a bad value, or polars.
 enum Failure {
     Dataset(DatasetError),
     Polars(PolarsError),
+}
+
+impl Failure {
+    fn into_dataset(self, path: &Path) -> DatasetError {
+        match self {
+            Failure::Dataset(d) => d,
+            Failure::Polars(source) => polars_error(path, source),
+        }
+    }
 }
 
 impl From<PolarsError> for Failure {
@@ -349,98 +400,107 @@ impl From<DatasetError> for Failure {
     }
 }
 
-fn events_of(df: &DataFrame, path: String) -> Result<Dataset, Failure> {
-    let file_row = df.column(ROW_INDEX)?.idx()?;
-    csv::unconverted(df, file_row, "ts_ms", "a whole number of ms since 1970")?;
+/// The columns of one batch read by [`scan`].
+struct Columns<'a> {
+    file_row: &'a IdxCa,
+    ts: &'a Int64Chunked,
+    kind: &'a StringChunked,
+    request_id: &'a StringChunked,
+    user_id: &'a StringChunked,
+    scenario: &'a StringChunked,
+    is_attack: Option<&'a BooleanChunked>,
+    payload: &'a StringChunked,
+}
+
+/// Parses one batch of rows of [`scan`] (any length, in time order) into events, in parallel
+/// (rayon); the events keep the batch's order. The first bad row in batch order is reported.
+pub(crate) fn parse_batch(
+    df: &DataFrame,
+    path: &Path,
+) -> Result<Vec<(i64, LogEvent)>, DatasetError> {
+    use rayon::prelude::*;
+    let pl = |source| polars_error(path, source);
+    let mut df = df.clone();
+    df.rechunk_mut();
+    let file_row = df.column(ROW_INDEX).and_then(|c| c.idx()).map_err(pl)?;
+    // CSV: a value that did not convert is an error naming its column and row.
+    csv::unconverted(&df, file_row, "ts_ms", "a whole number of ms since 1970")
+        .map_err(|e| e.into_dataset(path))?;
     if df.column(LABEL_COLUMN.0).is_ok() {
-        csv::unconverted(df, file_row, LABEL_COLUMN.0, "true, false or empty")?;
+        csv::unconverted(&df, file_row, LABEL_COLUMN.0, "true, false or empty")
+            .map_err(|e| e.into_dataset(path))?;
     }
-    let ts = df.column("ts_ms")?.i64()?;
-    let kind = df.column("kind")?.str()?;
-    let request_id = df.column("request_id")?.str()?;
-    let user_id = df.column("user_id")?.str()?;
-    let scenario = df.column("scenario")?.str()?;
-    let is_attack = match df.column(LABEL_COLUMN.0) {
-        Ok(c) => Some(c.bool()?),
-        Err(_) => None,
+    let c = Columns {
+        file_row,
+        ts: df.column("ts_ms").and_then(|c| c.i64()).map_err(pl)?,
+        kind: df.column("kind").and_then(|c| c.str()).map_err(pl)?,
+        request_id: df.column("request_id").and_then(|c| c.str()).map_err(pl)?,
+        user_id: df.column("user_id").and_then(|c| c.str()).map_err(pl)?,
+        scenario: df.column("scenario").and_then(|c| c.str()).map_err(pl)?,
+        is_attack: match df.column(LABEL_COLUMN.0) {
+            Ok(c) => Some(c.bool().map_err(pl)?),
+            Err(_) => None,
+        },
+        payload: df.column("payload").and_then(|c| c.str()).map_err(pl)?,
     };
-    let payload = df.column("payload")?.str()?;
     let limits = Limits::default();
-    let mut d = DatasetDescription {
-        path,
-        rows: df.height(),
-        ..DatasetDescription::default()
-    };
-    let mut events = Vec::with_capacity(df.height());
-    for i in 0..df.height() {
-        let row = file_row.get(i).map_or(i as u64, u64::from);
+    let parsed: Vec<Result<(i64, LogEvent), DatasetError>> = (0..df.height())
+        .into_par_iter()
+        .with_min_len(256)
+        .map(|i| c.event(i, &limits))
+        .collect();
+    parsed.into_iter().collect()
+}
+
+impl Columns<'_> {
+    /// The event of row `i`, checked against its columns.
+    fn event(&self, i: usize, limits: &Limits) -> Result<(i64, LogEvent), DatasetError> {
+        let row = self.file_row.get(i).map_or(i as u64, u64::from);
         let null = |column| DatasetError::Null { row, column };
-        let at = ts.get(i).ok_or(null("ts_ms"))?;
-        let text = payload.get(i).ok_or(null("payload"))?;
+        let mismatch = |column| DatasetError::Mismatch { row, column };
+        let at = self.ts.get(i).ok_or(null("ts_ms"))?;
+        let text = self.payload.get(i).ok_or(null("payload"))?;
         let bad = |source| DatasetError::Payload { row, source };
-        let (rid, uid) = match kind.get(i).ok_or(null("kind"))? {
+        let request_id = self.request_id.get(i).ok_or(null("request_id"))?;
+        let user_id = self.user_id.get(i).ok_or(null("user_id"))?;
+        match self.kind.get(i).ok_or(null("kind"))? {
             "score" => {
                 let request = ScoreRequest::from_json(text).map_err(bad)?;
-                let valid = ValidRequest::check(&request, &limits, i64::MAX).map_err(bad)?;
+                let valid = ValidRequest::check(&request, limits, i64::MAX).map_err(bad)?;
                 if valid.at_ms != at {
-                    return Err(DatasetError::Mismatch {
-                        row,
-                        column: "ts_ms",
-                    }
-                    .into());
+                    return Err(mismatch("ts_ms"));
                 }
-                let attack = is_attack.and_then(|c| c.get(i));
-                let name = scenario.get(i).ok_or(null("scenario"))?.to_string();
-                d.score_rows += 1;
-                d.attack_rows += usize::from(attack == Some(true));
-                d.unlabelled_rows += usize::from(attack.is_none());
-                *d.scenarios.entry(name.clone()).or_default() += 1;
-                let ids = (request.request_id.clone(), request.user_id.clone());
-                events.push((
+                if request.request_id.as_deref() != Some(request_id) {
+                    return Err(mismatch("request_id"));
+                }
+                if request.user_id != user_id {
+                    return Err(mismatch("user_id"));
+                }
+                let is_attack = self.is_attack.and_then(|c| c.get(i));
+                let scenario = self.scenario.get(i).ok_or(null("scenario"))?.to_string();
+                Ok((
                     at,
                     LogEvent::Score {
                         request,
-                        is_attack: attack,
-                        scenario: name,
+                        is_attack,
+                        scenario,
                     },
-                ));
-                ids
+                ))
             }
             "outcome" => {
                 let rec = OutcomeRecord::from_json(text).map_err(bad)?;
                 if parse_timestamp("timestamp", &rec.timestamp).map_err(bad)? != at {
-                    return Err(DatasetError::Mismatch {
-                        row,
-                        column: "ts_ms",
-                    }
-                    .into());
+                    return Err(mismatch("ts_ms"));
                 }
-                d.outcome_rows += 1;
-                let ids = (Some(rec.request_id.clone()), rec.user_id.clone());
-                events.push((at, LogEvent::Outcome(rec)));
-                ids
+                if rec.request_id != request_id {
+                    return Err(mismatch("request_id"));
+                }
+                if rec.user_id != user_id {
+                    return Err(mismatch("user_id"));
+                }
+                Ok((at, LogEvent::Outcome(rec)))
             }
-            _ => return Err(DatasetError::UnknownKind { row }.into()),
-        };
-        if rid.as_deref() != Some(request_id.get(i).ok_or(null("request_id"))?) {
-            return Err(DatasetError::Mismatch {
-                row,
-                column: "request_id",
-            }
-            .into());
-        }
-        if uid != user_id.get(i).ok_or(null("user_id"))? {
-            return Err(DatasetError::Mismatch {
-                row,
-                column: "user_id",
-            }
-            .into());
+            _ => Err(DatasetError::UnknownKind { row }),
         }
     }
-    d.first_ts_ms = events.first().map_or(0, |e| e.0);
-    d.last_ts_ms = events.last().map_or(0, |e| e.0);
-    Ok(Dataset {
-        events,
-        description: d,
-    })
 }

@@ -1,10 +1,9 @@
-//! Fitting: standardise the training rows, fit an L2-regularised logistic regression with linfa,
+//! Fitting: standardise the training rows, fit an L2-regularised logistic regression (linfa-logistic's
+//! fit, run by [`super::lbfgs`]),
 //! and fold the standardisation back into raw-scale weights so the runtime model needs no
 //! scaler. A constant column gets weight 0.
 
-use linfa::prelude::*;
-use linfa_logistic::LogisticRegression;
-use ndarray::{Array1, Array2};
+use ndarray::Array2;
 
 use super::TrainError;
 use crate::features::{FEATURES, FeatureRow, N_FEATURES};
@@ -59,7 +58,6 @@ pub fn fit_logistic(rows: &[FeatureRow], y: &[bool]) -> Result<Fitted, TrainErro
             };
         }
     }
-    let targets: Array1<bool> = y.iter().copied().collect();
     // Sign-constrained fit (active set): fit, drop every feature whose weight points against
     // its declared direction, refit without them, until none does.
     let mut active: Vec<bool> = sd.iter().map(|s| *s > 1e-9).collect();
@@ -72,20 +70,15 @@ pub fn fit_logistic(rows: &[FeatureRow], y: &[bool]) -> Result<Fitted, TrainErro
                 xa.column_mut(j).fill(0.0);
             }
         }
-        let dataset = Dataset::new(xa, targets.clone());
-        let model = LogisticRegression::default()
-            .alpha(ALPHA)
-            .max_iterations(MAX_ITERATIONS)
-            .fit(&dataset)
-            .map_err(|e| TrainError::Fit(e.to_string()))?;
-        // linfa models the log-odds of its `pos` class; make it the attack class.
-        let sign = if model.labels().pos.class { 1.0 } else { -1.0 };
-        let params = model.params();
+        // linfa-logistic's fit, bit for bit (see `super::lbfgs`); `y` holds both classes.
+        let model =
+            super::lbfgs::fit(xa.view(), y, ALPHA, MAX_ITERATIONS).map_err(TrainError::Fit)?;
+        let params = &model.weights;
         weights = vec![0.0; N_FEATURES];
-        intercept = sign * model.intercept();
+        intercept = model.intercept;
         for j in 0..N_FEATURES {
             if active[j] {
-                let w = sign * params[j] / sd[j];
+                let w = params[j] / sd[j];
                 weights[j] = w;
                 intercept -= w * mean[j];
             }

@@ -16,12 +16,14 @@ pub mod dataset;
 pub mod export;
 pub mod fit;
 pub mod labels;
+mod lbfgs;
 pub mod metrics;
 pub mod output;
 pub mod plots;
 pub mod progress;
 pub mod rba;
 pub mod replay;
+pub mod stream;
 pub mod trees;
 
 /// Why training failed.
@@ -170,8 +172,12 @@ pub struct Prepared {
     pub refused_outcomes: usize,
     /// BLAKE3 of the data file.
     pub fingerprint: String,
-    /// Seconds the replay took.
+    /// Seconds the replay took (with a streamed read: reading, parsing and replaying, which
+    /// overlap).
     pub replay_seconds: f64,
+    /// CPU seconds (user + system, all threads) the process spent in those seconds, where the
+    /// system reports it ([`process_cpu_seconds`]).
+    pub replay_cpu_seconds: Option<f64>,
 }
 
 impl Prepared {
@@ -242,22 +248,77 @@ pub fn train_with_labels(
 /// score events by time. Every event is replayed; only labelled score events are kept. `cfg`
 /// supplies geo sources and feature tunables; the store is always a fresh memory store.
 pub fn prepare(data: &Path, opts: &LabelOptions, cfg: &Config) -> Result<Prepared, TrainError> {
-    let (ds, source) = if opts.logs.is_empty() {
-        let ds = dataset::read_dataset(data)?;
-        let d = &ds.description;
-        let source = LabelSource::Column {
-            attack_rows: d.attack_rows,
-            genuine_rows: d.score_rows - d.attack_rows - d.unlabelled_rows,
-            unlabelled_rows: d.unlabelled_rows,
-        };
-        (ds, source)
-    } else {
-        let log = labels::read_label_logs(&opts.logs)?;
-        let ds = dataset::read_dataset_with(data, dataset::LabelColumn::Ignore)?;
-        let (ds, summary) = labels::apply(ds, &log, opts.failed_challenge);
-        (ds, LabelSource::LabelLog(summary))
+    if opts.logs.is_empty() {
+        return prepare_streamed(data, cfg);
+    }
+    let log = labels::read_label_logs(&opts.logs)?;
+    let ds = dataset::read_dataset_with(data, dataset::LabelColumn::Ignore)?;
+    let (ds, summary) = labels::apply(ds, &log, opts.failed_challenge);
+    prepare_dataset(ds, LabelSource::LabelLog(summary), fingerprint(data), cfg)
+}
+
+/// [`prepare`] with labels from the `is_attack` column, in bounded memory: the log is read,
+/// parsed and replayed batch by batch ([`stream`]), and only the labelled events' rows are
+/// kept. The file's fingerprint is hashed on another thread meanwhile.
+fn prepare_streamed(data: &Path, cfg: &Config) -> Result<Prepared, TrainError> {
+    let started = Instant::now();
+    let cpu_before = process_cpu_seconds();
+    let engine = replay_engine(cfg)?;
+    let mut r = replay::Replayer::new(&engine, replay::Keep::Labelled);
+    let (read, fingerprint) = std::thread::scope(|s| {
+        let hashing = s.spawn(|| fingerprint(data));
+        // Each batch's score requests are read on their own (checks, enrichment, evidence) on
+        // the parsing thread while the previous batch replays; the replay then only records
+        // and extracts, in time order.
+        let read = stream::for_each_batch_prepared(
+            data,
+            dataset::LabelColumn::Read,
+            stream::BATCH_ROWS,
+            |batch| replay::prepare(&engine, batch),
+            |batch, prepared| r.batch_prepared(&batch, prepared),
+        );
+        (read, hashing.join().unwrap_or_default())
+    });
+    let description = read?;
+    let d = &description;
+    let source = LabelSource::Column {
+        attack_rows: d.attack_rows,
+        genuine_rows: d.score_rows - d.attack_rows - d.unlabelled_rows,
+        unlabelled_rows: d.unlabelled_rows,
     };
-    prepare_dataset(ds, source, fingerprint(data), cfg)
+    let replay_seconds = started.elapsed().as_secs_f64();
+    let mut p = split_replayed(r.finish(), description, source, fingerprint, replay_seconds)?;
+    p.replay_cpu_seconds = cpu_before.zip(process_cpu_seconds()).map(|(a, b)| b - a);
+    Ok(p)
+}
+
+/// CPU seconds (user + system, all threads) this process has used so far, from
+/// `/proc/self/stat` (Linux, which counts in USER_HZ ticks: 100 a second); `None` where that
+/// file is missing or unreadable. Reported next to wall times, which a shared machine inflates.
+pub fn process_cpu_seconds() -> Option<f64> {
+    cpu_seconds_of_stat(&std::fs::read_to_string("/proc/self/stat").ok()?)
+}
+
+/// User + system seconds of one `/proc/PID/stat` line.
+fn cpu_seconds_of_stat(stat: &str) -> Option<f64> {
+    // Field 2, the command name, is in parentheses and may hold spaces: count after it. The
+    // rest starts at field 3; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')')?.1;
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: f64 = fields.next()?.parse().ok()?;
+    let stime: f64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// The engine a replay runs through: `cfg`'s geo sources and feature tunables, a fresh memory
+/// store, the rules model and a fixed pseudonymisation key.
+pub fn replay_engine(cfg: &Config) -> Result<Engine, TrainError> {
+    let mut replay_cfg = cfg.clone();
+    replay_cfg.store.backend = Backend::Memory;
+    replay_cfg.model.path = "rules".into();
+    // A fixed key: the replay store is discarded, and a fixed key makes training reproducible.
+    let key = crate::privacy::Pseudonymizer::new(*blake3::hash(b"tessera train replay").as_bytes());
+    Ok(Engine::from_config_with_key(&replay_cfg, key)?)
 }
 
 /// [`prepare`] for a dataset already read (e.g. from another layout).
@@ -268,14 +329,20 @@ pub fn prepare_dataset(
     cfg: &Config,
 ) -> Result<Prepared, TrainError> {
     let started = Instant::now();
-    let mut replay_cfg = cfg.clone();
-    replay_cfg.store.backend = Backend::Memory;
-    replay_cfg.model.path = "rules".into();
-    // A fixed key: the replay store is discarded, and a fixed key makes training reproducible.
-    let key = crate::privacy::Pseudonymizer::new(*blake3::hash(b"tessera train replay").as_bytes());
-    let engine = Engine::from_config_with_key(&replay_cfg, key)?;
+    let engine = replay_engine(cfg)?;
     let rep = replay::replay(&ds, &engine)?;
     let replay_seconds = started.elapsed().as_secs_f64();
+    split_replayed(rep, ds.description, source, fingerprint, replay_seconds)
+}
+
+/// Keeps the labelled rows of a replay, splits them by time and imputes them.
+fn split_replayed(
+    rep: replay::Replayed,
+    description: dataset::DatasetDescription,
+    source: LabelSource,
+    fingerprint: String,
+    replay_seconds: f64,
+) -> Result<Prepared, TrainError> {
     // Keep only the labelled events (still in time order); the rest shaped history in replay.
     let (mut rows, mut ys, mut ts_ms, mut absences, mut scenarios) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -337,11 +404,12 @@ pub fn prepare_dataset(
         validation_end,
         neutral,
         absences,
-        description: ds.description,
+        description,
         labels: source,
         refused_outcomes,
         fingerprint,
         replay_seconds,
+        replay_cpu_seconds: None,
     })
 }
 
@@ -592,6 +660,9 @@ pub fn finish(
     });
     let mut seconds = BTreeMap::new();
     seconds.insert("replay".to_string(), p.replay_seconds);
+    if let Some(cpu) = p.replay_cpu_seconds {
+        seconds.insert("replay_cpu".to_string(), cpu);
+    }
     seconds.insert("fit".to_string(), fit_seconds);
     seconds.insert("calibrate".to_string(), calibrate_seconds);
     seconds.insert("evaluate".to_string(), started.elapsed().as_secs_f64());
@@ -753,5 +824,20 @@ pub fn impute_neutral(
         if let Some((_, Absence::ByDesign | Absence::Failed)) = u.affecting(def.needs) {
             row[i] = neutral.get(i).copied().unwrap_or(0.0) as f32;
         }
+    }
+}
+
+#[cfg(test)]
+mod cpu_tests {
+    use super::cpu_seconds_of_stat;
+
+    #[test]
+    fn cpu_seconds_are_utime_plus_stime_in_ticks() {
+        // A command name with a space and a parenthesis; utime 250 and stime 75 ticks.
+        let line = "4242 (tess (x) y) R 1 4242 4242 0 -1 4194304 100 0 0 0 250 75 0 0 20 0 \
+                    3 0 1000 0 0";
+        assert_eq!(cpu_seconds_of_stat(line), Some(3.25));
+        assert_eq!(cpu_seconds_of_stat("4242 (tessera) R 1"), None);
+        assert_eq!(cpu_seconds_of_stat("no parenthesis"), None);
     }
 }

@@ -2,8 +2,11 @@
 //! [`Engine::record_outcome`] — the live code path — against an empty in-memory store, so every
 //! event's features see history exactly as it was at that moment and never the future.
 
-use crate::engine::Engine;
+use rayon::prelude::*;
+
+use crate::engine::{Engine, PreparedRequest};
 use crate::features::{FeatureRow, Unavailable};
+use crate::store::OutcomeInput;
 
 use super::TrainError;
 use super::dataset::{Dataset, LogEvent};
@@ -31,34 +34,279 @@ pub struct Replayed {
 
 /// Replays `data` through `engine` (which should hold an empty memory store).
 pub fn replay(data: &Dataset, engine: &Engine) -> Result<Replayed, TrainError> {
-    let mut out = Replayed::default();
-    for (ts, ev) in &data.events {
+    let mut r = Replayer::new(engine, Keep::All);
+    for chunk in data.events.chunks(super::stream::BATCH_ROWS) {
+        let prepared = prepare(engine, chunk);
+        r.batch_prepared(chunk, prepared)?;
+    }
+    Ok(r.finish())
+}
+
+/// An event read ahead of the replay, on its own: a score request's checks, enrichment,
+/// pseudonyms and evidence ([`Engine::prepare_assessment`]), an outcome's checks and pseudonyms
+/// ([`Engine::prepare_outcome`]); or why it was refused.
+// One per event, made and consumed once in a batch's vector: boxing the request's evidence
+// would add an allocation per event for nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Prepared<'e> {
+    /// A score event's request.
+    Score(Result<PreparedRequest<'e>, crate::Error>),
+    /// An outcome event.
+    Outcome(Result<OutcomeInput, crate::Error>),
+}
+
+/// Reads every event of `events` on its own, in parallel (rayon): what
+/// [`Engine::prepare_assessment`] and [`Engine::prepare_outcome`] read, never the store, so it
+/// may run ahead of the replay, e.g. while the previous batch replays. Feed the result to
+/// [`Replayer::batch_prepared`] with the same events.
+pub fn prepare<'e>(engine: &'e Engine, events: &[(i64, LogEvent)]) -> Vec<Prepared<'e>> {
+    events
+        .par_iter()
+        .with_min_len(256)
+        .map(|(ts, ev)| match ev {
+            LogEvent::Score { request, .. } => {
+                Prepared::Score(engine.prepare_assessment(request, *ts))
+            }
+            LogEvent::Outcome(rec) => Prepared::Outcome(engine.prepare_outcome(rec)),
+        })
+        .collect()
+}
+
+/// Which scored events a [`Replayer`] keeps the rows of (every event is replayed either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Every scored event.
+    All,
+    /// Only events with a label (what a fit can use): memory grows with the labelled events.
+    Labelled,
+}
+
+/// Replays events one at a time, in the order given (time order), for a caller that reads the
+/// log in batches ([`super::stream`]).
+pub struct Replayer<'e> {
+    engine: &'e Engine,
+    keep: Keep,
+    out: Replayed,
+}
+
+impl<'e> Replayer<'e> {
+    /// A replay through `engine` (which should hold an empty memory store).
+    pub fn new(engine: &'e Engine, keep: Keep) -> Self {
+        Replayer {
+            engine,
+            keep,
+            out: Replayed::default(),
+        }
+    }
+
+    /// Replays one event at `ts` (ms).
+    pub fn event(&mut self, ts: i64, ev: &LogEvent) -> Result<(), TrainError> {
+        self.event_prepared(ts, ev, None)
+    }
+
+    /// Replays one event at `ts` (ms), in time order, with what [`prepare`] read of it ahead
+    /// (`None`: read it now).
+    pub fn event_prepared(
+        &mut self,
+        ts: i64,
+        ev: &LogEvent,
+        prepared: Option<Prepared<'e>>,
+    ) -> Result<(), TrainError> {
+        let out = &mut self.out;
         match ev {
             LogEvent::Score {
                 request,
                 is_attack,
                 scenario,
             } => {
-                let a = match engine.assess(request, *ts) {
+                let assessed = match prepared {
+                    Some(Prepared::Score(Ok(p))) => self.engine.finish_assessment(request, &p),
+                    Some(Prepared::Score(Err(e))) => Err(e),
+                    _ => self.engine.assess(request, ts),
+                };
+                let a = match assessed {
                     Ok(a) => a,
                     Err(crate::Error::Conflict(_)) => {
                         out.repeated_ids += 1;
-                        continue;
+                        return Ok(());
                     }
                     Err(e) => return Err(TrainError::Data(format!("event at {ts}: {e}"))),
                 };
+                if self.keep == Keep::Labelled && is_attack.is_none() {
+                    return Ok(());
+                }
                 out.rows.push(a.row);
                 out.absences.push(a.findings.unavailable);
                 out.labels.push(*is_attack);
-                out.ts_ms.push(*ts);
+                out.ts_ms.push(ts);
                 out.scenarios.push(scenario.clone());
             }
             LogEvent::Outcome(rec) => {
-                if engine.record_outcome(rec).is_err() {
+                let applied = match prepared {
+                    Some(Prepared::Outcome(Ok(input))) => self.engine.finish_outcome(&input),
+                    Some(Prepared::Outcome(Err(e))) => Err(e),
+                    _ => self.engine.record_outcome(rec),
+                };
+                if applied.is_err() {
                     out.refused_outcomes += 1;
                 }
             }
         }
+        Ok(())
     }
-    Ok(out)
+
+    /// Replays a batch prepared by [`prepare`], in order.
+    pub fn batch_prepared(
+        &mut self,
+        events: &[(i64, LogEvent)],
+        prepared: Vec<Prepared<'e>>,
+    ) -> Result<(), TrainError> {
+        if prepared.len() != events.len() {
+            return Err(TrainError::Data(format!(
+                "{} events but {} prepared",
+                events.len(),
+                prepared.len()
+            )));
+        }
+        for ((ts, ev), p) in events.iter().zip(prepared) {
+            self.event_prepared(*ts, ev, Some(p))?;
+        }
+        Ok(())
+    }
+
+    /// The rows and counts.
+    pub fn finish(self) -> Replayed {
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::train::dataset::{self, LabelColumn};
+    use crate::train::{replay_engine, stream};
+
+    /// Every event through [`Engine::assess`] and [`Engine::record_outcome`], one at a time in
+    /// time order: the reference the prepared replay must reproduce.
+    fn one_by_one(ds: &Dataset, engine: &Engine) -> Replayed {
+        let mut out = Replayed::default();
+        for (ts, ev) in &ds.events {
+            match ev {
+                LogEvent::Score {
+                    request,
+                    is_attack,
+                    scenario,
+                } => match engine.assess(request, *ts) {
+                    Ok(a) => {
+                        out.rows.push(a.row);
+                        out.absences.push(a.findings.unavailable);
+                        out.labels.push(*is_attack);
+                        out.ts_ms.push(*ts);
+                        out.scenarios.push(scenario.clone());
+                    }
+                    Err(crate::Error::Conflict(_)) => out.repeated_ids += 1,
+                    Err(e) => panic!("event at {ts}: {e}"),
+                },
+                LogEvent::Outcome(rec) => {
+                    if engine.record_outcome(rec).is_err() {
+                        out.refused_outcomes += 1;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn assert_same(a: &Replayed, b: &Replayed, what: &str) {
+        assert_eq!(a.rows.len(), b.rows.len(), "{what}: rows");
+        for (i, (x, y)) in a.rows.iter().zip(&b.rows).enumerate() {
+            let (xb, yb): (Vec<u32>, Vec<u32>) = (
+                x.iter().map(|v| v.to_bits()).collect(),
+                y.iter().map(|v| v.to_bits()).collect(),
+            );
+            assert_eq!(xb, yb, "{what}: row {i} differs");
+        }
+        assert_eq!(a.absences, b.absences, "{what}: absences");
+        assert_eq!(a.labels, b.labels, "{what}: labels");
+        assert_eq!(a.ts_ms, b.ts_ms, "{what}: times");
+        assert_eq!(a.scenarios, b.scenarios, "{what}: scenarios");
+        assert_eq!(a.refused_outcomes, b.refused_outcomes, "{what}: refused");
+        assert_eq!(a.repeated_ids, b.repeated_ids, "{what}: repeated ids");
+    }
+
+    #[test]
+    fn prepared_replay_extracts_exactly_the_rows_of_one_by_one_assessment() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("events.parquet");
+        let gen_cfg = crate::gen_data::GenConfig {
+            users: 60,
+            days: 20,
+            seed: 11,
+            ..Default::default()
+        };
+        let rows = crate::gen_data::generate(&gen_cfg).expect("generate");
+        crate::gen_data::write_parquet(&rows, &path).expect("write");
+        let ds = dataset::read_dataset(&path).expect("read");
+        let cfg = Config::default();
+
+        let reference = one_by_one(&ds, &replay_engine(&cfg).expect("engine"));
+        let score_events = ds
+            .events
+            .iter()
+            .filter(|(_, e)| matches!(e, LogEvent::Score { .. }))
+            .count();
+        assert_eq!(reference.rows.len() + reference.repeated_ids, score_events);
+        assert!(reference.rows.len() > 500, "{}", reference.rows.len());
+        assert!(
+            reference.rows.iter().any(|r| r.iter().any(|v| *v != 0.0)),
+            "features were extracted"
+        );
+
+        // In memory: batches prepared in parallel, then finished in order.
+        let batched = replay(&ds, &replay_engine(&cfg).expect("engine")).expect("replay");
+        assert_same(&reference, &batched, "replay");
+
+        // Streamed as `tessera train` reads it: small batches, each prepared on the parsing
+        // thread while the previous one replays.
+        let engine = replay_engine(&cfg).expect("engine");
+        let mut r = Replayer::new(&engine, Keep::All);
+        stream::for_each_batch_prepared(
+            &path,
+            LabelColumn::Read,
+            257,
+            |batch| prepare(&engine, batch),
+            |batch, prepared| r.batch_prepared(&batch, prepared),
+        )
+        .expect("stream");
+        assert_same(&reference, &r.finish(), "streamed");
+    }
+
+    #[test]
+    fn a_prepared_request_finishes_only_for_its_own_request() {
+        let gen_cfg = crate::gen_data::GenConfig {
+            users: 5,
+            days: 3,
+            seed: 3,
+            ..Default::default()
+        };
+        let rows = crate::gen_data::generate(&gen_cfg).expect("generate");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("events.parquet");
+        crate::gen_data::write_parquet(&rows, &path).expect("write");
+        let ds = dataset::read_dataset(&path).expect("read");
+        let mut scores = ds.events.iter().filter_map(|(ts, e)| match e {
+            LogEvent::Score { request, .. } => Some((*ts, request)),
+            LogEvent::Outcome(_) => None,
+        });
+        let (ts, first) = scores.next().expect("a score event");
+        let (_, second) = scores.next().expect("two score events");
+        let engine = replay_engine(&Config::default()).expect("engine");
+        let p = engine.prepare_assessment(first, ts).expect("prepare");
+        let err = engine
+            .finish_assessment(second, &p)
+            .expect_err("another request");
+        assert!(err.to_string().contains("request_id"), "{err}");
+        assert!(engine.finish_assessment(first, &p).is_ok());
+    }
 }

@@ -1,0 +1,57 @@
+//! Training's replay path on a seeded generated event log (300 users × 30 days, written to a
+//! temporary Parquet file outside the timed loop), per event (criterion's throughput):
+//! - `read_parse`: polars' streaming read in batches with the payloads parsed in parallel
+//!   (`train::dataset::read_dataset`, which collects the stream);
+//! - `replay`: the parsed events against a fresh memory store (`train::replay::replay`: each
+//!   batch's events prepared on their own in parallel — `Engine::prepare_assessment` /
+//!   `prepare_outcome` — then finished in time order, `finish_assessment` / `finish_outcome`);
+//! - `prepare`: both overlapped, as `tessera train` runs them (`train::prepare`), with the time
+//!   split and imputation.
+//!
+//! Run: `cargo bench --bench replay`. The README's "Training speed" gives figures; the 1 M-event
+//! figures come from `scripts/train-speed.sh`.
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+
+use tessera::config::Config;
+use tessera::train::{LabelOptions, dataset, prepare, replay, replay_engine};
+
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("events.parquet");
+    let gen_cfg = tessera::gen_data::GenConfig {
+        users: 300,
+        days: 30,
+        seed: 7,
+        ..Default::default()
+    };
+    let rows = tessera::gen_data::generate(&gen_cfg).expect("generate");
+    tessera::gen_data::write_parquet(&rows, &path).expect("write parquet");
+    let cfg = Config::default();
+    let ds = dataset::read_dataset(&path).expect("read");
+    let events = ds.events.len() as u64;
+
+    let mut g = c.benchmark_group("replay");
+    g.throughput(Throughput::Elements(events));
+    g.sample_size(10);
+    g.bench_function("read_parse", |b| {
+        b.iter(|| dataset::read_dataset(&path).expect("read"))
+    });
+    g.bench_function("replay", |b| {
+        b.iter_batched(
+            || replay_engine(&cfg).expect("engine"),
+            |engine| replay::replay(&ds, &engine).expect("replay"),
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("prepare", |b| {
+        b.iter(|| prepare(&path, &LabelOptions::default(), &cfg).expect("prepare"))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
