@@ -1,14 +1,20 @@
 //! [`MemoryStore`]: the in-process backend for tests and for offline replay (`tessera train`),
 //! where history must be rebuilt from nothing in time order. Nothing survives the process.
+//!
+//! Records written through the store's logic ([`super::record`], [`super::apply_outcome`], the
+//! population counts) are kept as values ([`Value`]), not encoded: a read copies the record and
+//! a write moves it in, with no postcard in between. Bytes written through [`KvWrite::put`]
+//! are kept as bytes, and a record read through [`KvRead::visit`] is encoded on the way out,
+//! so the byte interface reads exactly what a byte backend would hold.
 
 use std::sync::RwLock;
 
 use super::{
-    Durability, KeyMap, KvRead, KvWrite, ProfileStore, ScanVisitor, Staging, StoreError, Table,
+    Durability, Key, KeyMap, KvRead, KvWrite, ProfileStore, ScanVisitor, StoreError, Table, Value,
     Visitor,
 };
 
-type Map = KeyMap<Vec<u8>>;
+type Map = KeyMap<Value>;
 
 /// A hash map behind a reader-writer lock. Writes are atomic: a transaction works on a staged
 /// copy of the keys it touches and commits only if it succeeds.
@@ -38,6 +44,15 @@ fn poisoned() -> StoreError {
     StoreError::Backend("memory store lock poisoned".into())
 }
 
+/// Calls `f` with the bytes of `value` (encoded when it is held as a record).
+fn visit_value(table: Table, value: Option<&Value>, f: &mut Visitor<'_>) -> Result<(), StoreError> {
+    match value {
+        None => f(None),
+        Some(Value::Bytes(b)) => f(Some(b)),
+        Some(v) => f(Some(&v.encode(table)?)),
+    }
+}
+
 struct Reader<'a> {
     map: &'a Map,
 }
@@ -49,7 +64,64 @@ impl KvRead for Reader<'_> {
         key: &[u8; 16],
         f: &mut Visitor<'_>,
     ) -> Result<(), StoreError> {
-        f(self.map.get(&(table as u8, *key)).map(Vec::as_slice))
+        visit_value(table, self.map.get(&(table as u8, *key)), f)
+    }
+
+    fn value(&mut self, table: Table, key: &[u8; 16]) -> Option<Option<&Value>> {
+        Some(self.map.get(&(table as u8, *key)))
+    }
+}
+
+/// A write transaction: collects writes and reads its own writes first.
+struct Writer<'a> {
+    map: &'a Map,
+    staged: Vec<(Key, Option<Value>)>,
+}
+
+impl Writer<'_> {
+    fn find(&self, table: Table, key: &[u8; 16]) -> Option<&Value> {
+        let k = (table as u8, *key);
+        match self.staged.iter().rev().find(|(sk, _)| *sk == k) {
+            Some((_, v)) => v.as_ref(),
+            None => self.map.get(&k),
+        }
+    }
+}
+
+impl KvRead for Writer<'_> {
+    fn visit(
+        &mut self,
+        table: Table,
+        key: &[u8; 16],
+        f: &mut Visitor<'_>,
+    ) -> Result<(), StoreError> {
+        visit_value(table, self.find(table, key), f)
+    }
+
+    fn value(&mut self, table: Table, key: &[u8; 16]) -> Option<Option<&Value>> {
+        Some(self.find(table, key))
+    }
+}
+
+impl KvWrite for Writer<'_> {
+    fn put(&mut self, table: Table, key: &[u8; 16], value: Vec<u8>) -> Result<(), StoreError> {
+        self.staged
+            .push(((table as u8, *key), Some(Value::Bytes(value))));
+        Ok(())
+    }
+
+    fn remove(&mut self, table: Table, key: &[u8; 16]) -> Result<(), StoreError> {
+        self.staged.push(((table as u8, *key), None));
+        Ok(())
+    }
+
+    fn keeps_values(&self) -> bool {
+        true
+    }
+
+    fn put_value(&mut self, table: Table, key: &[u8; 16], value: Value) -> Result<(), StoreError> {
+        self.staged.push(((table as u8, *key), Some(value)));
+        Ok(())
     }
 }
 
@@ -59,7 +131,10 @@ impl ProfileStore for MemoryStore {
         let id = table as u8;
         for ((t, key), value) in map.iter() {
             if *t == id {
-                f(key, value)?;
+                match value {
+                    Value::Bytes(b) => f(key, b)?,
+                    v => f(key, &v.encode(table)?)?,
+                }
             }
         }
         Ok(())
@@ -80,8 +155,8 @@ impl ProfileStore for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut map = self.map.write().map_err(|_| poisoned())?;
         let staged = {
-            let mut w = Staging {
-                under: Reader { map: &map },
+            let mut w = Writer {
+                map: &map,
                 staged: Vec::new(),
             };
             f(&mut w)?;
@@ -131,6 +206,64 @@ mod tests {
         })
         .expect("read");
         assert_eq!(got, vec![Some(b"a".to_vec()), None]);
+    }
+
+    #[test]
+    fn values_read_back_as_the_bytes_a_byte_backend_holds() {
+        use crate::store::{IpActivity, load_at, save_at};
+        let s = MemoryStore::new();
+        let mut ip = IpActivity::default();
+        ip.attempts.push(1_000);
+        ip.fraud_ms = Some(7);
+        let bytes = postcard::to_stdvec(&ip).expect("encode");
+        s.write(Durability::Relaxed, &mut |kv| {
+            save_at(kv, Table::Ip, &[1; 16], &ip)?;
+            // Read its own typed write back, as a value and as bytes.
+            assert_eq!(
+                load_at::<IpActivity>(kv, Table::Ip, &[1; 16])?,
+                Some(ip.clone())
+            );
+            assert_eq!(kv.get(Table::Ip, &[1; 16])?, Some(bytes.clone()));
+            kv.put(Table::Ip, &[2; 16], bytes.clone())
+        })
+        .expect("write");
+        s.read(&mut |kv| {
+            assert_eq!(kv.get(Table::Ip, &[1; 16])?, Some(bytes.clone()));
+            // Bytes put through the byte interface decode as the record.
+            assert_eq!(
+                load_at::<IpActivity>(kv, Table::Ip, &[2; 16])?,
+                Some(ip.clone())
+            );
+            Ok(())
+        })
+        .expect("read");
+        let mut seen = Vec::new();
+        s.scan(Table::Ip, &mut |k, v| {
+            seen.push((k[0], v.to_vec()));
+            Ok(())
+        })
+        .expect("scan");
+        seen.sort();
+        assert_eq!(seen, vec![(1, bytes.clone()), (2, bytes.clone())]);
+        // A failed transaction leaves typed records as they were.
+        let r = s.write(Durability::Relaxed, &mut |kv| {
+            save_at(kv, Table::Ip, &[1; 16], &IpActivity::default())?;
+            kv.remove(Table::Ip, &[2; 16])?;
+            Err(StoreError::Backend("abort".into()))
+        });
+        assert!(r.is_err());
+        s.read(&mut |kv| {
+            assert_eq!(
+                load_at::<IpActivity>(kv, Table::Ip, &[1; 16])?,
+                Some(ip.clone())
+            );
+            assert_eq!(
+                load_at::<IpActivity>(kv, Table::Ip, &[2; 16])?,
+                Some(ip.clone())
+            );
+            Ok(())
+        })
+        .expect("read");
     }
 
     #[test]

@@ -129,6 +129,13 @@ pub trait KvRead {
         })?;
         Ok(out)
     }
+
+    /// The record under `key` in `table` as the backend holds it, for a backend that keeps
+    /// records as values ([`memory::MemoryStore`]): `Some(None)` when there is none. `None`
+    /// (the default) means this backend keeps bytes only: read them with [`KvRead::visit`].
+    fn value(&mut self, _table: Table, _key: &[u8; 16]) -> Option<Option<&Value>> {
+        None
+    }
 }
 
 /// Reads and writes inside one atomic transaction.
@@ -137,7 +144,111 @@ pub trait KvWrite: KvRead {
     fn put(&mut self, table: Table, key: &[u8; 16], value: Vec<u8>) -> Result<(), StoreError>;
     /// Removes `key`.
     fn remove(&mut self, table: Table, key: &[u8; 16]) -> Result<(), StoreError>;
+
+    /// True when [`KvWrite::put_value`] keeps the value as it is, without encoding it.
+    fn keeps_values(&self) -> bool {
+        false
+    }
+
+    /// Sets `key` to the record `value`. The default encodes it (as [`KvWrite::put`] stores
+    /// it); a backend that keeps values stores it as it is.
+    fn put_value(&mut self, table: Table, key: &[u8; 16], value: Value) -> Result<(), StoreError> {
+        let bytes = value.encode(table)?;
+        self.put(table, key, bytes)
+    }
 }
+
+/// A record as a backend that keeps values holds it ([`memory::MemoryStore`]): decoded, of its
+/// table's type, or bytes written through [`KvWrite::put`]. Either way it reads back as the
+/// same record: [`Value::encode`] gives exactly the bytes a byte backend would hold.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// Bytes written through [`KvWrite::put`] (decoded on each read).
+    Bytes(Vec<u8>),
+    /// A [`UserProfile`].
+    Profile(Box<UserProfile>),
+    /// A [`UserActivity`].
+    UserActivity(Box<UserActivity>),
+    /// A [`DeviceActivity`].
+    Device(Box<DeviceActivity>),
+    /// An [`IpActivity`].
+    Ip(Box<IpActivity>),
+    /// A [`PendingEvidence`].
+    Pending(Box<PendingEvidence>),
+    /// A [`freeman::PopCount`].
+    Population(freeman::PopCount),
+}
+
+impl Value {
+    /// The bytes a byte backend would hold for this record (postcard).
+    pub fn encode(&self, table: Table) -> Result<Vec<u8>, StoreError> {
+        match self {
+            Value::Bytes(b) => Ok(b.clone()),
+            Value::Profile(v) => encode(table, v.as_ref()),
+            Value::UserActivity(v) => encode(table, v.as_ref()),
+            Value::Device(v) => encode(table, v.as_ref()),
+            Value::Ip(v) => encode(table, v.as_ref()),
+            Value::Pending(v) => encode(table, v.as_ref()),
+            Value::Population(v) => encode(table, v),
+        }
+    }
+
+    /// The record as a `T`: a copy when it is held as one, else decoded from its bytes (as a
+    /// byte backend would), so a mismatch fails the same way.
+    fn read<T: Record>(&self, table: Table) -> Result<T, StoreError> {
+        if let Some(v) = T::from_value(self) {
+            return Ok(v.clone());
+        }
+        match self {
+            Value::Bytes(b) => decode(table, b),
+            other => decode(table, &other.encode(table)?),
+        }
+    }
+}
+
+/// A record type the store keeps, and how a [`Value`] holds it.
+pub trait Record: Serialize + DeserializeOwned + Clone {
+    /// Wraps the record.
+    fn into_value(self) -> Value;
+    /// The record, when `v` holds one of this type.
+    fn from_value(v: &Value) -> Option<&Self>;
+}
+
+macro_rules! record_value {
+    ($t:ty, $variant:ident, boxed) => {
+        impl Record for $t {
+            fn into_value(self) -> Value {
+                Value::$variant(Box::new(self))
+            }
+            fn from_value(v: &Value) -> Option<&Self> {
+                match v {
+                    Value::$variant(r) => Some(r.as_ref()),
+                    _ => None,
+                }
+            }
+        }
+    };
+    ($t:ty, $variant:ident) => {
+        impl Record for $t {
+            fn into_value(self) -> Value {
+                Value::$variant(self)
+            }
+            fn from_value(v: &Value) -> Option<&Self> {
+                match v {
+                    Value::$variant(r) => Some(r),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+record_value!(UserProfile, Profile, boxed);
+record_value!(UserActivity, UserActivity, boxed);
+record_value!(DeviceActivity, Device, boxed);
+record_value!(IpActivity, Ip, boxed);
+record_value!(PendingEvidence, Pending, boxed);
+record_value!(freeman::PopCount, Population);
 
 /// A record's address in a byte store: table id and 16-byte key.
 pub(crate) type Key = (u8, [u8; 16]);
@@ -318,13 +429,26 @@ fn encode<T: Serialize>(table: Table, value: &T) -> Result<Vec<u8>, StoreError> 
     })
 }
 
-fn load<T: DeserializeOwned>(
+fn load<T: Record>(
     kv: &mut dyn KvRead,
     table: Table,
     key: &Pseudonym,
 ) -> Result<Option<T>, StoreError> {
+    load_at(kv, table, &key.0)
+}
+
+/// The record under `key`: copied from a backend that keeps values, decoded from one that
+/// keeps bytes.
+fn load_at<T: Record>(
+    kv: &mut dyn KvRead,
+    table: Table,
+    key: &[u8; 16],
+) -> Result<Option<T>, StoreError> {
+    if let Some(found) = kv.value(table, key) {
+        return found.map(|v| v.read(table)).transpose();
+    }
     let mut out = None;
-    kv.visit(table, &key.0, &mut |bytes| {
+    kv.visit(table, key, &mut |bytes| {
         out = match bytes {
             Some(b) => Some(decode(table, b)?),
             None => None,
@@ -334,13 +458,41 @@ fn load<T: DeserializeOwned>(
     Ok(out)
 }
 
-fn save<T: Serialize>(
+fn save<T: Record>(
     kv: &mut dyn KvWrite,
     table: Table,
     key: &Pseudonym,
     value: &T,
 ) -> Result<(), StoreError> {
+    save_at(kv, table, &key.0, value)
+}
+
+/// Writes `value` under `key`: a copy to a backend that keeps values, its bytes to one that
+/// keeps bytes.
+fn save_at<T: Record>(
+    kv: &mut dyn KvWrite,
+    table: Table,
+    key: &[u8; 16],
+    value: &T,
+) -> Result<(), StoreError> {
+    if kv.keeps_values() {
+        return kv.put_value(table, key, value.clone().into_value());
+    }
     let bytes = encode(table, value)?;
+    kv.put(table, key, bytes)
+}
+
+/// [`save`] for a value the caller is done with: a backend that keeps values takes it as it is.
+fn save_owned<T: Record>(
+    kv: &mut dyn KvWrite,
+    table: Table,
+    key: &Pseudonym,
+    value: T,
+) -> Result<(), StoreError> {
+    if kv.keeps_values() {
+        return kv.put_value(table, &key.0, value.into_value());
+    }
+    let bytes = encode(table, &value)?;
     kv.put(table, &key.0, bytes)
 }
 
@@ -623,7 +775,7 @@ pub fn apply_outcome(
                     let mut profile: UserProfile =
                         load(kv, Table::Profile, &user)?.unwrap_or_default();
                     profile.learn(&pending, cfg);
-                    save(kv, Table::Profile, &user, &profile)?;
+                    save_owned(kv, Table::Profile, &user, profile)?;
                     if let Some(keys) = &pending.attributes {
                         freeman::add_population(kv, keys, pending.at_ms, 1.0)?;
                     }
@@ -634,11 +786,11 @@ pub fn apply_outcome(
                 let mut act: UserActivity =
                     load(kv, Table::UserActivity, &user)?.unwrap_or_default();
                 act.failures.push(at_ms);
-                save(kv, Table::UserActivity, &user, &act)?;
+                save_owned(kv, Table::UserActivity, &user, act)?;
                 if let Some(ip) = &pending.ip {
                     let mut rec: IpActivity = load(kv, Table::Ip, ip)?.unwrap_or_default();
                     rec.failures.push(at_ms);
-                    save(kv, Table::Ip, ip, &rec)?;
+                    save_owned(kv, Table::Ip, ip, rec)?;
                 }
             }
             OutcomeEffect::MarkedFraud => {
@@ -661,17 +813,17 @@ pub fn apply_outcome(
                         let mut dev: DeviceActivity =
                             load(kv, Table::Device, d)?.unwrap_or_default();
                         dev.fraud_ms = Some(at_ms);
-                        save(kv, Table::Device, d, &dev)?;
+                        save_owned(kv, Table::Device, d, dev)?;
                     }
                     if let Some(ip) = &pending.ip {
                         let mut rec: IpActivity = load(kv, Table::Ip, ip)?.unwrap_or_default();
                         rec.fraud_ms = Some(at_ms);
-                        save(kv, Table::Ip, ip, &rec)?;
+                        save_owned(kv, Table::Ip, ip, rec)?;
                     }
                 }
                 if let Some(mut p) = profile {
                     p.unlearn(&pending);
-                    save(kv, Table::Profile, &user, &p)?;
+                    save_owned(kv, Table::Profile, &user, p)?;
                 }
                 if pending.learned
                     && let Some(keys) = &pending.attributes
@@ -680,7 +832,7 @@ pub fn apply_outcome(
                 }
             }
         }
-        save(kv, Table::Pending, &request, &pending)?;
+        save_owned(kv, Table::Pending, &request, pending)?;
         result = Ok(Applied {
             effect,
             replayed: false,
