@@ -32,6 +32,8 @@ pub mod retention;
 pub mod upgrade;
 pub(crate) mod wal;
 
+use std::sync::Arc;
+
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::domain::OutcomeKind;
@@ -165,8 +167,8 @@ pub trait KvWrite: KvRead {
 pub enum Value {
     /// Bytes written through [`KvWrite::put`] (decoded on each read).
     Bytes(Vec<u8>),
-    /// A [`UserProfile`].
-    Profile(Box<UserProfile>),
+    /// A [`UserProfile`] (shared with the snapshots that read it).
+    Profile(Arc<UserProfile>),
     /// A [`UserActivity`].
     UserActivity(Box<UserActivity>),
     /// A [`DeviceActivity`].
@@ -243,7 +245,17 @@ macro_rules! record_value {
     };
 }
 
-record_value!(UserProfile, Profile, boxed);
+impl Record for UserProfile {
+    fn into_value(self) -> Value {
+        Value::Profile(Arc::new(self))
+    }
+    fn from_value(v: &Value) -> Option<&Self> {
+        match v {
+            Value::Profile(p) => Some(p.as_ref()),
+            _ => None,
+        }
+    }
+}
 record_value!(UserActivity, UserActivity, boxed);
 record_value!(DeviceActivity, Device, boxed);
 record_value!(IpActivity, Ip, boxed);
@@ -383,8 +395,9 @@ pub struct SubjectKeys {
 /// already counted in the activity records. Read-only to feature extraction.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProfileSnapshot {
-    /// Verified profile; `None` when the user has no verified history.
-    pub profile: Option<UserProfile>,
+    /// Verified profile; `None` when the user has no verified history. Shared with the memory
+    /// store, which keeps it as it is (a snapshot does not copy it).
+    pub profile: Option<Arc<UserProfile>>,
     /// Recent activity on the user, including this request.
     pub user_activity: UserActivity,
     /// Recent activity on the device, including this request (default when no device id).
@@ -458,6 +471,17 @@ fn load_at<T: Record>(
     Ok(out)
 }
 
+/// The user's profile, shared with a backend that keeps values (no copy), else decoded.
+fn load_profile(
+    kv: &mut dyn KvRead,
+    user: &Pseudonym,
+) -> Result<Option<Arc<UserProfile>>, StoreError> {
+    if let Some(Some(Value::Profile(p))) = kv.value(Table::Profile, &user.0) {
+        return Ok(Some(Arc::clone(p)));
+    }
+    Ok(load::<UserProfile>(kv, Table::Profile, user)?.map(Arc::new))
+}
+
 fn save<T: Record>(
     kv: &mut dyn KvWrite,
     table: Table,
@@ -504,7 +528,7 @@ pub fn snapshot(
 ) -> Result<ProfileSnapshot, StoreError> {
     let mut snap = ProfileSnapshot::default();
     store.read(&mut |kv| {
-        snap.profile = load(kv, Table::Profile, &keys.user)?;
+        snap.profile = load_profile(kv, &keys.user)?;
         snap.user_activity = load(kv, Table::UserActivity, &keys.user)?.unwrap_or_default();
         if let Some(d) = &keys.device {
             snap.device = load(kv, Table::Device, d)?.unwrap_or_default();
@@ -586,7 +610,7 @@ pub fn record(
             return Ok(());
         }
         let mut snap = ProfileSnapshot {
-            profile: load(kv, Table::Profile, &user)?,
+            profile: load_profile(kv, &user)?,
             ..ProfileSnapshot::default()
         };
         if let Some(keys) = &obs.pending.attributes {
