@@ -7,16 +7,38 @@
 //! are kept as bytes, and a record read through [`KvRead::visit`] is encoded on the way out,
 //! so the byte interface reads exactly what a byte backend would hold.
 
+use std::collections::HashMap;
 use std::sync::RwLock;
 
 use super::{
-    Durability, Key, KeyMap, KvRead, KvWrite, ProfileStore, ScanVisitor, StoreError, Table, Value,
-    Visitor,
+    BuildKeyHasher, Durability, Key, KvRead, KvWrite, ProfileStore, ScanVisitor, StoreError, Table,
+    Value, Visitor,
 };
 
-type Map = KeyMap<Value>;
+/// One table's records by key.
+type TableMap = HashMap<[u8; 16], Value, BuildKeyHasher>;
 
-/// A hash map behind a reader-writer lock. Writes are atomic: a transaction works on a staged
+/// The tables, indexed by `Table as usize`: one map each, so that a lookup in a small table
+/// (users, devices, addresses) does not walk the cache lines of the large one (the pending
+/// evidence of every request).
+#[derive(Debug, Default)]
+struct Map([TableMap; Table::ALL.len()]);
+
+impl Map {
+    fn get(&self, table: Table, key: &[u8; 16]) -> Option<&Value> {
+        self.0.get(table as usize)?.get(key)
+    }
+
+    fn table_mut(&mut self, id: u8) -> Option<&mut TableMap> {
+        self.0.get_mut(usize::from(id))
+    }
+
+    fn len(&self) -> usize {
+        self.0.iter().map(HashMap::len).sum()
+    }
+}
+
+/// Hash maps behind a reader-writer lock. Writes are atomic: a transaction works on a staged
 /// copy of the keys it touches and commits only if it succeeds.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -64,11 +86,11 @@ impl KvRead for Reader<'_> {
         key: &[u8; 16],
         f: &mut Visitor<'_>,
     ) -> Result<(), StoreError> {
-        visit_value(table, self.map.get(&(table as u8, *key)), f)
+        visit_value(table, self.map.get(table, key), f)
     }
 
     fn value(&mut self, table: Table, key: &[u8; 16]) -> Option<Option<&Value>> {
-        Some(self.map.get(&(table as u8, *key)))
+        Some(self.map.get(table, key))
     }
 }
 
@@ -83,7 +105,7 @@ impl Writer<'_> {
         let k = (table as u8, *key);
         match self.staged.iter().rev().find(|(sk, _)| *sk == k) {
             Some((_, v)) => v.as_ref(),
-            None => self.map.get(&k),
+            None => self.map.get(table, key),
         }
     }
 }
@@ -128,13 +150,13 @@ impl KvWrite for Writer<'_> {
 impl ProfileStore for MemoryStore {
     fn scan(&self, table: Table, f: &mut ScanVisitor<'_>) -> Result<(), StoreError> {
         let map = self.map.read().map_err(|_| poisoned())?;
-        let id = table as u8;
-        for ((t, key), value) in map.iter() {
-            if *t == id {
-                match value {
-                    Value::Bytes(b) => f(key, b)?,
-                    v => f(key, &v.encode(table)?)?,
-                }
+        let Some(records) = map.0.get(table as usize) else {
+            return Ok(());
+        };
+        for (key, value) in records {
+            match value {
+                Value::Bytes(b) => f(key, b)?,
+                v => f(key, &v.encode(table)?)?,
             }
         }
         Ok(())
@@ -162,13 +184,16 @@ impl ProfileStore for MemoryStore {
             f(&mut w)?;
             w.staged
         };
-        for (k, v) in staged {
+        for ((id, key), v) in staged {
+            let Some(records) = map.table_mut(id) else {
+                continue;
+            };
             match v {
                 Some(v) => {
-                    map.insert(k, v);
+                    records.insert(key, v);
                 }
                 None => {
-                    map.remove(&k);
+                    records.remove(&key);
                 }
             }
         }
