@@ -22,7 +22,9 @@
 //!
 //! Backends are plain byte key-value stores with transactions and a table scan ([`memory`],
 //! [`redb`]); all the logic is in this module, [`records`] and [`retention`], so every backend
-//! behaves the same.
+//! behaves the same. The memory backend also keeps records as values ([`Value`]): the logic's
+//! `load` and `save` then copy and move records instead of decoding and encoding them, and its
+//! byte interface reads exactly the bytes a byte backend would hold.
 
 pub mod freeman;
 pub mod memory;
