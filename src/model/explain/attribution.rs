@@ -62,10 +62,11 @@ pub struct Split {
 impl Split {
     /// Imputes `raw` for the missing sources `u` and splits it.
     pub fn new(model: &Model, raw: &FeatureRow, u: &Unavailable) -> Split {
+        let (terms, raw_logit) = model.terms_scored(raw);
         let mut row = *raw;
-        let (imputed, logit) = model.impute_scored(&mut row, u);
+        let (imputed, logit) = model.impute_from(&mut row, u, raw_logit);
         Split {
-            raw: model.terms(raw),
+            raw: terms,
             imputed,
             logit,
         }
