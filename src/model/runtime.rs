@@ -178,18 +178,12 @@ impl Model {
         if unavailable.is_empty() {
             return [0f32; Source::ALL.len()];
         }
-        self.impute_scored(row, unavailable).0
-    }
-
-    /// [`Model::impute`], also returning the log-odds of the imputed row (computed on the way:
-    /// scoring needs both, and each costs a pass over the model).
-    pub fn impute_scored(&self, row: &mut FeatureRow, unavailable: &Unavailable) -> (Raised, f32) {
         let logit = self.logit(row);
-        self.impute_from(row, unavailable, logit)
+        self.impute_from(row, unavailable, logit).0
     }
 
-    /// [`Model::impute_scored`] for a row whose log-odds `logit` ([`Model::logit`]) the caller
-    /// already has.
+    /// [`Model::impute`] for a row whose log-odds `logit` ([`Model::logit`]) the caller already
+    /// has, also returning the log-odds of the imputed row (computed on the way).
     pub fn impute_from(
         &self,
         row: &mut FeatureRow,

@@ -17,7 +17,7 @@ pub mod attribution;
 use serde_json::{Value, json};
 
 pub use attribution::{
-    Attribution, Imputed, N_CODES, Split, attribute, attribute_imputed, code_of, impute,
+    Attribution, Imputed, N_CODES, Split, attribute, attribute_imputed, code_of,
 };
 
 use crate::domain::{Absence, Reason, ReasonCode, Source};
