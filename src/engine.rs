@@ -44,7 +44,7 @@ pub const BUILTIN_MODEL: &str = include_str!("../models/default/model.json");
 /// One model's view of a request (see [`Engine::judge`]).
 struct Judged {
     trust: TrustScore,
-    /// The row's log-odds terms before and after fail-secure imputation.
+    /// The row's log-odds terms, what imputing each missing source added, and the scored logit.
     split: explain::Split,
     found: Vec<explain::Found>,
     codes: Vec<ReasonCode>,

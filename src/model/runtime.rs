@@ -30,8 +30,8 @@ enum Scorer {
         weights: [f32; N_FEATURES],
         intercept: f32,
     },
-    /// A tree ensemble.
-    Trees(Ensemble),
+    /// A tree ensemble, with the features each tree splits on ([`Ensemble::feature_sets`]).
+    Trees(Ensemble, Vec<(u64, f32)>),
     /// The one-sided mixture.
     Anomaly(Anomaly),
 }
@@ -83,7 +83,7 @@ impl Model {
         }
         let mut worst = [0f32; N_FEATURES];
         let scorer = match (&art.trees, &art.anomaly) {
-            (Some(e), _) => Scorer::Trees(e.clone()),
+            (Some(e), _) => Scorer::Trees(e.clone(), e.feature_sets()),
             (None, Some(a)) => Scorer::Anomaly(a.clone()),
             (None, None) => {
                 let mut weights = [0f32; N_FEATURES];
@@ -113,7 +113,7 @@ impl Model {
         }
         let raw_base = match &scorer {
             Scorer::Linear { intercept, .. } => f64::from(*intercept),
-            Scorer::Trees(e) => f64::from(e.reference()),
+            Scorer::Trees(e, _) => f64::from(e.reference()),
             Scorer::Anomaly(a) => a.expected(),
         };
         Model {
@@ -149,12 +149,13 @@ impl Model {
             Scorer::Linear { weights, intercept } => {
                 f64::from(intercept + weights.iter().zip(row).map(|(w, x)| w * x).sum::<f32>())
             }
-            Scorer::Trees(e) => f64::from(e.raw(row)),
+            Scorer::Trees(e, _) => f64::from(e.raw(row)),
             Scorer::Anomaly(a) => a.raw(row),
         }
     }
 
-    /// Raw score with the family's own additive split: `raw = raw_base + Σ out`.
+    /// Raw score with the family's own additive split: `raw = raw_base + Σ out` (up to float
+    /// rounding); the raw score returned is [`Model::raw`]'s, bit for bit.
     fn raw_terms(&self, row: &FeatureRow, out: &mut [f32; N_FEATURES]) -> f64 {
         match &self.scorer {
             Scorer::Linear { weights, intercept } => {
@@ -163,11 +164,7 @@ impl Model {
                 }
                 f64::from(*intercept + out.iter().sum::<f32>())
             }
-            Scorer::Trees(e) => {
-                // The reference's raw score is `raw_base`: no second walk of the trees.
-                e.terms(row, out);
-                self.raw_base + f64::from(out.iter().sum::<f32>())
-            }
+            Scorer::Trees(e, sets) => f64::from(e.terms_with(row, sets, out)),
             Scorer::Anomaly(a) => a.terms(row, out),
         }
     }
@@ -181,14 +178,20 @@ impl Model {
         if unavailable.is_empty() {
             return [0f32; Source::ALL.len()];
         }
-        self.impute_scored(row, unavailable).0
+        let logit = self.logit(row);
+        self.impute_from(row, unavailable, logit).0
     }
 
-    /// [`Model::impute`], also returning the log-odds of the imputed row (computed on the way:
-    /// scoring needs both, and each costs a pass over the model).
-    pub fn impute_scored(&self, row: &mut FeatureRow, unavailable: &Unavailable) -> (Raised, f32) {
+    /// [`Model::impute`] for a row whose log-odds `logit` ([`Model::logit`]) the caller already
+    /// has, also returning the log-odds of the imputed row (computed on the way).
+    pub fn impute_from(
+        &self,
+        row: &mut FeatureRow,
+        unavailable: &Unavailable,
+        logit: f32,
+    ) -> (Raised, f32) {
         let mut raised = [0f32; Source::ALL.len()];
-        let mut before = self.logit(row);
+        let mut before = logit;
         if unavailable.is_empty() {
             return (raised, before);
         }
@@ -234,8 +237,23 @@ impl Model {
     /// linear models and Platt scaling; for an isotonic map the family's terms are scaled by
     /// the map's average slope between the baseline and the row, so they still add up.
     pub fn terms(&self, row: &FeatureRow) -> Terms {
+        self.terms_scored(row).0
+    }
+
+    /// [`Model::terms`] and the row's log-odds, [`Model::logit`]'s bit for bit, from one pass
+    /// over the model.
+    pub fn terms_scored(&self, row: &FeatureRow) -> (Terms, f32) {
         let mut t = [0f32; N_FEATURES];
         let raw = self.raw_terms(row, &mut t);
+        let logit = match &self.scorer {
+            // The mixture's split computes its raw score another way: score it as `raw` does.
+            Scorer::Anomaly(_) => self.logit(row),
+            Scorer::Linear { .. } | Scorer::Trees(..) => self.calibration.logit(raw) as f32,
+        };
+        (self.split_terms(raw, t), logit)
+    }
+
+    fn split_terms(&self, raw: f64, mut t: [f32; N_FEATURES]) -> Terms {
         let cal = &self.calibration;
         let base = cal.logit(self.raw_base);
         let logit = cal.logit(raw);
@@ -393,6 +411,39 @@ mod tests {
             (raised[Source::Geo as usize] - 1.0).abs() < 1e-6,
             "{raised:?}"
         );
+    }
+
+    #[test]
+    fn one_pass_gives_the_logit_bit_for_bit() {
+        use crate::model::trees::{Combine, FlatTree, LEAF};
+        let (tor, trusted) = (F::NetworkTor as u16, F::DeviceTrusted as u16);
+        let tree = FlatTree {
+            feature: vec![tor, trusted, LEAF, LEAF, LEAF],
+            threshold: vec![0.5, 0.5, 0.0, 0.0, 0.0],
+            left: vec![1, 3, 0, 0, 0],
+            right: vec![2, 4, 0, 0, 0],
+            value: vec![0.3, -0.7, 2.9, -0.31, -1.05],
+        };
+        let mut art = crate::model::rules::artifact();
+        art.kind = ModelKind::Boosting;
+        art.trees = Some(Ensemble {
+            combine: Combine::Sum,
+            base: -2.2,
+            trees: vec![tree.clone(), FlatTree::leaf(0.17), tree],
+        });
+        let boosted = Model::from_artifact(&art);
+        let linear = model(&[(F::NetworkTor, 2.5), (F::DeviceTrusted, -1.1)], -3.3);
+        for m in [&boosted, &linear] {
+            for (t, d) in [(0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 1.0)] {
+                let mut row = [0.0; N_FEATURES];
+                row[F::NetworkTor as usize] = t;
+                row[F::DeviceTrusted as usize] = d;
+                row[F::GeoNewCity as usize] = 1.0; // split on by neither
+                let (terms, logit) = m.terms_scored(&row);
+                assert_eq!(logit.to_bits(), m.logit(&row).to_bits(), "{t} {d}");
+                assert!((terms.logit() - logit).abs() < 1e-5);
+            }
+        }
     }
 
     #[test]

@@ -115,7 +115,8 @@ impl FlatTree {
 
     /// Adds `scale ×` this tree's baseline Shapley values of `row` against the all-zero row to
     /// `terms` (see the module doc), starting at node `i` with the features already taken from
-    /// the row (`from_row`) and from the reference (`from_ref`), as bit sets.
+    /// the row (`from_row`) and from the reference (`from_ref`), as bit sets. Returns the value
+    /// of the leaf `row` itself reaches when this call is on its path (`from_ref` empty), else 0.
     fn shapley(
         &self,
         mut i: usize,
@@ -124,7 +125,7 @@ impl FlatTree {
         from_ref: u64,
         scale: f32,
         terms: &mut [f32; N_FEATURES],
-    ) {
+    ) -> f32 {
         while self.feature[i] != LEAF {
             let f = usize::from(self.feature[i]);
             let t = self.threshold[i];
@@ -140,9 +141,10 @@ impl FlatTree {
                 } else {
                     (self.right[i], self.left[i])
                 };
-                self.shapley(to_row as usize, row, from_row | bit, from_ref, scale, terms);
+                let own =
+                    self.shapley(to_row as usize, row, from_row | bit, from_ref, scale, terms);
                 self.shapley(to_ref as usize, row, from_row, from_ref | bit, scale, terms);
-                return;
+                return own;
             };
             i = if left { self.left[i] } else { self.right[i] } as usize;
         }
@@ -155,7 +157,9 @@ impl FlatTree {
         if b > 0 {
             let w = v * shapley_weight(b, a);
             for_each_bit(from_ref, |f| terms[f] -= w);
+            return 0.0;
         }
+        self.value[i]
     }
 
     /// Checks array lengths, indices, features and finiteness, and that every node but the
@@ -255,8 +259,12 @@ impl Ensemble {
 
     /// Raw score of a row.
     pub fn raw(&self, row: &FeatureRow) -> f32 {
-        let s: f32 = self.trees.iter().map(|t| t.walk(row)).sum();
-        self.base + self.scale() * s
+        // Summed as [`Ensemble::terms_with`] sums, so both give the same bits.
+        let mut leaves = -0.0f32;
+        for t in &self.trees {
+            leaves += t.walk(row);
+        }
+        self.base + self.scale() * leaves
     }
 
     /// Expected raw score over the training rows: `base + combine(root values)`.
@@ -273,11 +281,52 @@ impl Ensemble {
     /// Fills `terms` with the baseline Shapley values of `row` (module doc): `raw(row) =
     /// reference() + Σ terms` up to float rounding, and `terms[f] == 0` wherever `row[f] == 0`.
     pub fn terms(&self, row: &FeatureRow, terms: &mut [f32; N_FEATURES]) {
+        self.terms_with(row, &[], terms);
+    }
+
+    /// Per tree, the features it splits on (a bit set) and the value of the leaf the all-zero
+    /// row reaches: what [`Ensemble::terms_with`] uses to skip trees the row cannot take off
+    /// the reference's path.
+    pub fn feature_sets(&self) -> Vec<(u64, f32)> {
+        let zero = [0.0; N_FEATURES];
+        self.trees
+            .iter()
+            .map(|t| {
+                let set = t
+                    .feature
+                    .iter()
+                    .filter(|&&f| f != LEAF)
+                    .fold(0u64, |m, &f| m | 1u64 << f);
+                (set, t.walk(&zero))
+            })
+            .collect()
+    }
+
+    /// [`Ensemble::terms`] with [`Ensemble::feature_sets`] (empty: none known), also returning
+    /// the raw score, bit for bit [`Ensemble::raw`]'s (the same leaves summed in the same order),
+    /// so scoring needs no second walk. A tree that splits only on features at zero in `row`
+    /// sends it down the reference's path: it contributes no terms and is not walked.
+    pub fn terms_with(
+        &self,
+        row: &FeatureRow,
+        sets: &[(u64, f32)],
+        terms: &mut [f32; N_FEATURES],
+    ) -> f32 {
         *terms = [0.0; N_FEATURES];
         let scale = self.scale();
-        for t in &self.trees {
-            t.shapley(0, row, 0, 0, scale, terms);
+        let carried = row
+            .iter()
+            .enumerate()
+            .filter(|(_, x)| **x != 0.0)
+            .fold(0u64, |m, (f, _)| m | 1u64 << f);
+        let mut leaves = -0.0f32;
+        for (k, t) in self.trees.iter().enumerate() {
+            leaves += match sets.get(k) {
+                Some(&(set, at_zero)) if set & carried == 0 => at_zero,
+                _ => t.shapley(0, row, 0, 0, scale, terms),
+            };
         }
+        self.base + scale * leaves
     }
 
     /// Checks every tree's shape and directions; the error names the tree and node.
@@ -321,14 +370,39 @@ impl Ensemble {
 const _: () = assert!(N_FEATURES <= 64);
 
 /// The Shapley weight of a player on the winning side of a leaf reached with `a` features from
-/// one side and `b` from the other: `(a−1)!·b!/(a+b)! = 1 / (a·C(a+b, b))`.
+/// one side and `b` from the other: `(a−1)!·b!/(a+b)! = 1 / (a·C(a+b, b))`; from a table for
+/// the small counts every shallow tree has.
 fn shapley_weight(a: u32, b: u32) -> f32 {
-    let mut c = 1f64;
-    for k in 1..=b {
-        c = c * f64::from(a + k) / f64::from(k);
+    match WEIGHTS.get(a as usize).and_then(|r| r.get(b as usize)) {
+        Some(w) => *w,
+        None => weight(a, b),
     }
-    (1.0 / (f64::from(a) * c)) as f32
 }
+
+const fn weight(a: u32, b: u32) -> f32 {
+    let mut c = 1f64;
+    let mut k = 1;
+    while k <= b {
+        c = c * (a + k) as f64 / k as f64;
+        k += 1;
+    }
+    (1.0 / (a as f64 * c)) as f32
+}
+
+/// [`weight`] for `a, b < 16` (row `a`, column `b`; row 0 unused).
+const WEIGHTS: [[f32; 16]; 16] = {
+    let mut t = [[0f32; 16]; 16];
+    let mut a = 1;
+    while a < 16 {
+        let mut b = 0;
+        while b < 16 {
+            t[a][b] = weight(a as u32, b as u32);
+            b += 1;
+        }
+        a += 1;
+    }
+    t
+};
 
 /// Calls `f` with the index of every set bit.
 #[inline]
@@ -404,6 +478,44 @@ mod tests {
         assert!(close(terms[tor], 0.3875), "{terms:?}");
         assert!(close(terms[trusted], -0.0375), "{terms:?}");
         assert!(close(e.reference() + terms.iter().sum::<f32>(), raw));
+    }
+
+    #[test]
+    fn skipping_trees_off_the_rows_features_changes_nothing() {
+        let mut far = tree();
+        far.feature[0] = F::GeoNewCity as u16;
+        far.feature[1] = F::NetworkVpn as u16;
+        let e = Ensemble {
+            combine: Combine::Sum,
+            base: -1.0,
+            trees: vec![tree(), far, FlatTree::leaf(0.5)],
+        };
+        let sets = e.feature_sets();
+        assert_eq!(sets[2], (0, 0.5));
+        // The zero row reaches the 0.2 leaf.
+        assert_eq!(
+            sets[0],
+            (
+                1u64 << F::NetworkTor as u64 | 1u64 << F::DeviceTrusted as u64,
+                0.2
+            )
+        );
+        for (tor, trusted, city) in [
+            (0.0, 0.0, 0.0),
+            (1.0, 0.0, 0.0),
+            (0.0, 1.0, 1.0),
+            (1.0, 1.0, 1.0),
+        ] {
+            let mut row = [0f32; N_FEATURES];
+            row[F::NetworkTor as usize] = tor;
+            row[F::DeviceTrusted as usize] = trusted;
+            row[F::GeoNewCity as usize] = city;
+            let (mut all, mut skipped) = ([0f32; N_FEATURES], [0f32; N_FEATURES]);
+            e.terms(&row, &mut all);
+            let raw = e.terms_with(&row, &sets, &mut skipped);
+            assert_eq!(all, skipped, "{tor} {trusted} {city}");
+            assert_eq!(raw.to_bits(), e.raw(&row).to_bits());
+        }
     }
 
     #[test]

@@ -35,14 +35,6 @@ pub const N_CODES: usize = ReasonCode::ALL.len();
 /// Raises of log-odds caused by imputing each missing source, indexed by `Source as usize`.
 pub type Imputed = crate::model::runtime::Raised;
 
-/// Imputation of every missing source by its kind of absence ([`Model::impute`]): the row
-/// the model scores and how much each source moved the log-odds.
-pub fn impute(model: &Model, raw: &FeatureRow, u: &Unavailable) -> (FeatureRow, Imputed) {
-    let mut row = *raw;
-    let imputed = model.impute(&mut row, u);
-    (row, imputed)
-}
-
 /// What the reasons and their attribution read instead of the model, computed once per
 /// judgement: the terms of the row as extracted ([`Model::terms`]), what imputing each missing
 /// source then added to the log-odds, and the log-odds of the row the model scored. The terms,
@@ -62,10 +54,11 @@ pub struct Split {
 impl Split {
     /// Imputes `raw` for the missing sources `u` and splits it.
     pub fn new(model: &Model, raw: &FeatureRow, u: &Unavailable) -> Split {
+        let (terms, raw_logit) = model.terms_scored(raw);
         let mut row = *raw;
-        let (imputed, logit) = model.impute_scored(&mut row, u);
+        let (imputed, logit) = model.impute_from(&mut row, u, raw_logit);
         Split {
-            raw: model.terms(raw),
+            raw: terms,
             imputed,
             logit,
         }

@@ -17,7 +17,7 @@ pub mod attribution;
 use serde_json::{Value, json};
 
 pub use attribution::{
-    Attribution, Imputed, N_CODES, Split, attribute, attribute_imputed, code_of, impute,
+    Attribution, Imputed, N_CODES, Split, attribute, attribute_imputed, code_of,
 };
 
 use crate::domain::{Absence, Reason, ReasonCode, Source};
@@ -257,8 +257,8 @@ pub fn find(split: &Split, raw: &FeatureRow, findings: &Findings, out: &mut Vec<
 /// Attaches text and trust-point contributions, strongest first: the found reasons, the
 /// policy's, then every other code with a share of at least 0.1 point (see [`attribution`]).
 /// The contributions sum to exactly `100 − trust` (in tenths). `raw` is the row before
-/// imputation and `split` its terms before and after [`impute`]. Allocates only the reasons it
-/// returns.
+/// imputation and `split` its terms and imputation raises ([`Split`]). Allocates only the
+/// reasons it returns.
 pub fn finish(
     found: Vec<Found>,
     policy_added: &[ReasonCode],
