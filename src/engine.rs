@@ -249,6 +249,17 @@ impl Engine {
         Engine::build(cfg, Some(key))
     }
 
+    /// The engine of offline replay: [`Engine::from_config_with_key`] with an empty memory store
+    /// that updates records in place ([`MemoryStore::in_place`]; `cfg`'s store is not opened).
+    /// A failed write stops that store, and with it the replay.
+    pub fn for_replay(cfg: &Config, key: Pseudonymizer) -> Result<Engine, Error> {
+        let mut memory = cfg.clone();
+        memory.store.backend = Backend::Memory;
+        let mut engine = Engine::build(&memory, Some(key))?;
+        engine.store = Box::new(MemoryStore::in_place());
+        Ok(engine)
+    }
+
     fn build(cfg: &Config, key: Option<Pseudonymizer>) -> Result<Engine, Error> {
         cfg.check().map_err(crate::config::ConfigError::from)?;
         let sources = GeoSources {

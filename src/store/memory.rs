@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{
     BuildKeyHasher, Durability, Key, KvRead, KvWrite, ProfileStore, ScanVisitor, StoreError, Table,
@@ -39,16 +40,40 @@ impl Map {
 }
 
 /// Hash maps behind a reader-writer lock. Writes are atomic: a transaction works on a staged
-/// copy of the keys it touches and commits only if it succeeds.
+/// copy of the keys it touches and commits only if it succeeds. A store made by
+/// [`MemoryStore::in_place`] changes records where they lie instead.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     map: RwLock<Map>,
+    in_place: bool,
+    /// Set when a write of an in-place store failed: it refuses everything after.
+    stopped: AtomicBool,
 }
 
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         MemoryStore::default()
+    }
+
+    /// An empty store whose write transactions change records where they lie (no copy of a
+    /// record to stage, none to write back): for offline replay, which stops at its first
+    /// error. A failed transaction may leave part of its writes, so the store then refuses
+    /// every later read, write and scan: nothing ever sees half of a transaction.
+    pub fn in_place() -> Self {
+        MemoryStore {
+            in_place: true,
+            ..MemoryStore::default()
+        }
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        if self.stopped.load(Ordering::Acquire) {
+            return Err(StoreError::Backend(
+                "memory store stopped after a failed in-place write".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Number of records held (all tables).
@@ -147,8 +172,68 @@ impl KvWrite for Writer<'_> {
     }
 }
 
+/// A write transaction of an in-place store: every write lands in the maps at once.
+struct InPlace<'a> {
+    map: &'a mut Map,
+}
+
+impl InPlace<'_> {
+    fn table(&mut self, table: Table) -> Result<&mut TableMap, StoreError> {
+        self.map
+            .table_mut(table as u8)
+            .ok_or_else(|| StoreError::Backend(format!("no table {}", table.name())))
+    }
+}
+
+impl KvRead for InPlace<'_> {
+    fn visit(
+        &mut self,
+        table: Table,
+        key: &[u8; 16],
+        f: &mut Visitor<'_>,
+    ) -> Result<(), StoreError> {
+        visit_value(table, self.map.get(table, key), f)
+    }
+
+    fn value(&mut self, table: Table, key: &[u8; 16]) -> Option<Option<&Value>> {
+        Some(self.map.get(table, key))
+    }
+}
+
+impl KvWrite for InPlace<'_> {
+    fn put(&mut self, table: Table, key: &[u8; 16], value: Vec<u8>) -> Result<(), StoreError> {
+        self.table(table)?.insert(*key, Value::Bytes(value));
+        Ok(())
+    }
+
+    fn remove(&mut self, table: Table, key: &[u8; 16]) -> Result<(), StoreError> {
+        self.table(table)?.remove(key);
+        Ok(())
+    }
+
+    fn keeps_values(&self) -> bool {
+        true
+    }
+
+    fn put_value(&mut self, table: Table, key: &[u8; 16], value: Value) -> Result<(), StoreError> {
+        self.table(table)?.insert(*key, value);
+        Ok(())
+    }
+
+    fn value_mut(
+        &mut self,
+        table: Table,
+        key: &[u8; 16],
+        absent: &mut dyn FnMut() -> Value,
+    ) -> Option<&mut Value> {
+        let records = self.map.table_mut(table as u8)?;
+        Some(records.entry(*key).or_insert_with(absent))
+    }
+}
+
 impl ProfileStore for MemoryStore {
     fn scan(&self, table: Table, f: &mut ScanVisitor<'_>) -> Result<(), StoreError> {
+        self.check()?;
         let map = self.map.read().map_err(|_| poisoned())?;
         let Some(records) = map.0.get(table as usize) else {
             return Ok(());
@@ -166,6 +251,7 @@ impl ProfileStore for MemoryStore {
         &self,
         f: &mut dyn FnMut(&mut dyn KvRead) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
+        self.check()?;
         let map = self.map.read().map_err(|_| poisoned())?;
         f(&mut Reader { map: &map })
     }
@@ -175,7 +261,15 @@ impl ProfileStore for MemoryStore {
         _durability: Durability,
         f: &mut dyn FnMut(&mut dyn KvWrite) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
+        self.check()?;
         let mut map = self.map.write().map_err(|_| poisoned())?;
+        if self.in_place {
+            let done = f(&mut InPlace { map: &mut map });
+            if done.is_err() {
+                self.stopped.store(true, Ordering::Release);
+            }
+            return done;
+        }
         let staged = {
             let mut w = Writer {
                 map: &map,
@@ -209,6 +303,36 @@ impl ProfileStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_in_place_store_updates_where_records_lie_and_stops_after_a_failed_write() {
+        use crate::store::{IpActivity, load_at, update};
+        let s = MemoryStore::in_place();
+        for at in [60_000, 120_000] {
+            s.write(Durability::Durable, &mut |kv| {
+                update(kv, Table::Ip, &[7; 16], |ip: &mut IpActivity| {
+                    ip.fraud_ms = Some(at)
+                })
+            })
+            .expect("write");
+        }
+        let mut seen = None;
+        s.read(&mut |kv| {
+            seen = load_at::<IpActivity>(kv, Table::Ip, &[7; 16])?;
+            Ok(())
+        })
+        .expect("read");
+        assert_eq!(seen.and_then(|ip| ip.fraud_ms), Some(120_000));
+        let failed = s.write(Durability::Durable, &mut |kv| {
+            kv.put(Table::Ip, &[8; 16], b"half".to_vec())?;
+            Err(StoreError::Backend("abort".into()))
+        });
+        assert!(failed.is_err());
+        // Half a transaction may be in the maps: nothing may read it, or write after it.
+        assert!(s.read(&mut |_| Ok(())).is_err());
+        assert!(s.write(Durability::Durable, &mut |_| Ok(())).is_err());
+        assert!(s.scan(Table::Ip, &mut |_, _| Ok(())).is_err());
+    }
 
     #[test]
     fn failed_transaction_writes_nothing() {

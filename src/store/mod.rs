@@ -160,6 +160,18 @@ pub trait KvWrite: KvRead {
         let bytes = value.encode(table)?;
         self.put(table, key, bytes)
     }
+
+    /// The record under `key` to change where it lies (`absent()` inserted first when there is
+    /// none), for a backend that updates values in place ([`memory::MemoryStore::in_place`]).
+    /// `None` (the default): read it and write it back instead.
+    fn value_mut(
+        &mut self,
+        _table: Table,
+        _key: &[u8; 16],
+        _absent: &mut dyn FnMut() -> Value,
+    ) -> Option<&mut Value> {
+        None
+    }
 }
 
 /// A record as a backend that keeps values holds it ([`memory::MemoryStore`]): decoded, of its
@@ -216,6 +228,8 @@ pub trait Record: Serialize + DeserializeOwned + Clone {
     fn into_value(self) -> Value;
     /// The record, when `v` holds one of this type.
     fn from_value(v: &Value) -> Option<&Self>;
+    /// The record to change, when `v` holds one of this type (a shared one is copied first).
+    fn from_value_mut(v: &mut Value) -> Option<&mut Self>;
 }
 
 macro_rules! record_value {
@@ -227,6 +241,12 @@ macro_rules! record_value {
             fn from_value(v: &Value) -> Option<&Self> {
                 match v {
                     Value::$variant(r) => Some(r.as_ref()),
+                    _ => None,
+                }
+            }
+            fn from_value_mut(v: &mut Value) -> Option<&mut Self> {
+                match v {
+                    Value::$variant(r) => Some(r.as_mut()),
                     _ => None,
                 }
             }
@@ -243,6 +263,12 @@ macro_rules! record_value {
                     _ => None,
                 }
             }
+            fn from_value_mut(v: &mut Value) -> Option<&mut Self> {
+                match v {
+                    Value::$variant(r) => Some(r),
+                    _ => None,
+                }
+            }
         }
     };
 }
@@ -254,6 +280,13 @@ impl Record for UserProfile {
     fn from_value(v: &Value) -> Option<&Self> {
         match v {
             Value::Profile(p) => Some(p.as_ref()),
+            _ => None,
+        }
+    }
+    fn from_value_mut(v: &mut Value) -> Option<&mut Self> {
+        match v {
+            // Copied only while a snapshot still shares it.
+            Value::Profile(p) => Some(Arc::make_mut(p)),
             _ => None,
         }
     }
@@ -522,6 +555,29 @@ fn save_owned<T: Record>(
     kv.put(table, &key.0, bytes)
 }
 
+/// Changes the record under `key` (the default record when there is none) with `f`: where it
+/// lies on a backend that updates in place, else read, changed and written back.
+fn update<T: Record + Default, R>(
+    kv: &mut dyn KvWrite,
+    table: Table,
+    key: &[u8; 16],
+    f: impl FnOnce(&mut T) -> R,
+) -> Result<R, StoreError> {
+    if let Some(v) = kv.value_mut(table, key, &mut || T::default().into_value())
+        && let Some(record) = T::from_value_mut(v)
+    {
+        return Ok(f(record));
+    }
+    let mut record: T = load_at(kv, table, key)?.unwrap_or_default();
+    let out = f(&mut record);
+    if kv.keeps_values() {
+        kv.put_value(table, key, record.into_value())?;
+    } else {
+        kv.put(table, key, encode(table, &record)?)?;
+    }
+    Ok(out)
+}
+
 /// Reads what the store knows about `keys` in one consistent view, without counting anything
 /// (for inspection and reports; scoring uses [`record`]).
 pub fn snapshot(
@@ -618,21 +674,26 @@ pub fn record(
         if let Some(keys) = &obs.pending.attributes {
             snap.population = freeman::read_population(kv, keys, obs.at_ms)?;
         }
-        let mut act: UserActivity = load(kv, Table::UserActivity, &user)?.unwrap_or_default();
-        snap.replay_distance_ms = act.observe(obs.at_ms, obs.failed, obs.sketch, cfg);
-        save(kv, Table::UserActivity, &user, &act)?;
-        snap.user_activity = act;
+        (snap.replay_distance_ms, snap.user_activity) = update(
+            kv,
+            Table::UserActivity,
+            &user.0,
+            |act: &mut UserActivity| {
+                let distance = act.observe(obs.at_ms, obs.failed, obs.sketch, cfg);
+                (distance, act.clone())
+            },
+        )?;
         if let Some(d) = &obs.keys.device {
-            let mut dev: DeviceActivity = load(kv, Table::Device, d)?.unwrap_or_default();
-            dev.observe(user.short(), obs.at_ms, cfg);
-            save(kv, Table::Device, d, &dev)?;
-            snap.device = dev;
+            snap.device = update(kv, Table::Device, &d.0, |dev: &mut DeviceActivity| {
+                dev.observe(user.short(), obs.at_ms, cfg);
+                dev.clone()
+            })?;
         }
         if let Some(ip) = &obs.keys.ip {
-            let mut rec: IpActivity = load(kv, Table::Ip, ip)?.unwrap_or_default();
-            rec.observe(user.short(), obs.at_ms, obs.failed, cfg);
-            save(kv, Table::Ip, ip, &rec)?;
-            snap.ip = rec;
+            snap.ip = update(kv, Table::Ip, &ip.0, |rec: &mut IpActivity| {
+                rec.observe(user.short(), obs.at_ms, obs.failed, cfg);
+                rec.clone()
+            })?;
         }
         save(kv, Table::Pending, &obs.request, obs.pending)?;
         out = Recorded::Fresh(snap);
@@ -798,10 +859,9 @@ pub fn apply_outcome(
         match effect {
             OutcomeEffect::Learned => {
                 if !pending.learned {
-                    let mut profile: UserProfile =
-                        load(kv, Table::Profile, &user)?.unwrap_or_default();
-                    profile.learn(&pending, cfg);
-                    save_owned(kv, Table::Profile, &user, profile)?;
+                    update(kv, Table::Profile, &user.0, |profile: &mut UserProfile| {
+                        profile.learn(&pending, cfg)
+                    })?;
                     if let Some(keys) = &pending.attributes {
                         freeman::add_population(kv, keys, pending.at_ms, 1.0)?;
                     }
@@ -809,14 +869,16 @@ pub fn apply_outcome(
                 }
             }
             OutcomeEffect::CountedFailure => {
-                let mut act: UserActivity =
-                    load(kv, Table::UserActivity, &user)?.unwrap_or_default();
-                act.failures.push(at_ms);
-                save_owned(kv, Table::UserActivity, &user, act)?;
+                update(
+                    kv,
+                    Table::UserActivity,
+                    &user.0,
+                    |act: &mut UserActivity| act.failures.push(at_ms),
+                )?;
                 if let Some(ip) = &pending.ip {
-                    let mut rec: IpActivity = load(kv, Table::Ip, ip)?.unwrap_or_default();
-                    rec.failures.push(at_ms);
-                    save_owned(kv, Table::Ip, ip, rec)?;
+                    update(kv, Table::Ip, &ip.0, |rec: &mut IpActivity| {
+                        rec.failures.push(at_ms)
+                    })?;
                 }
             }
             OutcomeEffect::MarkedFraud => {
