@@ -28,7 +28,8 @@ use crate::privacy::{IdKind, Pseudonymizer};
 use crate::store::memory::MemoryStore;
 use crate::store::redb::RedbStore;
 use crate::store::{
-    self, LearnConfig, Observation, PendingEvidence, ProfileStore, Recorded, Retention, SubjectKeys,
+    self, LearnConfig, Observation, PendingEvidence, ProfileSnapshot, ProfileStore, Recorded,
+    Retention, SubjectKeys,
 };
 
 mod answers;
@@ -104,6 +105,26 @@ enum Ledger {
     Retry,
     /// The id is bound to another request: nothing written.
     Conflict,
+}
+
+/// What recording a request gave, before its features are extracted.
+enum Recording {
+    /// Counted; the history snapshot read in the same transaction.
+    Fresh(ProfileSnapshot),
+    /// The store failed: nothing counted, history unavailable.
+    Unrecorded,
+    /// An identical retry of a recorded request: nothing counted.
+    Retry,
+    /// The id is bound to another request: nothing written.
+    Conflict,
+}
+
+/// A prepared request recorded in the activity ledger by [`Engine::record_assessment`], its
+/// features not yet extracted ([`Engine::extract_assessment`]). Owns its history snapshot, so
+/// a replay may record requests in time order on one thread and extract their features on
+/// others.
+pub struct RecordedRequest {
+    snapshot: Option<ProfileSnapshot>,
 }
 
 /// What a request carries on its own, read before its history is touched (see
@@ -226,6 +247,17 @@ impl Engine {
     /// entries a full profile keeps), it then falls the same way on every run.
     pub fn from_config_with_key(cfg: &Config, key: Pseudonymizer) -> Result<Engine, Error> {
         Engine::build(cfg, Some(key))
+    }
+
+    /// The engine of offline replay: [`Engine::from_config_with_key`] with an empty memory store
+    /// that updates records in place ([`MemoryStore::in_place`]; `cfg`'s store is not opened).
+    /// A failed write stops that store, and with it the replay.
+    pub fn for_replay(cfg: &Config, key: Pseudonymizer) -> Result<Engine, Error> {
+        let mut memory = cfg.clone();
+        memory.store.backend = Backend::Memory;
+        let mut engine = Engine::build(&memory, Some(key))?;
+        engine.store = Box::new(MemoryStore::in_place());
+        Ok(engine)
     }
 
     fn build(cfg: &Config, key: Option<Pseudonymizer>) -> Result<Engine, Error> {
@@ -498,6 +530,19 @@ impl Engine {
     /// snapshot (one store transaction), and extracts the features against that snapshot.
     /// Requests must come here in time order; `read` is `valid`'s [`Engine::read_request`].
     fn record_and_extract(&self, valid: &ValidRequest<'_>, read: &PreparedRequest<'_>) -> Ledger {
+        match self.record_prepared(valid, read) {
+            Recording::Fresh(snapshot) => {
+                Ledger::Fresh(self.extract_prepared(valid, read, Some(&snapshot)))
+            }
+            Recording::Unrecorded => Ledger::Unrecorded(self.extract_prepared(valid, read, None)),
+            Recording::Retry => Ledger::Retry,
+            Recording::Conflict => Ledger::Conflict,
+        }
+    }
+
+    /// Records the request `read` was prepared from in the activity ledger: the history
+    /// snapshot its features are extracted against, read in the same transaction.
+    fn record_prepared(&self, valid: &ValidRequest<'_>, read: &PreparedRequest<'_>) -> Recording {
         let obs = Observation {
             keys: read.keys,
             at_ms: valid.at_ms,
@@ -507,29 +552,34 @@ impl Engine {
             generated_id: valid.req.request_id.is_none(),
             pending: &read.pending,
         };
-        let (snapshot, recorded) = match store::record(self.store.as_ref(), &obs, &self.learn) {
-            Ok(Recorded::Fresh(s)) => (Some(s), true),
-            Ok(Recorded::Retry) => return Ledger::Retry,
-            Ok(Recorded::Conflict) => return Ledger::Conflict,
+        match store::record(self.store.as_ref(), &obs, &self.learn) {
+            Ok(Recorded::Fresh(s)) => Recording::Fresh(s),
+            Ok(Recorded::Retry) => Recording::Retry,
+            Ok(Recorded::Conflict) => Recording::Conflict,
             Err(e) => {
                 tracing::warn!(error = %e, "profile store unavailable; scoring history as worst case");
-                (None, false)
+                Recording::Unrecorded
             }
-        };
+        }
+    }
+
+    /// The features of the request `read` was prepared from against `snapshot`, its history
+    /// as recorded (`None`: the store failed, history scored as worst case).
+    fn extract_prepared(
+        &self,
+        valid: &ValidRequest<'_>,
+        read: &PreparedRequest<'_>,
+        snapshot: Option<&ProfileSnapshot>,
+    ) -> Assessment {
         let inputs = Inputs {
             req: valid,
             intel: read.intel.as_ref(),
-            snapshot: snapshot.as_ref(),
+            snapshot,
             evidence: &read.evidence,
             keys: &read.keys,
             cfg: &self.features,
         };
-        let a = self.extract(&inputs, &read.request_id);
-        if recorded {
-            Ledger::Fresh(a)
-        } else {
-            Ledger::Unrecorded(a)
-        }
+        self.extract(&inputs, &read.request_id)
     }
 
     /// A fresh request id: 128 bits from the thread's CSPRNG (rand's `ThreadRng`, ChaCha
@@ -688,6 +738,20 @@ impl Engine {
         req: &ScoreRequest,
         prepared: &PreparedRequest<'_>,
     ) -> Result<Assessment, Error> {
+        let recorded = self.record_assessment(req, prepared)?;
+        Ok(self.extract_assessment(req, prepared, &recorded))
+    }
+
+    /// The ledger half of [`Engine::finish_assessment`]: records the request `prepared` was
+    /// read from (`req`, the same request) and keeps the history snapshot read with it. Calls
+    /// must come in time order; the extraction ([`Engine::extract_assessment`]) may come later
+    /// and on any thread. An error naming `request_id` when `req` is not the prepared request;
+    /// [`Error::Conflict`] for an id seen before.
+    pub fn record_assessment(
+        &self,
+        req: &ScoreRequest,
+        prepared: &PreparedRequest<'_>,
+    ) -> Result<RecordedRequest, Error> {
         let same = match &req.request_id {
             Some(id) => *id == prepared.request_id,
             None => prepared.keys.user == self.pseudo.id(IdKind::User, &req.user_id),
@@ -698,11 +762,24 @@ impl Engine {
                 "is not the request this assessment was prepared from",
             )));
         }
-        let valid = prepared.checked.bind(req);
-        match self.record_and_extract(&valid, prepared) {
-            Ledger::Fresh(a) | Ledger::Unrecorded(a) => Ok(a),
-            Ledger::Retry | Ledger::Conflict => Err(id_conflict()),
+        match self.record_prepared(&prepared.checked.bind(req), prepared) {
+            Recording::Fresh(s) => Ok(RecordedRequest { snapshot: Some(s) }),
+            Recording::Unrecorded => Ok(RecordedRequest { snapshot: None }),
+            Recording::Retry | Recording::Conflict => Err(id_conflict()),
         }
+    }
+
+    /// The feature half of [`Engine::finish_assessment`]: the features of `req` (the request
+    /// `prepared` was read from and `recorded` recorded) against the history recorded with it.
+    /// Pure: reads neither the store nor the clock.
+    pub fn extract_assessment(
+        &self,
+        req: &ScoreRequest,
+        prepared: &PreparedRequest<'_>,
+        recorded: &RecordedRequest,
+    ) -> Assessment {
+        let valid = prepared.checked.bind(req);
+        self.extract_prepared(&valid, prepared, recorded.snapshot.as_ref())
     }
 
     /// Extracts the features of a validated request against its history snapshot.

@@ -20,7 +20,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{KvRead, KvWrite, StoreError, Table, decode, encode};
+use super::{KvRead, KvWrite, StoreError, Table, load_at, save_at};
 
 /// Half-life of every Freeman count, ms (90 days): a value last seen a quarter ago weighs half.
 pub const HALF_LIFE_MS: i64 = 90 * 86_400_000;
@@ -317,12 +317,9 @@ pub(super) fn read_population(
     for level in Level::ALL {
         let key = keys.population_key(level);
         let slot = &mut out[level as usize];
-        kv.visit(Table::Population, &key, &mut |bytes| {
-            if let Some(b) = bytes {
-                *slot = decode::<PopCount>(Table::Population, b)?.at(now_ms);
-            }
-            Ok(())
-        })?;
+        if let Some(rec) = load_at::<PopCount>(kv, Table::Population, &key)? {
+            *slot = rec.at(now_ms);
+        }
     }
     Ok(out)
 }
@@ -337,8 +334,8 @@ pub(super) fn add_population(
 ) -> Result<(), StoreError> {
     for level in Level::ALL {
         let key = keys.population_key(level);
-        let mut rec = match kv.get(Table::Population, &key)? {
-            Some(b) => decode::<PopCount>(Table::Population, &b)?,
+        let mut rec = match load_at::<PopCount>(kv, Table::Population, &key)? {
+            Some(r) => r,
             None if weight <= 0.0 => continue,
             None => PopCount::default(),
         };
@@ -346,7 +343,7 @@ pub(super) fn add_population(
         if rec.count < FORGOTTEN {
             kv.remove(Table::Population, &key)?;
         } else {
-            kv.put(Table::Population, &key, encode(Table::Population, &rec)?)?;
+            save_at(kv, Table::Population, &key, &rec)?;
         }
     }
     Ok(())

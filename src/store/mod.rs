@@ -22,7 +22,9 @@
 //!
 //! Backends are plain byte key-value stores with transactions and a table scan ([`memory`],
 //! [`redb`]); all the logic is in this module, [`records`] and [`retention`], so every backend
-//! behaves the same.
+//! behaves the same. The memory backend also keeps records as values ([`Value`]): the logic's
+//! `load` and `save` then copy and move records instead of decoding and encoding them, and its
+//! byte interface reads exactly the bytes a byte backend would hold.
 
 pub mod freeman;
 pub mod memory;
@@ -31,6 +33,8 @@ pub mod redb;
 pub mod retention;
 pub mod upgrade;
 pub(crate) mod wal;
+
+use std::sync::Arc;
 
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -129,6 +133,13 @@ pub trait KvRead {
         })?;
         Ok(out)
     }
+
+    /// The record under `key` in `table` as the backend holds it, for a backend that keeps
+    /// records as values ([`memory::MemoryStore`]): `Some(None)` when there is none. `None`
+    /// (the default) means this backend keeps bytes only: read them with [`KvRead::visit`].
+    fn value(&mut self, _table: Table, _key: &[u8; 16]) -> Option<Option<&Value>> {
+        None
+    }
 }
 
 /// Reads and writes inside one atomic transaction.
@@ -137,7 +148,154 @@ pub trait KvWrite: KvRead {
     fn put(&mut self, table: Table, key: &[u8; 16], value: Vec<u8>) -> Result<(), StoreError>;
     /// Removes `key`.
     fn remove(&mut self, table: Table, key: &[u8; 16]) -> Result<(), StoreError>;
+
+    /// True when [`KvWrite::put_value`] keeps the value as it is, without encoding it.
+    fn keeps_values(&self) -> bool {
+        false
+    }
+
+    /// Sets `key` to the record `value`. The default encodes it (as [`KvWrite::put`] stores
+    /// it); a backend that keeps values stores it as it is.
+    fn put_value(&mut self, table: Table, key: &[u8; 16], value: Value) -> Result<(), StoreError> {
+        let bytes = value.encode(table)?;
+        self.put(table, key, bytes)
+    }
+
+    /// The record under `key` to change where it lies (`absent()` inserted first when there is
+    /// none), for a backend that updates values in place ([`memory::MemoryStore::in_place`]).
+    /// `None` (the default): read it and write it back instead.
+    fn value_mut(
+        &mut self,
+        _table: Table,
+        _key: &[u8; 16],
+        _absent: &mut dyn FnMut() -> Value,
+    ) -> Option<&mut Value> {
+        None
+    }
 }
+
+/// A record as a backend that keeps values holds it ([`memory::MemoryStore`]): decoded, of its
+/// table's type, or bytes written through [`KvWrite::put`]. Either way it reads back as the
+/// same record: [`Value::encode`] gives exactly the bytes a byte backend would hold.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// Bytes written through [`KvWrite::put`] (decoded on each read).
+    Bytes(Vec<u8>),
+    /// A [`UserProfile`] (shared with the snapshots that read it).
+    Profile(Arc<UserProfile>),
+    /// A [`UserActivity`].
+    UserActivity(Box<UserActivity>),
+    /// A [`DeviceActivity`].
+    Device(Box<DeviceActivity>),
+    /// An [`IpActivity`].
+    Ip(Box<IpActivity>),
+    /// A [`PendingEvidence`].
+    Pending(Box<PendingEvidence>),
+    /// A [`freeman::PopCount`].
+    Population(freeman::PopCount),
+}
+
+impl Value {
+    /// The bytes a byte backend would hold for this record (postcard).
+    pub fn encode(&self, table: Table) -> Result<Vec<u8>, StoreError> {
+        match self {
+            Value::Bytes(b) => Ok(b.clone()),
+            Value::Profile(v) => encode(table, v.as_ref()),
+            Value::UserActivity(v) => encode(table, v.as_ref()),
+            Value::Device(v) => encode(table, v.as_ref()),
+            Value::Ip(v) => encode(table, v.as_ref()),
+            Value::Pending(v) => encode(table, v.as_ref()),
+            Value::Population(v) => encode(table, v),
+        }
+    }
+
+    /// The record as a `T`: a copy when it is held as one, else decoded from its bytes (as a
+    /// byte backend would), so a mismatch fails the same way.
+    fn read<T: Record>(&self, table: Table) -> Result<T, StoreError> {
+        if let Some(v) = T::from_value(self) {
+            return Ok(v.clone());
+        }
+        match self {
+            Value::Bytes(b) => decode(table, b),
+            other => decode(table, &other.encode(table)?),
+        }
+    }
+}
+
+/// A record type the store keeps, and how a [`Value`] holds it.
+pub trait Record: Serialize + DeserializeOwned + Clone {
+    /// Wraps the record.
+    fn into_value(self) -> Value;
+    /// The record, when `v` holds one of this type.
+    fn from_value(v: &Value) -> Option<&Self>;
+    /// The record to change, when `v` holds one of this type (a shared one is copied first).
+    fn from_value_mut(v: &mut Value) -> Option<&mut Self>;
+}
+
+macro_rules! record_value {
+    ($t:ty, $variant:ident, boxed) => {
+        impl Record for $t {
+            fn into_value(self) -> Value {
+                Value::$variant(Box::new(self))
+            }
+            fn from_value(v: &Value) -> Option<&Self> {
+                match v {
+                    Value::$variant(r) => Some(r.as_ref()),
+                    _ => None,
+                }
+            }
+            fn from_value_mut(v: &mut Value) -> Option<&mut Self> {
+                match v {
+                    Value::$variant(r) => Some(r.as_mut()),
+                    _ => None,
+                }
+            }
+        }
+    };
+    ($t:ty, $variant:ident) => {
+        impl Record for $t {
+            fn into_value(self) -> Value {
+                Value::$variant(self)
+            }
+            fn from_value(v: &Value) -> Option<&Self> {
+                match v {
+                    Value::$variant(r) => Some(r),
+                    _ => None,
+                }
+            }
+            fn from_value_mut(v: &mut Value) -> Option<&mut Self> {
+                match v {
+                    Value::$variant(r) => Some(r),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+impl Record for UserProfile {
+    fn into_value(self) -> Value {
+        Value::Profile(Arc::new(self))
+    }
+    fn from_value(v: &Value) -> Option<&Self> {
+        match v {
+            Value::Profile(p) => Some(p.as_ref()),
+            _ => None,
+        }
+    }
+    fn from_value_mut(v: &mut Value) -> Option<&mut Self> {
+        match v {
+            // Copied only while a snapshot still shares it.
+            Value::Profile(p) => Some(Arc::make_mut(p)),
+            _ => None,
+        }
+    }
+}
+record_value!(UserActivity, UserActivity, boxed);
+record_value!(DeviceActivity, Device, boxed);
+record_value!(IpActivity, Ip, boxed);
+record_value!(PendingEvidence, Pending, boxed);
+record_value!(freeman::PopCount, Population);
 
 /// A record's address in a byte store: table id and 16-byte key.
 pub(crate) type Key = (u8, [u8; 16]);
@@ -272,8 +430,9 @@ pub struct SubjectKeys {
 /// already counted in the activity records. Read-only to feature extraction.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProfileSnapshot {
-    /// Verified profile; `None` when the user has no verified history.
-    pub profile: Option<UserProfile>,
+    /// Verified profile; `None` when the user has no verified history. Shared with the memory
+    /// store, which keeps it as it is (a snapshot does not copy it).
+    pub profile: Option<Arc<UserProfile>>,
     /// Recent activity on the user, including this request.
     pub user_activity: UserActivity,
     /// Recent activity on the device, including this request (default when no device id).
@@ -318,13 +477,26 @@ fn encode<T: Serialize>(table: Table, value: &T) -> Result<Vec<u8>, StoreError> 
     })
 }
 
-fn load<T: DeserializeOwned>(
+fn load<T: Record>(
     kv: &mut dyn KvRead,
     table: Table,
     key: &Pseudonym,
 ) -> Result<Option<T>, StoreError> {
+    load_at(kv, table, &key.0)
+}
+
+/// The record under `key`: copied from a backend that keeps values, decoded from one that
+/// keeps bytes.
+fn load_at<T: Record>(
+    kv: &mut dyn KvRead,
+    table: Table,
+    key: &[u8; 16],
+) -> Result<Option<T>, StoreError> {
+    if let Some(found) = kv.value(table, key) {
+        return found.map(|v| v.read(table)).transpose();
+    }
     let mut out = None;
-    kv.visit(table, &key.0, &mut |bytes| {
+    kv.visit(table, key, &mut |bytes| {
         out = match bytes {
             Some(b) => Some(decode(table, b)?),
             None => None,
@@ -334,14 +506,76 @@ fn load<T: DeserializeOwned>(
     Ok(out)
 }
 
-fn save<T: Serialize>(
+/// The user's profile, shared with a backend that keeps values (no copy), else decoded.
+fn load_profile(
+    kv: &mut dyn KvRead,
+    user: &Pseudonym,
+) -> Result<Option<Arc<UserProfile>>, StoreError> {
+    if let Some(Some(Value::Profile(p))) = kv.value(Table::Profile, &user.0) {
+        return Ok(Some(Arc::clone(p)));
+    }
+    Ok(load::<UserProfile>(kv, Table::Profile, user)?.map(Arc::new))
+}
+
+fn save<T: Record>(
     kv: &mut dyn KvWrite,
     table: Table,
     key: &Pseudonym,
     value: &T,
 ) -> Result<(), StoreError> {
+    save_at(kv, table, &key.0, value)
+}
+
+/// Writes `value` under `key`: a copy to a backend that keeps values, its bytes to one that
+/// keeps bytes.
+fn save_at<T: Record>(
+    kv: &mut dyn KvWrite,
+    table: Table,
+    key: &[u8; 16],
+    value: &T,
+) -> Result<(), StoreError> {
+    if kv.keeps_values() {
+        return kv.put_value(table, key, value.clone().into_value());
+    }
     let bytes = encode(table, value)?;
+    kv.put(table, key, bytes)
+}
+
+/// [`save`] for a value the caller is done with: a backend that keeps values takes it as it is.
+fn save_owned<T: Record>(
+    kv: &mut dyn KvWrite,
+    table: Table,
+    key: &Pseudonym,
+    value: T,
+) -> Result<(), StoreError> {
+    if kv.keeps_values() {
+        return kv.put_value(table, &key.0, value.into_value());
+    }
+    let bytes = encode(table, &value)?;
     kv.put(table, &key.0, bytes)
+}
+
+/// Changes the record under `key` (the default record when there is none) with `f`: where it
+/// lies on a backend that updates in place, else read, changed and written back.
+fn update<T: Record + Default, R>(
+    kv: &mut dyn KvWrite,
+    table: Table,
+    key: &[u8; 16],
+    f: impl FnOnce(&mut T) -> R,
+) -> Result<R, StoreError> {
+    if let Some(v) = kv.value_mut(table, key, &mut || T::default().into_value())
+        && let Some(record) = T::from_value_mut(v)
+    {
+        return Ok(f(record));
+    }
+    let mut record: T = load_at(kv, table, key)?.unwrap_or_default();
+    let out = f(&mut record);
+    if kv.keeps_values() {
+        kv.put_value(table, key, record.into_value())?;
+    } else {
+        kv.put(table, key, encode(table, &record)?)?;
+    }
+    Ok(out)
 }
 
 /// Reads what the store knows about `keys` in one consistent view, without counting anything
@@ -352,7 +586,7 @@ pub fn snapshot(
 ) -> Result<ProfileSnapshot, StoreError> {
     let mut snap = ProfileSnapshot::default();
     store.read(&mut |kv| {
-        snap.profile = load(kv, Table::Profile, &keys.user)?;
+        snap.profile = load_profile(kv, &keys.user)?;
         snap.user_activity = load(kv, Table::UserActivity, &keys.user)?.unwrap_or_default();
         if let Some(d) = &keys.device {
             snap.device = load(kv, Table::Device, d)?.unwrap_or_default();
@@ -434,27 +668,32 @@ pub fn record(
             return Ok(());
         }
         let mut snap = ProfileSnapshot {
-            profile: load(kv, Table::Profile, &user)?,
+            profile: load_profile(kv, &user)?,
             ..ProfileSnapshot::default()
         };
         if let Some(keys) = &obs.pending.attributes {
             snap.population = freeman::read_population(kv, keys, obs.at_ms)?;
         }
-        let mut act: UserActivity = load(kv, Table::UserActivity, &user)?.unwrap_or_default();
-        snap.replay_distance_ms = act.observe(obs.at_ms, obs.failed, obs.sketch, cfg);
-        save(kv, Table::UserActivity, &user, &act)?;
-        snap.user_activity = act;
+        (snap.replay_distance_ms, snap.user_activity) = update(
+            kv,
+            Table::UserActivity,
+            &user.0,
+            |act: &mut UserActivity| {
+                let distance = act.observe(obs.at_ms, obs.failed, obs.sketch, cfg);
+                (distance, act.clone())
+            },
+        )?;
         if let Some(d) = &obs.keys.device {
-            let mut dev: DeviceActivity = load(kv, Table::Device, d)?.unwrap_or_default();
-            dev.observe(user.short(), obs.at_ms, cfg);
-            save(kv, Table::Device, d, &dev)?;
-            snap.device = dev;
+            snap.device = update(kv, Table::Device, &d.0, |dev: &mut DeviceActivity| {
+                dev.observe(user.short(), obs.at_ms, cfg);
+                dev.clone()
+            })?;
         }
         if let Some(ip) = &obs.keys.ip {
-            let mut rec: IpActivity = load(kv, Table::Ip, ip)?.unwrap_or_default();
-            rec.observe(user.short(), obs.at_ms, obs.failed, cfg);
-            save(kv, Table::Ip, ip, &rec)?;
-            snap.ip = rec;
+            snap.ip = update(kv, Table::Ip, &ip.0, |rec: &mut IpActivity| {
+                rec.observe(user.short(), obs.at_ms, obs.failed, cfg);
+                rec.clone()
+            })?;
         }
         save(kv, Table::Pending, &obs.request, obs.pending)?;
         out = Recorded::Fresh(snap);
@@ -620,10 +859,9 @@ pub fn apply_outcome(
         match effect {
             OutcomeEffect::Learned => {
                 if !pending.learned {
-                    let mut profile: UserProfile =
-                        load(kv, Table::Profile, &user)?.unwrap_or_default();
-                    profile.learn(&pending, cfg);
-                    save(kv, Table::Profile, &user, &profile)?;
+                    update(kv, Table::Profile, &user.0, |profile: &mut UserProfile| {
+                        profile.learn(&pending, cfg)
+                    })?;
                     if let Some(keys) = &pending.attributes {
                         freeman::add_population(kv, keys, pending.at_ms, 1.0)?;
                     }
@@ -631,14 +869,16 @@ pub fn apply_outcome(
                 }
             }
             OutcomeEffect::CountedFailure => {
-                let mut act: UserActivity =
-                    load(kv, Table::UserActivity, &user)?.unwrap_or_default();
-                act.failures.push(at_ms);
-                save(kv, Table::UserActivity, &user, &act)?;
+                update(
+                    kv,
+                    Table::UserActivity,
+                    &user.0,
+                    |act: &mut UserActivity| act.failures.push(at_ms),
+                )?;
                 if let Some(ip) = &pending.ip {
-                    let mut rec: IpActivity = load(kv, Table::Ip, ip)?.unwrap_or_default();
-                    rec.failures.push(at_ms);
-                    save(kv, Table::Ip, ip, &rec)?;
+                    update(kv, Table::Ip, &ip.0, |rec: &mut IpActivity| {
+                        rec.failures.push(at_ms)
+                    })?;
                 }
             }
             OutcomeEffect::MarkedFraud => {
@@ -661,17 +901,17 @@ pub fn apply_outcome(
                         let mut dev: DeviceActivity =
                             load(kv, Table::Device, d)?.unwrap_or_default();
                         dev.fraud_ms = Some(at_ms);
-                        save(kv, Table::Device, d, &dev)?;
+                        save_owned(kv, Table::Device, d, dev)?;
                     }
                     if let Some(ip) = &pending.ip {
                         let mut rec: IpActivity = load(kv, Table::Ip, ip)?.unwrap_or_default();
                         rec.fraud_ms = Some(at_ms);
-                        save(kv, Table::Ip, ip, &rec)?;
+                        save_owned(kv, Table::Ip, ip, rec)?;
                     }
                 }
                 if let Some(mut p) = profile {
                     p.unlearn(&pending);
-                    save(kv, Table::Profile, &user, &p)?;
+                    save_owned(kv, Table::Profile, &user, p)?;
                 }
                 if pending.learned
                     && let Some(keys) = &pending.attributes
@@ -680,7 +920,7 @@ pub fn apply_outcome(
                 }
             }
         }
-        save(kv, Table::Pending, &request, &pending)?;
+        save_owned(kv, Table::Pending, &request, pending)?;
         result = Ok(Applied {
             effect,
             replayed: false,

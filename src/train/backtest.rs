@@ -51,7 +51,7 @@ pub fn backtest(data: &Path, cfg: &Config) -> Result<DecisionReport, TrainError>
     let mut replay_cfg = cfg.clone();
     replay_cfg.store.backend = Backend::Memory;
     let key = crate::privacy::Pseudonymizer::new(*blake3::hash(b"tessera train replay").as_bytes());
-    let engine = Engine::from_config_with_key(&replay_cfg, key)?;
+    let engine = Engine::for_replay(&replay_cfg, key)?;
     let labelled_ts: Vec<i64> = ds
         .events
         .iter()

@@ -148,7 +148,7 @@ pub fn replay_engine(cfg: &Config) -> Result<Engine, TrainError> {
     replay_cfg.model.shadow = String::new();
     replay_cfg.tenants.clear();
     let key = crate::privacy::Pseudonymizer::new(*blake3::hash(b"tessera train replay").as_bytes());
-    Ok(Engine::from_config_with_key(&replay_cfg, key)?)
+    Ok(Engine::for_replay(&replay_cfg, key)?)
 }
 
 /// Replays `ds` through an engine built from `cfg` (sources, feature tunables, policy; its

@@ -275,7 +275,12 @@ fn prepare_streamed(data: &Path, cfg: &Config) -> Result<Prepared, TrainError> {
             dataset::LabelColumn::Read,
             stream::BATCH_ROWS,
             |batch| replay::prepare(&engine, batch),
-            |batch, prepared| r.batch_prepared(&batch, prepared),
+            |batch, prepared| {
+                let replayed = r.batch_prepared(&batch, prepared);
+                // Freed on a rayon thread, off the time-ordered path.
+                rayon::spawn(move || drop(batch));
+                replayed
+            },
         );
         (read, hashing.join().unwrap_or_default())
     });
@@ -318,7 +323,7 @@ pub fn replay_engine(cfg: &Config) -> Result<Engine, TrainError> {
     replay_cfg.model.path = "rules".into();
     // A fixed key: the replay store is discarded, and a fixed key makes training reproducible.
     let key = crate::privacy::Pseudonymizer::new(*blake3::hash(b"tessera train replay").as_bytes());
-    Ok(Engine::from_config_with_key(&replay_cfg, key)?)
+    Ok(Engine::for_replay(&replay_cfg, key)?)
 }
 
 /// [`prepare`] for a dataset already read (e.g. from another layout).

@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use crate::engine::{Engine, PreparedRequest};
+use crate::engine::{Engine, PreparedRequest, RecordedRequest};
 use crate::features::{FeatureRow, Unavailable};
 use crate::store::OutcomeInput;
 
@@ -32,12 +32,19 @@ pub struct Replayed {
     pub repeated_ids: usize,
 }
 
-/// Replays `data` through `engine` (which should hold an empty memory store).
+/// Replays `data` through `engine` (which should hold an empty memory store). Each batch is
+/// prepared ([`prepare`]) while the previous one replays.
 pub fn replay(data: &Dataset, engine: &Engine) -> Result<Replayed, TrainError> {
     let mut r = Replayer::new(engine, Keep::All);
-    for chunk in data.events.chunks(super::stream::BATCH_ROWS) {
-        let prepared = prepare(engine, chunk);
-        r.batch_prepared(chunk, prepared)?;
+    let mut chunks = data.events.chunks(super::stream::BATCH_ROWS);
+    let mut next = chunks.next().map(|c| (c, prepare(engine, c)));
+    while let Some((chunk, prepared)) = next.take() {
+        let (done, following) = rayon::join(
+            || r.batch_prepared(chunk, prepared),
+            || chunks.next().map(|c| (c, prepare(engine, c))),
+        );
+        done?;
+        next = following;
     }
     Ok(r.finish())
 }
@@ -81,12 +88,37 @@ pub enum Keep {
     Labelled,
 }
 
-/// Replays events one at a time, in the order given (time order), for a caller that reads the
-/// log in batches ([`super::stream`]).
+/// Events a batch is recorded in per step: the ledger records one step, in time order, while
+/// the features of the step before are extracted beside it.
+pub const STEP_EVENTS: usize = 2048;
+
+/// Replays events in the order given (time order), for a caller that reads the log in batches
+/// ([`super::stream`]).
 pub struct Replayer<'e> {
     engine: &'e Engine,
     keep: Keep,
+    step: usize,
     out: Replayed,
+}
+
+/// What the in-order half of the replay made of one event.
+enum Step {
+    /// A score event recorded in the ledger: its features are still to extract.
+    Recorded(RecordedRequest),
+    /// A score event whose request id was used before: counted, no row.
+    Repeated,
+    /// An outcome event, applied (`false`) or refused (`true`).
+    Outcome { refused: bool },
+}
+
+/// The rows the extraction of one step adds, in order.
+#[derive(Default)]
+struct Rows {
+    rows: Vec<FeatureRow>,
+    absences: Vec<Unavailable>,
+    labels: Vec<Option<bool>>,
+    ts_ms: Vec<i64>,
+    scenarios: Vec<String>,
 }
 
 impl<'e> Replayer<'e> {
@@ -95,67 +127,22 @@ impl<'e> Replayer<'e> {
         Replayer {
             engine,
             keep,
+            step: STEP_EVENTS,
             out: Replayed::default(),
         }
     }
 
-    /// Replays one event at `ts` (ms).
-    pub fn event(&mut self, ts: i64, ev: &LogEvent) -> Result<(), TrainError> {
-        self.event_prepared(ts, ev, None)
+    /// The same replay recording `events` per step instead of [`STEP_EVENTS`] (at least 1):
+    /// the rows do not depend on it.
+    pub fn with_step(mut self, events: usize) -> Self {
+        self.step = events.max(1);
+        self
     }
 
-    /// Replays one event at `ts` (ms), in time order, with what [`prepare`] read of it ahead
-    /// (`None`: read it now).
-    pub fn event_prepared(
-        &mut self,
-        ts: i64,
-        ev: &LogEvent,
-        prepared: Option<Prepared<'e>>,
-    ) -> Result<(), TrainError> {
-        let out = &mut self.out;
-        match ev {
-            LogEvent::Score {
-                request,
-                is_attack,
-                scenario,
-            } => {
-                let assessed = match prepared {
-                    Some(Prepared::Score(Ok(p))) => self.engine.finish_assessment(request, &p),
-                    Some(Prepared::Score(Err(e))) => Err(e),
-                    _ => self.engine.assess(request, ts),
-                };
-                let a = match assessed {
-                    Ok(a) => a,
-                    Err(crate::Error::Conflict(_)) => {
-                        out.repeated_ids += 1;
-                        return Ok(());
-                    }
-                    Err(e) => return Err(TrainError::Data(format!("event at {ts}: {e}"))),
-                };
-                if self.keep == Keep::Labelled && is_attack.is_none() {
-                    return Ok(());
-                }
-                out.rows.push(a.row);
-                out.absences.push(a.findings.unavailable);
-                out.labels.push(*is_attack);
-                out.ts_ms.push(ts);
-                out.scenarios.push(scenario.clone());
-            }
-            LogEvent::Outcome(rec) => {
-                let applied = match prepared {
-                    Some(Prepared::Outcome(Ok(input))) => self.engine.finish_outcome(&input),
-                    Some(Prepared::Outcome(Err(e))) => Err(e),
-                    _ => self.engine.record_outcome(rec),
-                };
-                if applied.is_err() {
-                    out.refused_outcomes += 1;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Replays a batch prepared by [`prepare`], in order.
+    /// Replays a batch prepared by [`prepare`], in order: each step of the batch is recorded in
+    /// the ledger in time order ([`Engine::record_assessment`], [`Engine::finish_outcome`])
+    /// while the features of the step before are extracted ([`Engine::extract_assessment`],
+    /// against the history each request was recorded with) on another rayon thread.
     pub fn batch_prepared(
         &mut self,
         events: &[(i64, LogEvent)],
@@ -168,16 +155,125 @@ impl<'e> Replayer<'e> {
                 prepared.len()
             )));
         }
-        for ((ts, ev), p) in events.iter().zip(prepared) {
-            self.event_prepared(*ts, ev, Some(p))?;
+        let (engine, keep, step) = (self.engine, self.keep, self.step);
+        let mut waiting: Option<(usize, Vec<Step>)> = None;
+        let mut at = 0;
+        while at < events.len() || waiting.is_some() {
+            let end = (at + step).min(events.len());
+            let (recorded, extracted) = rayon::join(
+                || record_step(engine, &events[at..end], &prepared[at..end]),
+                || {
+                    waiting.take().map(|(from, steps)| {
+                        extract_step(engine, keep, &events[from..], &prepared[from..], steps)
+                    })
+                },
+            );
+            if let Some(rows) = extracted {
+                self.append(rows);
+            }
+            let steps = recorded?;
+            for s in &steps {
+                match s {
+                    Step::Repeated => self.out.repeated_ids += 1,
+                    Step::Outcome { refused: true } => self.out.refused_outcomes += 1,
+                    Step::Recorded(_) | Step::Outcome { refused: false } => {}
+                }
+            }
+            if at < end {
+                waiting = Some((at, steps));
+            }
+            at = end;
         }
+        // Freeing the batch's evidence is not part of the time-ordered work: spread it out.
+        prepared.into_par_iter().for_each(drop);
         Ok(())
+    }
+
+    fn append(&mut self, r: Rows) {
+        let out = &mut self.out;
+        out.rows.extend(r.rows);
+        out.absences.extend(r.absences);
+        out.labels.extend(r.labels);
+        out.ts_ms.extend(r.ts_ms);
+        out.scenarios.extend(r.scenarios);
     }
 
     /// The rows and counts.
     pub fn finish(self) -> Replayed {
         self.out
     }
+}
+
+/// Records `events` in the ledger, in order (the in-order half of the replay).
+fn record_step(
+    engine: &Engine,
+    events: &[(i64, LogEvent)],
+    prepared: &[Prepared<'_>],
+) -> Result<Vec<Step>, TrainError> {
+    let mut steps = Vec::with_capacity(events.len());
+    for ((ts, ev), p) in events.iter().zip(prepared) {
+        steps.push(match (ev, p) {
+            (LogEvent::Score { request, .. }, Prepared::Score(p)) => {
+                let recorded = match p {
+                    Ok(p) => engine.record_assessment(request, p),
+                    Err(e) => return Err(TrainError::Data(format!("event at {ts}: {e}"))),
+                };
+                match recorded {
+                    Ok(r) => Step::Recorded(r),
+                    Err(crate::Error::Conflict(_)) => Step::Repeated,
+                    Err(e) => return Err(TrainError::Data(format!("event at {ts}: {e}"))),
+                }
+            }
+            (LogEvent::Outcome(_), Prepared::Outcome(input)) => Step::Outcome {
+                refused: match input {
+                    Ok(input) => engine.finish_outcome(input).is_err(),
+                    Err(_) => true,
+                },
+            },
+            _ => {
+                return Err(TrainError::Data(format!(
+                    "event at {ts}: prepared as another kind of event"
+                )));
+            }
+        });
+    }
+    Ok(steps)
+}
+
+/// Extracts the features of the recorded score events among `events` (the first
+/// `steps.len()`), in order, keeping the rows `keep` asks for.
+fn extract_step(
+    engine: &Engine,
+    keep: Keep,
+    events: &[(i64, LogEvent)],
+    prepared: &[Prepared<'_>],
+    steps: Vec<Step>,
+) -> Rows {
+    let mut out = Rows::default();
+    for (((ts, ev), p), s) in events.iter().zip(prepared).zip(steps) {
+        let (
+            LogEvent::Score {
+                request,
+                is_attack,
+                scenario,
+            },
+            Prepared::Score(Ok(p)),
+            Step::Recorded(recorded),
+        ) = (ev, p, s)
+        else {
+            continue;
+        };
+        if keep == Keep::Labelled && is_attack.is_none() {
+            continue;
+        }
+        let a = engine.extract_assessment(request, p, &recorded);
+        out.rows.push(a.row);
+        out.absences.push(a.findings.unavailable);
+        out.labels.push(*is_attack);
+        out.ts_ms.push(*ts);
+        out.scenarios.push(scenario.clone());
+    }
+    out
 }
 
 #[cfg(test)]
@@ -250,7 +346,15 @@ mod tests {
         let ds = dataset::read_dataset(&path).expect("read");
         let cfg = Config::default();
 
-        let reference = one_by_one(&ds, &replay_engine(&cfg).expect("engine"));
+        // The reference runs on the atomic memory store (records staged, copied and written
+        // back), the replays on the in-place one `replay_engine` gives.
+        let mut memory = cfg.clone();
+        memory.store.backend = crate::config::Backend::Memory;
+        memory.model.path = "rules".into();
+        let key =
+            crate::privacy::Pseudonymizer::new(*blake3::hash(b"tessera train replay").as_bytes());
+        let atomic = Engine::from_config_with_key(&memory, key).expect("engine");
+        let reference = one_by_one(&ds, &atomic);
         let score_events = ds
             .events
             .iter()
@@ -268,9 +372,10 @@ mod tests {
         assert_same(&reference, &batched, "replay");
 
         // Streamed as `tessera train` reads it: small batches, each prepared on the parsing
-        // thread while the previous one replays.
+        // thread while the previous one replays, recorded in steps of 50 events while the step
+        // before is extracted.
         let engine = replay_engine(&cfg).expect("engine");
-        let mut r = Replayer::new(&engine, Keep::All);
+        let mut r = Replayer::new(&engine, Keep::All).with_step(50);
         stream::for_each_batch_prepared(
             &path,
             LabelColumn::Read,
