@@ -109,8 +109,9 @@ enum Ledger {
 
 /// What recording a request gave, before its features are extracted.
 enum Recording {
-    /// Counted; the history snapshot read in the same transaction.
-    Fresh(ProfileSnapshot),
+    /// Counted; the history snapshot read in the same transaction (boxed: it travels from the
+    /// ledger to the extraction, perhaps on another thread).
+    Fresh(Box<ProfileSnapshot>),
     /// The store failed: nothing counted, history unavailable.
     Unrecorded,
     /// An identical retry of a recorded request: nothing counted.
@@ -124,7 +125,7 @@ enum Recording {
 /// a replay may record requests in time order on one thread and extract their features on
 /// others.
 pub struct RecordedRequest {
-    snapshot: Option<ProfileSnapshot>,
+    snapshot: Option<Box<ProfileSnapshot>>,
 }
 
 /// What a request carries on its own, read before its history is touched (see
@@ -553,7 +554,7 @@ impl Engine {
             pending: &read.pending,
         };
         match store::record(self.store.as_ref(), &obs, &self.learn) {
-            Ok(Recorded::Fresh(s)) => Recording::Fresh(s),
+            Ok(Recorded::Fresh(s)) => Recording::Fresh(Box::new(s)),
             Ok(Recorded::Retry) => Recording::Retry,
             Ok(Recorded::Conflict) => Recording::Conflict,
             Err(e) => {
@@ -779,7 +780,7 @@ impl Engine {
         recorded: &RecordedRequest,
     ) -> Assessment {
         let valid = prepared.checked.bind(req);
-        self.extract_prepared(&valid, prepared, recorded.snapshot.as_ref())
+        self.extract_prepared(&valid, prepared, recorded.snapshot.as_deref())
     }
 
     /// Extracts the features of a validated request against its history snapshot.
