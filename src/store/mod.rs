@@ -548,11 +548,21 @@ fn save_owned<T: Record>(
     key: &Pseudonym,
     value: T,
 ) -> Result<(), StoreError> {
+    save_owned_at(kv, table, &key.0, value)
+}
+
+/// [`save_owned`] under a raw key.
+fn save_owned_at<T: Record>(
+    kv: &mut dyn KvWrite,
+    table: Table,
+    key: &[u8; 16],
+    value: T,
+) -> Result<(), StoreError> {
     if kv.keeps_values() {
-        return kv.put_value(table, &key.0, value.into_value());
+        return kv.put_value(table, key, value.into_value());
     }
     let bytes = encode(table, &value)?;
-    kv.put(table, &key.0, bytes)
+    kv.put(table, key, bytes)
 }
 
 /// Changes the record under `key` (the default record when there is none) with `f`: where it
@@ -570,11 +580,7 @@ fn update<T: Record + Default, R>(
     }
     let mut record: T = load_at(kv, table, key)?.unwrap_or_default();
     let out = f(&mut record);
-    if kv.keeps_values() {
-        kv.put_value(table, key, record.into_value())?;
-    } else {
-        kv.put(table, key, encode(table, &record)?)?;
-    }
+    save_owned_at(kv, table, key, record)?;
     Ok(out)
 }
 
@@ -898,15 +904,14 @@ pub fn apply_outcome(
                     }
                 } else {
                     if let Some(d) = &pending.device {
-                        let mut dev: DeviceActivity =
-                            load(kv, Table::Device, d)?.unwrap_or_default();
-                        dev.fraud_ms = Some(at_ms);
-                        save_owned(kv, Table::Device, d, dev)?;
+                        update(kv, Table::Device, &d.0, |dev: &mut DeviceActivity| {
+                            dev.fraud_ms = Some(at_ms)
+                        })?;
                     }
                     if let Some(ip) = &pending.ip {
-                        let mut rec: IpActivity = load(kv, Table::Ip, ip)?.unwrap_or_default();
-                        rec.fraud_ms = Some(at_ms);
-                        save_owned(kv, Table::Ip, ip, rec)?;
+                        update(kv, Table::Ip, &ip.0, |rec: &mut IpActivity| {
+                            rec.fraud_ms = Some(at_ms)
+                        })?;
                     }
                 }
                 if let Some(mut p) = profile {
