@@ -107,23 +107,10 @@ enum Ledger {
     Conflict,
 }
 
-/// What recording a request gave, before its features are extracted.
-enum Recording {
-    /// Counted; the history snapshot read in the same transaction (boxed: it travels from the
-    /// ledger to the extraction, perhaps on another thread).
-    Fresh(Box<ProfileSnapshot>),
-    /// The store failed: nothing counted, history unavailable.
-    Unrecorded,
-    /// An identical retry of a recorded request: nothing counted.
-    Retry,
-    /// The id is bound to another request: nothing written.
-    Conflict,
-}
-
 /// A prepared request recorded in the activity ledger by [`Engine::record_assessment`], its
-/// features not yet extracted ([`Engine::extract_assessment`]). Owns its history snapshot, so
-/// a replay may record requests in time order on one thread and extract their features on
-/// others.
+/// features not yet extracted ([`Engine::extract_assessment`]). Owns its history snapshot
+/// (boxed: it travels from the ledger to the extraction), so a replay may record requests in
+/// time order on one thread and extract their features on others.
 pub struct RecordedRequest {
     snapshot: Option<Box<ProfileSnapshot>>,
 }
@@ -250,15 +237,22 @@ impl Engine {
         Engine::build(cfg, Some(key))
     }
 
-    /// The engine of offline replay: [`Engine::from_config_with_key`] with an empty memory store
-    /// that updates records in place ([`MemoryStore::in_place`]; `cfg`'s store is not opened).
-    /// A failed write stops that store, and with it the replay.
-    pub fn for_replay(cfg: &Config, key: Pseudonymizer) -> Result<Engine, Error> {
+    /// The engine of offline replay (training, backtests): [`Engine::from_config_with_key`]
+    /// with [`Engine::replay_key`] and an empty memory store that updates records in place
+    /// ([`MemoryStore::in_place`]; `cfg`'s store is not opened). A failed write stops that
+    /// store, and with it the replay.
+    pub fn for_replay(cfg: &Config) -> Result<Engine, Error> {
         let mut memory = cfg.clone();
         memory.store.backend = Backend::Memory;
-        let mut engine = Engine::build(&memory, Some(key))?;
+        let mut engine = Engine::build(&memory, Some(Engine::replay_key()))?;
         engine.store = Box::new(MemoryStore::in_place());
         Ok(engine)
+    }
+
+    /// The pseudonymisation key of offline replay: fixed, because the replay's store is
+    /// discarded and a fixed key makes replays reproducible.
+    pub fn replay_key() -> Pseudonymizer {
+        Pseudonymizer::new(*blake3::hash(b"tessera train replay").as_bytes())
     }
 
     fn build(cfg: &Config, key: Option<Pseudonymizer>) -> Result<Engine, Error> {
@@ -532,18 +526,23 @@ impl Engine {
     /// Requests must come here in time order; `read` is `valid`'s [`Engine::read_request`].
     fn record_and_extract(&self, valid: &ValidRequest<'_>, read: &PreparedRequest<'_>) -> Ledger {
         match self.record_prepared(valid, read) {
-            Recording::Fresh(snapshot) => {
+            Some(Recorded::Fresh(snapshot)) => {
                 Ledger::Fresh(self.extract_prepared(valid, read, Some(&snapshot)))
             }
-            Recording::Unrecorded => Ledger::Unrecorded(self.extract_prepared(valid, read, None)),
-            Recording::Retry => Ledger::Retry,
-            Recording::Conflict => Ledger::Conflict,
+            None => Ledger::Unrecorded(self.extract_prepared(valid, read, None)),
+            Some(Recorded::Retry) => Ledger::Retry,
+            Some(Recorded::Conflict) => Ledger::Conflict,
         }
     }
 
     /// Records the request `read` was prepared from in the activity ledger: the history
-    /// snapshot its features are extracted against, read in the same transaction.
-    fn record_prepared(&self, valid: &ValidRequest<'_>, read: &PreparedRequest<'_>) -> Recording {
+    /// snapshot its features are extracted against, read in the same transaction. `None` when
+    /// the store failed (logged): nothing counted, history unavailable.
+    fn record_prepared(
+        &self,
+        valid: &ValidRequest<'_>,
+        read: &PreparedRequest<'_>,
+    ) -> Option<Recorded> {
         let obs = Observation {
             keys: read.keys,
             at_ms: valid.at_ms,
@@ -554,12 +553,10 @@ impl Engine {
             pending: &read.pending,
         };
         match store::record(self.store.as_ref(), &obs, &self.learn) {
-            Ok(Recorded::Fresh(s)) => Recording::Fresh(Box::new(s)),
-            Ok(Recorded::Retry) => Recording::Retry,
-            Ok(Recorded::Conflict) => Recording::Conflict,
+            Ok(recorded) => Some(recorded),
             Err(e) => {
                 tracing::warn!(error = %e, "profile store unavailable; scoring history as worst case");
-                Recording::Unrecorded
+                None
             }
         }
     }
@@ -764,9 +761,11 @@ impl Engine {
             )));
         }
         match self.record_prepared(&prepared.checked.bind(req), prepared) {
-            Recording::Fresh(s) => Ok(RecordedRequest { snapshot: Some(s) }),
-            Recording::Unrecorded => Ok(RecordedRequest { snapshot: None }),
-            Recording::Retry | Recording::Conflict => Err(id_conflict()),
+            Some(Recorded::Fresh(s)) => Ok(RecordedRequest {
+                snapshot: Some(Box::new(s)),
+            }),
+            None => Ok(RecordedRequest { snapshot: None }),
+            Some(Recorded::Retry | Recorded::Conflict) => Err(id_conflict()),
         }
     }
 

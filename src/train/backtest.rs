@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::TrainError;
 use super::dataset::{self, LogEvent};
-use crate::config::{Backend, Config};
+use crate::config::Config;
 use crate::domain::Decision;
 use crate::engine::{Engine, SourceReport};
 
@@ -48,10 +48,7 @@ pub const EVALUATED_AFTER: f64 = 0.7;
 /// decisions.
 pub fn backtest(data: &Path, cfg: &Config) -> Result<DecisionReport, TrainError> {
     let ds = dataset::read_dataset(data)?;
-    let mut replay_cfg = cfg.clone();
-    replay_cfg.store.backend = Backend::Memory;
-    let key = crate::privacy::Pseudonymizer::new(*blake3::hash(b"tessera train replay").as_bytes());
-    let engine = Engine::for_replay(&replay_cfg, key)?;
+    let engine = Engine::for_replay(cfg)?;
     let labelled_ts: Vec<i64> = ds
         .events
         .iter()

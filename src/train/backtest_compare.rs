@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::TrainError;
 use super::dataset::{Dataset, LogEvent};
 use super::progress::Progress;
-use crate::config::{Backend, Config};
+use crate::config::Config;
 use crate::domain::validate::Clock;
 use crate::domain::{Decision, Tenant};
 use crate::engine::{Engine, SourceReport};
@@ -143,12 +143,10 @@ pub struct Backtest {
 /// replays reproducible), the rules model and no shadow or tenant models (callers set theirs).
 pub fn replay_engine(cfg: &Config) -> Result<Engine, TrainError> {
     let mut replay_cfg = cfg.clone();
-    replay_cfg.store.backend = Backend::Memory;
     replay_cfg.model.path = "rules".into();
     replay_cfg.model.shadow = String::new();
     replay_cfg.tenants.clear();
-    let key = crate::privacy::Pseudonymizer::new(*blake3::hash(b"tessera train replay").as_bytes());
-    Ok(Engine::for_replay(&replay_cfg, key)?)
+    Ok(Engine::for_replay(&replay_cfg)?)
 }
 
 /// Replays `ds` through an engine built from `cfg` (sources, feature tunables, policy; its

@@ -55,7 +55,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::config::{Backend, Config};
+use crate::config::Config;
 use crate::engine::Engine;
 use crate::features::{FEATURES, FeatureRow};
 use crate::model::artifact::{Artifact, FORMAT_VERSION, ModelKind};
@@ -319,11 +319,8 @@ fn cpu_seconds_of_stat(stat: &str) -> Option<f64> {
 /// store, the rules model and a fixed pseudonymisation key.
 pub fn replay_engine(cfg: &Config) -> Result<Engine, TrainError> {
     let mut replay_cfg = cfg.clone();
-    replay_cfg.store.backend = Backend::Memory;
     replay_cfg.model.path = "rules".into();
-    // A fixed key: the replay store is discarded, and a fixed key makes training reproducible.
-    let key = crate::privacy::Pseudonymizer::new(*blake3::hash(b"tessera train replay").as_bytes());
-    Ok(Engine::for_replay(&replay_cfg, key)?)
+    Ok(Engine::for_replay(&replay_cfg)?)
 }
 
 /// [`prepare`] for a dataset already read (e.g. from another layout).

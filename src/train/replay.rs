@@ -351,9 +351,7 @@ mod tests {
         let mut memory = cfg.clone();
         memory.store.backend = crate::config::Backend::Memory;
         memory.model.path = "rules".into();
-        let key =
-            crate::privacy::Pseudonymizer::new(*blake3::hash(b"tessera train replay").as_bytes());
-        let atomic = Engine::from_config_with_key(&memory, key).expect("engine");
+        let atomic = Engine::from_config_with_key(&memory, Engine::replay_key()).expect("engine");
         let reference = one_by_one(&ds, &atomic);
         let score_events = ds
             .events
