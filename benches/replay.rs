@@ -4,14 +4,16 @@
 //!   (`train::dataset::read_dataset`, which collects the stream);
 //! - `replay`: the parsed events against a fresh memory store (`train::replay::replay`: each
 //!   batch's events prepared on their own in parallel — `Engine::prepare_assessment` /
-//!   `prepare_outcome` — then finished in time order, `finish_assessment` / `finish_outcome`);
+//!   `prepare_outcome` — then recorded in time order, `record_assessment` / `finish_outcome`,
+//!   while the step before has its features extracted, `extract_assessment`);
 //! - `prepare`: both overlapped, as `tessera train` runs them (`train::prepare`), with the time
 //!   split and imputation.
 //!
 //! Run: `cargo bench --bench replay`. `TESSERA_REPLAY_LOG=FILE` times the three on that event log
 //! instead (e.g. the 1,003,065-event log of `scripts/train-speed.sh`: `replay` then measures the
 //! replay stage alone at that scale, on events already read and parsed). The README's "Training
-//! speed" gives figures; the whole-train figures come from `scripts/train-speed.sh`.
+//! speed" gives figures; the whole-train figures come from `scripts/train-speed.sh`. The heap is
+//! tuned as `tessera train` tunes it (`train::heap::tune_for_batch`).
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
@@ -22,6 +24,8 @@ use tessera::train::{LabelOptions, dataset, prepare, replay, replay_engine};
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn bench(c: &mut Criterion) {
+    // The heap as `tessera train` sets it: freed pages kept, no transparent huge pages.
+    tessera::train::heap::tune_for_batch();
     let dir = tempfile::tempdir().expect("temp dir");
     let path = match std::env::var_os("TESSERA_REPLAY_LOG") {
         Some(log) => std::path::PathBuf::from(log),

@@ -49,6 +49,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    tessera::train::heap::tune_for_batch();
     let cfg = load_config(args.config.as_ref())?;
     let against = match &args.against {
         Some(a) => a.clone(),

@@ -133,7 +133,7 @@ impl Family {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    crate::keep_freed_pages();
+    tessera::train::heap::tune_for_batch();
     let cfg = load_config(args.config.as_ref())?;
     let labels = LabelOptions {
         logs: args.labels.clone(),

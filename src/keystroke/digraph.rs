@@ -16,6 +16,8 @@
 //!
 //! Pure computation: no store, no I/O.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::detector::log_timing;
@@ -190,7 +192,9 @@ pub enum Verdict {
 pub struct DigraphProfile {
     /// Verified samples enrolled.
     pub samples: u32,
-    entries: Vec<Stat>,
+    /// Entries by name. Shared: a copy of a profile (a history snapshot that a replay still
+    /// holds while the profile learns) does not copy them, and [`Self::enroll`] builds new ones.
+    entries: Arc<Vec<Stat>>,
 }
 
 impl DigraphProfile {
@@ -252,12 +256,16 @@ impl DigraphProfile {
             }
         }
         if merged.len() > MAX_ENTRIES {
-            // Keep the most-seen entries (ties: the lower name, deterministically).
-            merged.sort_unstable_by(|a, b| b.seen.cmp(&a.seen).then(a.name.cmp(&b.name)));
-            merged.truncate(MAX_ENTRIES);
-            merged.sort_unstable_by_key(|s| s.name);
+            // Keep the most-seen entries (ties: the lower name, deterministically): find the
+            // last one kept in that order (a selection, not a sort), then keep every entry up
+            // to it, in the name order they are already in.
+            let rank = |s: &Stat| (std::cmp::Reverse(s.seen), s.name);
+            let mut ranks: Vec<_> = merged.iter().map(rank).collect();
+            let (_, last, _) = ranks.select_nth_unstable(MAX_ENTRIES - 1);
+            let last = *last;
+            merged.retain(|s| rank(s) <= last);
         }
-        self.entries = merged;
+        self.entries = Arc::new(merged);
     }
 
     /// Compares a sample with the profile on the entries they share (each seen in at least two
@@ -339,7 +347,7 @@ impl<'de> Deserialize<'de> for DigraphSample {
 impl Serialize for DigraphProfile {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut out = Vec::with_capacity(STAT_ENTRY * self.entries.len());
-        for e in &self.entries {
+        for e in self.entries.iter() {
             out.extend_from_slice(&e.name.to_le_bytes());
             out.extend_from_slice(&e.seen.to_le_bytes());
             out.extend_from_slice(&e.centre.to_le_bytes());
@@ -367,7 +375,10 @@ impl<'de> Deserialize<'de> for DigraphProfile {
                 spread: float(&c[12..]),
             })
             .collect();
-        Ok(DigraphProfile { samples, entries })
+        Ok(DigraphProfile {
+            samples,
+            entries: Arc::new(entries),
+        })
     }
 }
 
@@ -473,7 +484,36 @@ mod tests {
             &DigraphSample::from_events(&typed(&long, 80.0, |_| 100.0), &key),
             0.1,
         );
-        assert!(p.len() <= MAX_ENTRIES);
+        // At the cap the profile keeps the most-seen entries, ties to the lower name, in name
+        // order: the same set a full sort by (seen desc, name) would keep.
+        let skipping = |step: usize| -> DigraphSample {
+            let text: String = (0..400)
+                .map(|i| char::from(b'!' + (step * i % 90) as u8))
+                .collect();
+            DigraphSample::from_events(&typed(&text, 60.0, |_| 90.0), &key)
+        };
+        p.enroll(&skipping(7), 0.1);
+        let mut before = (*p.entries).clone();
+        let extra = skipping(11);
+        p.enroll(&extra, 0.1);
+        assert_eq!(p.len(), MAX_ENTRIES);
+        for (name, _) in &extra.entries {
+            match before.iter_mut().find(|e| e.name == *name) {
+                Some(e) => e.seen += 1,
+                None => before.push(Stat {
+                    name: *name,
+                    seen: 1,
+                    centre: 0.0,
+                    spread: 0.0,
+                }),
+            }
+        }
+        before.sort_by(|a, b| b.seen.cmp(&a.seen).then(a.name.cmp(&b.name)));
+        let mut expected: Vec<u32> = before[..MAX_ENTRIES].iter().map(|e| e.name).collect();
+        expected.sort_unstable();
+        let kept: Vec<u32> = p.entries.iter().map(|e| e.name).collect();
+        assert_eq!(kept, expected);
+        assert!(before.len() > MAX_ENTRIES, "the cap was reached");
         let back: DigraphProfile =
             postcard::from_bytes(&postcard::to_stdvec(&p).expect("encode")).expect("decode");
         assert_eq!(back, p);

@@ -68,9 +68,17 @@ pub struct Recent {
 fn ring_add(ring: &mut [u16], head: &mut i64, idx: i64) {
     let n = ring.len() as i64;
     if idx > *head {
-        let advance = (idx - *head).min(n);
-        for k in 1..=advance {
-            ring[(*head + k).rem_euclid(n) as usize] = 0;
+        // Clear the buckets between the old head and the new one: all of them after a long
+        // quiet spell, else one run that may wrap (no division per bucket: most pushes land
+        // after a gap longer than the ring).
+        let advance = (idx - *head).min(n) as usize;
+        if advance == ring.len() {
+            ring.fill(0);
+        } else {
+            let start = (*head + 1).rem_euclid(n) as usize;
+            let first = advance.min(ring.len() - start);
+            ring[start..start + first].fill(0);
+            ring[..advance - first].fill(0);
         }
         *head = idx;
     }
@@ -886,6 +894,49 @@ mod tests {
         assert!(postcard::from_bytes::<Recent>(&short).is_err());
         let odd = postcard::to_stdvec(&serde_bytes::Bytes::new(&[0u8; 12])).expect("encode");
         assert!(postcard::from_bytes::<RecentKeys>(&odd).is_err());
+    }
+
+    #[test]
+    fn the_rings_count_exactly_what_a_plain_list_of_events_counts() {
+        // Known answers from the definition: a window counts the events whose bucket lies in
+        // it and within the ring's reach of the newest bucket. Gaps of every size (inside one
+        // bucket, a few buckets, wrapping round the ring, longer than the ring) and late events.
+        const T: i64 = 1_767_225_600_000;
+        let mut r = Recent::default();
+        let mut events: Vec<i64> = Vec::new();
+        let mut at = T;
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for i in 0..4000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let step = match state % 7 {
+                0 => 0,
+                1 => 30_000,
+                2 => (state % 40) as i64 * FINE_BUCKET_MS,
+                3 => (state % 30) as i64 * COARSE_BUCKET_MS,
+                4 => -((state % 5) as i64) * FINE_BUCKET_MS,
+                _ => (state % 9) as i64 * 61_000,
+            };
+            at += step;
+            r.push(at);
+            events.push(at);
+            let newest = events.iter().copied().max().unwrap_or(at);
+            for (span, bucket, buckets) in [
+                (30 * 60_000, FINE_BUCKET_MS, FINE_BUCKETS as i64),
+                (20 * 3_600_000, COARSE_BUCKET_MS, COARSE_BUCKETS as i64),
+            ] {
+                let (since, until) = (newest - span, newest);
+                let (first, last) = (since.div_euclid(bucket), until.div_euclid(bucket));
+                let head = newest.div_euclid(bucket);
+                let expected = events
+                    .iter()
+                    .map(|e| e.div_euclid(bucket))
+                    .filter(|b| *b >= first && *b <= last && head - *b < buckets)
+                    .count() as u32;
+                assert_eq!(r.count_between(since, until), expected, "event {i}");
+            }
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod catalog;
 pub mod dataset;
 pub mod export;
 pub mod fit;
+pub mod heap;
 pub mod labels;
 mod lbfgs;
 pub mod metrics;
