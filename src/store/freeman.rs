@@ -334,6 +334,17 @@ pub(super) fn add_population(
 ) -> Result<(), StoreError> {
     for level in Level::ALL {
         let key = keys.population_key(level);
+        if weight > 0.0 {
+            // Learning (the common case): changed where it lies when the backend allows.
+            let forgotten = super::update(kv, Table::Population, &key, |rec: &mut PopCount| {
+                rec.add(weight, at_ms);
+                rec.count < FORGOTTEN
+            })?;
+            if forgotten {
+                kv.remove(Table::Population, &key)?;
+            }
+            continue;
+        }
         let mut rec = match load_at::<PopCount>(kv, Table::Population, &key)? {
             Some(r) => r,
             None if weight <= 0.0 => continue,

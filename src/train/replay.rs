@@ -36,6 +36,14 @@ pub struct Replayed {
 /// prepared ([`prepare`]) while the previous one replays.
 pub fn replay(data: &Dataset, engine: &Engine) -> Result<Replayed, TrainError> {
     let mut r = Replayer::new(engine, Keep::All);
+    // Every score event makes a row: room for them all at once, instead of growing (and
+    // copying) the row vectors a dozen times over a large log.
+    let scores = data
+        .events
+        .iter()
+        .filter(|(_, ev)| matches!(ev, LogEvent::Score { .. }))
+        .count();
+    r.reserve(scores);
     let mut chunks = data.events.chunks(super::stream::BATCH_ROWS);
     let mut next = chunks.next().map(|c| (c, prepare(engine, c)));
     while let Some((chunk, prepared)) = next.take() {
@@ -196,6 +204,16 @@ impl<'e> Replayer<'e> {
         out.labels.extend(r.labels);
         out.ts_ms.extend(r.ts_ms);
         out.scenarios.extend(r.scenarios);
+    }
+
+    /// Makes room for `rows` more rows (an estimate: rows may still be more or fewer).
+    pub fn reserve(&mut self, rows: usize) {
+        let out = &mut self.out;
+        out.rows.reserve(rows);
+        out.absences.reserve(rows);
+        out.labels.reserve(rows);
+        out.ts_ms.reserve(rows);
+        out.scenarios.reserve(rows);
     }
 
     /// The rows and counts.
