@@ -24,7 +24,7 @@ use tessera::train::{LabelOptions, dataset, prepare, replay, replay_engine};
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn bench(c: &mut Criterion) {
-    // The heap as `tessera train` sets it: freed pages kept, no transparent huge pages.
+    // The heap as `tessera train` sets it: freed pages kept.
     tessera::train::heap::tune_for_batch();
     let dir = tempfile::tempdir().expect("temp dir");
     let path = match std::env::var_os("TESSERA_REPLAY_LOG") {

@@ -1,6 +1,9 @@
 //! How the heap behaves during long offline commands (`tessera train`, `tessera backtest` and
-//! the replay bench): mimalloc keeps the pages it frees and uses no transparent huge pages.
-//! The service keeps mimalloc's defaults.
+//! the replay bench): mimalloc keeps the pages it frees. The service keeps mimalloc's defaults.
+//!
+//! Transparent huge pages stay at mimalloc's default (on): once freed pages are kept they are
+//! zeroed once and reused, and turning them off cost the replay a third of its speed at 1 M
+//! events, the store's maps then missing the TLB (README, "Training speed").
 //!
 //! These set mimalloc's options; they change nothing in a process whose global allocator is
 //! another one (the options then belong to a mimalloc nobody allocates from).
@@ -9,9 +12,8 @@
 // library alone is built.
 extern crate mimalloc as _;
 
-/// Tunes the heap for a batch job: freed pages kept, and no transparent huge pages. Call
-/// it first thing in the command (the bench calls it too, so that it measures what `tessera
-/// train` runs).
+/// Tunes the heap for a batch job: freed pages kept. Call it first thing in the command (the
+/// replay bench calls it too, so that it measures what `tessera train` runs).
 pub fn tune_for_batch() {
     keep_freed_pages();
 }
