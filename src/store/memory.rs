@@ -100,22 +100,30 @@ fn visit_value(table: Table, value: Option<&Value>, f: &mut Visitor<'_>) -> Resu
     }
 }
 
-struct Reader<'a> {
-    map: &'a Map,
+/// The maps as they lie: a read view over `&Map` ([`Reader`]), or, over `&mut Map`, the write
+/// transaction of an in-place store ([`InPlace`]). Both read the same way.
+struct View<M> {
+    map: M,
 }
 
-impl KvRead for Reader<'_> {
+/// A read transaction.
+type Reader<'a> = View<&'a Map>;
+
+/// A write transaction of an in-place store: every write lands in the maps at once.
+type InPlace<'a> = View<&'a mut Map>;
+
+impl<M: std::borrow::Borrow<Map>> KvRead for View<M> {
     fn visit(
         &mut self,
         table: Table,
         key: &[u8; 16],
         f: &mut Visitor<'_>,
     ) -> Result<(), StoreError> {
-        visit_value(table, self.map.get(table, key), f)
+        visit_value(table, self.map.borrow().get(table, key), f)
     }
 
     fn value(&mut self, table: Table, key: &[u8; 16]) -> Option<Option<&Value>> {
-        Some(self.map.get(table, key))
+        Some(self.map.borrow().get(table, key))
     }
 }
 
@@ -172,31 +180,11 @@ impl KvWrite for Writer<'_> {
     }
 }
 
-/// A write transaction of an in-place store: every write lands in the maps at once.
-struct InPlace<'a> {
-    map: &'a mut Map,
-}
-
 impl InPlace<'_> {
     fn table(&mut self, table: Table) -> Result<&mut TableMap, StoreError> {
         self.map
             .table_mut(table as u8)
             .ok_or_else(|| StoreError::Backend(format!("no table {}", table.name())))
-    }
-}
-
-impl KvRead for InPlace<'_> {
-    fn visit(
-        &mut self,
-        table: Table,
-        key: &[u8; 16],
-        f: &mut Visitor<'_>,
-    ) -> Result<(), StoreError> {
-        visit_value(table, self.map.get(table, key), f)
-    }
-
-    fn value(&mut self, table: Table, key: &[u8; 16]) -> Option<Option<&Value>> {
-        Some(self.map.get(table, key))
     }
 }
 
