@@ -1,5 +1,6 @@
-//! Reading the chain back: [`verify`], [`verify_anchored`], [`verify_report`], and the scan
-//! [`super::AuditLog::open`] resumes from.
+//! Reading the chain back: [`verify`], [`verify_anchored`], [`verify_report`], the scan
+//! [`super::AuditLog::open`] resumes from, and an anchor's text form (`RECORDS:HASH`, parsed by
+//! [`Verified`]'s `FromStr` for `tessera audit verify --anchor` and `tessera report --anchor`).
 //!
 //! A scan walks the file line by line and checks each record's hash and `prev`. Only the **last**
 //! line may be torn (an interrupted write: a crash or a full disk): a last line with no newline at
@@ -30,6 +31,40 @@ pub struct Verified {
     pub records: u64,
     /// Hash of the last record (64 zeros when empty).
     pub last_hash: String,
+}
+
+/// Why an anchor's text was refused. Names the part of `RECORDS:HASH` that is wrong, never the
+/// text given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AnchorError {
+    /// No `:` between the two parts.
+    #[error("expected RECORDS:HASH")]
+    Shape,
+    /// `RECORDS` is not a whole number (0 to 2^64 − 1).
+    #[error("RECORDS must be a whole number")]
+    Records,
+    /// `HASH` is not 64 hex digits.
+    #[error("HASH must be 64 hex digits")]
+    Hash,
+}
+
+impl std::str::FromStr for Verified {
+    type Err = AnchorError;
+
+    /// Parses an anchor as `GET /v1/audit/head` gives it and the CLI takes it:
+    /// `RECORDS:HASH`, `RECORDS` a whole number and `HASH` 64 hex digits (either case; kept
+    /// lower-case, as the chain writes it).
+    fn from_str(text: &str) -> Result<Verified, AnchorError> {
+        let (n, hash) = text.split_once(':').ok_or(AnchorError::Shape)?;
+        let records = n.parse::<u64>().map_err(|_| AnchorError::Records)?;
+        if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(AnchorError::Hash);
+        }
+        Ok(Verified {
+            records,
+            last_hash: hash.to_ascii_lowercase(),
+        })
+    }
 }
 
 /// A torn tail that was moved aside, as its `recovery` record tells it.
@@ -246,4 +281,57 @@ fn check_line(line: &[u8], prev: &str) -> Result<(String, Link), LineError> {
         ));
     }
     Ok((actual, link))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{AnchorError, Verified};
+
+    #[test]
+    fn an_anchor_parses_from_records_and_hash() {
+        let hash = "0123456789abcdef".repeat(4);
+        assert_eq!(
+            format!("42:{}", hash.to_ascii_uppercase()).parse::<Verified>(),
+            Ok(Verified {
+                records: 42,
+                last_hash: hash.clone(),
+            })
+        );
+        assert_eq!(
+            format!("0:{}", "0".repeat(64)).parse::<Verified>(),
+            Ok(Verified {
+                records: 0,
+                last_hash: super::GENESIS.to_string(),
+            })
+        );
+        assert_eq!(hash.parse::<Verified>(), Err(AnchorError::Shape));
+        assert_eq!(
+            format!("forty:{hash}").parse::<Verified>(),
+            Err(AnchorError::Records)
+        );
+        assert_eq!(
+            format!("-1:{hash}").parse::<Verified>(),
+            Err(AnchorError::Records)
+        );
+        let bad_hex = format!("{}g", &hash[..63]);
+        assert_eq!(
+            format!("3:{bad_hex}").parse::<Verified>(),
+            Err(AnchorError::Hash)
+        );
+        assert_eq!(
+            format!("3:{}", &hash[..63]).parse::<Verified>(),
+            Err(AnchorError::Hash),
+            "63 digits"
+        );
+        assert_eq!(
+            format!("3:{hash}0").parse::<Verified>(),
+            Err(AnchorError::Hash),
+            "65 digits"
+        );
+        // The error names the part, not the text given.
+        let e = format!("3:{bad_hex}")
+            .parse::<Verified>()
+            .expect_err("bad hex");
+        assert_eq!(e.to_string(), "HASH must be 64 hex digits");
+    }
 }

@@ -41,7 +41,7 @@ use std::thread::JoinHandle;
 
 use serde::{Deserialize, Serialize};
 
-pub use chain::{Recovery, Report, Verified, verify, verify_anchored, verify_report};
+pub use chain::{AnchorError, Recovery, Report, Verified, verify, verify_anchored, verify_report};
 pub use labels::LabelLog;
 use writer::{Job, Shared, Writer};
 

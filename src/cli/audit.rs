@@ -32,22 +32,10 @@ enum Sub {
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let Sub::Verify { file, anchor } = args.command;
-    let anchor = match anchor {
-        None => None,
-        Some(a) => {
-            let (n, hash) = a.split_once(':').ok_or("--anchor: expected RECORDS:HASH")?;
-            let records = n
-                .parse::<u64>()
-                .map_err(|_| "--anchor: RECORDS must be a whole number")?;
-            if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err("--anchor: HASH must be 64 hex digits".into());
-            }
-            Some(Verified {
-                records,
-                last_hash: hash.to_ascii_lowercase(),
-            })
-        }
-    };
+    let anchor = anchor
+        .map(|a| a.parse::<Verified>())
+        .transpose()
+        .map_err(|e| format!("--anchor: {e}"))?;
     match verify_report(&file, anchor.as_ref()) {
         Ok(r) => {
             println!(
