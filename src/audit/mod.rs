@@ -16,6 +16,10 @@
 //! sync the file is cut back to its last whole record and every later append is refused
 //! ([`AuditLog::health`] says why) until the process restarts.
 //!
+//! **One writer.** [`AuditLog::open`] takes an exclusive advisory lock on the file (released
+//! when the log is dropped or the process ends), so two processes, or two opens in one, never
+//! interleave one chain: the second open fails with [`AuditError::InUse`].
+//!
 //! **Torn tails.** A crash or a full disk can leave the last line half-written. [`AuditLog::open`]
 //! moves such a torn last line aside, byte for byte, into `NAME.torn-<unix_ms>` beside the log
 //! (logging a warning), cuts the log back to its last whole record and continues the chain from
@@ -55,6 +59,13 @@ pub enum AuditError {
         path: String,
         /// The I/O error.
         source: std::io::Error,
+    },
+    /// Another open [`AuditLog`] (this process or another, e.g. a running `tessera serve`)
+    /// holds the file's lock: one writer at a time.
+    #[error("audit log {path}: in use by another writer (a running `tessera serve`?)")]
+    InUse {
+        /// The file.
+        path: String,
     },
     /// The chain is broken at `line` (1-based).
     #[error("audit log {path}: line {line}: {problem}")]
@@ -147,8 +158,10 @@ pub struct AuditLog {
 impl AuditLog {
     /// Opens (or creates) the log at `path`, resumes its chain and starts its writer thread.
     /// Refuses a log whose chain is broken before its last line, or whose last whole record is
-    /// edited, so new records never extend a tampered history silently. A torn last line is
-    /// moved aside and recorded first (see the module docs); failing that, `open` fails.
+    /// edited, so new records never extend a tampered history silently. Refuses a log another
+    /// open `AuditLog` holds ([`AuditError::InUse`]: an advisory lock on the file, kept until
+    /// this one is dropped). A torn last line is moved aside and recorded first (see the module
+    /// docs); failing that, `open` fails.
     ///
     /// `group_wait`: when the previous group held more than one job (concurrent traffic), the
     /// writer waits this long after the first job of the next group before syncing, so one
@@ -164,7 +177,15 @@ impl AuditLog {
         }
         // Only a regular file has a chain to read (a character device such as `/dev/full`
         // would be read forever).
-        let (head, len, recoveries) = if std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        let existed = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(io)?;
+        // Before anything is read or moved aside: one writer per chain.
+        writer::lock(&file, &name)?;
+        let (head, len, recoveries) = if existed {
             recover(path)?
         } else {
             (
@@ -176,11 +197,6 @@ impl AuditLog {
                 Vec::new(),
             )
         };
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(io)?;
         let shared = Arc::new(Mutex::new(Shared {
             head: head.clone(),
             failed: None,

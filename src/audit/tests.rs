@@ -331,3 +331,24 @@ fn the_label_log_moves_a_torn_last_line_aside_and_appends_whole_lines() {
     assert_eq!(std::fs::read(&one).expect("read").len(), 0);
     assert_eq!(side_files(dir.path()).len(), 2);
 }
+
+#[test]
+fn a_second_writer_on_one_log_is_refused_until_the_first_is_dropped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("audit.jsonl");
+    let first = AuditLog::open(&path, Duration::ZERO).expect("open");
+    first.append(&event(1), 10).expect("append");
+    match AuditLog::open(&path, Duration::ZERO) {
+        Err(AuditError::InUse { path: p }) => assert_eq!(p, path.display().to_string()),
+        Err(e) => panic!("expected InUse, got {e}"),
+        Ok(_) => panic!("a second writer opened a log in use"),
+    }
+    first
+        .append(&event(2), 11)
+        .expect("the first writer keeps writing");
+    drop(first);
+    let second = AuditLog::open(&path, Duration::ZERO).expect("free once the first is dropped");
+    second.append(&event(3), 12).expect("append");
+    drop(second);
+    assert_eq!(verify(&path).expect("one chain").records, 3);
+}

@@ -1,5 +1,5 @@
-//! The audit log's writer: the one owner of the open file. Chains events, writes each group
-//! with one call and syncs it once (group commit).
+//! The audit log's writer: the one owner of the open file, and of its lock ([`lock`]). Chains
+//! events, writes each group with one call and syncs it once (group commit).
 //!
 //! After a failed write or sync the file is cut back to its last whole, synced length (when the
 //! file system allows), the failure is published in [`Shared::failed`] and every later group is
@@ -12,6 +12,33 @@ use std::sync::{Arc, Mutex};
 
 use super::chain::Verified;
 use super::{AuditError, AuditEvent, Done};
+
+/// Takes the exclusive advisory lock on an open log file (a regular one), held as long as the
+/// writer holds the file: a second [`super::AuditLog`] on the same file, in this process or another
+/// (`tessera store expire` beside a running `tessera serve`), is refused rather than let two
+/// writers interleave one chain. A file system without locks is warned about once, at open.
+pub(super) fn lock(file: &std::fs::File, name: &str) -> Result<(), AuditError> {
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Ok(());
+    }
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(AuditError::InUse {
+            path: name.to_string(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) if e.kind() == std::io::ErrorKind::Unsupported => {
+            tracing::warn!(
+                path = %name,
+                "audit log: this file system cannot lock files; make sure only one process writes it"
+            );
+            Ok(())
+        }
+        Err(std::fs::TryLockError::Error(source)) => Err(AuditError::Io {
+            path: name.to_string(),
+            source,
+        }),
+    }
+}
 
 /// One submission: events stamped `time_ms`, and whom to tell once durable.
 pub(super) struct Job {
