@@ -2,6 +2,7 @@
 //! (how systemd, Docker and Kubernetes stop a service: graceful, exit 0) or by SIGKILL (a crash).
 //! 50 users score from one IP and each answer is acknowledged; after a restart on the same data
 //! directory every outcome finds its pending evidence and the IP's velocity is still counted.
+//! After the graceful stop, the retention sweep the server ran at start-up is in the audit log.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -141,6 +142,9 @@ fn acknowledged_work_survives(signal: &str, want_exit: Option<i32>) {
         want_exit,
         "exit after kill {signal}: {status}"
     );
+    if want_exit == Some(0) {
+        start_up_sweep_was_audited(dir.path());
+    }
 
     let server = start(dir.path());
     for (i, resp) in answers.iter().enumerate() {
@@ -172,6 +176,30 @@ fn acknowledged_work_survives(signal: &str, want_exit: Option<i32>) {
         json!(count),
         "{velocity}"
     );
+}
+
+/// After a graceful stop: the retention sweep the server ran at start-up (an hour's interval
+/// by default, so only that one) is in the audit log, with nothing to delete from a store
+/// younger than every window, and the chain is intact.
+fn start_up_sweep_was_audited(dir: &Path) {
+    let audit = dir.join("tessera-data/audit.jsonl");
+    let head = tessera::audit::verify(&audit).expect("intact chain");
+    assert_eq!(
+        head.records,
+        USERS as u64 + 1,
+        "{USERS} scores and one sweep"
+    );
+    let text = std::fs::read_to_string(&audit).expect("audit log");
+    let sweeps: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("line")["record"].clone())
+        .filter(|r| r["method"] == "retention")
+        .collect();
+    assert_eq!(sweeps.len(), 1, "{sweeps:?}");
+    let zeros = json!({"profile": 0, "user_activity": 0, "device": 0, "ip": 0, "pending": 0,
+                       "population": 0});
+    assert_eq!(sweeps[0]["deleted"], zeros, "{}", sweeps[0]);
+    assert_eq!(sweeps[0]["pruned"], zeros, "{}", sweeps[0]);
 }
 
 #[test]

@@ -349,8 +349,17 @@ fn engine_applies_configured_windows_and_erases_through_its_store() {
     outcome(&e, "e1", "erin", NOW - HOUR).expect("erin's evidence stays");
 }
 
+/// Runs `tessera store expire --config c.toml` in `dir`.
+fn store_expire(dir: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .current_dir(dir)
+        .args(["store", "expire", "--config", "c.toml"])
+        .output()
+        .expect("run")
+}
+
 #[test]
-fn store_expire_subcommand_sweeps_the_configured_file_once() {
+fn store_expire_subcommand_sweeps_the_configured_file_once_and_audits_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let now = tessera::engine::now_ms();
     {
@@ -364,11 +373,23 @@ fn store_expire_subcommand_sweeps_the_configured_file_once() {
          [retention]\nactivity_days = 2\npending_hours = 48\n",
     )
     .expect("config");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .current_dir(dir.path())
-        .args(["store", "expire", "--config", "c.toml"])
-        .output()
-        .expect("run");
+    // The default audit log, relative to the working directory.
+    let audit = dir.path().join("tessera-data/audit.jsonl");
+
+    // While another writer (a running server) holds the audit log, nothing is swept.
+    let held = tessera::audit::AuditLog::open(&audit, std::time::Duration::ZERO).expect("open");
+    let out = store_expire(dir.path());
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("in use by another writer"), "{err}");
+    drop(held);
+    {
+        let s = RedbStore::open(&dir.path().join("p.redb")).expect("reopen");
+        assert_eq!(keys(&s, Table::Pending), vec![41, 42], "nothing deleted");
+    }
+    assert_eq!(std::fs::read_to_string(&audit).expect("log"), "");
+
+    let out = store_expire(dir.path());
     assert!(
         out.status.success(),
         "{}",
@@ -383,4 +404,25 @@ fn store_expire_subcommand_sweeps_the_configured_file_once() {
     let s = RedbStore::open(&dir.path().join("p.redb")).expect("reopen");
     assert_eq!(keys(&s, Table::Pending), vec![42]);
     assert_eq!(keys(&s, Table::UserActivity), vec![2]);
+
+    // One `retention` record with those counts, every table named, in an intact chain.
+    let head = tessera::audit::verify(&audit).expect("intact chain");
+    assert_eq!(head.records, 1);
+    let line: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&audit).expect("log")).expect("JSON");
+    let record = &line["record"];
+    assert_eq!(record["method"], "retention");
+    assert_eq!(
+        record["deleted"],
+        serde_json::json!({"profile": 0, "user_activity": 1, "device": 0, "ip": 0,
+                           "pending": 1, "population": 0}),
+        "{record}"
+    );
+    assert_eq!(
+        record["pruned"],
+        serde_json::json!({"profile": 0, "user_activity": 0, "device": 1, "ip": 1,
+                           "pending": 0, "population": 0}),
+        "{record}"
+    );
+    assert!(record.get("status").is_none(), "{record}");
 }

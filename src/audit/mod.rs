@@ -82,7 +82,8 @@ pub enum AuditError {
 /// One audited event. Optional fields are omitted when absent.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
-    /// What happened: `score`, `outcome`, `export`, `erase`, `reload`, `recovery` (a torn tail
+    /// What happened: `score`, `outcome`, `export`, `erase`, `reload`, `retention` (a
+    /// retention sweep, by `tessera serve` or `tessera store expire`), `recovery` (a torn tail
     /// moved aside when the log was opened).
     pub method: String,
     /// Request id, when the event concerns a scored request.
@@ -126,7 +127,8 @@ pub struct AuditEvent {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub replayed: bool,
     /// For a change recorded before it was made (outcome, erasure) that then failed: `failed`,
-    /// in a second record naming the same request or user. Absent otherwise.
+    /// in a second record naming the same request or user. For `retention`: `failed` when the
+    /// sweep stopped with an error (it may have deleted part of what was due). Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// For `recovery`: the side file (name only, beside the log) holding the torn bytes.
@@ -142,6 +144,15 @@ pub struct AuditEvent {
     /// over its files, when the lists were reloaded.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub list_entries: std::collections::BTreeMap<String, u64>,
+    /// For `retention`: records deleted per store table (`profile`, `user_activity`,
+    /// `device`, `ip`, `pending`, `population`), every table listed, zeros included. Absent
+    /// for a sweep that failed (`status: failed`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub deleted: std::collections::BTreeMap<String, u64>,
+    /// For `retention`: records kept with their older entries (sightings) pruned, per table
+    /// as in `deleted`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub pruned: std::collections::BTreeMap<String, u64>,
 }
 
 /// Called once with the result of a submitted batch, after it is durable (or failed).

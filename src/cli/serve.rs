@@ -3,7 +3,10 @@
 //! key is configured and `TESSERA_API_KEY` is unset, the dev key (generated on first start and kept
 //! in `dev-api-key` beside the store, mode 0600).
 //! A background thread applies the `[retention]` windows at start-up and every
-//! `sweep_interval_s`, logging counts only.
+//! `sweep_interval_s`, logging counts and appending one `retention` record per sweep to the
+//! audit log (through the server's own writer), whether or not it deleted anything: at the
+//! default hour that is 24 records a day (1,440 at the shortest interval, 60 s), next to one
+//! record per scored request.
 //! SIGINT and SIGTERM shut down gracefully: stop accepting, finish in-flight requests, close the
 //! store (final checkpoint) and the logs, exit 0.
 
@@ -15,6 +18,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tessera::Engine;
+use tessera::audit::AuditLog;
 use tessera::server::{AppState, auth, serve, tls};
 
 use super::{CliError, load_config};
@@ -106,6 +110,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         0 => None,
         s => Some(Sweeper::start(
             Arc::clone(&state.engine),
+            state.audit_log(),
             Duration::from_secs(s),
         )?),
     };
@@ -157,18 +162,23 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + 
     })
 }
 
-/// The background retention sweep: [`Engine::expire`] now and then every interval.
+/// The background retention sweep: [`Engine::expire`] now and then every interval, each sweep
+/// audited.
 struct Sweeper {
     stop: Option<Sender<()>>,
     handle: Option<JoinHandle<()>>,
 }
 
 impl Sweeper {
-    fn start(engine: Arc<Engine>, every: Duration) -> std::io::Result<Sweeper> {
+    fn start(
+        engine: Arc<Engine>,
+        audit: Option<Arc<AuditLog>>,
+        every: Duration,
+    ) -> std::io::Result<Sweeper> {
         let (stop, stopped) = std::sync::mpsc::channel();
         let handle = std::thread::Builder::new()
             .name("tessera-retention".into())
-            .spawn(move || sweep(&engine, every, &stopped))?;
+            .spawn(move || sweep(&engine, audit.as_deref(), every, &stopped))?;
         Ok(Sweeper {
             stop: Some(stop),
             handle: Some(handle),
@@ -185,10 +195,14 @@ impl Drop for Sweeper {
     }
 }
 
-/// Sweeps until the sender disconnects; logs what went, as counts.
-fn sweep(engine: &Engine, every: Duration, stopped: &Receiver<()>) {
+/// Sweeps until the sender disconnects; logs what went, as counts, and audits each sweep
+/// (durably, before the next wait). A sweep whose record cannot be written still counts: the
+/// data is due for deletion whatever the log says; the failure is logged as an error (the log
+/// then refuses every append, and `/readyz` says so).
+fn sweep(engine: &Engine, audit: Option<&AuditLog>, every: Duration, stopped: &Receiver<()>) {
     loop {
-        match engine.expire(tessera::engine::now_ms()) {
+        let result = engine.expire(tessera::engine::now_ms());
+        match &result {
             Ok(s) => tracing::info!(
                 deleted = s.deleted(),
                 profiles = s.profile.deleted,
@@ -202,6 +216,12 @@ fn sweep(engine: &Engine, every: Duration, stopped: &Receiver<()>) {
                 "retention sweep"
             ),
             Err(e) => tracing::warn!(error = %e, "retention sweep failed; will retry"),
+        }
+        if let Some(log) = audit {
+            let event = super::store::retention_event(&result);
+            if let Err(e) = log.append(&event, tessera::engine::now_ms()) {
+                tracing::error!(error = %e, "retention sweep not audited");
+            }
         }
         if !matches!(stopped.recv_timeout(every), Err(RecvTimeoutError::Timeout)) {
             return;

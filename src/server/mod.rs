@@ -164,6 +164,12 @@ impl AppState {
         })
     }
 
+    /// The audit log, when one is configured: for work outside the handlers that must be
+    /// audited through the same writer (the retention sweep of `tessera serve`).
+    pub fn audit_log(&self) -> Option<Arc<AuditLog>> {
+        self.audit.clone()
+    }
+
     /// The active model's description.
     pub fn model_info(&self) -> ModelInfo {
         self.model.read().unwrap_or_else(|p| p.into_inner()).clone()

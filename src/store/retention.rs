@@ -215,19 +215,22 @@ pub struct ExpiryStats {
 }
 
 impl ExpiryStats {
+    /// Each table's counts under its field name (`profile`, `user_activity`, `device`, `ip`,
+    /// `pending`, `population`), in that order: the keys of a `retention` audit record.
+    pub fn tables(&self) -> [(&'static str, TableExpiry); 6] {
+        [
+            ("profile", self.profile),
+            ("user_activity", self.user_activity),
+            ("device", self.device),
+            ("ip", self.ip),
+            ("pending", self.pending),
+            ("population", self.population),
+        ]
+    }
+
     /// Records deleted across all tables.
     pub fn deleted(&self) -> u32 {
-        [
-            self.profile,
-            self.user_activity,
-            self.device,
-            self.ip,
-            self.pending,
-            self.population,
-        ]
-        .iter()
-        .map(|t| t.deleted)
-        .sum()
+        self.tables().iter().map(|(_, t)| t.deleted).sum()
     }
 }
 
