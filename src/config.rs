@@ -43,6 +43,7 @@
 //! request_timeout_ms = 5000
 //! header_read_timeout_ms = 10000 # a client must send its request head within this
 //! audit_group_wait_us = 500     # under concurrent load, gather audit records this long per sync
+//! audit_ip = "full"             # a score record's client IP: "full", "truncated" (/24, /48) or "omit"
 //! rate_per_s = 20000.0          # per API key, token bucket
 //! rate_burst = 40000
 //! tls_cert = ""                 # PEM files; both set = TLS 1.3 only
@@ -409,6 +410,8 @@ pub struct ServerConfig {
     /// Under concurrent load, how long the audit writer gathers records before one sync, µs
     /// (0: sync at once). Adds at most this to a response's latency.
     pub audit_group_wait_us: u64,
+    /// How a score's audit record carries the client's IP address (see [`AuditIp`]).
+    pub audit_ip: AuditIp,
     /// Sustained requests per second allowed per API key.
     pub rate_per_s: f64,
     /// Burst size per API key, requests.
@@ -432,11 +435,53 @@ impl Default for ServerConfig {
             request_timeout_ms: 5_000,
             header_read_timeout_ms: 10_000,
             audit_group_wait_us: 500,
+            audit_ip: AuditIp::Full,
             rate_per_s: 20_000.0,
             rate_burst: 40_000,
             tls_cert: String::new(),
             tls_key: String::new(),
             keys: Vec::new(),
+        }
+    }
+}
+
+/// `server.audit_ip`: how much of the client's IP address a score's audit record keeps. The
+/// audit log is what fraud reports read, and an analyst must be able to block the addresses
+/// they name, so the default is the whole address; a deployment that must not keep addresses
+/// there chooses `truncated` or `omit`. Logs always truncate, whatever this says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", try_from = "String")]
+pub enum AuditIp {
+    /// The address as parsed, in its canonical text form (`203.0.113.7`, `2001:db8::1`).
+    #[default]
+    Full,
+    /// The /24 (IPv4) or /48 (IPv6) network, as logs show it ([`crate::privacy::truncate_ip`]).
+    Truncated,
+    /// No address.
+    Omit,
+}
+
+impl AuditIp {
+    /// What a score's audit record carries for `ip` under this setting.
+    pub fn apply(self, ip: std::net::IpAddr) -> Option<String> {
+        match self {
+            AuditIp::Full => Some(ip.to_string()),
+            AuditIp::Truncated => Some(crate::privacy::truncate_ip(ip)),
+            AuditIp::Omit => None,
+        }
+    }
+}
+
+impl TryFrom<String> for AuditIp {
+    type Error = String;
+
+    /// The error names the key and the choices, not the value given.
+    fn try_from(text: String) -> Result<AuditIp, String> {
+        match text.as_str() {
+            "full" => Ok(AuditIp::Full),
+            "truncated" => Ok(AuditIp::Truncated),
+            "omit" => Ok(AuditIp::Omit),
+            _ => Err("server.audit_ip: must be \"full\", \"truncated\" or \"omit\"".into()),
         }
     }
 }
@@ -764,6 +809,34 @@ mod tests {
                 "must be 1–3650"
             )),
             "the older range checks give typed errors too"
+        );
+    }
+
+    #[test]
+    fn audit_ip_defaults_to_full_and_an_unknown_value_names_the_key() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().expect("ip");
+        let c = Config::from_toml("", "empty.toml").expect("defaults");
+        assert_eq!(c.server.audit_ip, AuditIp::Full);
+        assert_eq!(
+            c.server.audit_ip.apply(ip("203.0.113.7")),
+            Some("203.0.113.7".to_string())
+        );
+        let c = Config::from_toml("[server]\naudit_ip = \"truncated\"\n", "c.toml").expect("valid");
+        assert_eq!(
+            c.server.audit_ip.apply(ip("203.0.113.7")),
+            Some("203.0.113.0/24".to_string())
+        );
+        assert_eq!(
+            c.server.audit_ip.apply(ip("2001:db8:1:2::9")),
+            Some("2001:db8:1::/48".to_string())
+        );
+        let c = Config::from_toml("[server]\naudit_ip = \"omit\"\n", "c.toml").expect("valid");
+        assert_eq!(c.server.audit_ip.apply(ip("203.0.113.7")), None);
+        let e = Config::from_toml("[server]\naudit_ip = \"partial\"\n", "c.toml")
+            .expect_err("unknown value");
+        assert_eq!(
+            e.to_string(),
+            "config c.toml: server.audit_ip: must be \"full\", \"truncated\" or \"omit\""
         );
     }
 

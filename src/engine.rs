@@ -180,6 +180,12 @@ pub struct Scored {
     /// An identical retry of an earlier request: this is the first answer, and nothing was
     /// counted again.
     pub replayed: bool,
+    /// The request IP's country (ISO 3166-1 alpha-2, e.g. `FR`), when the City database
+    /// located it: for the audit record, never part of the answer.
+    pub country: Option<String>,
+    /// The request IP's AS number, when the ASN database knows it: for the audit record,
+    /// never part of the answer.
+    pub asn: Option<u32>,
 }
 
 /// The scoring engine. Cheap to share (`Arc<Engine>`); every method takes `&self`.
@@ -442,11 +448,23 @@ impl Engine {
         let mut read = self.read_request(&pseudo, &valid, request_id, request);
         read.pending.receipt = receipt;
         read.pending.digest = request_digest(caller, req);
+        let intel = read.intel.as_ref();
+        let country = intel
+            .and_then(|i| i.location.found())
+            .and_then(|l| l.country)
+            .map(str::to_string);
+        let asn = intel.and_then(|i| i.asn.found()).map(|a| a.number);
         let ledger = self.record_and_extract(&valid, &read);
         let (a, recorded) = match ledger {
             Ledger::Fresh(a) => (a, true),
             Ledger::Unrecorded(a) => (a, false),
-            Ledger::Retry => return self.retry(&request),
+            Ledger::Retry => {
+                return self.retry(&request).map(|first| Scored {
+                    country,
+                    asn,
+                    ..first
+                });
+            }
             Ledger::Conflict => return Err(id_conflict()),
         };
         let (response, shadow) = self.answer(tenant, &a, &valid, &receipt);
@@ -464,6 +482,8 @@ impl Engine {
             shadow,
             json,
             replayed: false,
+            country,
+            asn,
         })
     }
 
@@ -484,6 +504,8 @@ impl Engine {
             shadow: None,
             json: first,
             replayed: true,
+            country: None,
+            asn: None,
         })
     }
 

@@ -29,8 +29,13 @@
 //!
 //! [`labels::LabelLog`] is the label log: plain JSON lines, no chain, the same fail-closed rule.
 //!
-//! Records hold no raw personal data: users appear as keyed-hash pseudonyms only. Nothing here
-//! touches the store, the engine or the network.
+//! **What records hold.** Users and devices appear as keyed-hash pseudonyms only (per tenant),
+//! never their raw ids; no keystroke timings, no typed text. A `score` record also carries what
+//! a fraud report groups by: the channel and action, the IP's country and AS number, and the
+//! client's IP address as `server.audit_ip` says (the whole address by default, so an analyst
+//! can block it; its /24 or /48, or nothing). With the default, the log is personal data under
+//! most privacy laws: keep it where the store is kept. Nothing here touches the store, the
+//! engine or the network.
 
 mod chain;
 pub mod labels;
@@ -92,6 +97,27 @@ pub struct AuditEvent {
     /// Keyed-hash pseudonym of the user (hex), never the raw id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// For scores: keyed-hash pseudonym (hex, per tenant, as the store keys it) of the
+    /// request's device id, when it has one; never the raw id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// For scores: the client's IP address as `server.audit_ip` says: whole (`203.0.113.7`),
+    /// its network (`203.0.113.0/24`, `2001:db8:1::/48`), or absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// For scores: the IP's country (ISO 3166-1 alpha-2), when the City database located it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// For scores: the IP's AS number, when the ASN database knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asn: Option<u32>,
+    /// For scores: the chat surface, as on the wire (`web_widget`, `sms` …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// For scores: what the customer attempted, as on the wire (`login` when the request
+    /// named none, `payment` …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
     /// Decision (`allow`, `step_up_otp` …) for scores.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<String>,

@@ -332,6 +332,74 @@ fn the_label_log_moves_a_torn_last_line_aside_and_appends_whole_lines() {
     assert_eq!(side_files(dir.path()).len(), 2);
 }
 
+/// A log written before score records carried `device`, `ip`, `country`, `asn`, `channel` and
+/// `action` and before `retention` records (`tests/data/audit/before-report-fields.jsonl`:
+/// every method of that time, shadow fields, a replay, a failed erasure, list counts).
+const GOLDEN: &str = include_str!("../../tests/data/audit/before-report-fields.jsonl");
+const GOLDEN_HEAD: &str = "c9826909ad55d9fc8cbc3003351efb0d3eae1db3b7ecdddf37992ebee74f3f2f";
+
+#[test]
+fn a_log_written_before_the_report_fields_verifies_reads_and_resumes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("audit.jsonl");
+    std::fs::write(&path, GOLDEN).expect("write");
+    let head = verify(&path).expect("the old log verifies");
+    assert_eq!((head.records, head.last_hash.as_str()), (7, GOLDEN_HEAD));
+    let events: Vec<AuditEvent> = GOLDEN
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("line");
+            serde_json::from_value(v["record"].clone()).expect("an old record reads")
+        })
+        .collect();
+    let methods: Vec<&str> = events.iter().map(|e| e.method.as_str()).collect();
+    assert_eq!(
+        methods,
+        [
+            "score", "score", "outcome", "export", "erase", "erase", "reload"
+        ]
+    );
+    assert_eq!(events[0].trust_score, Some(57));
+    assert_eq!(
+        events[0].shadow_model_version.as_deref(),
+        Some("candidate-2")
+    );
+    assert_eq!(events[6].list_entries.get("tor_exit"), Some(&1234));
+    for e in &events {
+        assert_eq!(
+            (&e.device, &e.ip, &e.country, e.asn, &e.channel, &e.action),
+            (&None, &None, &None, None, &None, &None),
+            "{e:?}"
+        );
+        assert!(e.deleted.is_empty() && e.pruned.is_empty(), "{e:?}");
+    }
+    // The chain continues from the old records with new ones.
+    let log = AuditLog::open(&path, Duration::ZERO).expect("open the old log");
+    let score = AuditEvent {
+        device: Some("00112233445566778899aabbccddeeff".into()),
+        ip: Some("203.0.113.7".into()),
+        country: Some("SE".into()),
+        asn: Some(29518),
+        channel: Some("web_widget".into()),
+        action: Some("login".into()),
+        ..event(8)
+    };
+    log.append(&score, 1_768_035_900_000).expect("append");
+    drop(log);
+    let head = verify(&path).expect("old and new records verify together");
+    assert_eq!(head.records, 8);
+    let last = std::fs::read_to_string(&path).expect("read");
+    let last = last.lines().last().expect("a line");
+    assert!(
+        last.contains(&format!("\"prev\":\"{GOLDEN_HEAD}\"")),
+        "{last}"
+    );
+    assert!(
+        last.contains("\"device\":\"00112233445566778899aabbccddeeff\",\"ip\":\"203.0.113.7\",\"country\":\"SE\",\"asn\":29518,\"channel\":\"web_widget\",\"action\":\"login\""),
+        "{last}"
+    );
+}
+
 #[test]
 fn a_second_writer_on_one_log_is_refused_until_the_first_is_dropped() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -144,6 +144,16 @@ impl Engine {
         self.pseudo.for_tenant(tenant).id(IdKind::User, user_id)
     }
 
+    /// Keyed-hash pseudonym of a device id of `tenant` (for the audit trail; never the raw
+    /// id): the same one the store keys the device's activity by.
+    pub fn device_pseudonym_in(
+        &self,
+        tenant: &Tenant,
+        device_id: &str,
+    ) -> crate::privacy::Pseudonym {
+        self.pseudo.for_tenant(tenant).id(IdKind::Device, device_id)
+    }
+
     /// What the store holds about a default-tenant `user_id` (data-subject export).
     pub fn export_profile(&self, user_id: &str) -> Result<Option<store::ProfileExport>, Error> {
         self.export_profile_in(&Tenant::default(), user_id)

@@ -16,7 +16,7 @@ use super::AppState;
 use super::auth::{self, Caller, Scope};
 use super::error::ApiError;
 use crate::audit::AuditEvent;
-use crate::domain::{Clock, InputError, OutcomeRecord, ScoreRequest, Tenant};
+use crate::domain::{Action, Clock, InputError, OutcomeRecord, ScoreRequest, Tenant};
 use crate::engine::{Scored, now_ms};
 
 /// The OpenAPI 3 document served at `/openapi.json`.
@@ -146,6 +146,14 @@ fn score_event(
     key: &str,
 ) -> AuditEvent {
     let (resp, shadow) = (&scored.response, &scored.shadow);
+    // Checked when the request was scored; canonical text, or as `server.audit_ip` says.
+    let ip = req
+        .network
+        .as_ref()
+        .and_then(|n| n.ip.as_deref())
+        .and_then(|ip| ip.trim().parse().ok())
+        .and_then(|ip| st.settings.audit_ip.apply(ip));
+    let device = req.device.as_ref().and_then(|d| d.id.as_deref());
     AuditEvent {
         shadow_model_version: shadow.as_ref().map(|s| s.model_version.clone()),
         shadow_trust_score: shadow.as_ref().map(|s| s.trust_score.value()),
@@ -153,6 +161,13 @@ fn score_event(
         method: "score".into(),
         request_id: Some(resp.request_id.clone()),
         user: Some(st.engine.user_pseudonym_in(tenant, &req.user_id).to_hex()),
+        device: device.map(|id| st.engine.device_pseudonym_in(tenant, id).to_hex()),
+        ip,
+        country: scored.country.clone(),
+        asn: scored.asn,
+        channel: Some(req.channel.as_str().into()),
+        // `login` when absent, as validation reads it.
+        action: Some(req.action.unwrap_or(Action::Login).as_str().into()),
         decision: Some(resp.decision.as_str().into()),
         trust_score: Some(resp.trust_score.value()),
         reasons: resp

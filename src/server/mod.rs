@@ -69,6 +69,8 @@ pub struct Settings {
     pub model_path: String,
     /// Configured shadow model source (empty: none), reloaded on SIGHUP.
     pub shadow_path: String,
+    /// How a score's audit record carries the client's IP (`server.audit_ip`).
+    pub audit_ip: crate::config::AuditIp,
 }
 
 /// Everything the handlers share.
@@ -159,6 +161,7 @@ impl AppState {
                 header_read_timeout: Duration::from_millis(srv.header_read_timeout_ms),
                 model_path: cfg.model.path.clone(),
                 shadow_path: cfg.model.shadow.clone(),
+                audit_ip: srv.audit_ip,
             },
             files,
         })
