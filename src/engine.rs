@@ -129,6 +129,16 @@ pub struct PreparedRequest<'e> {
     pending: PendingEvidence,
 }
 
+impl PreparedRequest<'_> {
+    /// The IP's AS number, when the ASN database knows the address.
+    pub fn asn(&self) -> Option<u32> {
+        match self.intel.as_ref().map(|i| &i.asn) {
+            Some(Lookup::Found(a)) => Some(a.number),
+            _ => None,
+        }
+    }
+}
+
 /// What checking a request found besides the request itself ([`ValidRequest`] without the
 /// borrow).
 #[derive(Debug, Clone, Copy)]
@@ -802,6 +812,23 @@ impl Engine {
     ) -> Assessment {
         let valid = prepared.checked.bind(req);
         self.extract_prepared(&valid, prepared, recorded.snapshot.as_deref())
+    }
+
+    /// What [`Engine::score`] answers for a request of the default tenant assessed offline
+    /// (`req`, the request `prepared` was read from; `a`, its assessment): the active model's
+    /// trust score, decision and reasons, and the shadow model's view when one is set. Pure:
+    /// reads neither the store nor the clock, so an offline re-scoring (`tessera report
+    /// --model`) judges many assessments in parallel once the replay has extracted them in
+    /// time order.
+    pub fn judge_assessment(
+        &self,
+        req: &ScoreRequest,
+        prepared: &PreparedRequest<'_>,
+        a: &Assessment,
+    ) -> (ScoreResponse, Option<ShadowScore>) {
+        let valid = prepared.checked.bind(req);
+        let receipt = self.receipt(&prepared.request);
+        self.answer(&Tenant::default(), a, &valid, &receipt)
     }
 
     /// Extracts the features of a validated request against its history snapshot.

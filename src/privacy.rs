@@ -97,26 +97,38 @@ impl Pseudonymizer {
         Pseudonymizer { key }
     }
 
+    /// Loads the key from `path` (64 hex digits); an error when the file does not exist (a
+    /// reader, e.g. `tessera report`, must never mint a key of its own).
+    pub fn load(path: &Path) -> Result<Self, KeyError> {
+        let name = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => Pseudonymizer::parse(&text, &name),
+            Err(source) => Err(KeyError::Io { path: name, source }),
+        }
+    }
+
+    fn parse(text: &str, name: &str) -> Result<Self, KeyError> {
+        let text = text.trim();
+        let mut key = [0u8; 32];
+        let bad = || KeyError::Malformed {
+            path: name.to_string(),
+        };
+        if text.len() != 64 {
+            return Err(bad());
+        }
+        for (i, byte) in key.iter_mut().enumerate() {
+            let pair = text.get(2 * i..2 * i + 2).ok_or_else(bad)?;
+            *byte = u8::from_str_radix(pair, 16).map_err(|_| bad())?;
+        }
+        Ok(Pseudonymizer { key })
+    }
+
     /// Loads the key from `path` (64 hex digits), creating the file with a new random key when it
     /// does not exist.
     pub fn load_or_create(path: &Path) -> Result<Self, KeyError> {
         let name = path.display().to_string();
         match std::fs::read_to_string(path) {
-            Ok(text) => {
-                let text = text.trim();
-                let mut key = [0u8; 32];
-                if text.len() != 64 {
-                    return Err(KeyError::Malformed { path: name });
-                }
-                for (i, byte) in key.iter_mut().enumerate() {
-                    let pair = text
-                        .get(2 * i..2 * i + 2)
-                        .ok_or(KeyError::Malformed { path: name.clone() })?;
-                    *byte = u8::from_str_radix(pair, 16)
-                        .map_err(|_| KeyError::Malformed { path: name.clone() })?;
-                }
-                Ok(Pseudonymizer { key })
-            }
+            Ok(text) => Pseudonymizer::parse(&text, &name),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let p = Pseudonymizer::random();
                 if let Some(dir) = path.parent() {

@@ -4,112 +4,15 @@
 //! directory every outcome finds its pending evidence and the IP's velocity is still counted.
 //! After the graceful stop, the retention sweep the server ran at start-up is in the audit log.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::path::Path;
+
+use common::process::start;
 use serde_json::{Value, json};
 
-const KEY: &str = "tsk_crash_test_key_0123456789";
 const IP: &str = "31.0.12.34";
 const USERS: usize = 50;
-
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-/// Starts `tessera serve` in `dir` (defaults: redb store, audit and label logs under
-/// `tessera-data/`) on a free loopback port and waits for its "listening on" line.
-fn start(dir: &Path) -> Server {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("stderr.log"))
-        .expect("stderr log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .current_dir(dir)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("TESSERA_API_KEY", KEY)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .expect("spawn tessera serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let line = match lines.next() {
-            Some(Ok(l)) => l,
-            other => {
-                let _ = child.kill();
-                let err = std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default();
-                panic!("server ended before listening ({other:?}): {err}");
-            }
-        };
-        if let Some(a) = line.strip_prefix("tessera: listening on http://") {
-            break a.trim().to_string();
-        }
-    };
-    Server { child, addr }
-}
-
-impl Server {
-    /// One HTTP/1.1 request on its own connection; returns the status and the JSON body.
-    fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let body = body.to_string();
-        let mut s = TcpStream::connect(&self.addr).expect("connect");
-        write!(
-            s,
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {KEY}\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        )
-        .expect("send");
-        let mut raw = String::new();
-        s.read_to_string(&mut raw).expect("read");
-        let (head, text) = raw.split_once("\r\n\r\n").expect("response head");
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .expect("status code");
-        let json = serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {raw}"));
-        (status, json)
-    }
-
-    /// Sends `signal` with kill(1) and waits for the exit (bounded, so a hang fails the test
-    /// rather than the run); returns the exit status.
-    fn stop(mut self, signal: &str) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill")
-            .args([signal, &pid])
-            .status()
-            .expect("run kill");
-        assert!(sent.success(), "kill {signal} {pid}");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!("server still running 60 s after kill {signal}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339()

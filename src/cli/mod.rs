@@ -9,6 +9,7 @@ mod gen_data;
 mod geodb;
 mod models;
 mod offline;
+mod report;
 mod score;
 mod serve;
 mod store;
@@ -52,6 +53,8 @@ enum Command {
     Eval(eval::Args),
     /// Run the HTTP scoring service.
     Serve(serve::Args),
+    /// Batch fraud report over event logs or the audit and label logs: report.html and tables.
+    Report(report::Args),
     /// Audit-log tools (`audit verify FILE`).
     Audit(audit::Args),
     /// Store maintenance (`store expire`: apply the retention windows now).
@@ -73,6 +76,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Eval(a) => eval::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Serve(a) => serve::run(a),
+        Command::Report(a) => report::run(a),
         Command::Audit(a) => audit::run(a),
         Command::Store(a) => store::run(a),
     }

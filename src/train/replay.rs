@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use crate::engine::{Engine, PreparedRequest, RecordedRequest};
+use crate::engine::{Assessment, Engine, PreparedRequest, RecordedRequest};
 use crate::features::{FeatureRow, Unavailable};
 use crate::store::OutcomeInput;
 
@@ -100,13 +100,112 @@ pub enum Keep {
 /// the features of the step before are extracted beside it.
 pub const STEP_EVENTS: usize = 2048;
 
-/// Replays events in the order given (time order), for a caller that reads the log in batches
-/// ([`super::stream`]).
-pub struct Replayer<'e> {
-    engine: &'e Engine,
+/// What a replay keeps of each scored event, made on the extraction side of the replay (beside
+/// the in-order recording, on another rayon thread). Training keeps feature rows
+/// ([`FeatureRows`]); `tessera report` judges each assessment with a model.
+pub trait Collect<'e>: Sync {
+    /// What the extraction of one step adds, in order.
+    type Rows: Default + Send;
+
+    /// Adds the scored event at `ts` (its `request`, label and scenario as logged), read ahead
+    /// as `prepared` and assessed against its history as `assessed`, to `rows`.
+    fn add(
+        &self,
+        engine: &'e Engine,
+        ts: i64,
+        event: ScoredEvent<'_>,
+        prepared: &PreparedRequest<'e>,
+        assessed: Assessment,
+        rows: &mut Self::Rows,
+    );
+
+    /// False for an event whose assessment need not be extracted at all (default: all are).
+    fn wants(&self, _is_attack: Option<bool>) -> bool {
+        true
+    }
+
+    /// Appends one step's rows (in time order).
+    fn append(&mut self, rows: Self::Rows);
+}
+
+/// A score event of the log as a [`Collect`] sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct ScoredEvent<'a> {
+    /// The request.
+    pub request: &'a crate::domain::ScoreRequest,
+    /// True when an attacker sent it, `None` when unknown.
+    pub is_attack: Option<bool>,
+    /// The generating scenario's name (empty when unknown).
+    pub scenario: &'a str,
+}
+
+/// Training's [`Collect`]: the feature rows, absences, labels, times and scenarios of the
+/// events `keep` asks for.
+#[derive(Debug, Clone)]
+pub struct FeatureRows {
     keep: Keep,
-    step: usize,
     out: Replayed,
+}
+
+/// The rows the extraction of one step adds, in order.
+#[derive(Default)]
+pub struct Rows {
+    rows: Vec<FeatureRow>,
+    absences: Vec<Unavailable>,
+    labels: Vec<Option<bool>>,
+    ts_ms: Vec<i64>,
+    scenarios: Vec<String>,
+}
+
+impl<'e> Collect<'e> for FeatureRows {
+    type Rows = Rows;
+
+    fn add(
+        &self,
+        _engine: &'e Engine,
+        ts: i64,
+        event: ScoredEvent<'_>,
+        _prepared: &PreparedRequest<'e>,
+        a: Assessment,
+        out: &mut Rows,
+    ) {
+        out.rows.push(a.row);
+        out.absences.push(a.findings.unavailable);
+        out.labels.push(event.is_attack);
+        out.ts_ms.push(ts);
+        out.scenarios.push(event.scenario.to_string());
+    }
+
+    fn wants(&self, is_attack: Option<bool>) -> bool {
+        self.keep == Keep::All || is_attack.is_some()
+    }
+
+    fn append(&mut self, r: Rows) {
+        let out = &mut self.out;
+        out.rows.extend(r.rows);
+        out.absences.extend(r.absences);
+        out.labels.extend(r.labels);
+        out.ts_ms.extend(r.ts_ms);
+        out.scenarios.extend(r.scenarios);
+    }
+}
+
+/// Events a replay counted without a row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Skipped {
+    /// Outcome lines the engine refused (unknown request, user mismatch).
+    pub refused_outcomes: usize,
+    /// Score events skipped because their request id was already used.
+    pub repeated_ids: usize,
+}
+
+/// Replays events in the order given (time order), for a caller that reads the log in batches
+/// ([`super::stream`]), keeping what `C` collects.
+pub struct Replayer<'e, C = FeatureRows> {
+    engine: &'e Engine,
+    step: usize,
+    collect: C,
+    skipped: Skipped,
 }
 
 /// What the in-order half of the replay made of one event.
@@ -119,24 +218,47 @@ enum Step {
     Outcome { refused: bool },
 }
 
-/// The rows the extraction of one step adds, in order.
-#[derive(Default)]
-struct Rows {
-    rows: Vec<FeatureRow>,
-    absences: Vec<Unavailable>,
-    labels: Vec<Option<bool>>,
-    ts_ms: Vec<i64>,
-    scenarios: Vec<String>,
+impl<'e> Replayer<'e, FeatureRows> {
+    /// A replay through `engine` (which should hold an empty memory store) keeping the feature
+    /// rows `keep` asks for.
+    pub fn new(engine: &'e Engine, keep: Keep) -> Self {
+        Replayer::collecting(
+            engine,
+            FeatureRows {
+                keep,
+                out: Replayed::default(),
+            },
+        )
+    }
+
+    /// Makes room for `rows` more rows (an estimate: rows may still be more or fewer).
+    pub fn reserve(&mut self, rows: usize) {
+        let out = &mut self.collect.out;
+        out.rows.reserve(rows);
+        out.absences.reserve(rows);
+        out.labels.reserve(rows);
+        out.ts_ms.reserve(rows);
+        out.scenarios.reserve(rows);
+    }
+
+    /// The rows and counts.
+    pub fn finish(self) -> Replayed {
+        let mut out = self.collect.out;
+        out.refused_outcomes = self.skipped.refused_outcomes;
+        out.repeated_ids = self.skipped.repeated_ids;
+        out
+    }
 }
 
-impl<'e> Replayer<'e> {
-    /// A replay through `engine` (which should hold an empty memory store).
-    pub fn new(engine: &'e Engine, keep: Keep) -> Self {
+impl<'e, C: Collect<'e>> Replayer<'e, C> {
+    /// A replay through `engine` (which should hold an empty memory store) keeping what
+    /// `collect` makes of each scored event.
+    pub fn collecting(engine: &'e Engine, collect: C) -> Self {
         Replayer {
             engine,
-            keep,
             step: STEP_EVENTS,
-            out: Replayed::default(),
+            collect,
+            skipped: Skipped::default(),
         }
     }
 
@@ -150,7 +272,8 @@ impl<'e> Replayer<'e> {
     /// Replays a batch prepared by [`prepare`], in order: each step of the batch is recorded in
     /// the ledger in time order ([`Engine::record_assessment`], [`Engine::finish_outcome`])
     /// while the features of the step before are extracted ([`Engine::extract_assessment`],
-    /// against the history each request was recorded with) on another rayon thread.
+    /// against the history each request was recorded with) and collected on another rayon
+    /// thread.
     pub fn batch_prepared(
         &mut self,
         events: &[(i64, LogEvent)],
@@ -163,27 +286,28 @@ impl<'e> Replayer<'e> {
                 prepared.len()
             )));
         }
-        let (engine, keep, step) = (self.engine, self.keep, self.step);
+        let (engine, step) = (self.engine, self.step);
         let mut waiting: Option<(usize, Vec<Step>)> = None;
         let mut at = 0;
         while at < events.len() || waiting.is_some() {
             let end = (at + step).min(events.len());
+            let collect = &self.collect;
             let (recorded, extracted) = rayon::join(
                 || record_step(engine, &events[at..end], &prepared[at..end]),
                 || {
                     waiting.take().map(|(from, steps)| {
-                        extract_step(engine, keep, &events[from..], &prepared[from..], steps)
+                        extract_step(engine, collect, &events[from..], &prepared[from..], steps)
                     })
                 },
             );
             if let Some(rows) = extracted {
-                self.append(rows);
+                self.collect.append(rows);
             }
             let steps = recorded?;
             for s in &steps {
                 match s {
-                    Step::Repeated => self.out.repeated_ids += 1,
-                    Step::Outcome { refused: true } => self.out.refused_outcomes += 1,
+                    Step::Repeated => self.skipped.repeated_ids += 1,
+                    Step::Outcome { refused: true } => self.skipped.refused_outcomes += 1,
                     Step::Recorded(_) | Step::Outcome { refused: false } => {}
                 }
             }
@@ -197,28 +321,9 @@ impl<'e> Replayer<'e> {
         Ok(())
     }
 
-    fn append(&mut self, r: Rows) {
-        let out = &mut self.out;
-        out.rows.extend(r.rows);
-        out.absences.extend(r.absences);
-        out.labels.extend(r.labels);
-        out.ts_ms.extend(r.ts_ms);
-        out.scenarios.extend(r.scenarios);
-    }
-
-    /// Makes room for `rows` more rows (an estimate: rows may still be more or fewer).
-    pub fn reserve(&mut self, rows: usize) {
-        let out = &mut self.out;
-        out.rows.reserve(rows);
-        out.absences.reserve(rows);
-        out.labels.reserve(rows);
-        out.ts_ms.reserve(rows);
-        out.scenarios.reserve(rows);
-    }
-
-    /// The rows and counts.
-    pub fn finish(self) -> Replayed {
-        self.out
+    /// What was collected, and the events counted without a row.
+    pub fn into_parts(self) -> (C, Skipped) {
+        (self.collect, self.skipped)
     }
 }
 
@@ -259,15 +364,15 @@ fn record_step(
 }
 
 /// Extracts the features of the recorded score events among `events` (the first
-/// `steps.len()`), in order, keeping the rows `keep` asks for.
-fn extract_step(
-    engine: &Engine,
-    keep: Keep,
+/// `steps.len()`), in order, and collects those `collect` wants.
+fn extract_step<'e, C: Collect<'e>>(
+    engine: &'e Engine,
+    collect: &C,
     events: &[(i64, LogEvent)],
-    prepared: &[Prepared<'_>],
+    prepared: &[Prepared<'e>],
     steps: Vec<Step>,
-) -> Rows {
-    let mut out = Rows::default();
+) -> C::Rows {
+    let mut out = C::Rows::default();
     for (((ts, ev), p), s) in events.iter().zip(prepared).zip(steps) {
         let (
             LogEvent::Score {
@@ -281,15 +386,16 @@ fn extract_step(
         else {
             continue;
         };
-        if keep == Keep::Labelled && is_attack.is_none() {
+        if !collect.wants(*is_attack) {
             continue;
         }
         let a = engine.extract_assessment(request, p, &recorded);
-        out.rows.push(a.row);
-        out.absences.push(a.findings.unavailable);
-        out.labels.push(*is_attack);
-        out.ts_ms.push(*ts);
-        out.scenarios.push(scenario.clone());
+        let event = ScoredEvent {
+            request,
+            is_attack: *is_attack,
+            scenario,
+        };
+        collect.add(engine, *ts, event, p, a, &mut out);
     }
     out
 }

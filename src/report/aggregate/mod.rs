@@ -1,0 +1,514 @@
+//! Every aggregation of a report, computed from one [`Period`] (scored events and their
+//! outcomes): decisions and trust over time by tenant, channel and action; the KPIs; the
+//! attack patterns; model health; compliance. The same code runs whatever the input was.
+
+pub mod health;
+pub mod kpi;
+pub mod patterns;
+
+use std::collections::BTreeMap;
+
+use super::events::{Compliance, Period};
+use super::table::{Table, Values};
+
+pub use health::{Drift, Shadow};
+pub use kpi::Kpis;
+pub use patterns::{Burst, Flagged, KeyRisk, SharedDevice, Thresholds};
+
+/// One bucket of the timeline: requests of one (tenant, channel, action, decision).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bucket {
+    /// Bucket start, ms.
+    pub start_ms: i64,
+    /// Tenant.
+    pub tenant: String,
+    /// Channel.
+    pub channel: String,
+    /// Action.
+    pub action: String,
+    /// Decision.
+    pub decision: String,
+    /// Requests.
+    pub requests: u64,
+    /// Sum of their trust scores (mean = sum / requests).
+    pub trust_sum: u64,
+}
+
+/// Everything a report shows.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// First and last instant counted, ms (`to` exclusive).
+    pub from_ms: i64,
+    /// End of the period, ms (exclusive).
+    pub to_ms: i64,
+    /// Timeline bucket width, ms (an hour, or a day for periods over three days).
+    pub bucket_ms: i64,
+    /// Timeline buckets, by start then key.
+    pub timeline: Vec<Bucket>,
+    /// KPIs of all requests, each tenant and each channel.
+    pub kpis: Vec<Kpis>,
+    /// Requests confirmed as fraud and their fate.
+    pub fraud_cases: Vec<kpi::FraudCase>,
+    /// Riskiest IPs.
+    pub top_ips: Vec<KeyRisk>,
+    /// Riskiest ASNs.
+    pub top_asns: Vec<KeyRisk>,
+    /// Riskiest countries.
+    pub top_countries: Vec<KeyRisk>,
+    /// Riskiest devices.
+    pub top_devices: Vec<KeyRisk>,
+    /// Credential-stuffing bursts (by IP, then by ASN).
+    pub bursts: Vec<Burst>,
+    /// Devices shared across accounts.
+    pub shared_devices: Vec<SharedDevice>,
+    /// Events flagged by impossible travel, typing replay or bot cadence.
+    pub flagged: Vec<Flagged>,
+    /// Trust drift.
+    pub drift: Drift,
+    /// Shadow agreement.
+    pub shadow: Shadow,
+    /// Reason codes by frequency.
+    pub reasons: Vec<(String, u64)>,
+    /// The audit log's checks, when the input was one.
+    pub compliance: Option<Compliance>,
+}
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// Aggregates `p` (already filtered) over `[from_ms, to_ms)`; with no bounds given, the
+/// period runs from the first row to just after the last.
+pub fn summarize(p: &Period, bounds: (Option<i64>, Option<i64>), t: &Thresholds) -> Summary {
+    let first = p.rows.first().map_or(0, |r| r.ts_ms);
+    let last = p.rows.last().map_or(0, |r| r.ts_ms + 1);
+    let from_ms = bounds.0.unwrap_or(first);
+    let to_ms = bounds.1.unwrap_or(last).max(from_ms);
+    let bucket_ms = if to_ms - from_ms > 3 * DAY_MS {
+        DAY_MS
+    } else {
+        HOUR_MS
+    };
+    let fates = kpi::fates(&p.outcomes);
+    let rows = &p.rows;
+    Summary {
+        from_ms,
+        to_ms,
+        bucket_ms,
+        timeline: timeline(p, bucket_ms),
+        kpis: kpi::kpis(rows, &fates),
+        fraud_cases: kpi::fraud_cases(rows, &fates),
+        top_ips: patterns::top_keys(rows, &fates, t, |r| r.ip.clone()),
+        top_asns: patterns::top_keys(rows, &fates, t, |r| r.asn.map(|a| format!("AS{a}"))),
+        top_countries: patterns::top_keys(rows, &fates, t, |r| r.country.clone()),
+        top_devices: patterns::top_keys(rows, &fates, t, |r| r.device.clone()),
+        bursts: {
+            let mut b = patterns::bursts(rows, t, "ip", |r| r.ip.clone());
+            b.extend(patterns::bursts(rows, t, "asn", |r| {
+                r.asn.map(|a| format!("AS{a}"))
+            }));
+            b
+        },
+        shared_devices: patterns::shared_devices(rows, t),
+        flagged: patterns::flagged(rows),
+        drift: health::drift(rows, from_ms, to_ms),
+        shadow: health::shadow(rows),
+        reasons: health::reasons(rows),
+        compliance: p.compliance.clone(),
+    }
+}
+
+fn timeline(p: &Period, bucket_ms: i64) -> Vec<Bucket> {
+    type Key<'a> = (i64, &'a str, &'a str, &'a str, &'static str);
+    let mut acc: BTreeMap<Key<'_>, (u64, u64)> = BTreeMap::new();
+    for r in &p.rows {
+        let start = r.ts_ms.div_euclid(bucket_ms) * bucket_ms;
+        let e = acc
+            .entry((start, &r.tenant, &r.channel, &r.action, r.decision.as_str()))
+            .or_default();
+        e.0 += 1;
+        e.1 += u64::from(r.trust);
+    }
+    acc.into_iter()
+        .map(
+            |((start_ms, tenant, channel, action, decision), (n, sum))| Bucket {
+                start_ms,
+                tenant: tenant.into(),
+                channel: channel.into(),
+                action: action.into(),
+                decision: decision.into(),
+                requests: n,
+                trust_sum: sum,
+            },
+        )
+        .collect()
+}
+
+/// An instant as `YYYY-MM-DDTHH:MM:SSZ` (UTC).
+pub fn utc(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+fn int(v: impl Iterator<Item = u64>) -> Values {
+    Values::Int(v.map(|x| i64::try_from(x).unwrap_or(i64::MAX)).collect())
+}
+
+fn ids(v: &[String]) -> String {
+    v.join(" ")
+}
+
+impl Summary {
+    /// Every table of the report, in page order.
+    pub fn tables(&self, p: &Period) -> Vec<Table> {
+        let mut out = vec![
+            self.timeline_table(),
+            self.kpi_table(),
+            self.fraud_table(p),
+            key_table("top_ips", "ip", &self.top_ips),
+            key_table("top_asns", "asn", &self.top_asns),
+            key_table("top_countries", "country", &self.top_countries),
+            key_table("top_devices", "device", &self.top_devices),
+            self.burst_table(),
+            self.flagged_table(p),
+            self.shared_device_table(),
+            self.drift_table(),
+            self.shadow_table(),
+            Table::new("reasons")
+                .with(
+                    "code",
+                    Values::Text(self.reasons.iter().map(|r| r.0.clone()).collect()),
+                )
+                .with("requests", int(self.reasons.iter().map(|r| r.1))),
+        ];
+        if let Some(c) = &self.compliance {
+            out.push(compliance_table(c));
+        }
+        out.push(events_table(p));
+        out
+    }
+
+    fn timeline_table(&self) -> Table {
+        let t = &self.timeline;
+        Table::new("timeline")
+            .with(
+                "bucket_start",
+                Values::Text(t.iter().map(|b| utc(b.start_ms)).collect()),
+            )
+            .with(
+                "tenant",
+                Values::Text(t.iter().map(|b| b.tenant.clone()).collect()),
+            )
+            .with(
+                "channel",
+                Values::Text(t.iter().map(|b| b.channel.clone()).collect()),
+            )
+            .with(
+                "action",
+                Values::Text(t.iter().map(|b| b.action.clone()).collect()),
+            )
+            .with(
+                "decision",
+                Values::Text(t.iter().map(|b| b.decision.clone()).collect()),
+            )
+            .with("requests", int(t.iter().map(|b| b.requests)))
+            .with(
+                "mean_trust",
+                Values::Real(
+                    t.iter()
+                        .map(|b| b.trust_sum as f64 / b.requests.max(1) as f64)
+                        .collect(),
+                ),
+            )
+    }
+
+    fn kpi_table(&self) -> Table {
+        let k = &self.kpis;
+        let real = |f: fn(&Kpis) -> f64| Values::Real(k.iter().map(f).collect());
+        let opt = |f: fn(&Kpis) -> Option<f64>| {
+            Values::Real(k.iter().map(|x| f(x).unwrap_or(f64::NAN)).collect())
+        };
+        Table::new("kpis")
+            .with(
+                "scope",
+                Values::Text(k.iter().map(|x| x.scope.clone()).collect()),
+            )
+            .with("requests", int(k.iter().map(|x| x.requests)))
+            .with("allowed", int(k.iter().map(|x| x.allowed)))
+            .with("challenged", int(k.iter().map(|x| x.challenged)))
+            .with("denied", int(k.iter().map(|x| x.denied)))
+            .with(
+                "challenged_passed",
+                int(k.iter().map(|x| x.challenged_passed)),
+            )
+            .with("auth_success_rate", real(Kpis::success_rate))
+            .with("friction", real(Kpis::friction))
+            .with("false_challenge_rate", real(Kpis::false_challenge_rate))
+            .with("fraud_confirmed", int(k.iter().map(|x| x.fraud_confirmed)))
+            .with("fraud_caught", int(k.iter().map(|x| x.fraud_caught)))
+            .with("fraud_missed", int(k.iter().map(|x| x.fraud_missed)))
+            .with(
+                "fraud_past_challenge",
+                int(k.iter().map(|x| x.fraud_past_challenge)),
+            )
+            .with("escalated_kba", int(k.iter().map(|x| x.escalated_kba)))
+            .with("escalated_deny", int(k.iter().map(|x| x.denied)))
+            .with("tta_median_s", opt(|x| x.tta_median_s))
+            .with("tta_p90_s", opt(|x| x.tta_p90_s))
+    }
+
+    fn fraud_table(&self, p: &Period) -> Table {
+        let f = &self.fraud_cases;
+        let rows: Vec<&super::events::ScoredRow> =
+            f.iter().filter_map(|c| p.rows.get(c.row)).collect();
+        Table::new("fraud_cases")
+            .with(
+                "fate",
+                Values::Text(f.iter().map(|c| c.fate.to_string()).collect()),
+            )
+            .with(
+                "time",
+                Values::Text(rows.iter().map(|r| utc(r.ts_ms)).collect()),
+            )
+            .with(
+                "tenant",
+                Values::Text(rows.iter().map(|r| r.tenant.clone()).collect()),
+            )
+            .with(
+                "user",
+                Values::Text(rows.iter().map(|r| r.user.clone()).collect()),
+            )
+            .with(
+                "ip",
+                Values::MaybeText(rows.iter().map(|r| r.ip.clone()).collect()),
+            )
+            .with(
+                "decision",
+                Values::Text(rows.iter().map(|r| r.decision.as_str().into()).collect()),
+            )
+            .with("trust", int(rows.iter().map(|r| u64::from(r.trust))))
+            .with(
+                "event_id",
+                Values::Text(rows.iter().map(|r| r.request_id.clone()).collect()),
+            )
+    }
+
+    fn burst_table(&self) -> Table {
+        let b = &self.bursts;
+        Table::new("stuffing_bursts")
+            .with(
+                "by",
+                Values::Text(b.iter().map(|x| x.kind.to_string()).collect()),
+            )
+            .with(
+                "key",
+                Values::Text(b.iter().map(|x| x.key.clone()).collect()),
+            )
+            .with(
+                "from",
+                Values::Text(b.iter().map(|x| utc(x.from_ms)).collect()),
+            )
+            .with("to", Values::Text(b.iter().map(|x| utc(x.to_ms)).collect()))
+            .with("users", int(b.iter().map(|x| x.users)))
+            .with("requests", int(b.iter().map(|x| x.ids.len() as u64)))
+            .with("risky", int(b.iter().map(|x| x.risky)))
+            .with(
+                "event_ids",
+                Values::Text(b.iter().map(|x| ids(&x.ids)).collect()),
+            )
+    }
+
+    fn flagged_table(&self, p: &Period) -> Table {
+        let rows: Vec<&super::events::ScoredRow> = self
+            .flagged
+            .iter()
+            .filter_map(|f| p.rows.get(f.row))
+            .collect();
+        let f = &self.flagged;
+        Table::new("flagged_events")
+            .with(
+                "code",
+                Values::Text(f.iter().map(|x| x.code.to_string()).collect()),
+            )
+            .with(
+                "time",
+                Values::Text(rows.iter().map(|r| utc(r.ts_ms)).collect()),
+            )
+            .with(
+                "tenant",
+                Values::Text(rows.iter().map(|r| r.tenant.clone()).collect()),
+            )
+            .with(
+                "user",
+                Values::Text(rows.iter().map(|r| r.user.clone()).collect()),
+            )
+            .with(
+                "ip",
+                Values::MaybeText(rows.iter().map(|r| r.ip.clone()).collect()),
+            )
+            .with(
+                "country",
+                Values::MaybeText(rows.iter().map(|r| r.country.clone()).collect()),
+            )
+            .with(
+                "decision",
+                Values::Text(rows.iter().map(|r| r.decision.as_str().into()).collect()),
+            )
+            .with("trust", int(rows.iter().map(|r| u64::from(r.trust))))
+            .with(
+                "event_id",
+                Values::Text(rows.iter().map(|r| r.request_id.clone()).collect()),
+            )
+    }
+
+    fn shared_device_table(&self) -> Table {
+        let d = &self.shared_devices;
+        Table::new("shared_devices")
+            .with(
+                "device",
+                Values::Text(d.iter().map(|x| x.device.clone()).collect()),
+            )
+            .with("users", int(d.iter().map(|x| x.users)))
+            .with("requests", int(d.iter().map(|x| x.ids.len() as u64)))
+            .with(
+                "from",
+                Values::Text(d.iter().map(|x| utc(x.from_ms)).collect()),
+            )
+            .with("to", Values::Text(d.iter().map(|x| utc(x.to_ms)).collect()))
+            .with(
+                "event_ids",
+                Values::Text(d.iter().map(|x| ids(&x.ids)).collect()),
+            )
+    }
+
+    fn drift_table(&self) -> Table {
+        let d = &self.drift;
+        let bins = 0..10u64;
+        Table::new("trust_drift")
+            .with("trust_from", int(bins.clone().map(|b| b * 10)))
+            .with(
+                "trust_to",
+                int(bins.map(|b| if b == 9 { 100 } else { b * 10 + 9 })),
+            )
+            .with("first_window", int(d.first_counts.iter().copied()))
+            .with("last_window", int(d.last_counts.iter().copied()))
+            .with("psi", Values::Real(vec![d.psi; 10]))
+            .with("ks", Values::Real(vec![d.ks; 10]))
+    }
+
+    fn shadow_table(&self) -> Table {
+        let pairs: Vec<(&(String, String), &u64)> = self.shadow.pairs.iter().collect();
+        Table::new("shadow_agreement")
+            .with(
+                "decision",
+                Values::Text(pairs.iter().map(|p| p.0.0.clone()).collect()),
+            )
+            .with(
+                "shadow_decision",
+                Values::Text(pairs.iter().map(|p| p.0.1.clone()).collect()),
+            )
+            .with("requests", int(pairs.iter().map(|p| *p.1)))
+    }
+}
+
+fn key_table(name: &'static str, key: &'static str, k: &[KeyRisk]) -> Table {
+    Table::new(name)
+        .with(key, Values::Text(k.iter().map(|x| x.key.clone()).collect()))
+        .with("requests", int(k.iter().map(|x| x.events)))
+        .with("users", int(k.iter().map(|x| x.users)))
+        .with("risky", int(k.iter().map(|x| x.risky)))
+        .with("denied", int(k.iter().map(|x| x.denied)))
+        .with("fraud_confirmed", int(k.iter().map(|x| x.fraud)))
+        .with(
+            "mean_trust",
+            Values::Real(k.iter().map(|x| x.mean_trust).collect()),
+        )
+        .with(
+            "event_ids",
+            Values::Text(k.iter().map(|x| ids(&x.ids)).collect()),
+        )
+}
+
+fn compliance_table(c: &Compliance) -> Table {
+    let mut items: Vec<(String, String)> = vec![
+        (
+            "chain".into(),
+            match &c.broken {
+                None => "verified".into(),
+                Some(p) => format!("BROKEN: {p}"),
+            },
+        ),
+        ("records".into(), c.records.to_string()),
+        ("head".into(), c.head.clone()),
+        (
+            "anchor".into(),
+            match (&c.anchor, &c.broken) {
+                (None, _) => "none given".into(),
+                (Some(a), None) => format!("{a} verified"),
+                (Some(a), Some(_)) => format!("{a} NOT verified"),
+            },
+        ),
+        ("recoveries".into(), c.recoveries.to_string()),
+        ("erasures".into(), c.erasures.to_string()),
+        ("erasures_failed".into(), c.erasures_failed.to_string()),
+        ("exports".into(), c.exports.to_string()),
+        ("retention_sweeps".into(), c.retention_sweeps.to_string()),
+        ("retention_failed".into(), c.retention_failed.to_string()),
+        ("reloads".into(), c.reloads.to_string()),
+    ];
+    for (k, n) in &c.retention_deleted {
+        items.push((format!("retention_deleted.{k}"), n.to_string()));
+    }
+    for (k, n) in &c.retention_pruned {
+        items.push((format!("retention_pruned.{k}"), n.to_string()));
+    }
+    Table::new("compliance")
+        .with(
+            "item",
+            Values::Text(items.iter().map(|i| i.0.clone()).collect()),
+        )
+        .with(
+            "value",
+            Values::Text(items.into_iter().map(|i| i.1).collect()),
+        )
+}
+
+/// Every scored request of the period, for drill-down by event id and for engines that span
+/// machines (the other tables are aggregations of this one).
+pub fn events_table(p: &Period) -> Table {
+    let r = &p.rows;
+    let text = |f: fn(&super::events::ScoredRow) -> String| Values::Text(r.iter().map(f).collect());
+    let maybe = |f: fn(&super::events::ScoredRow) -> Option<String>| {
+        Values::MaybeText(r.iter().map(f).collect())
+    };
+    Table::new("events")
+        .with("event_id", text(|x| x.request_id.clone()))
+        .with("time", text(|x| utc(x.ts_ms)))
+        .with("ts_ms", Values::Int(r.iter().map(|x| x.ts_ms).collect()))
+        .with("tenant", text(|x| x.tenant.clone()))
+        .with("user", text(|x| x.user.clone()))
+        .with("channel", text(|x| x.channel.clone()))
+        .with("action", text(|x| x.action.clone()))
+        .with("ip", maybe(|x| x.ip.clone()))
+        .with(
+            "asn",
+            Values::MaybeInt(r.iter().map(|x| x.asn.map(i64::from)).collect()),
+        )
+        .with("country", maybe(|x| x.country.clone()))
+        .with("device", maybe(|x| x.device.clone()))
+        .with("decision", text(|x| x.decision.as_str().to_string()))
+        .with(
+            "trust",
+            Values::Int(r.iter().map(|x| i64::from(x.trust)).collect()),
+        )
+        .with("reasons", text(|x| x.reasons.join(" ")))
+        .with("model_version", text(|x| x.model_version.clone()))
+        .with(
+            "shadow_decision",
+            maybe(|x| x.shadow_decision.map(|d| d.as_str().to_string())),
+        )
+        .with(
+            "shadow_trust",
+            Values::MaybeInt(r.iter().map(|x| x.shadow_trust.map(i64::from)).collect()),
+        )
+}
