@@ -26,6 +26,7 @@ pub mod keystroke;
 pub mod model;
 pub mod policy;
 pub mod privacy;
+pub mod report;
 pub mod server;
 pub mod store;
 pub mod train;
