@@ -190,15 +190,15 @@ fn score_one(
         .score_request(tenant, key_id, req, Clock::Live(now_ms()))?;
     let resp = &scored.response;
     if let Some(s) = &scored.shadow {
+        let agrees = s.decision == resp.decision;
         st.metrics
-            .shadow(s.decision.as_str(), s.decision == resp.decision);
+            .shadow(tenant.as_str(), s.decision.as_str(), agrees);
     }
     tracing::Span::current().record("request_id", resp.request_id.as_str());
     if !scored.replayed {
-        st.metrics.decision(
-            resp.decision.as_str(),
-            resp.reasons.iter().map(|r| r.code.as_str()),
-        );
+        let action = req.action_or_default();
+        st.metrics
+            .decision(tenant.as_str(), req.channel, action, resp);
     }
     tracing::debug!(
         request_id = %resp.request_id,
@@ -388,7 +388,10 @@ async fn apply_outcome(
     let (st4, t4) = (Arc::clone(&st), tenant.clone());
     let rec4 = rec.clone();
     match blocking(move || st4.engine.apply_outcome(&t4, &rec4, clock)).await? {
-        Ok(applied) => Ok(answer(applied.effect)),
+        Ok(applied) => {
+            st.metrics.outcome(tenant.as_str(), rec.outcome);
+            Ok(answer(applied.effect))
+        }
         Err(e) => {
             audit_failure(&st, event).await;
             Err(e.into())
