@@ -125,6 +125,19 @@ fn no_data(plot: &'static str, id: &str, title: &str) -> Result<String, PlotErro
     Ok(with_id(svg, id))
 }
 
+/// Axis numbers with as many decimals as the scale needs: none from 10 up, one from 1, two
+/// below (counts read as counts, shares as shares).
+fn axis_number(max: f64) -> impl Fn(&f64) -> String {
+    let decimals = if max >= 10.0 {
+        0
+    } else if max >= 1.0 {
+        1
+    } else {
+        2
+    };
+    move |v| format!("{v:.decimals$}")
+}
+
 /// A positive finite value, or `None`.
 fn positive(v: f64) -> Option<f64> {
     (v.is_finite() && v > 0.0).then_some(v)
@@ -178,6 +191,7 @@ pub fn time_series_svg(
             .x_label_formatter(&label)
             .x_desc("time (UTC)")
             .y_desc(y_desc)
+            .y_label_formatter(&axis_number(y_max))
             .draw()
             .map_err(|e| err(&e))?;
         for (i, (name, points)) in drawn.iter().enumerate() {
@@ -246,6 +260,7 @@ pub fn stacked_bars_svg(
             .x_labels(n as usize)
             .x_label_formatter(&label)
             .y_desc(y_desc)
+            .y_label_formatter(&axis_number(y_max))
             .draw()
             .map_err(|e| err(&e))?;
         let mut base = vec![0.0f64; n as usize];
@@ -332,6 +347,8 @@ pub fn histogram_svg(
             .configure_mesh()
             .light_line_style(FINE_GRID)
             .x_desc(x_desc)
+            .x_label_formatter(&axis_number(hi - lo))
+            .y_label_formatter(&axis_number(y_max))
             .draw()
             .map_err(|e| err(&e))?;
         if let [(_, values)] = series {
