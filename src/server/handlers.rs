@@ -32,7 +32,11 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, ApiError> {
 
 /// Checks the client address's failed-authentication allowance, the bearer key (scheme in any
 /// case; over [`auth::MAX_KEY_BYTES`] refused unhashed), the scope and the key's rate limit.
-fn authorize(st: &AppState, headers: &HeaderMap, scope: Option<Scope>) -> Result<Caller, ApiError> {
+pub(super) fn authorize(
+    st: &AppState,
+    headers: &HeaderMap,
+    scope: Option<Scope>,
+) -> Result<Caller, ApiError> {
     let now = Instant::now();
     let peer = auth::current_peer();
     st.auth_failures

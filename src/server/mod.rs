@@ -7,6 +7,7 @@
 
 pub mod artifacts;
 pub mod auth;
+pub mod dashboard;
 pub mod error;
 pub mod handlers;
 pub mod metrics;
