@@ -122,6 +122,11 @@ pub struct AuthInfo {
 }
 
 impl ScoreRequest {
+    /// The action attempted: [`Self::action`], `login` when absent.
+    pub fn action_or_default(&self) -> Action {
+        self.action.unwrap_or(Action::Login)
+    }
+
     /// A minimal valid request: schema 1, no optional evidence.
     pub fn minimal(user_id: &str, timestamp: &str, channel: Channel) -> ScoreRequest {
         ScoreRequest {

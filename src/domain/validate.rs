@@ -191,7 +191,7 @@ impl<'a> ValidRequest<'a> {
             req,
             at_ms,
             clock_skew_ms,
-            action: req.action.unwrap_or(Action::Login),
+            action: req.action_or_default(),
             channel: req.channel,
             ip,
             sim_change_age_ms,

@@ -32,7 +32,11 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, ApiError> {
 
 /// Checks the client address's failed-authentication allowance, the bearer key (scheme in any
 /// case; over [`auth::MAX_KEY_BYTES`] refused unhashed), the scope and the key's rate limit.
-fn authorize(st: &AppState, headers: &HeaderMap, scope: Option<Scope>) -> Result<Caller, ApiError> {
+pub(super) fn authorize(
+    st: &AppState,
+    headers: &HeaderMap,
+    scope: Option<Scope>,
+) -> Result<Caller, ApiError> {
     let now = Instant::now();
     let peer = auth::current_peer();
     st.auth_failures
@@ -205,15 +209,15 @@ fn score_one(
         .score_request(tenant, key_id, req, Clock::Live(now_ms()))?;
     let resp = &scored.response;
     if let Some(s) = &scored.shadow {
+        let agrees = s.decision == resp.decision;
         st.metrics
-            .shadow(s.decision.as_str(), s.decision == resp.decision);
+            .shadow(tenant.as_str(), s.decision.as_str(), agrees);
     }
     tracing::Span::current().record("request_id", resp.request_id.as_str());
     if !scored.replayed {
-        st.metrics.decision(
-            resp.decision.as_str(),
-            resp.reasons.iter().map(|r| r.code.as_str()),
-        );
+        let action = req.action_or_default();
+        st.metrics
+            .decision(tenant.as_str(), req.channel, action, resp);
     }
     tracing::debug!(
         request_id = %resp.request_id,
@@ -403,7 +407,10 @@ async fn apply_outcome(
     let (st4, t4) = (Arc::clone(&st), tenant.clone());
     let rec4 = rec.clone();
     match blocking(move || st4.engine.apply_outcome(&t4, &rec4, clock)).await? {
-        Ok(applied) => Ok(answer(applied.effect)),
+        Ok(applied) => {
+            st.metrics.outcome(tenant.as_str(), rec.outcome);
+            Ok(answer(applied.effect))
+        }
         Err(e) => {
             audit_failure(&st, event).await;
             Err(e.into())

@@ -1,11 +1,19 @@
 //! Prometheus metrics, hand-written text exposition: requests by route and status, a latency
-//! histogram per route, decisions, reason codes and the active model version. Counters are kept
-//! under one short-held mutex per family; nothing here allocates per request once warmed up.
+//! histogram per route, decisions by tenant, channel, action and decision, reason codes, a
+//! trust-score histogram, outcomes, shadow agreement and the active model version; and the same
+//! events on the last hour's [`Timeline`] for the live dashboard. Counters are kept under one
+//! short-held mutex per family; nothing here allocates per request once warmed up. Label values
+//! are bounded: enums, route patterns and the tenants fixed at start-up ([`TenantIndex`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Duration;
+
+use super::timeline::{
+    self, CHANNELS, DECISIONS, OUTCOMES, REASONS, TRUST_BINS, TenantIndex, Timeline,
+};
+use crate::domain::{Action, Channel, OutcomeKind, ReasonCode, ScoreResponse};
 
 /// Latency bucket upper bounds, seconds.
 const BUCKETS_S: [f64; 12] = [
@@ -25,19 +33,70 @@ struct Http {
     latency: BTreeMap<&'static str, Histogram>,
 }
 
+/// Actions, in [`Action::ALL`] order.
+const ACTIONS: usize = Action::ALL.len();
+
+/// Decisions of one tenant by channel, action and decision.
+type Decisions = [[[u64; DECISIONS.len()]; ACTIONS]; CHANNELS];
+
+/// What scoring returned, since start.
+struct Scores {
+    /// By tenant slot.
+    decisions: Vec<Decisions>,
+    /// By [`timeline::reason_index`].
+    reasons: [u64; REASONS],
+    /// Trust scores by upper bound 10, 20, …, 100 (inclusive), and their sum.
+    trust: [u64; TRUST_BINS],
+    trust_sum: u64,
+}
+
 /// The service's metrics.
-#[derive(Default)]
 pub struct Metrics {
+    tenants: TenantIndex,
     http: Mutex<Http>,
-    decisions: Mutex<BTreeMap<&'static str, u64>>,
-    reasons: Mutex<BTreeMap<&'static str, u64>>,
+    scores: Mutex<Scores>,
+    outcomes: Mutex<[u64; OUTCOMES.len()]>,
     reloads: Mutex<BTreeMap<&'static str, u64>>,
     shadow: Mutex<BTreeMap<&'static str, u64>>,
     shadow_agreement: Mutex<BTreeMap<&'static str, u64>>,
+    timeline: Timeline,
+}
+
+impl Default for Metrics {
+    /// Metrics counting only the default tenant apart.
+    fn default() -> Metrics {
+        Metrics::new([])
+    }
 }
 
 impl Metrics {
-    /// Counts one finished request on `route` (the router's path pattern).
+    /// Metrics counting `tenants` (and `default`) apart; any other tenant shares one slot.
+    pub fn new<'a>(tenants: impl IntoIterator<Item = &'a str>) -> Metrics {
+        let tenants = TenantIndex::new(tenants);
+        Metrics {
+            http: Mutex::default(),
+            scores: Mutex::new(Scores {
+                decisions: vec![[[[0; DECISIONS.len()]; ACTIONS]; CHANNELS]; tenants.slots()],
+                reasons: [0; REASONS],
+                trust: [0; TRUST_BINS],
+                trust_sum: 0,
+            }),
+            outcomes: Mutex::default(),
+            reloads: Mutex::default(),
+            shadow: Mutex::default(),
+            shadow_agreement: Mutex::default(),
+            timeline: Timeline::new(tenants.clone()),
+            tenants,
+        }
+    }
+
+    /// The last hour's counts.
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+
+    /// Counts one finished request on `route` (the router's path pattern); `POST /v1/score` also
+    /// on the timeline.
     pub fn observe(&self, route: &'static str, status: u16, elapsed: Duration) {
         let s = elapsed.as_secs_f64();
         let mut http = self.http.lock().unwrap_or_else(|p| p.into_inner());
@@ -48,24 +107,46 @@ impl Metrics {
         if let Some(i) = BUCKETS_S.iter().position(|b| s <= *b) {
             h.counts[i] += 1;
         }
-    }
-
-    /// Counts one scoring decision and its reason codes.
-    pub fn decision(&self, decision: &'static str, reasons: impl Iterator<Item = &'static str>) {
-        *self
-            .decisions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(decision)
-            .or_default() += 1;
-        let mut r = self.reasons.lock().unwrap_or_else(|p| p.into_inner());
-        for code in reasons {
-            *r.entry(code).or_default() += 1;
+        drop(http);
+        if route == "/v1/score" {
+            self.timeline.latency(crate::engine::now_ms(), elapsed);
         }
     }
 
-    /// Counts one shadow-model decision and whether it matched the enforced one.
-    pub fn shadow(&self, decision: &'static str, agrees: bool) {
+    /// Counts one scoring answer of `tenant` on `channel` for `action`: its decision, trust score
+    /// and reason codes.
+    pub fn decision(&self, tenant: &str, channel: Channel, action: Action, resp: &ScoreResponse) {
+        let t = self.tenants.index(tenant);
+        let a = Action::ALL.iter().position(|x| *x == action).unwrap_or(0);
+        let d = timeline::decision_index(resp.decision);
+        let trust = resp.trust_score.value();
+        {
+            let mut s = self.scores.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(by) = s.decisions.get_mut(t) {
+                by[channel.index()][a][d] += 1;
+            }
+            for r in &resp.reasons {
+                s.reasons[timeline::reason_index(r.code)] += 1;
+            }
+            // Upper bounds are inclusive (`le`): 10 counts in le=10, 11 in le=20.
+            s.trust[usize::from(trust.saturating_sub(1) / 10).min(TRUST_BINS - 1)] += 1;
+            s.trust_sum += u64::from(trust);
+        }
+        let codes = resp.reasons.iter().map(|r| r.code);
+        let now = crate::engine::now_ms();
+        self.timeline
+            .decision(now, t, channel, resp.decision, trust, codes);
+    }
+
+    /// Counts one applied outcome of `tenant`.
+    pub fn outcome(&self, tenant: &str, kind: OutcomeKind) {
+        self.outcomes.lock().unwrap_or_else(|p| p.into_inner())[timeline::outcome_index(kind)] += 1;
+        let t = self.tenants.index(tenant);
+        self.timeline.outcome(crate::engine::now_ms(), t, kind);
+    }
+
+    /// Counts one shadow-model decision of `tenant` and whether it matched the enforced one.
+    pub fn shadow(&self, tenant: &str, decision: &'static str, agrees: bool) {
         *self
             .shadow
             .lock()
@@ -78,6 +159,8 @@ impl Metrics {
             .unwrap_or_else(|p| p.into_inner())
             .entry(if agrees { "agree" } else { "differ" })
             .or_default() += 1;
+        let t = self.tenants.index(tenant);
+        self.timeline.shadow(crate::engine::now_ms(), t, agrees);
     }
 
     /// Counts a model reload attempt (`ok` or `refused`).
@@ -141,20 +224,7 @@ impl Metrics {
                 let _ = writeln!(out, "{name}{{{label}=\"{k}\"}} {n}");
             }
         };
-        family(
-            &mut out,
-            "tessera_decisions_total",
-            "Scoring decisions.",
-            "decision",
-            &self.decisions,
-        );
-        family(
-            &mut out,
-            "tessera_reasons_total",
-            "Reason codes returned.",
-            "code",
-            &self.reasons,
-        );
+        self.render_scores(&mut out);
         family(
             &mut out,
             "tessera_model_reloads_total",
@@ -176,6 +246,16 @@ impl Metrics {
             "result",
             &self.shadow_agreement,
         );
+        out.push_str("# HELP tessera_outcomes_total Verified outcomes applied, by kind.\n");
+        out.push_str("# TYPE tessera_outcomes_total counter\n");
+        let outcomes = *self.outcomes.lock().unwrap_or_else(|p| p.into_inner());
+        for (kind, n) in OUTCOMES.iter().zip(outcomes).filter(|(_, n)| *n > 0) {
+            let _ = writeln!(
+                out,
+                "tessera_outcomes_total{{outcome=\"{}\"}} {n}",
+                kind.as_str()
+            );
+        }
         out.push_str("# HELP tessera_model_info The active model version.\n");
         out.push_str("# TYPE tessera_model_info gauge\n");
         let version: String = model_version
@@ -185,34 +265,61 @@ impl Metrics {
         let _ = writeln!(out, "tessera_model_info{{version=\"{version}\"}} 1");
         out
     }
+
+    /// The decision, reason and trust-score families.
+    fn render_scores(&self, out: &mut String) {
+        let s = self.scores.lock().unwrap_or_else(|p| p.into_inner());
+        out.push_str("# HELP tessera_decisions_total Scoring decisions by tenant, channel, action and decision.\n");
+        out.push_str("# TYPE tessera_decisions_total counter\n");
+        for (t, by) in s.decisions.iter().enumerate() {
+            let tenant = self.tenants.name(t);
+            for (channel, by) in Channel::ALL.iter().zip(by) {
+                for (action, by) in Action::ALL.iter().zip(by) {
+                    for (decision, n) in DECISIONS.iter().zip(by).filter(|(_, n)| **n > 0) {
+                        let _ = writeln!(
+                            out,
+                            "tessera_decisions_total{{tenant=\"{tenant}\",channel=\"{}\",action=\"{}\",decision=\"{}\"}} {n}",
+                            channel.as_str(),
+                            action.as_str(),
+                            decision.as_str()
+                        );
+                    }
+                }
+            }
+        }
+        out.push_str("# HELP tessera_reasons_total Reason codes returned.\n");
+        out.push_str("# TYPE tessera_reasons_total counter\n");
+        for (code, n) in ReasonCode::ALL
+            .iter()
+            .zip(s.reasons)
+            .filter(|(_, n)| *n > 0)
+        {
+            let _ = writeln!(
+                out,
+                "tessera_reasons_total{{code=\"{}\"}} {n}",
+                code.as_str()
+            );
+        }
+        out.push_str("# HELP tessera_trust_score Trust scores returned (0-100).\n");
+        out.push_str("# TYPE tessera_trust_score histogram\n");
+        let mut cumulative = 0;
+        for (i, n) in s.trust.iter().enumerate() {
+            cumulative += n;
+            let le = 10 * (i + 1);
+            let _ = writeln!(
+                out,
+                "tessera_trust_score_bucket{{le=\"{le}\"}} {cumulative}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "tessera_trust_score_bucket{{le=\"+Inf\"}} {cumulative}"
+        );
+        let _ = writeln!(out, "tessera_trust_score_sum {}", s.trust_sum);
+        let _ = writeln!(out, "tessera_trust_score_count {cumulative}");
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exposition_counts_requests_buckets_and_decisions() {
-        let m = Metrics::default();
-        m.observe("/v1/score", 200, Duration::from_micros(800));
-        m.observe("/v1/score", 200, Duration::from_millis(3));
-        m.observe("/v1/score", 401, Duration::from_micros(100));
-        m.decision("allow", ["new_device", "new_device"].into_iter());
-        let text = m.render("lr-1");
-        assert!(
-            text.contains("tessera_http_requests_total{route=\"/v1/score\",status=\"200\"} 2\n")
-        );
-        assert!(
-            text.contains("tessera_http_requests_total{route=\"/v1/score\",status=\"401\"} 1\n")
-        );
-        assert!(text.contains(
-            "tessera_http_request_duration_seconds_bucket{route=\"/v1/score\",le=\"0.001\"} 2\n"
-        ));
-        assert!(text.contains(
-            "tessera_http_request_duration_seconds_bucket{route=\"/v1/score\",le=\"0.005\"} 3\n"
-        ));
-        assert!(text.contains("tessera_decisions_total{decision=\"allow\"} 1\n"));
-        assert!(text.contains("tessera_reasons_total{code=\"new_device\"} 2\n"));
-        assert!(text.contains("tessera_model_info{version=\"lr-1\"} 1\n"));
-    }
-}
+#[path = "metrics_tests.rs"]
+mod tests;

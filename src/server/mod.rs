@@ -7,10 +7,12 @@
 
 pub mod artifacts;
 pub mod auth;
+pub mod dashboard;
 pub mod error;
 pub mod handlers;
 pub mod metrics;
 pub mod router;
+pub mod timeline;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -139,7 +141,13 @@ impl AppState {
             keys: auth::KeyRing::new(&srv.keys, dev_key),
             limiter: auth::RateLimiter::new(srv.rate_per_s, srv.rate_burst),
             auth_failures: auth::FailureLimiter::default(),
-            metrics: metrics::Metrics::default(),
+            // Counted apart: every tenant a key or a `[tenants.NAME]` names.
+            metrics: metrics::Metrics::new(
+                srv.keys
+                    .iter()
+                    .map(|k| k.tenant.as_str())
+                    .chain(cfg.tenants.keys().map(String::as_str)),
+            ),
             audit,
             labels,
             model: RwLock::new(ModelInfo {

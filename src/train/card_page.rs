@@ -15,28 +15,14 @@ use super::metrics::Evaluation;
 use super::output::{Curve, Curves, MetricsFile};
 use super::plots::{self, CurvePlot, Series};
 use crate::model::Artifact;
+use crate::report::page::CSS;
+pub use crate::report::page::esc;
 
 /// Bars in the importance plot (the full list is in a table below it).
 const TOP_FEATURES: usize = 20;
 /// Below this many test attacks, or events of one tactic, the card warns that a recall is
 /// uncertain.
 const FEW_EVENTS: u64 = 30;
-
-/// Escapes `s` for HTML text and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// A figure to 4 decimals, `–` when not a number (serde writes NaN as null).
 fn num(x: f64) -> String {
@@ -518,13 +504,6 @@ fn limits(h: &mut String, m: &MetricsFile, art: &Artifact) {
     }
     h.push_str("</ul></section>\n");
 }
-
-const CSS: &str = "body{font:15px/1.45 system-ui,sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;color:#222}\
-h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}\
-table{border-collapse:collapse;margin:.6em 0}th,td{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}\
-th{background:#f4f4f4}td{font-variant-numeric:tabular-nums}table.kv{margin:0}\
-.plots{display:flex;flex-wrap:wrap;gap:1em}figure{margin:0}svg{max-width:100%;height:auto}\
-.warn{color:#a40000}pre{background:#f6f6f6;padding:.8em;overflow-x:auto;white-space:pre-wrap}.lead{color:#444}";
 
 #[cfg(test)]
 #[path = "card_page_tests.rs"]

@@ -2,7 +2,9 @@
 //! precision–recall curves (the model beside its baselines), the reliability diagram (predicted
 //! against observed attack share, with each bin's count) and feature-importance bars. Pure
 //! functions of their inputs: the same figures give the same bytes. Writes no file and reads
-//! none; a plot that cannot be drawn is an error for the card to show, never a panic.
+//! none; a plot that cannot be drawn is an error for the card to show, never a panic. The size,
+//! the colours, [`PlotError`] and the bar drawing are [`crate::report::plots`]'s, shared with
+//! the fraud report and the live dashboard.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -11,33 +13,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::metrics::ReliabilityBin;
 use super::output::Importance;
 
-/// Width and height of every plot, pixels (the page scales them down on narrow screens).
-pub const SIZE_PX: (u32, u32) = (640, 420);
-
-/// Colour of the model the card describes; baselines take [`BASELINE_COLOURS`] in order.
-const MODEL_COLOUR: RGBColor = RGBColor(31, 119, 180);
-/// Colours of the baselines, in the order they are listed.
-const BASELINE_COLOURS: [RGBColor; 5] = [
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(127, 127, 127),
-];
-/// Grey of the fine grid, light so the curves stand out.
-const FINE_GRID: RGBColor = RGBColor(238, 238, 238);
-/// Grey of reference lines (chance, perfect calibration, target rates).
-const REFERENCE: RGBColor = RGBColor(150, 150, 150);
-
-/// Why a plot could not be drawn (the message plotters gave).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("plot {plot}: {message}")]
-pub struct PlotError {
-    /// Which plot.
-    pub plot: &'static str,
-    /// What plotters reported.
-    pub message: String,
-}
+use crate::report::plots::{BASELINE_COLOURS, FINE_GRID, MODEL_COLOUR, REFERENCE, fail};
+pub use crate::report::plots::{PlotError, SIZE_PX};
 
 /// One curve of a line plot.
 #[derive(Debug, Clone, Copy)]
@@ -67,13 +44,6 @@ pub struct CurvePlot<'a> {
     pub diagonal: bool,
     /// Vertical reference lines, e.g. the 1 % and 5 % genuine challenge rates.
     pub marks: &'a [f64],
-}
-
-fn fail(plot: &'static str) -> impl Fn(&dyn std::fmt::Display) -> PlotError {
-    move |e| PlotError {
-        plot,
-        message: e.to_string(),
-    }
 }
 
 /// Draws `series` (x and y in 0–1) as one SVG line plot with a legend.
@@ -226,65 +196,18 @@ pub fn reliability_svg(title: &str, bins: &[ReliabilityBin]) -> Result<String, P
 /// Horizontal bars of the `top` largest importances (the list is taken as ordered, largest
 /// first), feature names on the y axis.
 pub fn importance_svg(title: &str, items: &[Importance], top: usize) -> Result<String, PlotError> {
-    let err = fail("importance");
-    let shown: Vec<&Importance> = items
+    let shown: Vec<(String, f64)> = items
         .iter()
         .filter(|i| i.mean_abs_term.is_finite())
         .take(top.max(1))
+        .map(|i| (i.feature.clone(), i.mean_abs_term))
         .collect();
-    let n = shown.len().max(1) as u32;
-    let x_max = shown
-        .iter()
-        .map(|i| i.mean_abs_term.abs())
-        .fold(0.0f64, f64::max)
-        .max(1e-9)
-        * 1.1;
-    // Taller when there are many bars, so labels never overlap.
-    let height = SIZE_PX.1.max(80 + 22 * n);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (SIZE_PX.0 + 120, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| err(&e))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 18))
-            .margin(14)
-            .x_label_area_size(40)
-            .y_label_area_size(260)
-            .build_cartesian_2d(0.0..x_max, (0u32..n).into_segmented())
-            .map_err(|e| err(&e))?;
-        let label = |v: &SegmentValue<u32>| match v {
-            // Largest at the top: segment 0 is drawn at the bottom.
-            SegmentValue::CenterOf(k) => n
-                .checked_sub(k + 1)
-                .and_then(|i| shown.get(i as usize))
-                .map_or(String::new(), |i| i.feature.clone()),
-            _ => String::new(),
-        };
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(n as usize)
-            .y_label_formatter(&label)
-            .x_desc("mean |log-odds term| on test events")
-            .draw()
-            .map_err(|e| err(&e))?;
-        chart
-            .draw_series(shown.iter().enumerate().map(|(i, item)| {
-                let k = n - 1 - i as u32;
-                let mut bar = Rectangle::new(
-                    [
-                        (0.0, SegmentValue::Exact(k)),
-                        (item.mean_abs_term.abs(), SegmentValue::Exact(k + 1)),
-                    ],
-                    MODEL_COLOUR.filled(),
-                );
-                bar.set_margin(3, 3, 0, 0);
-                bar
-            }))
-            .map_err(|e| err(&e))?;
-        root.present().map_err(|e| err(&e))?;
-    }
-    Ok(svg)
+    crate::report::plots::horizontal_bars(
+        "importance",
+        title,
+        "mean |log-odds term| on test events",
+        &shown,
+    )
 }
 
 type Chart<'a, 'b> = ChartContext<

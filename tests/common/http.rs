@@ -23,9 +23,15 @@ pub struct Reply {
     pub status: u16,
     pub retry_after: Option<String>,
     pub body: String,
+    pub headers: reqwest::header::HeaderMap,
 }
 
 impl Reply {
+    /// The value of header `name`, if present and text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
     }
@@ -99,11 +105,13 @@ impl Server {
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
+            let headers = resp.headers().clone();
             let body = resp.text().await.expect("body");
             Reply {
                 status,
                 retry_after,
                 body,
+                headers,
             }
         })
     }
