@@ -366,6 +366,50 @@ fn the_report_finds_exactly_the_planted_patterns_with_their_counts_and_ids() {
         assert!(html.contains(&format!("id=\"{id}\"")), "section {id}");
     }
     assert!(html.contains(HOSTING_IP));
+    assert_report_renders(&out.join("report.html"), &html);
+}
+
+/// The page opens in headless Chromium with no console message, and every plot is laid out and
+/// draws its lines or bars.
+fn assert_report_renders(page: &Path, html: &str) {
+    let loaded = common::browser::load(page);
+    assert_eq!(loaded.console, Vec::<String>::new(), "console messages");
+    let plots = common::browser::probe(
+        html,
+        "Array.from(document.querySelectorAll('svg')).map(s => { const r = s.getBoundingClientRect(); \
+         return {id: s.id, w: r.width, h: r.height, \
+                 line: Array.from(s.querySelectorAll('polyline')).reduce((a, p) => a + p.getTotalLength(), 0), \
+                 rects: s.querySelectorAll('rect').length}; })",
+    );
+    let plots = plots.as_array().expect("array");
+    let ids: Vec<&str> = plots.iter().filter_map(|p| p["id"].as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "decisions-over-time",
+            "challenge-rate-over-time",
+            "trust-over-time",
+            "decisions-by-channel",
+            "decisions-by-action",
+            "decisions-by-tenant",
+            "top-ips",
+            "top-asns",
+            "top-countries",
+            "top-devices",
+            "trust-drift",
+            "reason-codes",
+        ]
+    );
+    for p in plots {
+        let f = |k: &str| p[k].as_f64().unwrap_or(0.0);
+        assert!(f("w") > 200.0 && f("h") > 200.0, "laid out: {p}");
+        let id = p["id"].as_str().unwrap_or_default();
+        if id.ends_with("over-time") || id == "trust-drift" {
+            assert!(f("line") > 100.0, "draws lines: {p}");
+        } else {
+            assert!(f("rects") >= 3.0, "draws bars: {p}");
+        }
+    }
 }
 
 fn score(
