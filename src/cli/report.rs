@@ -15,7 +15,6 @@ use tessera::report::aggregate::{self, Thresholds};
 use tessera::report::audit_log::{self, AuditInput};
 use tessera::report::events::Filter;
 use tessera::report::rescore::{self, Shown};
-use tessera::train::dataset::{Dataset, DatasetDescription};
 use tessera::train::progress::Progress;
 
 use super::offline::{self, Format};
@@ -173,23 +172,13 @@ fn events(
     if args.format == Format::Rba && paths.len() > 1 {
         return Err("--events: the rba layout reads one file at a time".into());
     }
-    let mut data = Dataset {
-        events: Vec::new(),
-        description: DatasetDescription::default(),
+    // The RBA layout is read whole (its reader derives the users' history and an ASN
+    // database from the file); event logs are streamed.
+    let rba = match args.format {
+        Format::Rba => Some(offline::read(&paths[0], args.format, cfg)?),
+        Format::Events => None,
     };
-    let mut config = cfg.clone();
-    // The RBA reader's ASN database lives in a temporary file while the replay runs.
-    let mut read_files = Vec::new();
-    for p in &paths {
-        let mut read = offline::read(p, args.format, cfg)?;
-        data.events.append(&mut read.dataset.events);
-        config = read.config.clone();
-        read_files.push(read);
-    }
-    // Several files: one history, in time order (stable: ties keep file order).
-    if paths.len() > 1 {
-        data.events.sort_by_key(|(ts, _)| *ts);
-    }
+    let config = rba.as_ref().map_or_else(|| cfg.clone(), |r| r.config.clone());
     let engine = tessera::train::replay_engine(&config)?;
     let model = match &args.model {
         Some(m) => m.clone(),
@@ -221,12 +210,19 @@ fn events(
         key,
         truncate_ips: args.truncate_ips,
     };
-    let progress = Progress::new("report", data.events.len() as u64);
+    let progress = match &rba {
+        Some(r) => Progress::new("report", r.dataset.events.len() as u64),
+        None => Progress::spinner("report"),
+    };
     let mut last = 0;
-    let (mut period, done) = rescore::rescore(&data, &engine, &shown, |n| {
+    let mut step = |n: usize| {
         progress.inc((n - last) as u64);
         last = n;
-    })?;
+    };
+    let (mut period, done) = match &rba {
+        Some(r) => rescore::rescore(&r.dataset, &engine, &shown, &mut step)?,
+        None => rescore::rescore_files(&paths, &engine, &shown, &mut step)?,
+    };
     progress.finish();
     for p in &paths {
         period.provenance.push(format!("event log {}", p.display()));

@@ -50,6 +50,15 @@ pub enum ReportError {
         /// What is wrong.
         problem: String,
     },
+    /// An event log could not be read (the error names the file, and the row and column).
+    #[error(transparent)]
+    Dataset(#[from] crate::train::dataset::DatasetError),
+    /// Several event logs overlap in time: one history cannot be replayed from them in order.
+    #[error("{file}: starts before the file read before it ends; give files that do not overlap in time, named so that they sort in time order")]
+    Overlap {
+        /// The file that starts too early.
+        file: String,
+    },
     /// Re-scoring failed (the replay names the event).
     #[error(transparent)]
     Replay(#[from] crate::train::TrainError),

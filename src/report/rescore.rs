@@ -110,65 +110,136 @@ pub struct Rescored {
     pub skipped: Skipped,
 }
 
-/// Re-scores `data` through `engine` (a replay engine: empty memory store, the chosen model
-/// and shadow set) and returns every scored event with the decision the model made, and the
-/// outcomes the log reported, in time order. `progress` is called with the events done.
+/// A re-scoring fed batch by batch, in time order.
+pub struct Rescorer<'e, 'a> {
+    replayer: Replayer<'e, Judge<'a>>,
+    outcomes: Vec<OutcomeRow>,
+    events: usize,
+    last_ms: i64,
+}
+
+impl<'e, 'a> Rescorer<'e, 'a> {
+    /// A re-scoring through `engine` (a replay engine: empty memory store, the chosen model
+    /// and shadow set), showing users, devices and addresses as `shown` says.
+    pub fn new(engine: &'e Engine, shown: &'a Shown) -> Self {
+        Rescorer {
+            replayer: Replayer::collecting(
+                engine,
+                Judge {
+                    shown,
+                    rows: Vec::new(),
+                },
+            ),
+            outcomes: Vec::new(),
+            events: 0,
+            last_ms: i64::MIN,
+        }
+    }
+
+    /// Replays and judges one batch read ahead by [`replay::prepare`]; batches must come in
+    /// time order (an error naming `what` otherwise: several files must not overlap in time).
+    pub fn batch(
+        &mut self,
+        events: &[(i64, LogEvent)],
+        prepared: Vec<replay::Prepared<'e>>,
+        what: &str,
+    ) -> Result<(), ReportError> {
+        if let Some((first, _)) = events.first()
+            && *first < self.last_ms
+        {
+            return Err(ReportError::Overlap {
+                file: what.to_string(),
+            });
+        }
+        self.replayer.batch_prepared(events, prepared)?;
+        self.events += events.len();
+        let tenant = Tenant::default();
+        for (ts, e) in events {
+            self.last_ms = *ts;
+            if let LogEvent::Outcome(o) = e {
+                self.outcomes.push(OutcomeRow {
+                    ts_ms: *ts,
+                    tenant: tenant.as_str().to_string(),
+                    request_id: o.request_id.clone(),
+                    outcome: o.outcome,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Events replayed so far.
+    pub fn events(&self) -> usize {
+        self.events
+    }
+
+    /// Every scored event with the decision the model made and the outcomes the log
+    /// reported, in time order.
+    pub fn finish(self) -> (Period, Rescored) {
+        let (judge, skipped) = self.replayer.into_parts();
+        (
+            Period {
+                rows: judge.rows,
+                outcomes: self.outcomes,
+                compliance: None,
+                provenance: Vec::new(),
+            },
+            Rescored {
+                events: self.events,
+                skipped,
+            },
+        )
+    }
+}
+
+/// Re-scores `data` (already in memory) through `engine`; `progress` is called with the
+/// events done.
 pub fn rescore(
     data: &Dataset,
     engine: &Engine,
     shown: &Shown,
     mut progress: impl FnMut(usize),
 ) -> Result<(Period, Rescored), ReportError> {
-    let scores = data
-        .events
-        .iter()
-        .filter(|(_, e)| matches!(e, LogEvent::Score { .. }))
-        .count();
-    let mut r = Replayer::collecting(
-        engine,
-        Judge {
-            shown,
-            rows: Vec::with_capacity(scores),
-        },
-    );
-    let mut done = 0;
+    let mut r = Rescorer::new(engine, shown);
     let mut chunks = data.events.chunks(crate::train::stream::BATCH_ROWS);
     let mut next = chunks.next().map(|c| (c, replay::prepare(engine, c)));
     while let Some((chunk, prepared)) = next.take() {
         let (replayed, following) = rayon::join(
-            || r.batch_prepared(chunk, prepared),
+            || r.batch(chunk, prepared, &data.description.path),
             || chunks.next().map(|c| (c, replay::prepare(engine, c))),
         );
         replayed?;
-        done += chunk.len();
-        progress(done);
+        progress(r.events());
         next = following;
     }
-    let (judge, skipped) = r.into_parts();
-    let tenant = Tenant::default().as_str().to_string();
-    let outcomes = data
-        .events
-        .iter()
-        .filter_map(|(ts, e)| match e {
-            LogEvent::Outcome(o) => Some(OutcomeRow {
-                ts_ms: *ts,
-                tenant: tenant.clone(),
-                request_id: o.request_id.clone(),
-                outcome: o.outcome,
-            }),
-            LogEvent::Score { .. } => None,
-        })
-        .collect();
-    Ok((
-        Period {
-            rows: judge.rows,
-            outcomes,
-            compliance: None,
-            provenance: Vec::new(),
-        },
-        Rescored {
-            events: data.events.len(),
-            skipped,
-        },
-    ))
+    Ok(r.finish())
+}
+
+/// Re-scores the event logs at `paths`, in that order, streamed (polars reads each in bounded
+/// batches, parsed and read ahead on another thread while the previous batch replays; the
+/// whole log is never in memory, only its scored rows). `progress` is called with the events
+/// done.
+pub fn rescore_files(
+    paths: &[std::path::PathBuf],
+    engine: &Engine,
+    shown: &Shown,
+    mut progress: impl FnMut(usize),
+) -> Result<(Period, Rescored), ReportError> {
+    let mut r = Rescorer::new(engine, shown);
+    for path in paths {
+        let shown_path = path.display().to_string();
+        crate::train::stream::for_each_batch_prepared(
+            path,
+            crate::train::dataset::LabelColumn::Ignore,
+            crate::train::stream::BATCH_ROWS,
+            |batch| replay::prepare(engine, batch),
+            |batch, prepared| -> Result<(), ReportError> {
+                r.batch(&batch, prepared, &shown_path)?;
+                progress(r.events());
+                rayon::spawn(move || drop(batch));
+                Ok(())
+            },
+        )?;
+    }
+    Ok(r.finish())
 }
