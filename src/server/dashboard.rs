@@ -21,7 +21,9 @@ use super::AppState;
 use super::auth::Scope;
 use super::error::ApiError;
 use super::handlers::authorize;
-use super::timeline::{BUCKET_MS, BUCKETS, DECISIONS, Hour, OUTCOMES, TRUST_BINS, reason_index};
+use super::timeline::{
+    BUCKET_MS, BUCKETS, DECISIONS, Hour, LATENCY_BOUNDS_MS, OUTCOMES, TRUST_BINS, reason_index,
+};
 use crate::domain::{Channel, Decision, ReasonCode, Tenant};
 use crate::report::page::{self, Page, esc, figure, table};
 use crate::report::plots::{self, Line, Segment};
@@ -95,10 +97,7 @@ fn latency(bound_ms: Option<f64>) -> String {
     match bound_ms {
         None => "–".into(),
         Some(b) if b.is_finite() => format!("≤ {b} ms"),
-        Some(_) => format!(
-            "> {} ms",
-            super::timeline::LATENCY_BOUNDS_MS[super::timeline::LATENCY_BOUNDS_MS.len() - 1]
-        ),
+        Some(_) => format!("> {} ms", LATENCY_BOUNDS_MS.last().copied().unwrap_or(0.0)),
     }
 }
 
