@@ -607,3 +607,53 @@ fn the_report_over_a_served_audit_and_label_log_counts_each_request_once() {
         "{c:?}"
     );
 }
+
+#[test]
+fn a_malformed_input_is_refused_naming_file_line_and_column_but_never_the_value() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let audit = dir.path().join("audit.jsonl");
+    // A second line cut short: the first is a whole record (its chain does not matter here).
+    std::fs::write(
+        &audit,
+        "{\"record\":{\"seq\":0,\"time_ms\":1,\"method\":\"reload\",\"prev\":\"0\"},\"hash\":\"x\"}\n\
+         {\"record\":{\"seq\":1,\"time_ms\":\"secret-value\",\"method\":\"score\"}}\n",
+    )
+    .expect("write");
+    let o = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["report", "--audit"])
+        .arg(&audit)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("audit.jsonl: line 2, column "), "{err}");
+    assert!(!err.contains("secret-value"), "{err}");
+    // No file matches.
+    let o = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["report", "--events"])
+        .arg(dir.path().join("none-*.parquet"))
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("--events: no file matches"), "{err}");
+}
+
+#[test]
+fn the_rba_layout_reports_its_real_rows() {
+    let rba = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/rba/rba-dataset-head.csv");
+    assert!(rba.exists(), "missing {} — CI clones the repo beside ../shared", rba.display());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("out");
+    report(&["--events", rba.to_str().expect("path"), "--format", "rba"], &out);
+    let events = table(&out, "events");
+    // Every row of the file is a login attempt, scored once, on the web widget.
+    let rows = std::fs::read_to_string(&rba).expect("rba").lines().count() - 1;
+    assert_eq!(events.len(), rows);
+    assert!(events.iter().all(|e| e["channel"] == "web_widget" && e["action"] == "login"));
+    assert!(events.iter().all(|e| !e["country"].is_empty()), "countries from the file");
+}
