@@ -573,7 +573,8 @@ fn the_report_over_a_served_audit_and_label_log_counts_each_request_once() {
     assert_eq!(compliance["chain"], "verified");
     assert_eq!(compliance["anchor"], format!("{anchor} verified"));
     assert_eq!(compliance["erasures"], "1");
-    assert_eq!(compliance["exports"], "1");
+    assert_eq!(compliance["exports_requested"], "1");
+    assert_eq!(compliance["exports_failed"], "0");
     assert_eq!(compliance["retention_sweeps"], "1");
     for entry in std::fs::read_dir(&out).expect("out") {
         let text = std::fs::read(entry.expect("entry").path()).expect("read");
@@ -611,49 +612,93 @@ fn the_report_over_a_served_audit_and_label_log_counts_each_request_once() {
 #[test]
 fn a_malformed_input_is_refused_naming_file_line_and_column_but_never_the_value() {
     let dir = tempfile::tempdir().expect("temp dir");
+    let run = |args: &[&std::ffi::OsStr]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .arg("report")
+            .args(args)
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .output()
+            .expect("run");
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).to_string(),
+        )
+    };
+    // A label log whose second line has an outcome that is no outcome.
     let audit = dir.path().join("audit.jsonl");
-    // A second line cut short: the first is a whole record (its chain does not matter here).
+    std::fs::write(&audit, "").expect("write");
+    let labels = dir.path().join("labels.jsonl");
+    let good = r#"{"tenant":"default","request_id":"r1","user":"00","outcome":"otp_passed","timestamp":"2026-01-01T00:00:00Z","recorded_ms":1}"#;
     std::fs::write(
-        &audit,
-        "{\"record\":{\"seq\":0,\"time_ms\":1,\"method\":\"reload\",\"prev\":\"0\"},\"hash\":\"x\"}\n\
-         {\"record\":{\"seq\":1,\"time_ms\":\"secret-value\",\"method\":\"score\"}}\n",
+        &labels,
+        format!("{good}\n{}\n", good.replace("otp_passed", "secret-value")),
     )
     .expect("write");
-    let o = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(["report", "--audit"])
-        .arg(&audit)
-        .arg("--out")
-        .arg(dir.path().join("out"))
-        .output()
-        .expect("run");
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("audit.jsonl: line 2, column "), "{err}");
+    let (code, err) = run(&[
+        "--audit".as_ref(),
+        audit.as_os_str(),
+        "--labels".as_ref(),
+        labels.as_os_str(),
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("labels.jsonl: line 2, column "), "{err}");
+    assert!(err.contains("outcome"), "names the field: {err}");
     assert!(!err.contains("secret-value"), "{err}");
+    // An audit line that does not even read breaks the chain: the report says where reading
+    // stopped (field, line) and exits 1, still without the value.
+    std::fs::write(
+        &audit,
+        "{\"record\":{\"seq\":0,\"time_ms\":\"secret-value\",\"method\":\"score\"},\"hash\":\"x\"}\n",
+    )
+    .expect("write");
+    let (code, err) = run(&["--audit".as_ref(), audit.as_os_str()]);
+    assert_eq!(code, Some(1), "{err}");
+    let c = table(&dir.path().join("out"), "compliance");
+    let unread = c
+        .iter()
+        .find(|r| r["item"] == "unread")
+        .expect("unread row");
+    assert!(
+        unread["value"].contains("line 1") && unread["value"].contains("record.time_ms"),
+        "{unread:?}"
+    );
+    let page = std::fs::read_to_string(dir.path().join("out/report.html")).expect("page");
+    assert!(!page.contains("secret-value"));
     // No file matches.
-    let o = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(["report", "--events"])
-        .arg(dir.path().join("none-*.parquet"))
-        .arg("--out")
-        .arg(dir.path().join("out"))
-        .output()
-        .expect("run");
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
+    let none = dir.path().join("none-*.parquet");
+    let (code, err) = run(&["--events".as_ref(), none.as_os_str()]);
+    assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("--events: no file matches"), "{err}");
 }
 
 #[test]
 fn the_rba_layout_reports_its_real_rows() {
     let rba = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/rba/rba-dataset-head.csv");
-    assert!(rba.exists(), "missing {} — CI clones the repo beside ../shared", rba.display());
+    assert!(
+        rba.exists(),
+        "missing {} — CI clones the repo beside ../shared",
+        rba.display()
+    );
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("out");
-    report(&["--events", rba.to_str().expect("path"), "--format", "rba"], &out);
+    report(
+        &["--events", rba.to_str().expect("path"), "--format", "rba"],
+        &out,
+    );
     let events = table(&out, "events");
     // Every row of the file is a login attempt, scored once, on the web widget.
     let rows = std::fs::read_to_string(&rba).expect("rba").lines().count() - 1;
     assert_eq!(events.len(), rows);
-    assert!(events.iter().all(|e| e["channel"] == "web_widget" && e["action"] == "login"));
-    assert!(events.iter().all(|e| !e["country"].is_empty()), "countries from the file");
+    assert!(
+        events
+            .iter()
+            .all(|e| e["channel"] == "web_widget" && e["action"] == "login")
+    );
+    // The file's own ASN answers (the RBA reader's database) reach the rows.
+    assert!(
+        events.iter().all(|e| !e["asn"].is_empty()),
+        "ASNs from the file"
+    );
+    assert_eq!(events[1]["asn"], "60117");
 }

@@ -168,6 +168,13 @@ fn events(
     pattern: &str,
     cfg: &tessera::config::Config,
 ) -> Result<tessera::report::events::Period, CliError> {
+    if args.tenant.is_some() {
+        return Err(
+            "--tenant: an event log has no tenants (its requests are the default \
+                    tenant's); --tenant applies to --audit"
+                .into(),
+        );
+    }
     let paths = files(pattern, "--events")?;
     if args.format == Format::Rba && paths.len() > 1 {
         return Err("--events: the rba layout reads one file at a time".into());
@@ -178,7 +185,9 @@ fn events(
         Format::Rba => Some(offline::read(&paths[0], args.format, cfg)?),
         Format::Events => None,
     };
-    let config = rba.as_ref().map_or_else(|| cfg.clone(), |r| r.config.clone());
+    let config = rba
+        .as_ref()
+        .map_or_else(|| cfg.clone(), |r| r.config.clone());
     let engine = tessera::train::replay_engine(&config)?;
     let model = match &args.model {
         Some(m) => m.clone(),

@@ -87,7 +87,7 @@ pub(crate) fn parse_json<T: DeserializeOwned>(text: &str) -> Result<T, InputErro
 /// variant `alice@example.com` ``); keep the kind of problem and the list of *expected* names (which
 /// come from our own types), and drop the value, so that no personal data travels into logs or
 /// error bodies. A message of an unknown shape that quotes anything becomes a generic one.
-pub(crate) fn redact_serde_message(e: &serde_json::Error) -> String {
+pub fn redact_serde_message(e: &serde_json::Error) -> String {
     let msg = e.to_string();
     let msg = match msg.find(" at line ") {
         Some(i) => &msg[..i],

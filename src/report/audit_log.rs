@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::ReportError;
-use super::events::{Compliance, OutcomeRow, Period, ScoredRow, decision_named, outcome_named};
+use super::events::{
+    ActionKind, AdminAction, Compliance, OutcomeRow, Period, ScoredRow, decision_named,
+    outcome_named,
+};
 use crate::domain::label::LabelRecord;
 
 /// The fields of an audit record a report reads (unknown fields are ignored, so every version
@@ -82,13 +85,36 @@ pub struct AuditInput {
     pub truncate_ips: bool,
 }
 
-fn malformed(path: &Path, line: usize, e: &serde_json::Error) -> ReportError {
-    ReportError::Malformed {
-        file: path.display().to_string(),
-        line,
-        column: e.column(),
-        problem: super::error_without_value(e),
-    }
+/// Reads one line's record; the error names the field (its path in the record, never a key
+/// or value taken from the line), the line and the column.
+fn parse_line(path: &Path, line: usize, text: &str) -> Result<Record, ReportError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize::<_, Line>(&mut de)
+        .map(|l| l.record)
+        .map_err(|e| {
+            // Map keys under `deleted`/`pruned` are the line's own text: cut the path there.
+            let mut field = Vec::new();
+            for seg in e.path().iter() {
+                let serde_path_to_error::Segment::Map { key } = seg else {
+                    break;
+                };
+                field.push(key.clone());
+                if key == "deleted" || key == "pruned" {
+                    break;
+                }
+            }
+            let inner = e.into_inner();
+            let mut problem = crate::domain::error::redact_serde_message(&inner);
+            if !field.is_empty() && !problem.starts_with("missing field") {
+                problem = format!("{}: {problem}", field.join("."));
+            }
+            ReportError::Malformed {
+                file: path.display().to_string(),
+                line,
+                column: inner.column(),
+                problem,
+            }
+        })
 }
 
 fn io(path: &Path, source: std::io::Error) -> ReportError {
@@ -123,58 +149,87 @@ pub fn read(input: &AuditInput) -> Result<Period, ReportError> {
     let file = std::fs::File::open(path).map_err(|e| io(path, e))?;
     let mut p = Period::default();
     let mut audit_outcomes = Vec::new();
-    let mut erased = 0u64;
+    // Changes audited before they were made, then reported failed: (tenant, request, outcome).
+    let mut failed_outcomes = HashSet::new();
     for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
         let line = line.map_err(|e| io(path, e))?;
         if line.trim().is_empty() {
             continue;
         }
-        let rec = serde_json::from_str::<Line>(&line)
-            .map_err(|e| malformed(path, i + 1, &e))?
-            .record;
+        let rec = match parse_line(path, i + 1, &line) {
+            Ok(rec) => rec,
+            // A damaged log is still shown as far as it reads; the page says where it stopped.
+            Err(e) if c.broken.is_some() => {
+                c.unread = Some(format!("reading stopped at line {}: {e}", i + 1));
+                break;
+            }
+            Err(e) => return Err(e),
+        };
         let tenant = rec.tenant.clone().unwrap_or_else(|| "default".into());
+        let failed = rec.status.as_deref() == Some("failed");
+        let action = |kind| AdminAction {
+            ts_ms: rec.time_ms,
+            tenant: Some(tenant.clone()),
+            kind,
+            deleted: BTreeMap::new(),
+            pruned: BTreeMap::new(),
+        };
         match rec.method.as_str() {
             "score" if !rec.replayed => {
                 if let Some(row) = score_row(rec, tenant, input.truncate_ips) {
                     p.rows.push(row);
                 }
             }
-            "outcome" if !rec.replayed && rec.status.is_none() => {
+            "outcome" if !rec.replayed => {
                 if let (Some(id), Some(kind)) = (
                     rec.request_id,
                     rec.outcome.as_deref().and_then(outcome_named),
                 ) {
-                    audit_outcomes.push(OutcomeRow {
-                        ts_ms: rec.time_ms,
-                        tenant,
-                        request_id: id,
-                        outcome: kind,
-                    });
+                    if failed {
+                        failed_outcomes.insert((tenant, id, kind));
+                    } else {
+                        audit_outcomes.push(OutcomeRow {
+                            ts_ms: rec.time_ms,
+                            tenant,
+                            request_id: id,
+                            outcome: kind,
+                        });
+                    }
                 }
             }
-            "erase" if rec.status.as_deref() == Some("failed") => c.erasures_failed += 1,
-            "erase" => erased += 1,
-            "export" if rec.status.is_none() => c.exports += 1,
-            "retention" if rec.status.as_deref() == Some("failed") => c.retention_failed += 1,
-            "retention" => {
-                c.retention_sweeps += 1;
-                for (k, n) in rec.deleted {
-                    *c.retention_deleted.entry(k).or_default() += n;
-                }
-                for (k, n) in rec.pruned {
-                    *c.retention_pruned.entry(k).or_default() += n;
-                }
+            "erase" if failed => c.actions.push(action(ActionKind::ErasureFailed)),
+            "erase" => c.actions.push(action(ActionKind::Erasure)),
+            "export" if failed => c.actions.push(action(ActionKind::ExportFailed)),
+            "export" => c.actions.push(action(ActionKind::Export)),
+            "retention" | "reload" => {
+                let kind = match (rec.method.as_str(), failed) {
+                    ("reload", _) => ActionKind::Reload,
+                    (_, true) => ActionKind::RetentionFailed,
+                    _ => ActionKind::Retention,
+                };
+                c.actions.push(AdminAction {
+                    ts_ms: rec.time_ms,
+                    tenant: None,
+                    kind,
+                    deleted: rec.deleted,
+                    pruned: rec.pruned,
+                });
             }
-            "reload" => c.reloads += 1,
             _ => {}
         }
     }
-    c.erasures = erased.saturating_sub(c.erasures_failed);
+    // Records are chained in the order the writer took them, which may differ from their
+    // times by a few milliseconds under concurrency.
+    p.rows.sort_by_key(|r| r.ts_ms);
     p.outcomes = if input.labels.is_empty() {
         audit_outcomes
     } else {
         read_labels(&input.labels)?
     };
+    // An outcome whose change failed taught nothing and proves nothing.
+    p.outcomes.retain(|o| {
+        !failed_outcomes.contains(&(o.tenant.clone(), o.request_id.clone(), o.outcome))
+    });
     p.outcomes.sort_by_key(|o| o.ts_ms);
     p.compliance = Some(c);
     p.provenance.push(format!("audit log {}", path.display()));
@@ -225,7 +280,10 @@ fn read_labels(paths: &[PathBuf]) -> Result<Vec<OutcomeRow>, ReportError> {
             let (rec, at_ms) = LabelRecord::parse(&line).map_err(|e| ReportError::Malformed {
                 file: path.display().to_string(),
                 line: i + 1,
-                column: 0,
+                // The domain's parser names the field; serde's own pass finds the column.
+                column: serde_json::from_str::<LabelRecord>(&line)
+                    .err()
+                    .map_or(0, |e| e.column()),
                 problem: e.to_string(),
             })?;
             if seen.insert((rec.tenant.clone(), rec.request_id.clone(), rec.outcome)) {
@@ -239,4 +297,120 @@ fn read_labels(paths: &[PathBuf]) -> Result<Vec<OutcomeRow>, ReportError> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{AuditEvent, AuditLog};
+    use crate::report::events::Filter;
+
+    fn ev(method: &str, tenant: &str) -> AuditEvent {
+        AuditEvent {
+            method: method.into(),
+            tenant: Some(tenant.into()),
+            ..AuditEvent::default()
+        }
+    }
+
+    #[test]
+    fn failed_changes_cancel_their_audited_attempt_and_actions_follow_the_filter() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&path, std::time::Duration::ZERO).expect("open");
+        let score = |id: &str, tenant: &str| AuditEvent {
+            request_id: Some(id.into()),
+            user: Some("ab".repeat(16)),
+            decision: Some("allow".into()),
+            trust_score: Some(90),
+            channel: Some("web_widget".into()),
+            action: Some("login".into()),
+            ..ev("score", tenant)
+        };
+        let outcome = |id: &str, kind: &str, failed: bool| AuditEvent {
+            request_id: Some(id.into()),
+            outcome: Some(kind.into()),
+            status: failed.then(|| "failed".to_string()),
+            ..ev("outcome", "default")
+        };
+        let failed = |mut e: AuditEvent| {
+            e.status = Some("failed".into());
+            e
+        };
+        let sweep = AuditEvent {
+            tenant: None,
+            deleted: [("profile".to_string(), 3u64)].into_iter().collect(),
+            ..ev("retention", "default")
+        };
+        let events = [
+            (1_000, score("r1", "default")),
+            (
+                1_001,
+                AuditEvent {
+                    replayed: true,
+                    ..score("r1", "default")
+                },
+            ),
+            (1_002, score("a1", "acme")),
+            (2_000, outcome("r1", "confirmed_fraud", false)),
+            (2_001, outcome("r1", "confirmed_fraud", true)),
+            (2_002, outcome("r1", "otp_passed", false)),
+            (3_000, ev("export", "default")),
+            (3_001, ev("export", "acme")),
+            (3_002, failed(ev("export", "acme"))),
+            (4_000, ev("erase", "default")),
+            (4_001, ev("erase", "acme")),
+            (4_002, failed(ev("erase", "acme"))),
+            (5_000, sweep),
+            (9_000, ev("erase", "default")),
+        ];
+        for (at, e) in &events {
+            log.append(e, *at).expect("append");
+        }
+        drop(log);
+        // A retry's record (`replayed`) is counted by its first.
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(text.lines().count(), events.len());
+        let p = read(&AuditInput {
+            audit: path.clone(),
+            ..AuditInput::default()
+        })
+        .expect("read");
+        let ids: Vec<&str> = p.rows.iter().map(|r| r.request_id.as_str()).collect();
+        assert_eq!(ids, ["r1", "a1"]);
+        let outcomes: Vec<_> = p.outcomes.iter().map(|o| o.outcome.as_str()).collect();
+        assert_eq!(
+            outcomes,
+            ["otp_passed"],
+            "the failed confirmation cancels its attempt"
+        );
+        let c = p.compliance.clone().expect("compliance");
+        assert_eq!(c.broken, None);
+        assert_eq!(c.records, events.len() as u64);
+        let count =
+            |c: &Compliance, k: ActionKind| c.actions.iter().filter(|a| a.kind == k).count();
+        assert_eq!(count(&c, ActionKind::Export), 2);
+        assert_eq!(count(&c, ActionKind::ExportFailed), 1);
+        assert_eq!(count(&c, ActionKind::Erasure), 3);
+        assert_eq!(count(&c, ActionKind::ErasureFailed), 1);
+        assert_eq!(count(&c, ActionKind::Retention), 1);
+        // acme's own actions and the service-wide sweep, before 9 s.
+        let f = Filter {
+            from_ms: None,
+            to_ms: Some(9_000),
+            tenant: Some("acme".into()),
+        };
+        let c = f.apply(p).compliance.expect("compliance");
+        let kinds: Vec<ActionKind> = c.actions.iter().map(|a| a.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                ActionKind::Export,
+                ActionKind::ExportFailed,
+                ActionKind::Erasure,
+                ActionKind::ErasureFailed,
+                ActionKind::Retention
+            ]
+        );
+    }
 }

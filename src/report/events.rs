@@ -87,27 +87,64 @@ pub struct Compliance {
     pub head: String,
     /// `None`: the chain verified; `Some(problem)`: where and why it broke.
     pub broken: Option<String>,
+    /// Where reading stopped, for a broken chain whose damaged line cannot be read at all.
+    pub unread: Option<String>,
     /// The anchor checked (`RECORDS:HASH`), when one was given; verified when `broken` is
     /// `None`.
     pub anchor: Option<String>,
     /// Torn tails moved aside when the service reopened the log.
     pub recoveries: usize,
-    /// Data-subject erasures performed (audited and not followed by a `failed` record).
-    pub erasures: u64,
-    /// Erasures that failed after being audited.
-    pub erasures_failed: u64,
-    /// Data-subject exports performed.
-    pub exports: u64,
-    /// Retention sweeps audited.
-    pub retention_sweeps: u64,
-    /// Sweeps that failed.
-    pub retention_failed: u64,
-    /// Records deleted by those sweeps, per store table.
-    pub retention_deleted: std::collections::BTreeMap<String, u64>,
-    /// Records kept with older entries pruned, per store table.
-    pub retention_pruned: std::collections::BTreeMap<String, u64>,
-    /// Model and list reloads.
-    pub reloads: u64,
+    /// Privacy and maintenance actions the log records, in log order.
+    pub actions: Vec<AdminAction>,
+}
+
+/// What an audited privacy or maintenance action was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ActionKind {
+    /// A data-subject erasure audited (before it is made).
+    Erasure,
+    /// An erasure audited, then failed.
+    ErasureFailed,
+    /// A data-subject export requested (audited before it is answered, found or not).
+    Export,
+    /// An export audited, then failed.
+    ExportFailed,
+    /// A retention sweep (service-wide).
+    Retention,
+    /// A retention sweep that failed.
+    RetentionFailed,
+    /// A model or list reload (service-wide).
+    Reload,
+}
+
+impl ActionKind {
+    /// Stable name, as the compliance table shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Erasure => "erasures",
+            ActionKind::ErasureFailed => "erasures_failed",
+            ActionKind::Export => "exports_requested",
+            ActionKind::ExportFailed => "exports_failed",
+            ActionKind::Retention => "retention_sweeps",
+            ActionKind::RetentionFailed => "retention_failed",
+            ActionKind::Reload => "reloads",
+        }
+    }
+}
+
+/// One audited privacy or maintenance action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdminAction {
+    /// When, ms.
+    pub ts_ms: i64,
+    /// The tenant it concerned; `None` for service-wide actions (sweeps, reloads).
+    pub tenant: Option<String>,
+    /// What it was.
+    pub kind: ActionKind,
+    /// For a sweep: records deleted per store table.
+    pub deleted: std::collections::BTreeMap<String, u64>,
+    /// For a sweep: records pruned per store table.
+    pub pruned: std::collections::BTreeMap<String, u64>,
 }
 
 /// Everything one report is computed from, in time order.
@@ -158,6 +195,17 @@ impl Filter {
             .cloned()
             .collect();
         p.outcomes = outcomes;
+        if let Some(c) = &mut p.compliance {
+            // Actions of the period: a tenant's own, and the service-wide ones.
+            c.actions.retain(|a| {
+                self.from_ms.is_none_or(|f| a.ts_ms >= f)
+                    && self.to_ms.is_none_or(|t| a.ts_ms < t)
+                    && match (&self.tenant, &a.tenant) {
+                        (Some(want), Some(t)) => want == t,
+                        _ => true,
+                    }
+            });
+        }
         p
     }
 }

@@ -325,15 +325,22 @@ fn health_section(s: &Summary) -> String {
     let d = &s.drift;
     let f: Vec<f64> = d.first_counts.iter().map(|x| *x as f64).collect();
     let l: Vec<f64> = d.last_counts.iter().map(|x| *x as f64).collect();
-    let mut html = format!(
-        "<p>Trust drift between the {} ({} and {} requests): PSI {:.4}, KS {:.4}. A PSI under \
-         0.1 is commonly read as stable, over 0.25 as a shift to investigate.</p>",
-        d.windows,
-        d.first_counts.iter().sum::<u64>(),
-        d.last_counts.iter().sum::<u64>(),
-        d.psi,
-        d.ks
-    );
+    let mut html = if d.psi.is_nan() {
+        format!(
+            "<p>Trust drift between the {}: not computable, a window has no request.</p>",
+            d.windows
+        )
+    } else {
+        format!(
+            "<p>Trust drift between the {} ({} and {} requests): PSI {:.4}, KS {:.4}. A PSI \
+             under 0.1 is commonly read as stable, over 0.25 as a shift to investigate.</p>",
+            d.windows,
+            d.first_counts.iter().sum::<u64>(),
+            d.last_counts.iter().sum::<u64>(),
+            d.psi,
+            d.ks
+        )
+    };
     html.push_str(&plot(
         plots::histogram_svg(
             "trust-drift",

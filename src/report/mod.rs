@@ -54,7 +54,9 @@ pub enum ReportError {
     #[error(transparent)]
     Dataset(#[from] crate::train::dataset::DatasetError),
     /// Several event logs overlap in time: one history cannot be replayed from them in order.
-    #[error("{file}: starts before the file read before it ends; give files that do not overlap in time, named so that they sort in time order")]
+    #[error(
+        "{file}: starts before the file read before it ends; give files that do not overlap in time, named so that they sort in time order"
+    )]
     Overlap {
         /// The file that starts too early.
         file: String,
@@ -70,26 +72,6 @@ pub enum ReportError {
         /// What went wrong.
         problem: String,
     },
-}
-
-/// A serde_json error's category and position without the input's text.
-pub(crate) fn error_without_value(e: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    match e.classify() {
-        Category::Io => "cannot be read".into(),
-        Category::Syntax => "is not valid JSON".into(),
-        Category::Eof => "ends early".into(),
-        // serde's data messages name fields and types ("missing field `time_ms`", "invalid
-        // type: string, expected u8"); they quote values only for unknown variants, which the
-        // reader never asks for.
-        Category::Data => {
-            let m = e.to_string();
-            m.split(" at line ")
-                .next()
-                .unwrap_or("bad record")
-                .to_string()
-        }
-    }
 }
 
 /// Writes every table of `summary` into `dir` (created if missing) as CSV and Parquet, and

@@ -37,10 +37,13 @@ impl Shown {
     }
 }
 
-/// The [`Collect`] of a re-scoring: one [`ScoredRow`] per scored event.
+/// The [`Collect`] of a re-scoring: one [`ScoredRow`] per scored event, and the outcomes the
+/// engine applied (a refused one — unknown request, another user — says nothing about the
+/// request it names).
 struct Judge<'a> {
     shown: &'a Shown,
     rows: Vec<ScoredRow>,
+    outcomes: Vec<OutcomeRow>,
 }
 
 impl<'e> Collect<'e> for Judge<'_> {
@@ -99,6 +102,17 @@ impl<'e> Collect<'e> for Judge<'_> {
     fn append(&mut self, rows: Vec<ScoredRow>) {
         self.rows.extend(rows);
     }
+
+    fn outcome(&mut self, ts: i64, o: &crate::domain::OutcomeRecord, applied: bool) {
+        if applied {
+            self.outcomes.push(OutcomeRow {
+                ts_ms: ts,
+                tenant: Tenant::default().as_str().to_string(),
+                request_id: o.request_id.clone(),
+                outcome: o.outcome,
+            });
+        }
+    }
 }
 
 /// What a re-scoring replayed besides its rows.
@@ -113,7 +127,6 @@ pub struct Rescored {
 /// A re-scoring fed batch by batch, in time order.
 pub struct Rescorer<'e, 'a> {
     replayer: Replayer<'e, Judge<'a>>,
-    outcomes: Vec<OutcomeRow>,
     events: usize,
     last_ms: i64,
 }
@@ -128,9 +141,9 @@ impl<'e, 'a> Rescorer<'e, 'a> {
                 Judge {
                     shown,
                     rows: Vec::new(),
+                    outcomes: Vec::new(),
                 },
             ),
-            outcomes: Vec::new(),
             events: 0,
             last_ms: i64::MIN,
         }
@@ -153,17 +166,8 @@ impl<'e, 'a> Rescorer<'e, 'a> {
         }
         self.replayer.batch_prepared(events, prepared)?;
         self.events += events.len();
-        let tenant = Tenant::default();
-        for (ts, e) in events {
-            self.last_ms = *ts;
-            if let LogEvent::Outcome(o) = e {
-                self.outcomes.push(OutcomeRow {
-                    ts_ms: *ts,
-                    tenant: tenant.as_str().to_string(),
-                    request_id: o.request_id.clone(),
-                    outcome: o.outcome,
-                });
-            }
+        if let Some((last, _)) = events.last() {
+            self.last_ms = *last;
         }
         Ok(())
     }
@@ -180,7 +184,7 @@ impl<'e, 'a> Rescorer<'e, 'a> {
         (
             Period {
                 rows: judge.rows,
-                outcomes: self.outcomes,
+                outcomes: judge.outcomes,
                 compliance: None,
                 provenance: Vec::new(),
             },

@@ -125,8 +125,42 @@ impl Table {
         })
     }
 
-    /// Writes `DIR/NAME.csv` and `DIR/NAME.parquet`.
+    /// The table with every text cell that a spreadsheet would run as a formula (starting
+    /// with `=`, `+`, `-`, `@`, a tab or a carriage return) prefixed with `'` (OWASP's advice
+    /// on CSV injection): ids and keys come from callers, and analysts open CSV files in
+    /// spreadsheets. The Parquet files keep the values as they are.
+    fn for_spreadsheets(&self) -> Table {
+        let safe = |s: &String| -> String {
+            if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                format!("'{s}")
+            } else {
+                s.clone()
+            }
+        };
+        let columns = self
+            .columns
+            .iter()
+            .map(|(n, v)| {
+                let v = match v {
+                    Values::Text(x) => Values::Text(x.iter().map(safe).collect()),
+                    Values::MaybeText(x) => {
+                        Values::MaybeText(x.iter().map(|c| c.as_ref().map(safe)).collect())
+                    }
+                    other => other.clone(),
+                };
+                (*n, v)
+            })
+            .collect();
+        Table {
+            name: self.name,
+            columns,
+        }
+    }
+
+    /// Writes `DIR/NAME.csv` (spreadsheet-safe, see [`Table::for_spreadsheets`]) and
+    /// `DIR/NAME.parquet`.
     pub fn write(&self, dir: &Path) -> Result<(), ReportError> {
+        let mut csv_df = self.for_spreadsheets().frame()?;
         let mut df = self.frame()?;
         let fail = |e: PolarsError| ReportError::Table {
             table: self.name,
@@ -137,7 +171,7 @@ impl Table {
             file: csv.display().to_string(),
             source,
         })?;
-        CsvWriter::new(f).finish(&mut df).map_err(fail)?;
+        CsvWriter::new(f).finish(&mut csv_df).map_err(fail)?;
         let pq = dir.join(format!("{}.parquet", self.name));
         let f = std::fs::File::create(&pq).map_err(|source| ReportError::Io {
             file: pq.display().to_string(),
@@ -156,6 +190,10 @@ mod tests {
     fn a_table_writes_csv_and_parquet_that_read_back_equal() {
         let t = Table::new("sample")
             .with("key", Values::Text(vec!["a".into(), "b,c".into()]))
+            .with(
+                "id",
+                Values::MaybeText(vec![Some("=HYPERLINK(\"x\")".into()), Some("-1".into())]),
+            )
             .with("asn", Values::MaybeInt(vec![Some(15169), None]))
             .with("share", Values::Real(vec![0.25, 1.0]));
         let dir = tempfile::tempdir().expect("temp dir");
@@ -165,7 +203,10 @@ mod tests {
         let back = ParquetReader::new(pq).finish().expect("read parquet");
         assert!(back.equals_missing(&want), "{back} vs {want}");
         let csv = std::fs::read_to_string(dir.path().join("sample.csv")).expect("csv");
-        assert_eq!(csv, "key,asn,share\na,15169,0.25\n\"b,c\",,1.0\n");
+        assert_eq!(
+            csv,
+            "key,id,asn,share\na,\"'=HYPERLINK(\"\"x\"\")\",15169,0.25\n\"b,c\",'-1,,1.0\n"
+        );
         assert_eq!(t.rows(), 2);
         assert_eq!(t.column("asn").map(|c| c.cell(1)), Some(String::new()));
         assert_eq!(t.column("share").map(|c| c.cell(0)), Some("0.2500".into()));

@@ -126,6 +126,10 @@ pub trait Collect<'e>: Sync {
 
     /// Appends one step's rows (in time order).
     fn append(&mut self, rows: Self::Rows);
+
+    /// An outcome event at `ts`, in time order: `applied` when the engine took it, `false` when
+    /// it refused it (unknown request, another user, a repeat). Default: nothing kept.
+    fn outcome(&mut self, _ts: i64, _record: &crate::domain::OutcomeRecord, _applied: bool) {}
 }
 
 /// A score event of the log as a [`Collect`] sees it.
@@ -304,11 +308,18 @@ impl<'e, C: Collect<'e>> Replayer<'e, C> {
                 self.collect.append(rows);
             }
             let steps = recorded?;
-            for s in &steps {
+            for (s, (ts, ev)) in steps.iter().zip(&events[at..end]) {
                 match s {
                     Step::Repeated => self.skipped.repeated_ids += 1,
-                    Step::Outcome { refused: true } => self.skipped.refused_outcomes += 1,
-                    Step::Recorded(_) | Step::Outcome { refused: false } => {}
+                    Step::Outcome { refused } => {
+                        if *refused {
+                            self.skipped.refused_outcomes += 1;
+                        }
+                        if let LogEvent::Outcome(rec) = ev {
+                            self.collect.outcome(*ts, rec, !refused);
+                        }
+                    }
+                    Step::Recorded(_) => {}
                 }
             }
             if at < end {

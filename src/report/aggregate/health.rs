@@ -49,10 +49,11 @@ fn shares(c: &[u64; 10]) -> [f64; 10] {
     out
 }
 
-/// PSI and KS distance between two binned distributions (0 and 0 when either is empty).
+/// PSI and KS distance between two binned distributions (NaN, not computable, when either is
+/// empty: an empty window is no evidence of stability).
 pub fn psi_ks(a: &[u64; 10], b: &[u64; 10]) -> (f64, f64) {
     if a.iter().sum::<u64>() == 0 || b.iter().sum::<u64>() == 0 {
-        return (0.0, 0.0);
+        return (f64::NAN, f64::NAN);
     }
     let (pa, pb) = (shares(a), shares(b));
     let (mut psi, mut ks, mut ca, mut cb) = (0.0, 0.0f64, 0.0, 0.0);
@@ -154,6 +155,8 @@ mod tests {
         let b = [0, 0, 0, 0, 0, 0, 20, 30, 20, 30];
         let (_, ks) = psi_ks(&a, &b);
         assert!((ks - 0.1).abs() < 1e-12, "{ks}");
+        let (psi, ks) = psi_ks(&a, &[0; 10]);
+        assert!(psi.is_nan() && ks.is_nan());
         assert_eq!(bin(100), 9);
         assert_eq!(bin(9), 0);
     }

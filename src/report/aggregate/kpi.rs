@@ -3,7 +3,8 @@
 //! escalations, from the decisions joined with the outcomes that followed them.
 //!
 //! Definitions (one request is one authentication attempt):
-//! - **authenticated**: allowed passively, or challenged and then passed (OTP or KBA);
+//! - **authenticated**: allowed passively, or challenged and then passed (an OTP step-up by a
+//!   passed OTP, an OTP + KBA step-up only once the KBA answers passed);
 //! - **friction**: share stepped up (OTP, or OTP + KBA);
 //! - **false challenge**: stepped up, passed, and never confirmed as fraud; the rate is over
 //!   the requests stepped up;
@@ -22,23 +23,41 @@ use crate::domain::{Decision, OutcomeKind};
 /// What became of one request.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Fate {
-    /// First passed challenge, ms.
-    pub passed_ms: Option<i64>,
+    /// First passed one-time password, ms.
+    pub otp_ms: Option<i64>,
+    /// First passed knowledge-based answers, ms.
+    pub kba_ms: Option<i64>,
     /// Confirmed as fraud.
     pub fraud: bool,
 }
 
+impl Fate {
+    /// When the challenge `decision` asked for was passed: an OTP step-up by a passed OTP (or
+    /// KBA), an OTP + KBA step-up only by passed KBA answers; `None` when it was not, or when
+    /// there was no challenge.
+    pub fn passed_at(&self, decision: Decision) -> Option<i64> {
+        match decision {
+            Decision::StepUpOtp => match (self.otp_ms, self.kba_ms) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
+            Decision::StepUpOtpKba => self.kba_ms,
+            Decision::Allow | Decision::Deny => None,
+        }
+    }
+}
+
 /// The fate of each (tenant, request id) from its outcomes.
 pub fn fates(outcomes: &[OutcomeRow]) -> HashMap<(&str, &str), Fate> {
+    let first = |at: &mut Option<i64>, ts: i64| *at = Some(at.map_or(ts, |p| p.min(ts)));
     let mut out: HashMap<(&str, &str), Fate> = HashMap::new();
     for o in outcomes {
         let f = out
             .entry((o.tenant.as_str(), o.request_id.as_str()))
             .or_default();
         match o.outcome {
-            OutcomeKind::OtpPassed | OutcomeKind::KbaPassed => {
-                f.passed_ms = Some(f.passed_ms.map_or(o.ts_ms, |p| p.min(o.ts_ms)));
-            }
+            OutcomeKind::OtpPassed => first(&mut f.otp_ms, o.ts_ms),
+            OutcomeKind::KbaPassed => first(&mut f.kba_ms, o.ts_ms),
             OutcomeKind::ConfirmedFraud => f.fraud = true,
             _ => {}
         }
@@ -114,7 +133,8 @@ impl Acc {
     fn add(&mut self, r: &ScoredRow, fate: Fate) {
         let k = &mut self.k;
         k.requests += 1;
-        let passed = fate.passed_ms.is_some();
+        let passed_at = fate.passed_at(r.decision);
+        let passed = passed_at.is_some();
         match r.decision {
             Decision::Allow => k.allowed += 1,
             Decision::Deny => k.denied += 1,
@@ -123,7 +143,7 @@ impl Acc {
                 if r.decision == Decision::StepUpOtpKba {
                     k.escalated_kba += 1;
                 }
-                if let Some(at) = fate.passed_ms {
+                if let Some(at) = passed_at {
                     k.challenged_passed += 1;
                     self.tta_ms.push((at - r.ts_ms).max(0));
                     if !fate.fraud {
@@ -210,10 +230,98 @@ pub fn fraud_cases(rows: &[ScoredRow], fates: &HashMap<(&str, &str), Fate>) -> V
             }
             let fate = match r.decision {
                 Decision::Allow => "missed",
-                _ if r.challenged() && f.passed_ms.is_some() => "past_challenge",
+                _ if f.passed_at(r.decision).is_some() => "past_challenge",
                 _ => "caught",
             };
             Some(FraudCase { row: i, fate })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, decision: Decision) -> ScoredRow {
+        ScoredRow {
+            ts_ms: 1_000,
+            tenant: "default".into(),
+            request_id: id.into(),
+            user: "u".into(),
+            channel: "web_widget".into(),
+            action: "login".into(),
+            ip: None,
+            asn: None,
+            country: None,
+            device: None,
+            decision,
+            trust: 50,
+            reasons: vec![],
+            model_version: "m".into(),
+            shadow_decision: None,
+            shadow_trust: None,
+            is_attack: None,
+        }
+    }
+
+    fn out(id: &str, at: i64, outcome: OutcomeKind) -> OutcomeRow {
+        OutcomeRow {
+            ts_ms: at,
+            tenant: "default".into(),
+            request_id: id.into(),
+            outcome,
+        }
+    }
+
+    #[test]
+    fn kpis_count_each_request_by_the_challenge_it_was_given() {
+        let rows = vec![
+            row("allow", Decision::Allow),
+            row("allow-fraud", Decision::Allow),
+            row("otp", Decision::StepUpOtp),
+            // OTP + KBA: passing the OTP alone is not passing the step-up.
+            row("kba-half", Decision::StepUpOtpKba),
+            row("kba", Decision::StepUpOtpKba),
+            row("deny-fraud", Decision::Deny),
+            row("otp-fraud", Decision::StepUpOtp),
+        ];
+        let outcomes = vec![
+            out("allow-fraud", 9_000, OutcomeKind::ConfirmedFraud),
+            out("otp", 31_000, OutcomeKind::OtpPassed),
+            out("kba-half", 5_000, OutcomeKind::OtpPassed),
+            out("kba-half", 6_000, OutcomeKind::KbaFailed),
+            out("kba-half", 7_000, OutcomeKind::ConfirmedFraud),
+            out("kba", 11_000, OutcomeKind::OtpPassed),
+            out("kba", 61_000, OutcomeKind::KbaPassed),
+            out("deny-fraud", 2_000, OutcomeKind::ConfirmedFraud),
+            out("otp-fraud", 4_000, OutcomeKind::OtpPassed),
+            out("otp-fraud", 8_000, OutcomeKind::ConfirmedFraud),
+        ];
+        let f = fates(&outcomes);
+        let k = &kpis(&rows, &f)[0];
+        assert_eq!(
+            (k.requests, k.allowed, k.challenged, k.denied),
+            (7, 2, 4, 1)
+        );
+        // otp, kba and otp-fraud passed; kba-half did not.
+        assert_eq!(k.challenged_passed, 3);
+        assert_eq!(k.authenticated, 5);
+        assert_eq!(k.false_challenges, 2);
+        assert_eq!(k.escalated_kba, 2);
+        assert_eq!(
+            (
+                k.fraud_confirmed,
+                k.fraud_missed,
+                k.fraud_caught,
+                k.fraud_past_challenge
+            ),
+            (4, 1, 2, 1)
+        );
+        // Seconds to pass: otp 30, kba 60 (at the KBA answer), otp-fraud 3.
+        assert_eq!((k.tta_median_s, k.tta_p90_s), (Some(30.0), Some(60.0)));
+        assert!((k.success_rate() - 5.0 / 7.0).abs() < 1e-12);
+        assert!((k.false_challenge_rate() - 0.5).abs() < 1e-12);
+        let fates: Vec<&str> = fraud_cases(&rows, &f).iter().map(|c| c.fate).collect();
+        assert_eq!(fates, ["missed", "caught", "caught", "past_challenge"]);
+    }
 }

@@ -110,7 +110,9 @@ pub fn summarize(p: &Period, bounds: (Option<i64>, Option<i64>), t: &Thresholds)
         },
         shared_devices: patterns::shared_devices(rows, t),
         flagged: patterns::flagged(rows),
-        drift: health::drift(rows, from_ms, to_ms),
+        // The windows come from the requests themselves: bounds wider than the data would
+        // compare an empty week with a full one.
+        drift: health::drift(rows, first, last.max(first)),
         shadow: health::shadow(rows),
         reasons: health::reasons(rows),
         compliance: p.compliance.clone(),
@@ -154,8 +156,21 @@ fn int(v: impl Iterator<Item = u64>) -> Values {
     Values::Int(v.map(|x| i64::try_from(x).unwrap_or(i64::MAX)).collect())
 }
 
+/// Event ids separated by spaces; an id's own `%` and spaces are percent-encoded, so that a
+/// caller's odd id can never read as two.
 fn ids(v: &[String]) -> String {
-    v.join(" ")
+    let mut out = String::new();
+    for (i, id) in v.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        if id.contains(['%', ' ']) {
+            out.push_str(&id.replace('%', "%25").replace(' ', "%20"));
+        } else {
+            out.push_str(id);
+        }
+    }
+    out
 }
 
 impl Summary {
@@ -310,6 +325,7 @@ impl Summary {
             )
             .with("to", Values::Text(b.iter().map(|x| utc(x.to_ms)).collect()))
             .with("users", int(b.iter().map(|x| x.users)))
+            .with("tenants", int(b.iter().map(|x| x.tenants)))
             .with("requests", int(b.iter().map(|x| x.ids.len() as u64)))
             .with("risky", int(b.iter().map(|x| x.risky)))
             .with(
@@ -416,6 +432,7 @@ fn key_table(name: &'static str, key: &'static str, k: &[KeyRisk]) -> Table {
         .with(key, Values::Text(k.iter().map(|x| x.key.clone()).collect()))
         .with("requests", int(k.iter().map(|x| x.events)))
         .with("users", int(k.iter().map(|x| x.users)))
+        .with("tenants", int(k.iter().map(|x| x.tenants)))
         .with("risky", int(k.iter().map(|x| x.risky)))
         .with("denied", int(k.iter().map(|x| x.denied)))
         .with("fraud_confirmed", int(k.iter().map(|x| x.fraud)))
@@ -449,17 +466,44 @@ fn compliance_table(c: &Compliance) -> Table {
             },
         ),
         ("recoveries".into(), c.recoveries.to_string()),
-        ("erasures".into(), c.erasures.to_string()),
-        ("erasures_failed".into(), c.erasures_failed.to_string()),
-        ("exports".into(), c.exports.to_string()),
-        ("retention_sweeps".into(), c.retention_sweeps.to_string()),
-        ("retention_failed".into(), c.retention_failed.to_string()),
-        ("reloads".into(), c.reloads.to_string()),
     ];
-    for (k, n) in &c.retention_deleted {
+    if let Some(u) = &c.unread {
+        items.push(("unread".into(), u.clone()));
+    }
+    let mut counts: BTreeMap<super::events::ActionKind, u64> = BTreeMap::new();
+    let (mut deleted, mut pruned) = (BTreeMap::new(), BTreeMap::new());
+    for a in &c.actions {
+        *counts.entry(a.kind).or_default() += 1;
+        for (k, n) in &a.deleted {
+            *deleted.entry(k.as_str()).or_insert(0u64) += n;
+        }
+        for (k, n) in &a.pruned {
+            *pruned.entry(k.as_str()).or_insert(0u64) += n;
+        }
+    }
+    use super::events::ActionKind as K;
+    for kind in [
+        K::Erasure,
+        K::ErasureFailed,
+        K::Export,
+        K::ExportFailed,
+        K::Retention,
+        K::RetentionFailed,
+        K::Reload,
+    ] {
+        let n = counts.get(&kind).copied().unwrap_or(0);
+        // An erasure is audited before it is made and followed by a `failed` record when it
+        // fails: the ones done are the audited ones less the failed ones.
+        let n = match kind {
+            K::Erasure => n.saturating_sub(counts.get(&K::ErasureFailed).copied().unwrap_or(0)),
+            _ => n,
+        };
+        items.push((kind.as_str().into(), n.to_string()));
+    }
+    for (k, n) in deleted {
         items.push((format!("retention_deleted.{k}"), n.to_string()));
     }
-    for (k, n) in &c.retention_pruned {
+    for (k, n) in pruned {
         items.push((format!("retention_pruned.{k}"), n.to_string()));
     }
     Table::new("compliance")

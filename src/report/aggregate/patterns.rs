@@ -18,8 +18,8 @@ pub struct Thresholds {
     pub ids_per_row: usize,
     /// Distinct users from one key that make a burst.
     pub burst_users: usize,
-    /// Longest gap between consecutive events of one burst, ms.
-    pub burst_gap_ms: i64,
+    /// The window `burst_users` must fall in, ms.
+    pub burst_window_ms: i64,
     /// Distinct accounts on one device that make it shared.
     pub shared_device_users: usize,
 }
@@ -30,7 +30,7 @@ impl Default for Thresholds {
             top: 20,
             ids_per_row: 50,
             burst_users: 10,
-            burst_gap_ms: 5 * 60_000,
+            burst_window_ms: 10 * 60_000,
             shared_device_users: 3,
         }
     }
@@ -45,6 +45,8 @@ pub struct KeyRisk {
     pub events: u64,
     /// Distinct users.
     pub users: u64,
+    /// Distinct tenants the requests came through.
+    pub tenants: u64,
     /// Stepped up or denied.
     pub risky: u64,
     /// Denied.
@@ -70,6 +72,8 @@ pub struct Burst {
     pub to_ms: i64,
     /// Distinct users.
     pub users: u64,
+    /// Distinct tenants the requests came through.
+    pub tenants: u64,
     /// Stepped up or denied.
     pub risky: u64,
     /// Every event id, in time order.
@@ -107,6 +111,7 @@ pub const CASE_CODES: [&str; 3] = ["impossible_travel", "typing_replay", "bot_ca
 struct KeyAcc<'a> {
     events: u64,
     users: HashSet<&'a str>,
+    tenants: HashSet<&'a str>,
     risky: u64,
     denied: u64,
     fraud: u64,
@@ -128,6 +133,7 @@ pub fn top_keys<'a>(
         let a = acc.entry(k).or_default();
         a.events += 1;
         a.users.insert(&r.user);
+        a.tenants.insert(&r.tenant);
         a.risky += u64::from(r.challenged_or_denied());
         a.denied += u64::from(r.decision == crate::domain::Decision::Deny);
         a.trust += u64::from(r.trust);
@@ -145,6 +151,7 @@ pub fn top_keys<'a>(
             key,
             events: a.events,
             users: a.users.len() as u64,
+            tenants: a.tenants.len() as u64,
             risky: a.risky,
             denied: a.denied,
             fraud: a.fraud,
@@ -161,10 +168,11 @@ pub fn top_keys<'a>(
     out
 }
 
-/// Bursts of `kind` by `key`: runs of one key's events, in time order, each within
-/// `burst_gap_ms` of the one before, reaching `burst_users` distinct users. An ASN burst also
-/// needs at least half its requests stepped up or denied (a large ISP serves many users at
-/// once).
+/// Bursts of `kind` by `key`: wherever `burst_users` distinct users came from one key within
+/// `burst_window_ms` (a window sliding over the key's events in time order), the events of
+/// every such window, merged where windows overlap, with at least half of them stepped up or
+/// denied (a carrier NAT or a big ISP serves many genuine people at once; a stuffing run is
+/// challenged).
 pub fn bursts<'a>(
     rows: &'a [ScoredRow],
     t: &Thresholds,
@@ -179,24 +187,55 @@ pub fn bursts<'a>(
     }
     let mut out = Vec::new();
     for (k, idx) in by_key {
-        let mut start = 0;
-        for end in 1..=idx.len() {
-            let split = end == idx.len()
-                || rows[idx[end]].ts_ms - rows[idx[end - 1]].ts_ms > t.burst_gap_ms;
-            if !split {
+        if idx.len() < t.burst_users {
+            continue;
+        }
+        // in_burst[j]: event j lies in a window that reached the threshold.
+        let mut in_burst = vec![false; idx.len()];
+        let mut users: HashMap<&str, usize> = HashMap::new();
+        let (mut left, mut marked_to) = (0, 0);
+        for right in 0..idx.len() {
+            *users.entry(rows[idx[right]].user.as_str()).or_default() += 1;
+            while rows[idx[right]].ts_ms - rows[idx[left]].ts_ms > t.burst_window_ms {
+                let u = rows[idx[left]].user.as_str();
+                if let Some(n) = users.get_mut(u) {
+                    *n -= 1;
+                    if *n == 0 {
+                        users.remove(u);
+                    }
+                }
+                left += 1;
+            }
+            if users.len() >= t.burst_users {
+                for m in in_burst
+                    .iter_mut()
+                    .take(right + 1)
+                    .skip(marked_to.max(left))
+                {
+                    *m = true;
+                }
+                marked_to = right + 1;
+            }
+        }
+        // Runs of marked events are the bursts.
+        let mut j = 0;
+        while j < idx.len() {
+            if !in_burst[j] {
+                j += 1;
                 continue;
             }
-            let run = &idx[start..end];
-            start = end;
+            let start = j;
+            while j < idx.len() && in_burst[j] {
+                j += 1;
+            }
+            let run = &idx[start..j];
             let users: BTreeSet<&str> = run.iter().map(|i| rows[*i].user.as_str()).collect();
-            if users.len() < t.burst_users {
-                continue;
-            }
+            let tenants: BTreeSet<&str> = run.iter().map(|i| rows[*i].tenant.as_str()).collect();
             let risky = run
                 .iter()
                 .filter(|i| rows[**i].challenged_or_denied())
                 .count();
-            if kind == "asn" && 2 * risky < run.len() {
+            if 2 * risky < run.len() {
                 continue;
             }
             out.push(Burst {
@@ -205,6 +244,7 @@ pub fn bursts<'a>(
                 from_ms: rows[run[0]].ts_ms,
                 to_ms: rows[run[run.len() - 1]].ts_ms,
                 users: users.len() as u64,
+                tenants: tenants.len() as u64,
                 risky: risky as u64,
                 ids: run.iter().map(|i| rows[*i].request_id.clone()).collect(),
             });
@@ -251,4 +291,101 @@ pub fn flagged(rows: &[ScoredRow]) -> Vec<Flagged> {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Decision;
+
+    fn row(ts_ms: i64, user: &str, ip: &str, decision: Decision) -> ScoredRow {
+        ScoredRow {
+            ts_ms,
+            tenant: "default".into(),
+            request_id: format!("r-{ts_ms}-{user}"),
+            user: user.into(),
+            channel: "web_widget".into(),
+            action: "login".into(),
+            ip: Some(ip.into()),
+            asn: None,
+            country: None,
+            device: None,
+            decision,
+            trust: 50,
+            reasons: vec![],
+            model_version: "m".into(),
+            shadow_decision: None,
+            shadow_trust: None,
+            is_attack: None,
+        }
+    }
+
+    #[test]
+    fn a_burst_is_ten_users_in_ten_minutes_challenged_and_nothing_slower_or_allowed() {
+        let t = Thresholds::default();
+        let min = 60_000;
+        let mut rows = Vec::new();
+        // Steady genuine traffic on a carrier NAT: a user every 2 minutes all day, allowed.
+        for i in 0..720 {
+            rows.push(row(
+                i * 2 * min,
+                &format!("nat-{i}"),
+                "10.0.0.1",
+                Decision::Allow,
+            ));
+        }
+        // Slow probing: a new user every 2 minutes for 24 minutes (at most 6 in any 10), denied.
+        for i in 0..12 {
+            rows.push(row(
+                i * 2 * min,
+                &format!("slow-{i}"),
+                "10.0.0.2",
+                Decision::Deny,
+            ));
+        }
+        // Stuffing: 12 users 30 s apart, challenged, then one more an hour later (not part of
+        // it), then the same user again and again (one user is no burst).
+        for i in 0..12 {
+            rows.push(row(
+                1000 * min + i * 30_000,
+                &format!("v-{i}"),
+                "10.0.0.3",
+                Decision::StepUpOtp,
+            ));
+        }
+        rows.push(row(1060 * min, "late", "10.0.0.3", Decision::StepUpOtp));
+        for i in 0..30 {
+            rows.push(row(
+                2000 * min + i * 1000,
+                "same",
+                "10.0.0.4",
+                Decision::Deny,
+            ));
+        }
+        rows.sort_by_key(|r| r.ts_ms);
+        let b = bursts(&rows, &t, "ip", |r| r.ip.clone());
+        assert_eq!(b.len(), 1, "{b:?}");
+        assert_eq!(
+            (b[0].key.as_str(), b[0].users, b[0].risky),
+            ("10.0.0.3", 12, 12)
+        );
+        assert_eq!(b[0].ids.len(), 12);
+        assert_eq!(
+            (b[0].from_ms, b[0].to_ms),
+            (1000 * min, 1000 * min + 11 * 30_000)
+        );
+        // The threshold is exact: nine users are no burst.
+        let nine: Vec<ScoredRow> = rows
+            .iter()
+            .filter(|r| r.ip.as_deref() == Some("10.0.0.3") && r.user != "v-0" && r.user != "v-11")
+            .cloned()
+            .collect();
+        assert_eq!(
+            bursts(&nine, &t, "ip", |r| r.ip.clone()).len(),
+            1,
+            "ten users still are"
+        );
+        let nine: Vec<ScoredRow> = nine.into_iter().filter(|r| r.user != "v-5").collect();
+        assert!(bursts(&nine, &t, "ip", |r| r.ip.clone()).is_empty());
+    }
 }
