@@ -1,5 +1,5 @@
 //! `GET /dashboard` (admin): the last hour of the service as one self-contained HTML page
-//! ([`crate::report::page`], [`crate::report::plots`]): decisions over time by channel,
+//! ([`crate::render::page`], [`crate::render::plots`]): decisions over time by channel,
 //! challenge rate by channel, top reason codes, trust scores, `POST /v1/score` latency
 //! percentiles, shadow agreement and outcomes, from the [`super::timeline`] ring. The page
 //! reloads itself every [`REFRESH_S`] seconds and loads nothing (no script, no asset; the
@@ -25,8 +25,8 @@ use super::timeline::{
     BUCKET_MS, BUCKETS, DECISIONS, Hour, LATENCY_BOUNDS_MS, OUTCOMES, TRUST_BINS, reason_index,
 };
 use crate::domain::{Channel, Decision, ReasonCode, Tenant};
-use crate::report::page::{self, Page, esc, figure, table};
-use crate::report::plots::{self, Line, Segment};
+use crate::render::page::{self, Page, esc, figure, table};
+use crate::render::plots::{self, Line, Segment};
 
 /// Seconds between the page's reloads.
 pub const REFRESH_S: u32 = 5;
