@@ -1,5 +1,5 @@
 //! The live view of `tessera serve` end to end: `GET /dashboard` (auth, exact counts by channel,
-//! tenants kept apart) on a real server, the same counts on `/metrics`, the page in headless
+//! tenants kept apart, latency included) on a real server, the same counts on `/metrics`, the page in headless
 //! Chromium, and the shipped Grafana dashboard against the metric names the server exposes.
 
 mod common;
@@ -181,6 +181,12 @@ fn a_tenant_admin_sees_only_its_own_tenant() {
     assert!(acme.contains(" · 1 decisions</p>"), "{acme}");
     assert!(acme.contains(&decisions_row("sms", &[&ours])));
     assert!(acme.contains(&decisions_row("web_widget", &[])));
+    // Latency: acme's one request, not the service's three.
+    assert!(
+        acme.contains("<tr><td class=\"num\">1</td><td class=\"num\">≤ "),
+        "{acme}"
+    );
+    assert!(acme.contains("Requests made with this tenant's keys"));
     assert!(!acme.contains("<section id=\"tenants\">"));
     assert!(!acme.contains("<td>default</td>"));
     assert!(
@@ -195,6 +201,7 @@ fn a_tenant_admin_sees_only_its_own_tenant() {
     )));
     assert!(all.contains("<tr><td>acme</td><td class=\"num\">1</td></tr>"));
     assert!(all.contains("<tr><td>default</td><td class=\"num\">2</td></tr>"));
+    assert!(all.contains("<tr><td class=\"num\">3</td><td class=\"num\">≤ "));
     let metrics = decisions_metric(&s.get("/metrics", None).body);
     let of = |tenant: &str| -> u64 {
         metrics

@@ -95,9 +95,21 @@ impl Metrics {
         &self.timeline
     }
 
+    /// The timeline's slot of `tenant` (its own, or the shared one of unlisted tenants).
+    pub fn tenant_slot(&self, tenant: &str) -> usize {
+        self.tenants.index(tenant)
+    }
+
     /// Counts one finished request on `route` (the router's path pattern); `POST /v1/score` also
-    /// on the timeline.
-    pub fn observe(&self, route: &'static str, status: u16, elapsed: Duration) {
+    /// on the timeline, for the tenant slot ([`Self::tenant_slot`]) of the key that made it
+    /// (`None` when it was refused before its key was known).
+    pub fn observe(
+        &self,
+        route: &'static str,
+        status: u16,
+        elapsed: Duration,
+        tenant: Option<usize>,
+    ) {
         let s = elapsed.as_secs_f64();
         let mut http = self.http.lock().unwrap_or_else(|p| p.into_inner());
         *http.requests.entry((route, status)).or_default() += 1;
@@ -109,7 +121,8 @@ impl Metrics {
         }
         drop(http);
         if route == "/v1/score" {
-            self.timeline.latency(crate::engine::now_ms(), elapsed);
+            self.timeline
+                .latency(crate::engine::now_ms(), tenant, elapsed);
         }
     }
 

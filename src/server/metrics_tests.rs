@@ -30,9 +30,10 @@ fn answer(decision: Decision, trust: u8, codes: &[ReasonCode]) -> ScoreResponse 
 #[test]
 fn exposition_counts_requests_buckets_and_decisions() {
     let m = Metrics::new(["acme"]);
-    m.observe("/v1/score", 200, Duration::from_micros(800));
-    m.observe("/v1/score", 200, Duration::from_millis(3));
-    m.observe("/v1/score", 401, Duration::from_micros(100));
+    let acme_slot = Some(m.tenant_slot("acme"));
+    m.observe("/v1/score", 200, Duration::from_micros(800), acme_slot);
+    m.observe("/v1/score", 200, Duration::from_millis(3), acme_slot);
+    m.observe("/v1/score", 401, Duration::from_micros(100), None);
     let nd = ReasonCode::NewDevice;
     m.decision(
         "default",
@@ -95,10 +96,12 @@ fn exposition_counts_requests_buckets_and_decisions() {
     let acme = m.timeline().hour(now, Some("acme"));
     assert_eq!(acme.totals.channel_total(Channel::Sms), 2);
     assert_eq!(acme.totals.outcomes, [1, 0, 0, 0, 0, 0]);
-    assert_eq!(m.timeline().hour(now, None).totals.decisions_total(), 3);
+    let all = m.timeline().hour(now, None);
+    assert_eq!(all.totals.decisions_total(), 3);
+    assert_eq!(acme.latency_count(), 2, "acme's /v1/score requests");
     assert_eq!(
-        acme.latency_count(),
+        all.latency_count(),
         3,
-        "every /v1/score request, any status"
+        "every /v1/score request, any status, the refused one too"
     );
 }
