@@ -178,7 +178,9 @@ fn events(
         Format::Rba => Some(offline::read(&paths[0], args.format, cfg)?),
         Format::Events => None,
     };
-    let config = rba.as_ref().map_or_else(|| cfg.clone(), |r| r.config.clone());
+    let config = rba
+        .as_ref()
+        .map_or_else(|| cfg.clone(), |r| r.config.clone());
     let engine = tessera::train::replay_engine(&config)?;
     let model = match &args.model {
         Some(m) => m.clone(),
