@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use common::browser;
 use common::http::{ADMIN_KEY, Server, key, ts};
+use common::prometheus::{LABELS, label_names, labels_of, metric_names, queries, sample_labels};
 use serde_json::{Value, json};
 
 const SCORE_KEY: &str = "dashboard-test-score-key";
@@ -320,90 +321,6 @@ fn the_served_dashboard_opens_in_a_browser_and_draws_every_plot() {
     );
 }
 
-/// The `tessera_…` metric names in a PromQL expression, histogram suffixes stripped.
-fn metric_names(expr: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = expr;
-    while let Some(at) = rest.find("tessera_") {
-        let tail = &rest[at..];
-        let end = tail
-            .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
-            .unwrap_or(tail.len());
-        let name = &tail[..end];
-        let base = ["_bucket", "_sum", "_count"]
-            .iter()
-            .find_map(|s| name.strip_suffix(s))
-            .unwrap_or(name);
-        out.push(base.to_string());
-        rest = &tail[end..];
-    }
-    out
-}
-
-/// Every `expr` and templating `query` string in `v`.
-fn queries(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::Object(o) => {
-            for (k, x) in o {
-                match (k.as_str(), x) {
-                    ("expr" | "query" | "definition", Value::String(s)) => out.push(s.clone()),
-                    _ => queries(x, out),
-                }
-            }
-        }
-        Value::Array(a) => a.iter().for_each(|x| queries(x, out)),
-        _ => {}
-    }
-}
-
-/// The labels of every family `/metrics` exposes (`le` aside), checked against a server's
-/// samples below: none names a tenant.
-const LABELS: &[(&str, &[&str])] = &[
-    ("tessera_http_requests_total", &["route", "status"]),
-    ("tessera_http_request_duration_seconds", &["route"]),
-    (
-        "tessera_decisions_total",
-        &["action", "channel", "decision"],
-    ),
-    ("tessera_reasons_total", &["code"]),
-    ("tessera_trust_score", &[]),
-    ("tessera_outcomes_total", &["outcome"]),
-    ("tessera_model_reloads_total", &["result"]),
-    ("tessera_shadow_decisions_total", &["decision"]),
-    ("tessera_shadow_agreement_total", &["result"]),
-    ("tessera_model_info", &["version"]),
-];
-
-/// The labels of family `name` in [`LABELS`].
-fn labels_of(name: &str) -> Option<BTreeSet<&'static str>> {
-    LABELS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, l)| l.iter().copied().collect())
-}
-
-/// The label names a PromQL expression uses: in `{…}` matchers and in `by (…)` groupings.
-fn label_names(expr: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut inside = |open: &str, close: char, split_at: &[char]| {
-        let mut rest = expr;
-        while let Some(at) = rest.find(open) {
-            let tail = &rest[at + open.len()..];
-            let end = tail.find(close).expect("closed");
-            for part in tail[..end].split(',') {
-                let name = part.split(split_at).next().unwrap_or("").trim();
-                if !name.is_empty() {
-                    out.push(name.to_string());
-                }
-            }
-            rest = &tail[end..];
-        }
-    };
-    inside("{", '}', &['=', '!', '~']);
-    inside("by (", ')', &[]);
-    out
-}
-
 #[test]
 fn the_grafana_dashboard_queries_only_metrics_the_server_exposes() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/grafana/tessera.json");
@@ -487,20 +404,8 @@ fn the_grafana_dashboard_queries_only_metrics_the_server_exposes() {
     }
     let mut seen = BTreeSet::new();
     for line in text.lines().filter(|l| !l.starts_with('#')) {
-        let (name, labels) = match line.split_once('{') {
-            Some((n, rest)) => (n, rest.split_once('}').expect("closed").0),
-            None => (line.split_once(' ').expect("a value").0, ""),
-        };
-        let family = ["_bucket", "_sum", "_count"]
-            .iter()
-            .find_map(|s| name.strip_suffix(s).filter(|b| labels_of(b).is_some()))
-            .unwrap_or(name);
+        let (family, got) = sample_labels(line);
         let want = labels_of(family).unwrap_or_else(|| panic!("{family} not in LABELS"));
-        let got: BTreeSet<&str> = labels
-            .split(',')
-            .filter_map(|l| l.split_once('=').map(|(k, _)| k))
-            .filter(|k| *k != "le")
-            .collect();
         assert_eq!(got, want, "{line}");
         seen.insert(family.to_string());
     }
