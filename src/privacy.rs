@@ -1,6 +1,10 @@
 //! Pseudonymisation: identifiers (user ids, device ids, IPs) become keyed 128-bit hashes before
-//! they reach the store, logs or the audit trail, so none of those can reveal who a customer is
-//! without the key.
+//! they reach the profile store, and user and device ids before they reach the logs, the label log
+//! or the audit trail, so none of those names a customer without the key. IP addresses are the
+//! exception outside the store: the service's logs carry them truncated ([`truncate_ip`]), and a
+//! score's audit record carries the client IP as `server.audit_ip` says (whole by default; its /24
+//! or /48 with `"truncated"`; none with `"omit"`), so with the default the audit log holds
+//! personal data.
 //!
 //! The key lives outside the store (a file or the config); whoever holds the store alone cannot
 //! re-identify anyone by hashing guesses.

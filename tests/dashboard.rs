@@ -1,6 +1,7 @@
 //! The live view of `tessera serve` end to end: `GET /dashboard` (auth, exact counts by channel,
-//! tenants kept apart) on a real server, the same counts on `/metrics`, the page in headless
-//! Chromium, and the shipped Grafana dashboard against the metric names the server exposes.
+//! tenants kept apart, latency included) on a real server, the same counts on `/metrics` (which
+//! names no tenant), the page in headless Chromium, and the shipped Grafana dashboard against the
+//! metric names and labels the server exposes.
 
 mod common;
 
@@ -8,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use common::browser;
 use common::http::{ADMIN_KEY, Server, key, ts};
+use common::prometheus::{LABELS, label_names, labels_of, metric_names, queries, sample_labels};
 use serde_json::{Value, json};
 
 const SCORE_KEY: &str = "dashboard-test-score-key";
@@ -64,8 +66,8 @@ fn decisions_row(channel: &str, answers: &[&Value]) -> String {
     format!("<tr><td>{channel}</td>{cells}</tr>")
 }
 
-/// `/metrics` decision counts: (tenant, channel, action, decision) → count.
-fn decisions_metric(text: &str) -> BTreeMap<(String, String, String, String), u64> {
+/// `/metrics` decision counts: (channel, action, decision) → count. Panics on any other label.
+fn decisions_metric(text: &str) -> BTreeMap<(String, String, String), u64> {
     let mut out = BTreeMap::new();
     for line in text.lines() {
         let Some(rest) = line.strip_prefix("tessera_decisions_total{") else {
@@ -76,13 +78,13 @@ fn decisions_metric(text: &str) -> BTreeMap<(String, String, String, String), u6
             let at = labels.find(&format!("{name}=\"")).expect(name) + name.len() + 2;
             labels[at..at + labels[at..].find('"').expect("quote")].to_string()
         };
+        assert_eq!(
+            labels.matches('=').count(),
+            3,
+            "exactly three labels: {line}"
+        );
         out.insert(
-            (
-                label("tenant"),
-                label("channel"),
-                label("action"),
-                label("decision"),
-            ),
+            (label("channel"), label("action"), label("decision")),
             n.parse().expect("count"),
         );
     }
@@ -153,7 +155,6 @@ fn scores_show_up_by_channel_on_the_page_and_in_metrics() {
     let metrics = decisions_metric(&s.get("/metrics", None).body);
     let count = |channel: &str, action: &str, decision: &str| {
         let k = (
-            "default".to_string(),
             channel.to_string(),
             action.to_string(),
             decision.to_string(),
@@ -181,6 +182,12 @@ fn a_tenant_admin_sees_only_its_own_tenant() {
     assert!(acme.contains(" · 1 decisions</p>"), "{acme}");
     assert!(acme.contains(&decisions_row("sms", &[&ours])));
     assert!(acme.contains(&decisions_row("web_widget", &[])));
+    // Latency: acme's one request, not the service's three.
+    assert!(
+        acme.contains("<tr><td class=\"num\">1</td><td class=\"num\">≤ "),
+        "{acme}"
+    );
+    assert!(acme.contains("Requests made with this tenant's keys"));
     assert!(!acme.contains("<section id=\"tenants\">"));
     assert!(!acme.contains("<td>default</td>"));
     assert!(
@@ -195,15 +202,45 @@ fn a_tenant_admin_sees_only_its_own_tenant() {
     )));
     assert!(all.contains("<tr><td>acme</td><td class=\"num\">1</td></tr>"));
     assert!(all.contains("<tr><td>default</td><td class=\"num\">2</td></tr>"));
+    assert!(all.contains("<tr><td class=\"num\">3</td><td class=\"num\">≤ "));
+    // `/metrics` counts both tenants together.
     let metrics = decisions_metric(&s.get("/metrics", None).body);
-    let of = |tenant: &str| -> u64 {
+    assert_eq!(metrics.values().sum::<u64>(), 3, "{metrics:?}");
+}
+
+#[test]
+fn metrics_name_no_tenant_and_no_tenant_volume() {
+    // `/metrics` answers anyone who reaches the port (Prometheus scrapes it without a key): it
+    // must not tell who the tenants are or how much each scores.
+    const NORTH_KEY: &str = "dashboard-test-northbank-score";
+    const SOUTH_KEY: &str = "dashboard-test-southcredit-score";
+    let s = common::http::start(|cfg, _| {
+        cfg.server.keys.extend([
+            key("north", "northbank", &["score"], NORTH_KEY),
+            key("south", "southcredit", &["score"], SOUTH_KEY),
+        ]);
+    });
+    score(&s, NORTH_KEY, "n0", "sms", None);
+    score(&s, SOUTH_KEY, "s0", "sms", None);
+    score(&s, SOUTH_KEY, "s1", "sms", None);
+    let r = s.get("/metrics", None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    for name in ["northbank", "southcredit", "tenant"] {
+        assert!(!r.body.contains(name), "{name} on /metrics:\n{}", r.body);
+    }
+    // The scores are counted, as the service's.
+    let metrics = decisions_metric(&r.body);
+    assert_eq!(metrics.values().sum::<u64>(), 3, "{metrics:?}");
+    assert!(
         metrics
-            .iter()
-            .filter(|(k, _)| k.0 == tenant)
-            .map(|(_, n)| n)
-            .sum()
-    };
-    assert_eq!((of("acme"), of("default")), (1, 2));
+            .keys()
+            .all(|(channel, action, _)| channel == "sms" && action == "login"),
+        "{metrics:?}"
+    );
+    assert!(
+        r.body
+            .contains("tessera_http_requests_total{route=\"/v1/score\",status=\"200\"} 3\n")
+    );
 }
 
 #[test]
@@ -284,42 +321,6 @@ fn the_served_dashboard_opens_in_a_browser_and_draws_every_plot() {
     );
 }
 
-/// The `tessera_…` metric names in a PromQL expression, histogram suffixes stripped.
-fn metric_names(expr: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = expr;
-    while let Some(at) = rest.find("tessera_") {
-        let tail = &rest[at..];
-        let end = tail
-            .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
-            .unwrap_or(tail.len());
-        let name = &tail[..end];
-        let base = ["_bucket", "_sum", "_count"]
-            .iter()
-            .find_map(|s| name.strip_suffix(s))
-            .unwrap_or(name);
-        out.push(base.to_string());
-        rest = &tail[end..];
-    }
-    out
-}
-
-/// Every `expr` and templating `query` string in `v`.
-fn queries(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::Object(o) => {
-            for (k, x) in o {
-                match (k.as_str(), x) {
-                    ("expr" | "query" | "definition", Value::String(s)) => out.push(s.clone()),
-                    _ => queries(x, out),
-                }
-            }
-        }
-        Value::Array(a) => a.iter().for_each(|x| queries(x, out)),
-        _ => {}
-    }
-}
-
 #[test]
 fn the_grafana_dashboard_queries_only_metrics_the_server_exposes() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/grafana/tessera.json");
@@ -351,9 +352,49 @@ fn the_grafana_dashboard_queries_only_metrics_the_server_exposes() {
     ] {
         assert!(used.contains(name), "{name} unused: {used:?}");
     }
-    // A fresh server that has answered once: every family is described even before it counts.
-    let s = start();
+    // No tenant variable and no filter on a label `/metrics` does not have.
+    let raw = std::fs::read_to_string(&path).expect("read");
+    assert!(!raw.contains("tenant=") && !raw.contains("$tenant"));
+    assert_eq!(dash["templating"]["list"], json!([]));
+    for e in &exprs {
+        let allowed: BTreeSet<&str> = metric_names(e)
+            .iter()
+            .flat_map(|m| labels_of(m).unwrap_or_else(|| panic!("{m} not in LABELS")))
+            .chain(["le"])
+            .collect();
+        for l in label_names(e) {
+            assert!(
+                allowed.contains(l.as_str()),
+                "{e}: no label {l} on its metrics"
+            );
+        }
+    }
+    // A server that has scored (with a shadow model), applied an outcome and refused a reload:
+    // every family is described, and every sample carries exactly the labels of LABELS.
+    let s = common::http::start(|cfg, _| {
+        cfg.model.shadow = "rules".into();
+        cfg.server.keys.extend([
+            key("scorer", "default", &["score"], SCORE_KEY),
+            key(
+                "acme-scorer",
+                "acme",
+                &["score", "outcomes"],
+                ACME_SCORE_KEY,
+            ),
+        ]);
+    });
     score(&s, SCORE_KEY, "g0", "web_widget", None);
+    let first = score(&s, ACME_SCORE_KEY, "g1", "sms", None);
+    let outcome = json!({"kind": "outcome", "request_id": "g1", "user_id": "alice",
+                         "timestamp": ts(0), "outcome": "otp_passed",
+                         "receipt": first["receipt"]});
+    assert_eq!(s.post("/v1/outcomes", ACME_SCORE_KEY, &outcome).status, 200);
+    let r = s.post(
+        "/v1/admin/reload",
+        ADMIN_KEY,
+        &json!({"path": "absent.json"}),
+    );
+    assert_ne!(r.status, 200, "{}", r.body);
     let text = s.get("/metrics", None).body;
     for name in &used {
         assert!(
@@ -361,6 +402,15 @@ fn the_grafana_dashboard_queries_only_metrics_the_server_exposes() {
             "{name} is not exposed by /metrics"
         );
     }
+    let mut seen = BTreeSet::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let (family, got) = sample_labels(line);
+        let want = labels_of(family).unwrap_or_else(|| panic!("{family} not in LABELS"));
+        assert_eq!(got, want, "{line}");
+        seen.insert(family.to_string());
+    }
+    let listed: BTreeSet<String> = LABELS.iter().map(|(n, _)| n.to_string()).collect();
+    assert_eq!(seen, listed, "every family has samples");
     assert_eq!(
         metric_names(
             "histogram_quantile(0.95, sum by (le) (rate(tessera_trust_score_bucket[5m])))"

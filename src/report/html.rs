@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 
 use super::aggregate::{KeyRisk, Summary, utc};
 use super::events::Period;
-use super::page::{self, Page, esc, figure};
-use super::plots::{self, Line, Segment};
 use super::table::Table;
+use crate::render::page::{self, Page, esc, figure};
+use crate::render::plots::{self, Line, Segment};
 
 /// Rows of a table shown on the page (the CSV has them all).
 const PAGE_ROWS: usize = 25;

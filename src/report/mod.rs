@@ -1,5 +1,5 @@
-//! Batch fraud reports (`tessera report`) for analysts, supervisors and auditors, and the plots
-//! and page shell the live dashboard shares.
+//! Batch fraud reports (`tessera report`) for analysts, supervisors and auditors. The page shell
+//! and the plots come from [`crate::render`], shared with the model card and the live dashboard.
 //!
 //! Every input becomes one table of scored events first ([`events::Period`]): an event log
 //! re-scored through the replay training uses ([`rescore`]), or the service's audit log joined
@@ -12,8 +12,6 @@ pub mod aggregate;
 pub mod audit_log;
 pub mod events;
 pub mod html;
-pub mod page;
-pub mod plots;
 pub mod rescore;
 pub mod table;
 

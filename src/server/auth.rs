@@ -8,6 +8,7 @@
 //! ([`FailureLimiter`]): once an address has spent its allowance, its requests are refused (429)
 //! before their key is even looked at, so guessing is slowed whatever the guess.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -25,11 +26,26 @@ pub struct PeerIp(pub IpAddr);
 
 tokio::task_local! {
     static PEER: Option<PeerIp>;
+    static TENANT: Cell<Option<usize>>;
 }
 
-/// Runs `fut` (one request's handling) with `peer` as its [`current_peer`].
-pub async fn with_peer<F: std::future::Future>(peer: Option<PeerIp>, fut: F) -> F::Output {
-    PEER.scope(peer, fut).await
+/// Runs `fut` (one request's handling) with `peer` as its [`current_peer`]. Returns its output
+/// and the tenant slot [`note_tenant`] recorded while it ran (`None` when no key was recognised).
+pub async fn with_request<F: std::future::Future>(
+    peer: Option<PeerIp>,
+    fut: F,
+) -> (F::Output, Option<usize>) {
+    let run = async {
+        let out = fut.await;
+        (out, TENANT.with(Cell::get))
+    };
+    PEER.scope(peer, TENANT.scope(Cell::new(None), run)).await
+}
+
+/// Records that the request being handled on this task was made by a key of tenant slot `slot`
+/// (the dashboard times the request for that tenant). Outside [`with_request`], does nothing.
+pub fn note_tenant(slot: usize) {
+    let _ = TENANT.try_with(|t| t.set(Some(slot)));
 }
 
 /// The client address of the request being handled on this task, if known.

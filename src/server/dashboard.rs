@@ -1,16 +1,17 @@
 //! `GET /dashboard` (admin): the last hour of the service as one self-contained HTML page
-//! ([`crate::report::page`], [`crate::report::plots`]): decisions over time by channel,
+//! ([`crate::render::page`], [`crate::render::plots`]): decisions over time by channel,
 //! challenge rate by channel, top reason codes, trust scores, `POST /v1/score` latency
 //! percentiles, shadow agreement and outcomes, from the [`super::timeline`] ring. The page
 //! reloads itself every [`REFRESH_S`] seconds and loads nothing (no script, no asset; the
 //! Content-Security-Policy forbids both).
 //!
 //! An admin key of the default tenant sees every tenant; an admin key of another tenant sees its
-//! own tenant's counts only (latency, measured for the whole service, excepted). A browser cannot
+//! own tenant's counts only, latency included (the requests its keys made). A browser cannot
 //! add a Bearer header, on the first load or on a refresh: the page is meant to be opened through
 //! a reverse proxy that authenticates the operator and injects `Authorization` (oauth2-proxy,
 //! nginx `proxy_set_header`). [`render`] is a pure function of the counts and the time.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -25,8 +26,8 @@ use super::timeline::{
     BUCKET_MS, BUCKETS, DECISIONS, Hour, LATENCY_BOUNDS_MS, OUTCOMES, TRUST_BINS, reason_index,
 };
 use crate::domain::{Channel, Decision, ReasonCode, Tenant};
-use crate::report::page::{self, Page, esc, figure, table};
-use crate::report::plots::{self, Line, Segment};
+use crate::render::page::{self, Page, esc, figure, table};
+use crate::render::plots::{self, Line, Segment};
 
 /// Seconds between the page's reloads.
 pub const REFRESH_S: u32 = 5;
@@ -130,7 +131,11 @@ pub fn render(hour: &Hour, now_ms: i64, view: &View) -> String {
     challenge(&mut p, hour);
     reasons(&mut p, hour);
     trust(&mut p, hour);
-    p.section("latency", "Latency of POST /v1/score", &latency_table(hour));
+    p.section(
+        "latency",
+        "Latency of POST /v1/score",
+        &latency_table(hour, view),
+    );
     shadow(&mut p, hour);
     outcomes(&mut p, hour);
     if view.tenant.is_none() {
@@ -340,7 +345,7 @@ fn trust(p: &mut Page, hour: &Hour) {
     p.section("trust", "Trust scores", &body);
 }
 
-fn latency_table(hour: &Hour) -> String {
+fn latency_table(hour: &Hour, view: &View) -> String {
     let row = vec![
         hour.latency_count().to_string(),
         latency(hour.latency_quantile_ms(0.5)),
@@ -348,9 +353,14 @@ fn latency_table(hour: &Hour) -> String {
         latency(hour.latency_quantile_ms(0.99)),
     ];
     let mut body = table(&["requests", "p50", "p95", "p99"], &[row], &[0, 1, 2, 3]);
-    body.push_str(
-        "<p>Whole service, every status, from arrival to answer; each percentile is the upper \
-         bound of the fixed bucket that holds it.</p>",
+    let whose = match view.tenant {
+        Some(_) => "Requests made with this tenant's keys",
+        None => "Every tenant's requests and those refused before their key was known",
+    };
+    let _ = write!(
+        body,
+        "<p>{whose}; every status, from arrival to answer; each percentile is the upper bound of \
+         the fixed bucket that holds it.</p>",
     );
     body
 }

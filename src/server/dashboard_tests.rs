@@ -40,8 +40,14 @@ fn filled() -> Timeline {
     tl.shadow(T0, acme, false);
     tl.shadow(T0, acme, true);
     tl.outcome(T0, acme, OutcomeKind::OtpPassed);
-    for ms in [1, 1, 1, 4] {
-        tl.latency(T0, Duration::from_millis(ms));
+    // Latency: acme 1 and 4 ms, default 1 ms, and 1 ms refused before its key was known.
+    for (t, ms) in [
+        (Some(acme), 1),
+        (Some(acme), 4),
+        (Some(default), 1),
+        (None, 1),
+    ] {
+        tl.latency(T0, t, Duration::from_millis(ms));
     }
     tl
 }
@@ -75,7 +81,7 @@ fn the_operator_sees_every_tenant_with_exact_rows() {
     assert!(html.contains(
         "<tr><td>new_device</td><td class=\"num\">5</td><td class=\"num\">100.0 %</td></tr>"
     ));
-    // Latency: 3 of 4 at ≤ 1 ms, the slowest ≤ 5 ms.
+    // Latency: every request, 3 of 4 at ≤ 1 ms, the slowest ≤ 5 ms.
     assert!(html.contains(&format!(
         "<tr>{}{}{}{}</tr>",
         num("4"),
@@ -89,6 +95,9 @@ fn the_operator_sees_every_tenant_with_exact_rows() {
         num("1"),
         num("66.7 %")
     )));
+    assert!(
+        html.contains("<p>Every tenant's requests and those refused before their key was known;")
+    );
     assert!(html.contains(&row("otp_passed", &["1"])));
     assert!(html.contains(&row("acme", &["4"])));
     assert!(html.contains(&row("default", &["1"])));
@@ -139,6 +148,16 @@ fn a_tenant_sees_its_own_counts_and_no_tenant_list() {
         "tenant <b>acme</b> · 08:30–09:30 UTC (server time, 10 s intervals) · 4 decisions</p>"
     ));
     assert!(html.contains("<tr><td>in_app</td><td class=\"num\">0</td>"));
+    // Latency: acme's two requests only (1 and 4 ms), not the service's four.
+    let num = |n: &str| format!("<td class=\"num\">{n}</td>");
+    assert!(html.contains(&format!(
+        "<tr>{}{}{}{}</tr>",
+        num("2"),
+        num("≤ 1 ms"),
+        num("≤ 5 ms"),
+        num("≤ 5 ms")
+    )));
+    assert!(html.contains("<p>Requests made with this tenant's keys; every status"));
     assert!(!html.contains("<section id=\"tenants\">"));
     assert!(!html.contains("<td>default</td>"));
 }

@@ -31,7 +31,8 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, ApiError> {
 }
 
 /// Checks the client address's failed-authentication allowance, the bearer key (scheme in any
-/// case; over [`auth::MAX_KEY_BYTES`] refused unhashed), the scope and the key's rate limit.
+/// case; over [`auth::MAX_KEY_BYTES`] refused unhashed), the scope and the key's rate limit. Once
+/// the key is known, notes its tenant for the request ([`auth::note_tenant`]).
 pub(super) fn authorize(
     st: &AppState,
     headers: &HeaderMap,
@@ -52,6 +53,7 @@ pub(super) fn authorize(
         st.auth_failures.failed(peer, now);
         return Err(ApiError::Unauthenticated);
     };
+    auth::note_tenant(st.metrics.tenant_slot(&caller.tenant));
     if let Some(scope) = scope
         && !caller.has(scope)
     {

@@ -1,9 +1,13 @@
 //! Prometheus metrics, hand-written text exposition: requests by route and status, a latency
-//! histogram per route, decisions by tenant, channel, action and decision, reason codes, a
-//! trust-score histogram, outcomes, shadow agreement and the active model version; and the same
-//! events on the last hour's [`Timeline`] for the live dashboard. Counters are kept under one
-//! short-held mutex per family; nothing here allocates per request once warmed up. Label values
-//! are bounded: enums, route patterns and the tenants fixed at start-up ([`TenantIndex`]).
+//! histogram per route, decisions by channel, action and decision, reason codes, a trust-score
+//! histogram, outcomes, shadow agreement and the active model version; and the same events on
+//! the last hour's [`Timeline`] for the live dashboard, there apart by tenant. Counters are kept
+//! under one short-held mutex per family; nothing here allocates per request once warmed up.
+//! Label values are bounded: enums and route patterns.
+//!
+//! `/metrics` is unauthenticated (Prometheus scrapes it), so the exposition names no tenant and
+//! counts no tenant apart: every family is the whole service's. Per-tenant counts stay on the
+//! [`Timeline`], read only by the admin-only dashboard.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -36,13 +40,13 @@ struct Http {
 /// Actions, in [`Action::ALL`] order.
 const ACTIONS: usize = Action::ALL.len();
 
-/// Decisions of one tenant by channel, action and decision.
+/// Decisions by channel, action and decision.
 type Decisions = [[[u64; DECISIONS.len()]; ACTIONS]; CHANNELS];
 
 /// What scoring returned, since start.
 struct Scores {
-    /// By tenant slot.
-    decisions: Vec<Decisions>,
+    /// Every tenant's together.
+    decisions: Decisions,
     /// By [`timeline::reason_index`].
     reasons: [u64; REASONS],
     /// Trust scores by upper bound 10, 20, …, 100 (inclusive), and their sum.
@@ -70,13 +74,14 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Metrics counting `tenants` (and `default`) apart; any other tenant shares one slot.
+    /// Metrics whose timeline counts `tenants` (and `default`) apart; any other tenant shares one
+    /// slot there. The exposition counts every tenant together.
     pub fn new<'a>(tenants: impl IntoIterator<Item = &'a str>) -> Metrics {
         let tenants = TenantIndex::new(tenants);
         Metrics {
             http: Mutex::default(),
             scores: Mutex::new(Scores {
-                decisions: vec![[[[0; DECISIONS.len()]; ACTIONS]; CHANNELS]; tenants.slots()],
+                decisions: [[[0; DECISIONS.len()]; ACTIONS]; CHANNELS],
                 reasons: [0; REASONS],
                 trust: [0; TRUST_BINS],
                 trust_sum: 0,
@@ -95,9 +100,21 @@ impl Metrics {
         &self.timeline
     }
 
+    /// The timeline's slot of `tenant` (its own, or the shared one of unlisted tenants).
+    pub fn tenant_slot(&self, tenant: &str) -> usize {
+        self.tenants.index(tenant)
+    }
+
     /// Counts one finished request on `route` (the router's path pattern); `POST /v1/score` also
-    /// on the timeline.
-    pub fn observe(&self, route: &'static str, status: u16, elapsed: Duration) {
+    /// on the timeline, for the tenant slot ([`Self::tenant_slot`]) of the key that made it
+    /// (`None` when it was refused before its key was known).
+    pub fn observe(
+        &self,
+        route: &'static str,
+        status: u16,
+        elapsed: Duration,
+        tenant: Option<usize>,
+    ) {
         let s = elapsed.as_secs_f64();
         let mut http = self.http.lock().unwrap_or_else(|p| p.into_inner());
         *http.requests.entry((route, status)).or_default() += 1;
@@ -109,7 +126,8 @@ impl Metrics {
         }
         drop(http);
         if route == "/v1/score" {
-            self.timeline.latency(crate::engine::now_ms(), elapsed);
+            self.timeline
+                .latency(crate::engine::now_ms(), tenant, elapsed);
         }
     }
 
@@ -122,9 +140,7 @@ impl Metrics {
         let trust = resp.trust_score.value();
         {
             let mut s = self.scores.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(by) = s.decisions.get_mut(t) {
-                by[channel.index()][a][d] += 1;
-            }
+            s.decisions[channel.index()][a][d] += 1;
             for r in &resp.reasons {
                 s.reasons[timeline::reason_index(r.code)] += 1;
             }
@@ -269,21 +285,20 @@ impl Metrics {
     /// The decision, reason and trust-score families.
     fn render_scores(&self, out: &mut String) {
         let s = self.scores.lock().unwrap_or_else(|p| p.into_inner());
-        out.push_str("# HELP tessera_decisions_total Scoring decisions by tenant, channel, action and decision.\n");
+        out.push_str(
+            "# HELP tessera_decisions_total Scoring decisions by channel, action and decision.\n",
+        );
         out.push_str("# TYPE tessera_decisions_total counter\n");
-        for (t, by) in s.decisions.iter().enumerate() {
-            let tenant = self.tenants.name(t);
-            for (channel, by) in Channel::ALL.iter().zip(by) {
-                for (action, by) in Action::ALL.iter().zip(by) {
-                    for (decision, n) in DECISIONS.iter().zip(by).filter(|(_, n)| **n > 0) {
-                        let _ = writeln!(
-                            out,
-                            "tessera_decisions_total{{tenant=\"{tenant}\",channel=\"{}\",action=\"{}\",decision=\"{}\"}} {n}",
-                            channel.as_str(),
-                            action.as_str(),
-                            decision.as_str()
-                        );
-                    }
+        for (channel, by) in Channel::ALL.iter().zip(&s.decisions) {
+            for (action, by) in Action::ALL.iter().zip(by) {
+                for (decision, n) in DECISIONS.iter().zip(by).filter(|(_, n)| **n > 0) {
+                    let _ = writeln!(
+                        out,
+                        "tessera_decisions_total{{channel=\"{}\",action=\"{}\",decision=\"{}\"}} {n}",
+                        channel.as_str(),
+                        action.as_str(),
+                        decision.as_str()
+                    );
                 }
             }
         }

@@ -30,9 +30,10 @@ fn answer(decision: Decision, trust: u8, codes: &[ReasonCode]) -> ScoreResponse 
 #[test]
 fn exposition_counts_requests_buckets_and_decisions() {
     let m = Metrics::new(["acme"]);
-    m.observe("/v1/score", 200, Duration::from_micros(800));
-    m.observe("/v1/score", 200, Duration::from_millis(3));
-    m.observe("/v1/score", 401, Duration::from_micros(100));
+    let acme_slot = Some(m.tenant_slot("acme"));
+    m.observe("/v1/score", 200, Duration::from_micros(800), acme_slot);
+    m.observe("/v1/score", 200, Duration::from_millis(3), acme_slot);
+    m.observe("/v1/score", 401, Duration::from_micros(100), None);
     let nd = ReasonCode::NewDevice;
     m.decision(
         "default",
@@ -69,8 +70,8 @@ fn exposition_counts_requests_buckets_and_decisions() {
     assert_eq!(
         decisions,
         [
-            "tessera_decisions_total{tenant=\"acme\",channel=\"sms\",action=\"payment\",decision=\"step_up_otp\"} 2",
-            "tessera_decisions_total{tenant=\"default\",channel=\"web_widget\",action=\"login\",decision=\"allow\"} 1",
+            "tessera_decisions_total{channel=\"web_widget\",action=\"login\",decision=\"allow\"} 1",
+            "tessera_decisions_total{channel=\"sms\",action=\"payment\",decision=\"step_up_otp\"} 2",
         ]
     );
     assert!(text.contains("tessera_reasons_total{code=\"new_device\"} 2\n"));
@@ -95,10 +96,52 @@ fn exposition_counts_requests_buckets_and_decisions() {
     let acme = m.timeline().hour(now, Some("acme"));
     assert_eq!(acme.totals.channel_total(Channel::Sms), 2);
     assert_eq!(acme.totals.outcomes, [1, 0, 0, 0, 0, 0]);
-    assert_eq!(m.timeline().hour(now, None).totals.decisions_total(), 3);
+    let all = m.timeline().hour(now, None);
+    assert_eq!(all.totals.decisions_total(), 3);
+    assert_eq!(acme.latency_count(), 2, "acme's /v1/score requests");
     assert_eq!(
-        acme.latency_count(),
+        all.latency_count(),
         3,
-        "every /v1/score request, any status"
+        "every /v1/score request, any status, the refused one too"
     );
+}
+
+#[test]
+fn the_exposition_names_no_tenant() {
+    // `/metrics` is unauthenticated: whoever reaches the port must not learn which tenants the
+    // service has or how much each of them scores.
+    let m = Metrics::new(["acme-bank", "globex-credit"]);
+    for (tenant, channel) in [
+        ("acme-bank", Channel::Sms),
+        ("globex-credit", Channel::Sms),
+        ("globex-credit", Channel::WebWidget),
+    ] {
+        let slot = Some(m.tenant_slot(tenant));
+        m.observe("/v1/score", 200, Duration::from_millis(2), slot);
+        m.decision(
+            tenant,
+            channel,
+            Action::Login,
+            &answer(Decision::Allow, 90, &[]),
+        );
+        m.shadow(tenant, "allow", true);
+        m.outcome(tenant, OutcomeKind::OtpPassed);
+    }
+    let text = m.render("lr-1");
+    for name in ["acme-bank", "globex-credit", "default", "_other", "tenant"] {
+        assert!(!text.contains(name), "{name} in:\n{text}");
+    }
+    // The service's counts are all there, summed over tenants.
+    assert!(text.contains(
+        "tessera_decisions_total{channel=\"sms\",action=\"login\",decision=\"allow\"} 2\n"
+    ));
+    assert!(text.contains(
+        "tessera_decisions_total{channel=\"web_widget\",action=\"login\",decision=\"allow\"} 1\n"
+    ));
+    assert!(text.contains("tessera_outcomes_total{outcome=\"otp_passed\"} 3\n"));
+    // The dashboard's timeline still keeps them apart.
+    let now = crate::engine::now_ms();
+    let globex = m.timeline().hour(now, Some("globex-credit"));
+    assert_eq!(globex.totals.decisions_total(), 2);
+    assert_eq!(globex.latency_count(), 2);
 }

@@ -1,5 +1,6 @@
 //! [`app`]: the `Router` of every route in [`ROUTES`], with the layer that times each request
-//! out, counts it in the metrics by route pattern and status, and opens its tracing span.
+//! out, counts it in the metrics by route pattern and status (and, on the dashboard's timeline,
+//! by the tenant of the key that made it), and opens its tracing span.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -69,12 +70,10 @@ async fn observe(State(st): State<Arc<AppState>>, req: Request, next: Next) -> R
     );
     let start = Instant::now();
     let peer = req.extensions().get::<super::auth::PeerIp>().copied();
-    let run = super::auth::with_peer(peer, next.run(req)).instrument(span);
-    let resp = match tokio::time::timeout(st.settings.timeout, run).await {
-        Ok(resp) => resp,
-        Err(_) => ApiError::Timeout.into_response(),
-    };
+    let run = tokio::time::timeout(st.settings.timeout, next.run(req));
+    let (resp, tenant) = super::auth::with_request(peer, run).instrument(span).await;
+    let resp = resp.unwrap_or_else(|_| ApiError::Timeout.into_response());
     st.metrics
-        .observe(route, resp.status().as_u16(), start.elapsed());
+        .observe(route, resp.status().as_u16(), start.elapsed(), tenant);
     resp
 }

@@ -1,8 +1,9 @@
 //! The last hour of the service, for the live dashboard (`GET /dashboard`): a ring of
 //! [`BUCKETS`] per-interval tallies of [`BUCKET_MS`] each, on server time. Each bucket counts,
 //! per tenant, decisions by channel and decision, reason codes, trust scores (by tens), shadow
-//! agreement and outcomes by kind, and, for the whole service, the latency of `POST /v1/score`
-//! on fixed bounds ([`LATENCY_BOUNDS_MS`]) so percentiles over the hour can be read back.
+//! agreement, outcomes by kind and the latency of `POST /v1/score` on fixed bounds
+//! ([`LATENCY_BOUNDS_MS`]) so percentiles over the hour can be read back; requests refused
+//! before their key was known are timed apart, for the operator's view only.
 //!
 //! Every method takes the time as an argument (the caller passes the server clock; tests pass
 //! their own), so buckets roll off exactly: a count made at `t` is in [`Timeline::hour`] until
@@ -188,9 +189,13 @@ struct Bucket {
     slot: i64,
     /// By tenant slot.
     tenants: Vec<Counts<u32>>,
-    /// `POST /v1/score` latencies by [`LATENCY_BOUNDS_MS`], the last for slower ones.
-    latency: [u32; LATENCY_BOUNDS_MS.len() + 1],
+    /// `POST /v1/score` latencies by tenant slot, and one last row for requests of no known
+    /// tenant; each by [`LATENCY_BOUNDS_MS`], the last for slower ones.
+    latency: Vec<Latency>,
 }
+
+/// Request counts by [`LATENCY_BOUNDS_MS`], the last for slower ones.
+type Latency = [u32; LATENCY_BOUNDS_MS.len() + 1];
 
 /// The last hour, as [`Timeline::hour`] reads it for the tenants asked for.
 #[derive(Debug, Clone)]
@@ -205,7 +210,8 @@ pub struct Hour {
     /// Decisions over the hour per tenant shown, by name, in name order (the shared slot of
     /// unlisted tenants last, only when it counted something).
     pub by_tenant: Vec<(String, u64)>,
-    /// `POST /v1/score` latencies over the hour (whole service, every status), by
+    /// `POST /v1/score` latencies over the hour of the tenants shown (every status; the
+    /// operator's view adds the requests refused before their key was known), by
     /// [`LATENCY_BOUNDS_MS`] and one last bucket for slower ones.
     pub latency: [u64; LATENCY_BOUNDS_MS.len() + 1],
 }
@@ -249,7 +255,7 @@ impl Timeline {
             .map(|_| Bucket {
                 slot: i64::MIN,
                 tenants: vec![Counts::zero(); tenants.slots()],
-                latency: [0; LATENCY_BOUNDS_MS.len() + 1],
+                latency: vec![[0; LATENCY_BOUNDS_MS.len() + 1]; tenants.slots() + 1],
             })
             .collect();
         Timeline {
@@ -272,7 +278,7 @@ impl Timeline {
         if b.slot != slot {
             b.slot = slot;
             b.tenants.fill(Counts::zero());
-            b.latency = [0; LATENCY_BOUNDS_MS.len() + 1];
+            b.latency.fill([0; LATENCY_BOUNDS_MS.len() + 1]);
         }
         f(b)
     }
@@ -317,19 +323,25 @@ impl Timeline {
         });
     }
 
-    /// Counts one `POST /v1/score` that took `elapsed`.
-    pub fn latency(&self, now_ms: i64, elapsed: Duration) {
+    /// Counts one `POST /v1/score` of tenant slot `tenant` (`None`: refused before its key was
+    /// known) that took `elapsed`.
+    pub fn latency(&self, now_ms: i64, tenant: Option<usize>, elapsed: Duration) {
         let ms = elapsed.as_secs_f64() * 1000.0;
         let i = LATENCY_BOUNDS_MS
             .iter()
             .position(|b| ms <= *b)
             .unwrap_or(LATENCY_BOUNDS_MS.len());
-        self.at(now_ms, |b| b.latency[i] += 1);
+        let row = tenant.unwrap_or(self.tenants.slots());
+        self.at(now_ms, |b| {
+            if let Some(r) = b.latency.get_mut(row) {
+                r[i] += 1;
+            }
+        });
     }
 
     /// The hour up to `now_ms` (the bucket holding it and the [`BUCKETS`] − 1 before it) for
-    /// the tenant named `tenant`, or every tenant when `None`. A tenant not counted apart sees
-    /// no counts (latency, service-wide, excepted).
+    /// the tenant named `tenant`, or every tenant (and the requests of no known tenant) when
+    /// `None`. A tenant not counted apart sees no counts.
     pub fn hour(&self, now_ms: i64, tenant: Option<&str>) -> Hour {
         let last = now_ms.div_euclid(BUCKET_MS);
         let first = last - (BUCKETS as i64 - 1);
@@ -345,14 +357,19 @@ impl Timeline {
             latency: [0; LATENCY_BOUNDS_MS.len() + 1],
         };
         let mut by_tenant = vec![0u64; self.tenants.slots()];
+        // The latency row of requests refused before their key was known.
+        let unknown = self.tenants.slots();
         let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
         for (k, slot) in (first..=last).enumerate() {
             let b = &ring[slot.rem_euclid(BUCKETS as i64) as usize];
             if b.slot != slot {
                 continue;
             }
-            for (to, from) in hour.latency.iter_mut().zip(b.latency) {
-                *to += u64::from(from);
+            let timed = shown.iter().chain(tenant.is_none().then_some(&unknown));
+            for r in timed.filter_map(|&t| b.latency.get(t)) {
+                for (to, from) in hour.latency.iter_mut().zip(r) {
+                    *to += u64::from(*from);
+                }
             }
             for &t in &shown {
                 let Some(c) = b.tenants.get(t) else { continue };

@@ -1,5 +1,6 @@
 //! Known answers of the hour ring, on an injected clock: counts stay for an hour and then roll
-//! off, tenants are counted apart, percentiles read the fixed latency buckets.
+//! off, tenants (their latency too) are counted apart, percentiles read the fixed latency
+//! buckets.
 
 use super::*;
 
@@ -100,7 +101,11 @@ fn a_tenant_sees_only_its_own_counts() {
     decide(&tl, T0, "globex", Channel::Sms, Decision::Allow);
     tl.shadow(T0, tl.tenants().index("globex"), false);
     tl.outcome(T0, tl.tenants().index("acme"), OutcomeKind::ConfirmedFraud);
-    tl.latency(T0, Duration::from_millis(4));
+    let ms = Duration::from_millis;
+    tl.latency(T0, Some(tl.tenants().index("acme")), ms(4));
+    tl.latency(T0, Some(tl.tenants().index("globex")), ms(4));
+    tl.latency(T0, Some(tl.tenants().index("globex")), ms(40));
+    tl.latency(T0, None, ms(400));
     let acme = tl.hour(T0, Some("acme"));
     assert_eq!(acme.totals.decisions_total(), 1);
     assert_eq!(acme.totals.shadow, [0, 0]);
@@ -117,10 +122,15 @@ fn a_tenant_sees_only_its_own_counts() {
         2
     );
     assert_eq!(globex.totals.trust[8], 2);
-    // Latency is the service's, whoever asks.
-    assert_eq!(globex.latency_count(), 1);
+    // Latency too: each tenant's own requests; the operator's view adds the unattributed one.
+    assert_eq!(acme.latency_count(), 1);
+    assert_eq!(acme.latency_quantile_ms(1.0), Some(5.0));
+    assert_eq!(globex.latency_count(), 2);
+    assert_eq!(globex.latency_quantile_ms(1.0), Some(50.0));
     let all = tl.hour(T0, None);
     assert_eq!(all.totals.decisions_total(), 3);
+    assert_eq!(all.latency_count(), 4);
+    assert_eq!(all.latency_quantile_ms(1.0), Some(500.0));
     assert_eq!(
         all.by_tenant,
         [
@@ -131,6 +141,7 @@ fn a_tenant_sees_only_its_own_counts() {
     );
     // A tenant not counted apart sees nothing of the others.
     assert_eq!(tl.hour(T0, Some("initech")).totals.decisions_total(), 0);
+    assert_eq!(tl.hour(T0, Some("initech")).latency_count(), 0);
     // An unlisted tenant's counts land in the shared slot, shown to the operator only.
     decide(&tl, T0, "initech", Channel::Sms, Decision::Allow);
     assert_eq!(
@@ -146,7 +157,7 @@ fn percentiles_are_the_bounds_of_the_buckets_holding_their_rank() {
     // 90 requests of 0.8 ms (≤ 1 ms), 8 of 4 ms (≤ 5 ms), 2 of 9 s (beyond the last bound).
     for (n, us) in [(90, 800), (8, 4_000), (2, 9_000_000)] {
         for _ in 0..n {
-            tl.latency(T0, Duration::from_micros(us));
+            tl.latency(T0, None, Duration::from_micros(us));
         }
     }
     let h = tl.hour(T0, None);

@@ -15,8 +15,8 @@ use super::metrics::Evaluation;
 use super::output::{Curve, Curves, MetricsFile};
 use super::plots::{self, CurvePlot, Series};
 use crate::model::Artifact;
-use crate::report::page::CSS;
-pub use crate::report::page::esc;
+use crate::render::page::CSS;
+pub use crate::render::page::esc;
 
 /// Bars in the importance plot (the full list is in a table below it).
 const TOP_FEATURES: usize = 20;

@@ -3,7 +3,7 @@
 //! against observed attack share, with each bin's count) and feature-importance bars. Pure
 //! functions of their inputs: the same figures give the same bytes. Writes no file and reads
 //! none; a plot that cannot be drawn is an error for the card to show, never a panic. The size,
-//! the colours, [`PlotError`] and the bar drawing are [`crate::report::plots`]'s, shared with
+//! the colours, [`PlotError`] and the bar drawing are [`crate::render::plots`]'s, shared with
 //! the fraud report and the live dashboard.
 
 use plotters::coord::Shift;
@@ -13,8 +13,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::metrics::ReliabilityBin;
 use super::output::Importance;
 
-use crate::report::plots::{BASELINE_COLOURS, FINE_GRID, MODEL_COLOUR, REFERENCE, fail};
-pub use crate::report::plots::{PlotError, SIZE_PX};
+use crate::render::plots::{BASELINE_COLOURS, FINE_GRID, MODEL_COLOUR, REFERENCE, fail};
+pub use crate::render::plots::{PlotError, SIZE_PX};
 
 /// One curve of a line plot.
 #[derive(Debug, Clone, Copy)]
@@ -202,7 +202,7 @@ pub fn importance_svg(title: &str, items: &[Importance], top: usize) -> Result<S
         .take(top.max(1))
         .map(|i| (i.feature.clone(), i.mean_abs_term))
         .collect();
-    crate::report::plots::horizontal_bars(
+    crate::render::plots::horizontal_bars(
         "importance",
         title,
         "mean |log-odds term| on test events",

@@ -4,6 +4,7 @@
 pub mod browser;
 pub mod http;
 pub mod process;
+pub mod prometheus;
 
 use std::path::PathBuf;
 
