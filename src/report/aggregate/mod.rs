@@ -6,7 +6,7 @@ pub mod health;
 pub mod kpi;
 pub mod patterns;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::events::{Compliance, Period};
 use super::table::{Table, Values};
@@ -90,38 +90,85 @@ pub fn summarize(p: &Period, bounds: (Option<i64>, Option<i64>), t: &Thresholds)
     };
     let fates = kpi::fates(&p.outcomes);
     let rows = &p.rows;
+    // One lookup per request; then the independent aggregations run on rayon's threads.
+    let fraud: Vec<bool> = rows
+        .iter()
+        .map(|r| {
+            fates
+                .get(&(r.tenant.as_str(), r.request_id.as_str()))
+                .is_some_and(|f| f.fraud)
+        })
+        .collect();
+    use patterns::{asn_key, country_key, device_key, ip_key};
+    let ((timeline, (kpis, fraud_cases)), ((top_ips, top_asns), (top_countries, top_devices))) =
+        rayon::join(
+            || {
+                rayon::join(
+                    || timeline(p, bucket_ms),
+                    || (kpi::kpis(rows, &fates), kpi::fraud_cases(rows, &fates)),
+                )
+            },
+            || {
+                rayon::join(
+                    || {
+                        rayon::join(
+                            || patterns::top_keys(rows, &fraud, t, ip_key),
+                            || patterns::top_keys(rows, &fraud, t, asn_key),
+                        )
+                    },
+                    || {
+                        rayon::join(
+                            || patterns::top_keys(rows, &fraud, t, country_key),
+                            || patterns::top_keys(rows, &fraud, t, device_key),
+                        )
+                    },
+                )
+            },
+        );
+    let ((bursts, shared_devices), (flagged, (shadow, reasons))) = rayon::join(
+        || {
+            rayon::join(
+                || {
+                    let mut b = patterns::bursts(rows, t, "ip", ip_key);
+                    b.extend(patterns::bursts(rows, t, "asn", asn_key));
+                    b
+                },
+                || patterns::shared_devices(rows, t),
+            )
+        },
+        || {
+            rayon::join(
+                || patterns::flagged(rows),
+                || (health::shadow(rows), health::reasons(rows)),
+            )
+        },
+    );
     Summary {
         from_ms,
         to_ms,
         bucket_ms,
-        timeline: timeline(p, bucket_ms),
-        kpis: kpi::kpis(rows, &fates),
-        fraud_cases: kpi::fraud_cases(rows, &fates),
-        top_ips: patterns::top_keys(rows, &fates, t, |r| r.ip.clone()),
-        top_asns: patterns::top_keys(rows, &fates, t, |r| r.asn.map(|a| format!("AS{a}"))),
-        top_countries: patterns::top_keys(rows, &fates, t, |r| r.country.clone()),
-        top_devices: patterns::top_keys(rows, &fates, t, |r| r.device.clone()),
-        bursts: {
-            let mut b = patterns::bursts(rows, t, "ip", |r| r.ip.clone());
-            b.extend(patterns::bursts(rows, t, "asn", |r| {
-                r.asn.map(|a| format!("AS{a}"))
-            }));
-            b
-        },
-        shared_devices: patterns::shared_devices(rows, t),
-        flagged: patterns::flagged(rows),
+        timeline,
+        kpis,
+        fraud_cases,
+        top_ips,
+        top_asns,
+        top_countries,
+        top_devices,
+        bursts,
+        shared_devices,
+        flagged,
         // The windows come from the requests themselves: bounds wider than the data would
         // compare an empty week with a full one.
         drift: health::drift(rows, first, last.max(first)),
-        shadow: health::shadow(rows),
-        reasons: health::reasons(rows),
+        shadow,
+        reasons,
         compliance: p.compliance.clone(),
     }
 }
 
 fn timeline(p: &Period, bucket_ms: i64) -> Vec<Bucket> {
     type Key<'a> = (i64, &'a str, &'a str, &'a str, &'static str);
-    let mut acc: BTreeMap<Key<'_>, (u64, u64)> = BTreeMap::new();
+    let mut acc: HashMap<Key<'_>, (u64, u64)> = HashMap::new();
     for r in &p.rows {
         let start = r.ts_ms.div_euclid(bucket_ms) * bucket_ms;
         let e = acc
@@ -130,6 +177,8 @@ fn timeline(p: &Period, bucket_ms: i64) -> Vec<Bucket> {
         e.0 += 1;
         e.1 += u64::from(r.trust);
     }
+    let mut acc: Vec<(Key<'_>, (u64, u64))> = acc.into_iter().collect();
+    acc.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     acc.into_iter()
         .map(
             |((start_ms, tenant, channel, action, decision), (n, sum))| Bucket {

@@ -7,7 +7,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::super::events::ScoredRow;
-use super::kpi::Fate;
 
 /// Thresholds of the patterns.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -107,6 +106,45 @@ pub struct Flagged {
 /// Reason codes that make a case on their own.
 pub const CASE_CODES: [&str; 3] = ["impossible_travel", "typing_replay", "bot_cadence"];
 
+/// A key a pattern groups by: text borrowed from the rows (an IP, a country, a device
+/// pseudonym) or an AS number; shown as `AS64500` for the latter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Key<'a> {
+    /// Text from the row.
+    Text(&'a str),
+    /// An AS number.
+    Asn(u32),
+}
+
+impl std::fmt::Display for Key<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Key::Text(s) => f.write_str(s),
+            Key::Asn(n) => write!(f, "AS{n}"),
+        }
+    }
+}
+
+/// A row's IP as a key.
+pub fn ip_key(r: &ScoredRow) -> Option<Key<'_>> {
+    r.ip.as_deref().map(Key::Text)
+}
+
+/// A row's AS number as a key.
+pub fn asn_key(r: &ScoredRow) -> Option<Key<'_>> {
+    r.asn.map(Key::Asn)
+}
+
+/// A row's country as a key.
+pub fn country_key(r: &ScoredRow) -> Option<Key<'_>> {
+    r.country.as_deref().map(Key::Text)
+}
+
+/// A row's device pseudonym as a key.
+pub fn device_key(r: &ScoredRow) -> Option<Key<'_>> {
+    r.device.as_deref().map(Key::Text)
+}
+
 #[derive(Default)]
 struct KeyAcc<'a> {
     events: u64,
@@ -119,16 +157,17 @@ struct KeyAcc<'a> {
     ids: Vec<&'a str>,
 }
 
-/// The top `t.top` keys of `key` by requests stepped up or denied (then by requests, then by
-/// key), skipping rows without one.
+/// The top `t.top` keys of `key` by confirmed fraud, then requests stepped up or denied, then
+/// requests (then by key), skipping rows without one; `fraud[i]` says whether row `i` was
+/// confirmed as fraud.
 pub fn top_keys<'a>(
     rows: &'a [ScoredRow],
-    fates: &HashMap<(&str, &str), Fate>,
+    fraud: &[bool],
     t: &Thresholds,
-    key: impl Fn(&'a ScoredRow) -> Option<String>,
+    key: impl Fn(&'a ScoredRow) -> Option<Key<'a>>,
 ) -> Vec<KeyRisk> {
-    let mut acc: HashMap<String, KeyAcc<'a>> = HashMap::new();
-    for r in rows {
+    let mut acc: HashMap<Key<'a>, KeyAcc<'a>> = HashMap::new();
+    for (r, fraud) in rows.iter().zip(fraud) {
         let Some(k) = key(r) else { continue };
         let a = acc.entry(k).or_default();
         a.events += 1;
@@ -137,18 +176,26 @@ pub fn top_keys<'a>(
         a.risky += u64::from(r.challenged_or_denied());
         a.denied += u64::from(r.decision == crate::domain::Decision::Deny);
         a.trust += u64::from(r.trust);
-        let fraud = fates
-            .get(&(r.tenant.as_str(), r.request_id.as_str()))
-            .is_some_and(|f| f.fraud);
-        a.fraud += u64::from(fraud);
+        a.fraud += u64::from(*fraud);
         if a.ids.len() < t.ids_per_row {
             a.ids.push(&r.request_id);
         }
     }
-    let mut out: Vec<KeyRisk> = acc
+    let mut ranked: Vec<(Key<'a>, KeyAcc<'a>)> = acc.into_iter().collect();
+    let order = |a: &(Key<'a>, KeyAcc<'a>), b: &(Key<'a>, KeyAcc<'a>)| {
+        (b.1.fraud, b.1.risky, b.1.events)
+            .cmp(&(a.1.fraud, a.1.risky, a.1.events))
+            .then_with(|| a.0.cmp(&b.0))
+    };
+    if ranked.len() > t.top && t.top > 0 {
+        ranked.select_nth_unstable_by(t.top - 1, order);
+    }
+    ranked.truncate(t.top);
+    ranked.sort_by(order);
+    ranked
         .into_iter()
         .map(|(key, a)| KeyRisk {
-            key,
+            key: key.to_string(),
             events: a.events,
             users: a.users.len() as u64,
             tenants: a.tenants.len() as u64,
@@ -158,14 +205,7 @@ pub fn top_keys<'a>(
             mean_trust: a.trust as f64 / a.events as f64,
             ids: a.ids.into_iter().map(str::to_string).collect(),
         })
-        .collect();
-    out.sort_by(|a, b| {
-        (b.fraud, b.risky, b.events)
-            .cmp(&(a.fraud, a.risky, a.events))
-            .then_with(|| a.key.cmp(&b.key))
-    });
-    out.truncate(t.top);
-    out
+        .collect()
 }
 
 /// Bursts of `kind` by `key`: wherever `burst_users` distinct users came from one key within
@@ -177,9 +217,9 @@ pub fn bursts<'a>(
     rows: &'a [ScoredRow],
     t: &Thresholds,
     kind: &'static str,
-    key: impl Fn(&'a ScoredRow) -> Option<String>,
+    key: impl Fn(&'a ScoredRow) -> Option<Key<'a>>,
 ) -> Vec<Burst> {
-    let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut by_key: HashMap<Key<'a>, Vec<usize>> = HashMap::new();
     for (i, r) in rows.iter().enumerate() {
         if let Some(k) = key(r) {
             by_key.entry(k).or_default().push(i);
@@ -240,7 +280,7 @@ pub fn bursts<'a>(
             }
             out.push(Burst {
                 kind,
-                key: k.clone(),
+                key: k.to_string(),
                 from_ms: rows[run[0]].ts_ms,
                 to_ms: rows[run[run.len() - 1]].ts_ms,
                 users: users.len() as u64,
@@ -250,7 +290,7 @@ pub fn bursts<'a>(
             });
         }
     }
-    out.sort_by(|a, b| b.users.cmp(&a.users).then(a.from_ms.cmp(&b.from_ms)));
+    out.sort_by(|a, b| (b.users, a.from_ms, &a.key).cmp(&(a.users, b.from_ms, &b.key)));
     out
 }
 
@@ -279,17 +319,17 @@ pub fn shared_devices(rows: &[ScoredRow], t: &Thresholds) -> Vec<SharedDevice> {
     out
 }
 
-/// Every event carrying one of [`CASE_CODES`], once per code, in time order.
+/// Every event carrying one of [`CASE_CODES`], once per code, by code then time.
 pub fn flagged(rows: &[ScoredRow]) -> Vec<Flagged> {
     let mut out = Vec::new();
-    for code in CASE_CODES {
-        out.extend(
-            rows.iter()
-                .enumerate()
-                .filter(|(_, r)| r.has_reason(code))
-                .map(|(row, _)| Flagged { code, row }),
-        );
+    for (row, r) in rows.iter().enumerate() {
+        for code in CASE_CODES {
+            if r.has_reason(code) {
+                out.push(Flagged { code, row });
+            }
+        }
     }
+    out.sort_by_key(|f| (CASE_CODES.iter().position(|c| *c == f.code), f.row));
     out
 }
 
@@ -363,7 +403,7 @@ mod tests {
             ));
         }
         rows.sort_by_key(|r| r.ts_ms);
-        let b = bursts(&rows, &t, "ip", |r| r.ip.clone());
+        let b = bursts(&rows, &t, "ip", ip_key);
         assert_eq!(b.len(), 1, "{b:?}");
         assert_eq!(
             (b[0].key.as_str(), b[0].users, b[0].risky),
@@ -381,11 +421,11 @@ mod tests {
             .cloned()
             .collect();
         assert_eq!(
-            bursts(&nine, &t, "ip", |r| r.ip.clone()).len(),
+            bursts(&nine, &t, "ip", ip_key).len(),
             1,
             "ten users still are"
         );
         let nine: Vec<ScoredRow> = nine.into_iter().filter(|r| r.user != "v-5").collect();
-        assert!(bursts(&nine, &t, "ip", |r| r.ip.clone()).is_empty());
+        assert!(bursts(&nine, &t, "ip", ip_key).is_empty());
     }
 }
