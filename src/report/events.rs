@@ -183,7 +183,7 @@ impl Filter {
     /// after the period still tells what became of a request inside it).
     pub fn apply(&self, mut p: Period) -> Period {
         p.rows.retain(|r| self.keeps(r.ts_ms, &r.tenant));
-        let kept: std::collections::HashSet<(&str, &str)> = p
+        let kept: foldhash::HashSet<(&str, &str)> = p
             .rows
             .iter()
             .map(|r| (r.tenant.as_str(), r.request_id.as_str()))

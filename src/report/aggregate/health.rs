@@ -128,7 +128,7 @@ pub fn shadow(rows: &[ScoredRow]) -> Shadow {
 
 /// Requests per reason code, most frequent first (ties by code).
 pub fn reasons(rows: &[ScoredRow]) -> Vec<(String, u64)> {
-    let mut n: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+    let mut n: foldhash::HashMap<&str, u64> = foldhash::HashMap::default();
     for r in rows {
         for c in &r.reasons {
             *n.entry(c).or_default() += 1;

@@ -15,7 +15,7 @@
 //!   stepped up and passed (passive allows take no time and are left out);
 //! - **escalations**: stepped up to OTP + KBA, and denied.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use super::super::events::{OutcomeRow, ScoredRow};
 use crate::domain::{Decision, OutcomeKind};
@@ -50,7 +50,7 @@ impl Fate {
 /// The fate of each (tenant, request id) from its outcomes.
 pub fn fates(outcomes: &[OutcomeRow]) -> HashMap<(&str, &str), Fate> {
     let first = |at: &mut Option<i64>, ts: i64| *at = Some(at.map_or(ts, |p| p.min(ts)));
-    let mut out: HashMap<(&str, &str), Fate> = HashMap::new();
+    let mut out: HashMap<(&str, &str), Fate> = HashMap::default();
     for o in outcomes {
         let f = out
             .entry((o.tenant.as_str(), o.request_id.as_str()))
@@ -185,8 +185,8 @@ impl Acc {
 /// The KPIs of all requests, then of each tenant and each channel (by name).
 pub fn kpis(rows: &[ScoredRow], fates: &HashMap<(&str, &str), Fate>) -> Vec<Kpis> {
     let mut all = Acc::default();
-    let mut tenants: std::collections::BTreeMap<&str, Acc> = Default::default();
-    let mut channels: std::collections::BTreeMap<&str, Acc> = Default::default();
+    let mut tenants: HashMap<&str, Acc> = HashMap::default();
+    let mut channels: HashMap<&str, Acc> = HashMap::default();
     for r in rows {
         let fate = fates
             .get(&(r.tenant.as_str(), r.request_id.as_str()))
@@ -196,17 +196,16 @@ pub fn kpis(rows: &[ScoredRow], fates: &HashMap<(&str, &str), Fate>) -> Vec<Kpis
         tenants.entry(&r.tenant).or_default().add(r, fate);
         channels.entry(&r.channel).or_default().add(r, fate);
     }
+    let sorted = |m: HashMap<&str, Acc>, what: &str| {
+        let mut v: Vec<(&str, Acc)> = m.into_iter().collect();
+        v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        v.into_iter()
+            .map(|(k, a)| a.finish(format!("{what}:{k}")))
+            .collect::<Vec<_>>()
+    };
     let mut out = vec![all.finish("all".into())];
-    out.extend(
-        tenants
-            .into_iter()
-            .map(|(t, a)| a.finish(format!("tenant:{t}"))),
-    );
-    out.extend(
-        channels
-            .into_iter()
-            .map(|(c, a)| a.finish(format!("channel:{c}"))),
-    );
+    out.extend(sorted(tenants, "tenant"));
+    out.extend(sorted(channels, "channel"));
     out
 }
 

@@ -6,7 +6,9 @@ pub mod health;
 pub mod kpi;
 pub mod patterns;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 
 use super::events::{Compliance, Period};
 use super::table::{Table, Values};
@@ -168,7 +170,7 @@ pub fn summarize(p: &Period, bounds: (Option<i64>, Option<i64>), t: &Thresholds)
 
 fn timeline(p: &Period, bucket_ms: i64) -> Vec<Bucket> {
     type Key<'a> = (i64, &'a str, &'a str, &'a str, &'static str);
-    let mut acc: HashMap<Key<'_>, (u64, u64)> = HashMap::new();
+    let mut acc: HashMap<Key<'_>, (u64, u64)> = HashMap::default();
     for r in &p.rows {
         let start = r.ts_ms.div_euclid(bucket_ms) * bucket_ms;
         let e = acc

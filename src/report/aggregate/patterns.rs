@@ -4,7 +4,9 @@
 //! engine's own reason codes on the request, so the report finds what scoring found, through
 //! the one feature path); and devices shared across many accounts.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+use foldhash::{HashMap, HashSet};
 
 use super::super::events::ScoredRow;
 
@@ -166,7 +168,7 @@ pub fn top_keys<'a>(
     t: &Thresholds,
     key: impl Fn(&'a ScoredRow) -> Option<Key<'a>>,
 ) -> Vec<KeyRisk> {
-    let mut acc: HashMap<Key<'a>, KeyAcc<'a>> = HashMap::new();
+    let mut acc: HashMap<Key<'a>, KeyAcc<'a>> = HashMap::default();
     for (r, fraud) in rows.iter().zip(fraud) {
         let Some(k) = key(r) else { continue };
         let a = acc.entry(k).or_default();
@@ -219,7 +221,7 @@ pub fn bursts<'a>(
     kind: &'static str,
     key: impl Fn(&'a ScoredRow) -> Option<Key<'a>>,
 ) -> Vec<Burst> {
-    let mut by_key: HashMap<Key<'a>, Vec<usize>> = HashMap::new();
+    let mut by_key: HashMap<Key<'a>, Vec<usize>> = HashMap::default();
     for (i, r) in rows.iter().enumerate() {
         if let Some(k) = key(r) {
             by_key.entry(k).or_default().push(i);
@@ -232,7 +234,7 @@ pub fn bursts<'a>(
         }
         // in_burst[j]: event j lies in a window that reached the threshold.
         let mut in_burst = vec![false; idx.len()];
-        let mut users: HashMap<&str, usize> = HashMap::new();
+        let mut users: HashMap<&str, usize> = HashMap::default();
         let (mut left, mut marked_to) = (0, 0);
         for right in 0..idx.len() {
             *users.entry(rows[idx[right]].user.as_str()).or_default() += 1;
@@ -296,7 +298,7 @@ pub fn bursts<'a>(
 
 /// Devices used by at least `shared_device_users` distinct accounts over the period.
 pub fn shared_devices(rows: &[ScoredRow], t: &Thresholds) -> Vec<SharedDevice> {
-    let mut by_device: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut by_device: HashMap<&str, Vec<usize>> = HashMap::default();
     for (i, r) in rows.iter().enumerate() {
         if let Some(d) = r.device.as_deref() {
             by_device.entry(d).or_default().push(i);
@@ -315,7 +317,7 @@ pub fn shared_devices(rows: &[ScoredRow], t: &Thresholds) -> Vec<SharedDevice> {
             })
         })
         .collect();
-    out.sort_by(|a, b| b.users.cmp(&a.users).then(a.from_ms.cmp(&b.from_ms)));
+    out.sort_by(|a, b| (b.users, a.from_ms, &a.device).cmp(&(a.users, b.from_ms, &b.device)));
     out
 }
 
