@@ -15,6 +15,8 @@
 //! speed" gives figures; the whole-train figures come from `scripts/train-speed.sh`. The heap is
 //! tuned as `tessera train` tunes it (`train::heap::tune_for_batch`).
 
+mod common;
+
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
 use tessera::config::Config;
@@ -27,16 +29,7 @@ fn bench(c: &mut Criterion) {
     // The heap as `tessera train` sets it: freed pages kept.
     tessera::train::heap::tune_for_batch();
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = match std::env::var_os("TESSERA_REPLAY_LOG") {
-        Some(log) => std::path::PathBuf::from(log),
-        None => {
-            let path = dir.path().join("events.parquet");
-            let gen_cfg = tessera::gen_data::GenConfig {
-                users: 300,
-                days: 30,
-                seed: 7,
-                ..Default::default()
-            };
+    let path = common::event_log("TESSERA_REPLAY_LOG", dir.path());
             let rows = tessera::gen_data::generate(&gen_cfg).expect("generate");
             tessera::gen_data::write_parquet(&rows, &path).expect("write parquet");
             path

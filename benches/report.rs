@@ -15,6 +15,8 @@
 //! instead (e.g. the 1,003,065-event log of `scripts/train-speed.sh`). The README's "Report
 //! speed" gives figures. The heap is tuned as `tessera report` tunes it.
 
+mod common;
+
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
 use tessera::config::Config;
@@ -29,16 +31,7 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn bench(c: &mut Criterion) {
     tessera::train::heap::tune_for_batch();
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = match std::env::var_os("TESSERA_REPORT_LOG") {
-        Some(log) => std::path::PathBuf::from(log),
-        None => {
-            let path = dir.path().join("events.parquet");
-            let gen_cfg = tessera::gen_data::GenConfig {
-                users: 300,
-                days: 30,
-                seed: 7,
-                ..Default::default()
-            };
+    let path = common::event_log("TESSERA_REPORT_LOG", dir.path());
             let rows = tessera::gen_data::generate(&gen_cfg).expect("generate");
             tessera::gen_data::write_parquet(&rows, &path).expect("write parquet");
             path

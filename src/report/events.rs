@@ -220,30 +220,42 @@ pub fn outcome_named(name: &str) -> Option<OutcomeKind> {
     serde_json::from_value(serde_json::Value::String(name.to_string())).ok()
 }
 
+/// A scored request for tests: trust 50 on the web widget's login, nothing else known.
+#[cfg(test)]
+pub(crate) fn test_row(
+    ts_ms: i64,
+    tenant: &str,
+    id: &str,
+    user: &str,
+    decision: Decision,
+) -> ScoredRow {
+    ScoredRow {
+        ts_ms,
+        tenant: tenant.into(),
+        request_id: id.into(),
+        user: user.into(),
+        channel: "web_widget".into(),
+        action: "login".into(),
+        ip: None,
+        asn: None,
+        country: None,
+        device: None,
+        decision,
+        trust: 50,
+        reasons: vec![],
+        model_version: "m".into(),
+        shadow_decision: None,
+        shadow_trust: None,
+        is_attack: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn row(ts_ms: i64, tenant: &str, id: &str) -> ScoredRow {
-        ScoredRow {
-            ts_ms,
-            tenant: tenant.into(),
-            request_id: id.into(),
-            user: "u".into(),
-            channel: "web_widget".into(),
-            action: "login".into(),
-            ip: None,
-            asn: None,
-            country: None,
-            device: None,
-            decision: Decision::Allow,
-            trust: 90,
-            reasons: vec![],
-            model_version: "m".into(),
-            shadow_decision: None,
-            shadow_trust: None,
-            is_attack: None,
-        }
+        test_row(ts_ms, tenant, id, "u", Decision::Allow)
     }
 
     #[test]

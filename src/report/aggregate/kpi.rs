@@ -242,25 +242,7 @@ mod tests {
     use super::*;
 
     fn row(id: &str, decision: Decision) -> ScoredRow {
-        ScoredRow {
-            ts_ms: 1_000,
-            tenant: "default".into(),
-            request_id: id.into(),
-            user: "u".into(),
-            channel: "web_widget".into(),
-            action: "login".into(),
-            ip: None,
-            asn: None,
-            country: None,
-            device: None,
-            decision,
-            trust: 50,
-            reasons: vec![],
-            model_version: "m".into(),
-            shadow_decision: None,
-            shadow_trust: None,
-            is_attack: None,
-        }
+        crate::report::events::test_row(1_000, "default", id, "u", decision)
     }
 
     fn out(id: &str, at: i64, outcome: OutcomeKind) -> OutcomeRow {

@@ -341,24 +341,10 @@ mod tests {
     use crate::domain::Decision;
 
     fn row(ts_ms: i64, user: &str, ip: &str, decision: Decision) -> ScoredRow {
+        let id = format!("r-{ts_ms}-{user}");
         ScoredRow {
-            ts_ms,
-            tenant: "default".into(),
-            request_id: format!("r-{ts_ms}-{user}"),
-            user: user.into(),
-            channel: "web_widget".into(),
-            action: "login".into(),
             ip: Some(ip.into()),
-            asn: None,
-            country: None,
-            device: None,
-            decision,
-            trust: 50,
-            reasons: vec![],
-            model_version: "m".into(),
-            shadow_decision: None,
-            shadow_trust: None,
-            is_attack: None,
+            ..crate::report::events::test_row(ts_ms, "default", &id, user, decision)
         }
     }
 
