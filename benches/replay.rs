@@ -15,7 +15,8 @@
 //! speed" gives figures; the whole-train figures come from `scripts/train-speed.sh`. The heap is
 //! tuned as `tessera train` tunes it (`train::heap::tune_for_batch`).
 
-mod common;
+#[path = "support/event_log.rs"]
+mod event_log;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
@@ -29,12 +30,7 @@ fn bench(c: &mut Criterion) {
     // The heap as `tessera train` sets it: freed pages kept.
     tessera::train::heap::tune_for_batch();
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = common::event_log("TESSERA_REPLAY_LOG", dir.path());
-            let rows = tessera::gen_data::generate(&gen_cfg).expect("generate");
-            tessera::gen_data::write_parquet(&rows, &path).expect("write parquet");
-            path
-        }
-    };
+    let path = event_log::event_log("TESSERA_REPLAY_LOG", dir.path());
     let cfg = Config::default();
     let ds = dataset::read_dataset(&path).expect("read");
     let events = ds.events.len() as u64;

@@ -15,7 +15,8 @@
 //! instead (e.g. the 1,003,065-event log of `scripts/train-speed.sh`). The README's "Report
 //! speed" gives figures. The heap is tuned as `tessera report` tunes it.
 
-mod common;
+#[path = "support/event_log.rs"]
+mod event_log;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
@@ -31,12 +32,7 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn bench(c: &mut Criterion) {
     tessera::train::heap::tune_for_batch();
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = common::event_log("TESSERA_REPORT_LOG", dir.path());
-            let rows = tessera::gen_data::generate(&gen_cfg).expect("generate");
-            tessera::gen_data::write_parquet(&rows, &path).expect("write parquet");
-            path
-        }
-    };
+    let path = event_log::event_log("TESSERA_REPORT_LOG", dir.path());
     let cfg = Config::default();
     let ds = dataset::read_dataset(&path).expect("read");
     let events = ds.events.len() as u64;
