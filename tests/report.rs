@@ -593,7 +593,7 @@ fn the_report_over_a_served_audit_and_label_log_counts_each_request_once() {
     assert_eq!(compliance["chain"], "verified");
     assert_eq!(compliance["anchor"], format!("{anchor} verified"));
     assert_eq!(compliance["erasures"], "1");
-    assert_eq!(compliance["exports_requested"], "1");
+    assert_eq!(compliance["exports"], "1");
     assert_eq!(compliance["exports_failed"], "0");
     assert_eq!(compliance["retention_sweeps"], "1");
     for entry in std::fs::read_dir(&out).expect("out") {
@@ -685,6 +685,30 @@ fn a_malformed_input_is_refused_naming_file_line_and_column_but_never_the_value(
     );
     let page = std::fs::read_to_string(dir.path().join("out/report.html")).expect("page");
     assert!(!page.contains("secret-value"));
+    // A key of the line's own (an unknown field whose value is cut short) is never named, and
+    // a line that is not even UTF-8 stops the reading, not the report.
+    for (text, want) in [
+        (
+            b"{\"record\":{\"time_ms\":1,\"method\":\"score\",\"alice@example.com\":tru}}\n"
+                .to_vec(),
+            "line 1",
+        ),
+        (
+            b"{\"record\":{\"time_ms\":1,\"method\":\"sc\xff\xfe\"}}\n".to_vec(),
+            "not UTF-8",
+        ),
+    ] {
+        std::fs::write(&audit, &text).expect("write");
+        let (code, err) = run(&["--audit".as_ref(), audit.as_os_str()]);
+        assert_eq!(code, Some(1), "{err}");
+        let c = table(&dir.path().join("out"), "compliance");
+        let unread = c
+            .iter()
+            .find(|r| r["item"] == "unread")
+            .expect("unread row");
+        assert!(unread["value"].contains(want), "{unread:?}");
+        assert!(!unread["value"].contains("alice"), "{unread:?}");
+    }
     // No file matches.
     let none = dir.path().join("none-*.parquet");
     let (code, err) = run(&["--events".as_ref(), none.as_os_str()]);

@@ -6,7 +6,7 @@
 //! The audit log holds pseudonyms only; nothing here can recover a raw id. A score record
 //! answered as a retry (`replayed`) was counted by its first record and is skipped.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
@@ -67,6 +67,35 @@ struct Record {
     pruned: BTreeMap<String, u64>,
 }
 
+/// Whom an erasure or export concerned: (tenant, user pseudonym).
+type Who = (Option<String>, Option<String>);
+
+/// [`Record`]'s field names (the only path segments an error may name).
+const FIELDS: [&str; 22] = [
+    "time_ms",
+    "method",
+    "request_id",
+    "user",
+    "decision",
+    "trust_score",
+    "reasons",
+    "model_version",
+    "shadow_decision",
+    "shadow_trust_score",
+    "outcome",
+    "tenant",
+    "replayed",
+    "status",
+    "channel",
+    "action",
+    "ip",
+    "country",
+    "asn",
+    "device",
+    "deleted",
+    "pruned",
+];
+
 #[derive(Debug, Deserialize)]
 struct Line {
     record: Record,
@@ -92,12 +121,16 @@ fn parse_line(path: &Path, line: usize, text: &str) -> Result<Record, ReportErro
     serde_path_to_error::deserialize::<_, Line>(&mut de)
         .map(|l| l.record)
         .map_err(|e| {
-            // Map keys under `deleted`/`pruned` are the line's own text: cut the path there.
+            // Only this reader's own field names: any other key (an ignored unknown field, a
+            // map key under `deleted`) is the line's own text. The path is cut there.
             let mut field = Vec::new();
             for seg in e.path().iter() {
                 let serde_path_to_error::Segment::Map { key } = seg else {
                     break;
                 };
+                if !(key == "record" || FIELDS.contains(&key.as_str())) {
+                    break;
+                }
                 field.push(key.clone());
                 if key == "deleted" || key == "pruned" {
                     break;
@@ -149,14 +182,34 @@ pub fn read(input: &AuditInput) -> Result<Period, ReportError> {
     let file = std::fs::File::open(path).map_err(|e| io(path, e))?;
     let mut p = Period::default();
     let mut audit_outcomes = Vec::new();
-    // Changes audited before they were made, then reported failed: (tenant, request, outcome).
-    let mut failed_outcomes = HashSet::new();
-    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|e| io(path, e))?;
-        if line.trim().is_empty() {
-            continue;
+    // Changes audited before they were made, then reported failed: (tenant, request, outcome)
+    // and how many times.
+    let mut failed_outcomes: HashMap<(String, String, crate::domain::OutcomeKind), usize> =
+        HashMap::new();
+    // Erasures and exports not yet paired with a failure: (index in the actions, who).
+    let mut attempts: Vec<(usize, Who)> = Vec::new();
+    let mut reader = std::io::BufReader::new(file);
+    let mut bytes = Vec::new();
+    for i in 0.. {
+        bytes.clear();
+        if reader
+            .read_until(b'\n', &mut bytes)
+            .map_err(|e| io(path, e))?
+            == 0
+        {
+            break;
         }
-        let rec = match parse_line(path, i + 1, &line) {
+        let parsed = match std::str::from_utf8(&bytes) {
+            Ok(line) if line.trim().is_empty() => continue,
+            Ok(line) => parse_line(path, i + 1, line),
+            Err(_) => Err(ReportError::Malformed {
+                file: path.display().to_string(),
+                line: i + 1,
+                column: 0,
+                problem: "is not UTF-8".into(),
+            }),
+        };
+        let rec = match parsed {
             Ok(rec) => rec,
             // A damaged log is still shown as far as it reads; the page says where it stopped.
             Err(e) if c.broken.is_some() => {
@@ -186,7 +239,15 @@ pub fn read(input: &AuditInput) -> Result<Period, ReportError> {
                     rec.outcome.as_deref().and_then(outcome_named),
                 ) {
                     if failed {
-                        failed_outcomes.insert((tenant, id, kind));
+                        // One failure cancels one attempt: the latest of that outcome still
+                        // standing (a retry that succeeded afterwards stays).
+                        let key = (tenant, id, kind);
+                        if let Some(at) = audit_outcomes.iter().rposition(|o: &OutcomeRow| {
+                            (&o.tenant, &o.request_id, o.outcome) == (&key.0, &key.1, key.2)
+                        }) {
+                            audit_outcomes.remove(at);
+                        }
+                        *failed_outcomes.entry(key).or_insert(0usize) += 1;
                     } else {
                         audit_outcomes.push(OutcomeRow {
                             ts_ms: rec.time_ms,
@@ -197,10 +258,33 @@ pub fn read(input: &AuditInput) -> Result<Period, ReportError> {
                     }
                 }
             }
-            "erase" if failed => c.actions.push(action(ActionKind::ErasureFailed)),
-            "erase" => c.actions.push(action(ActionKind::Erasure)),
-            "export" if failed => c.actions.push(action(ActionKind::ExportFailed)),
-            "export" => c.actions.push(action(ActionKind::Export)),
+            "erase" | "export" => {
+                let (done, failure) = if rec.method == "erase" {
+                    (ActionKind::Erasure, ActionKind::ErasureFailed)
+                } else {
+                    (ActionKind::Export, ActionKind::ExportFailed)
+                };
+                // An action is audited before it is made; its failure follows naming the same
+                // tenant and user, and turns that attempt into a failed one (in whatever period
+                // the report counts).
+                let who = (Some(tenant.clone()), rec.user.clone());
+                let attempt = if failed {
+                    attempts
+                        .iter()
+                        .rposition(|(at, w): &(usize, _)| *w == who && c.actions[*at].kind == done)
+                        .map(|k| attempts.remove(k).0)
+                } else {
+                    None
+                };
+                match attempt {
+                    Some(at) => c.actions[at].kind = failure,
+                    None if failed => c.actions.push(action(failure)),
+                    None => {
+                        attempts.push((c.actions.len(), who));
+                        c.actions.push(action(done));
+                    }
+                }
+            }
             "retention" | "reload" => {
                 let kind = match (rec.method.as_str(), failed) {
                     ("reload", _) => ActionKind::Reload,
@@ -224,12 +308,28 @@ pub fn read(input: &AuditInput) -> Result<Period, ReportError> {
     p.outcomes = if input.labels.is_empty() {
         audit_outcomes
     } else {
-        read_labels(&input.labels)?
+        // The label log holds a line per attempt, failed ones too (it is written before the
+        // change): an outcome stands when it has more lines than failures, and counts once.
+        let mut lines: HashMap<(String, String, crate::domain::OutcomeKind), usize> =
+            HashMap::new();
+        let mut out = Vec::new();
+        for o in read_labels(&input.labels)? {
+            let n = lines
+                .entry((o.tenant.clone(), o.request_id.clone(), o.outcome))
+                .or_insert(0);
+            *n += 1;
+            out.push((o, *n));
+        }
+        out.into_iter()
+            .filter_map(|(o, nth)| {
+                let key = (o.tenant.clone(), o.request_id.clone(), o.outcome);
+                let failures = failed_outcomes.get(&key).copied().unwrap_or(0);
+                let total = lines.get(&key).copied().unwrap_or(0);
+                // Keep the first line of an outcome that has a success among its attempts.
+                (nth == 1 && total > failures).then_some(o)
+            })
+            .collect()
     };
-    // An outcome whose change failed taught nothing and proves nothing.
-    p.outcomes.retain(|o| {
-        !failed_outcomes.contains(&(o.tenant.clone(), o.request_id.clone(), o.outcome))
-    });
     p.outcomes.sort_by_key(|o| o.ts_ms);
     p.compliance = Some(c);
     p.provenance.push(format!("audit log {}", path.display()));
@@ -266,9 +366,8 @@ fn score_row(rec: Record, tenant: String, truncate: bool) -> Option<ScoredRow> {
     })
 }
 
-/// The outcomes of the label logs, each (tenant, request, outcome) once.
+/// Every line of the label logs, in order.
 fn read_labels(paths: &[PathBuf]) -> Result<Vec<OutcomeRow>, ReportError> {
-    let mut seen = HashSet::new();
     let mut out = Vec::new();
     for path in paths {
         let file = std::fs::File::open(path).map_err(|e| io(path, e))?;
@@ -286,14 +385,12 @@ fn read_labels(paths: &[PathBuf]) -> Result<Vec<OutcomeRow>, ReportError> {
                     .map_or(0, |e| e.column()),
                 problem: e.to_string(),
             })?;
-            if seen.insert((rec.tenant.clone(), rec.request_id.clone(), rec.outcome)) {
-                out.push(OutcomeRow {
-                    ts_ms: at_ms,
-                    tenant: rec.tenant,
-                    request_id: rec.request_id,
-                    outcome: rec.outcome,
-                });
-            }
+            out.push(OutcomeRow {
+                ts_ms: at_ms,
+                tenant: rec.tenant,
+                request_id: rec.request_id,
+                outcome: rec.outcome,
+            });
         }
     }
     Ok(out)
@@ -355,6 +452,8 @@ mod tests {
             (2_000, outcome("r1", "confirmed_fraud", false)),
             (2_001, outcome("r1", "confirmed_fraud", true)),
             (2_002, outcome("r1", "otp_passed", false)),
+            // The client retries the confirmation, and this time it holds.
+            (2_003, outcome("r1", "confirmed_fraud", false)),
             (3_000, ev("export", "default")),
             (3_001, ev("export", "acme")),
             (3_002, failed(ev("export", "acme"))),
@@ -378,20 +477,24 @@ mod tests {
         .expect("read");
         let ids: Vec<&str> = p.rows.iter().map(|r| r.request_id.as_str()).collect();
         assert_eq!(ids, ["r1", "a1"]);
-        let outcomes: Vec<_> = p.outcomes.iter().map(|o| o.outcome.as_str()).collect();
+        let outcomes: Vec<_> = p
+            .outcomes
+            .iter()
+            .map(|o| (o.ts_ms, o.outcome.as_str()))
+            .collect();
         assert_eq!(
             outcomes,
-            ["otp_passed"],
-            "the failed confirmation cancels its attempt"
+            [(2_002, "otp_passed"), (2_003, "confirmed_fraud")],
+            "the failed confirmation cancels its own attempt, not the retry"
         );
         let c = p.compliance.clone().expect("compliance");
         assert_eq!(c.broken, None);
         assert_eq!(c.records, events.len() as u64);
         let count =
             |c: &Compliance, k: ActionKind| c.actions.iter().filter(|a| a.kind == k).count();
-        assert_eq!(count(&c, ActionKind::Export), 2);
+        assert_eq!(count(&c, ActionKind::Export), 1);
         assert_eq!(count(&c, ActionKind::ExportFailed), 1);
-        assert_eq!(count(&c, ActionKind::Erasure), 3);
+        assert_eq!(count(&c, ActionKind::Erasure), 2);
         assert_eq!(count(&c, ActionKind::ErasureFailed), 1);
         assert_eq!(count(&c, ActionKind::Retention), 1);
         // acme's own actions and the service-wide sweep, before 9 s.
@@ -405,9 +508,7 @@ mod tests {
         assert_eq!(
             kinds,
             [
-                ActionKind::Export,
                 ActionKind::ExportFailed,
-                ActionKind::Erasure,
                 ActionKind::ErasureFailed,
                 ActionKind::Retention
             ]

@@ -101,11 +101,12 @@ pub struct Compliance {
 /// What an audited privacy or maintenance action was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ActionKind {
-    /// A data-subject erasure audited (before it is made).
+    /// A data-subject erasure made (audited before it is made, and not followed by a failure).
     Erasure,
     /// An erasure audited, then failed.
     ErasureFailed,
-    /// A data-subject export requested (audited before it is answered, found or not).
+    /// A data-subject export answered, found or not (audited before it is answered, and not
+    /// followed by a failure).
     Export,
     /// An export audited, then failed.
     ExportFailed,
@@ -123,7 +124,7 @@ impl ActionKind {
         match self {
             ActionKind::Erasure => "erasures",
             ActionKind::ErasureFailed => "erasures_failed",
-            ActionKind::Export => "exports_requested",
+            ActionKind::Export => "exports",
             ActionKind::ExportFailed => "exports_failed",
             ActionKind::Retention => "retention_sweeps",
             ActionKind::RetentionFailed => "retention_failed",

@@ -70,14 +70,14 @@ pub fn psi_ks(a: &[u64; 10], b: &[u64; 10]) -> (f64, f64) {
 /// The drift between the first and last week of `[from_ms, to_ms)` (halves when shorter than
 /// two weeks).
 pub fn drift(rows: &[ScoredRow], from_ms: i64, to_ms: i64) -> Drift {
-    let (windows, first, last) = if to_ms - from_ms >= 2 * WEEK_MS {
+    let (windows, first, last) = if to_ms.saturating_sub(from_ms) >= 2 * WEEK_MS {
         (
             "first and last week",
-            (from_ms, from_ms + WEEK_MS),
-            (to_ms - WEEK_MS, to_ms),
+            (from_ms, from_ms.saturating_add(WEEK_MS)),
+            (to_ms.saturating_sub(WEEK_MS), to_ms),
         )
     } else {
-        let mid = from_ms + (to_ms - from_ms) / 2;
+        let mid = from_ms.saturating_add(to_ms.saturating_sub(from_ms) / 2);
         ("first and second half", (from_ms, mid), (mid, to_ms))
     };
     let (mut fc, mut lc) = ([0u64; 10], [0u64; 10]);

@@ -11,8 +11,9 @@
 //! - **fraud caught**: confirmed fraud that was denied, or challenged and never passed;
 //! - **fraud missed**: confirmed fraud that was allowed passively;
 //! - **fraud past a challenge**: confirmed fraud that passed its challenge (a SIM swap);
-//! - **time to authenticate**: from the score to the first passed challenge, for requests
-//!   stepped up and passed (passive allows take no time and are left out);
+//! - **time to authenticate**: from the score to the passed challenge (for an OTP + KBA
+//!   step-up, the KBA answer), for requests stepped up and passed (passive allows take no time
+//!   and are left out);
 //! - **escalations**: stepped up to OTP + KBA, and denied.
 
 use foldhash::HashMap;
@@ -145,7 +146,7 @@ impl Acc {
                 }
                 if let Some(at) = passed_at {
                     k.challenged_passed += 1;
-                    self.tta_ms.push((at - r.ts_ms).max(0));
+                    self.tta_ms.push(at.saturating_sub(r.ts_ms).max(0));
                     if !fate.fraud {
                         k.false_challenges += 1;
                     }

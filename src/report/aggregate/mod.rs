@@ -81,10 +81,10 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 /// period runs from the first row to just after the last.
 pub fn summarize(p: &Period, bounds: (Option<i64>, Option<i64>), t: &Thresholds) -> Summary {
     let first = p.rows.first().map_or(0, |r| r.ts_ms);
-    let last = p.rows.last().map_or(0, |r| r.ts_ms + 1);
+    let last = p.rows.last().map_or(0, |r| r.ts_ms.saturating_add(1));
     let from_ms = bounds.0.unwrap_or(first);
     let to_ms = bounds.1.unwrap_or(last).max(from_ms);
-    let bucket_ms = if to_ms - from_ms > 3 * DAY_MS {
+    let bucket_ms = if to_ms.saturating_sub(from_ms) > 3 * DAY_MS {
         DAY_MS
     } else {
         HOUR_MS
@@ -171,7 +171,7 @@ fn timeline(p: &Period, bucket_ms: i64) -> Vec<Bucket> {
     type Key<'a> = (i64, &'a str, &'a str, &'a str, &'static str);
     let mut acc: HashMap<Key<'_>, (u64, u64)> = HashMap::default();
     for r in &p.rows {
-        let start = r.ts_ms.div_euclid(bucket_ms) * bucket_ms;
+        let start = r.ts_ms.div_euclid(bucket_ms).saturating_mul(bucket_ms);
         let e = acc
             .entry((start, &r.tenant, &r.channel, &r.action, r.decision.as_str()))
             .or_default();

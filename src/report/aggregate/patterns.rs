@@ -210,11 +210,10 @@ pub fn top_keys<'a>(
         .collect()
 }
 
-/// Bursts of `kind` by `key`: wherever `burst_users` distinct users came from one key within
-/// `burst_window_ms` (a window sliding over the key's events in time order), the events of
-/// every such window, merged where windows overlap, with at least half of them stepped up or
-/// denied (a carrier NAT or a big ISP serves many genuine people at once; a stuffing run is
-/// challenged).
+/// Bursts of `kind` by `key`: windows of one key's events in time order spanning at most
+/// `burst_window_ms` (inclusive) that hold `burst_users` distinct users, at least half of their
+/// requests stepped up or denied (a carrier NAT or a big ISP serves many genuine people at
+/// once; a stuffing run is challenged), merged where they share events.
 pub fn bursts<'a>(
     rows: &'a [ScoredRow],
     t: &Thresholds,
@@ -232,54 +231,42 @@ pub fn bursts<'a>(
         if idx.len() < t.burst_users {
             continue;
         }
-        // in_burst[j]: event j lies in a window that reached the threshold.
-        let mut in_burst = vec![false; idx.len()];
+        // Qualifying windows [left, right] (indices into the key's events), merged only where
+        // they share events.
+        let mut runs: Vec<(usize, usize)> = Vec::new();
         let mut users: HashMap<&str, usize> = HashMap::default();
-        let (mut left, mut marked_to) = (0, 0);
+        let (mut left, mut risky) = (0, 0usize);
         for right in 0..idx.len() {
-            *users.entry(rows[idx[right]].user.as_str()).or_default() += 1;
-            while rows[idx[right]].ts_ms - rows[idx[left]].ts_ms > t.burst_window_ms {
-                let u = rows[idx[left]].user.as_str();
-                if let Some(n) = users.get_mut(u) {
+            let new = &rows[idx[right]];
+            *users.entry(new.user.as_str()).or_default() += 1;
+            risky += usize::from(new.challenged_or_denied());
+            while new.ts_ms.saturating_sub(rows[idx[left]].ts_ms) > t.burst_window_ms {
+                let old = &rows[idx[left]];
+                risky -= usize::from(old.challenged_or_denied());
+                if let Some(n) = users.get_mut(old.user.as_str()) {
                     *n -= 1;
                     if *n == 0 {
-                        users.remove(u);
+                        users.remove(old.user.as_str());
                     }
                 }
                 left += 1;
             }
-            if users.len() >= t.burst_users {
-                for m in in_burst
-                    .iter_mut()
-                    .take(right + 1)
-                    .skip(marked_to.max(left))
-                {
-                    *m = true;
+            // Enough users, and at least half the window's requests challenged.
+            if users.len() >= t.burst_users && 2 * risky >= right + 1 - left {
+                match runs.last_mut() {
+                    Some(run) if run.1 >= left => run.1 = right,
+                    _ => runs.push((left, right)),
                 }
-                marked_to = right + 1;
             }
         }
-        // Runs of marked events are the bursts.
-        let mut j = 0;
-        while j < idx.len() {
-            if !in_burst[j] {
-                j += 1;
-                continue;
-            }
-            let start = j;
-            while j < idx.len() && in_burst[j] {
-                j += 1;
-            }
-            let run = &idx[start..j];
+        for (a, b) in runs {
+            let run = &idx[a..=b];
             let users: BTreeSet<&str> = run.iter().map(|i| rows[*i].user.as_str()).collect();
             let tenants: BTreeSet<&str> = run.iter().map(|i| rows[*i].tenant.as_str()).collect();
             let risky = run
                 .iter()
                 .filter(|i| rows[**i].challenged_or_denied())
                 .count();
-            if 2 * risky < run.len() {
-                continue;
-            }
             out.push(Burst {
                 kind,
                 key: k.to_string(),
@@ -390,8 +377,43 @@ mod tests {
                 Decision::Deny,
             ));
         }
+        // A busy gateway (a user every 2 minutes, allowed, all day) with two challenged waves
+        // of 12 users an hour and a half apart: two bursts, each holding its own wave.
+        for i in 0..720 {
+            rows.push(row(
+                i * 2 * min + 7,
+                &format!("gw-{i}"),
+                "10.0.0.5",
+                Decision::Allow,
+            ));
+        }
+        for (w, at) in [(0, 700 * min), (1, 790 * min)] {
+            for i in 0..12 {
+                rows.push(row(
+                    at + i * 6_000 + 3,
+                    &format!("w{w}-{i}"),
+                    "10.0.0.5",
+                    Decision::Deny,
+                ));
+            }
+        }
         rows.sort_by_key(|r| r.ts_ms);
-        let b = bursts(&rows, &t, "ip", ip_key);
+        let all = bursts(&rows, &t, "ip", ip_key);
+        let gateway: Vec<&Burst> = all.iter().filter(|b| b.key == "10.0.0.5").collect();
+        assert_eq!(gateway.len(), 2, "{gateway:?}");
+        for (w, b) in gateway.iter().enumerate() {
+            let own = (0..12)
+                .filter(|i| b.ids.iter().any(|id| id.ends_with(&format!("-w{w}-{i}"))))
+                .count();
+            let other = b
+                .ids
+                .iter()
+                .filter(|id| id.contains(&format!("-w{}-", 1 - w)))
+                .count();
+            assert_eq!((own, other), (12, 0), "{b:?}");
+            assert!(b.users >= 12 && b.risky == 12, "{b:?}");
+        }
+        let b: Vec<Burst> = all.into_iter().filter(|b| b.key != "10.0.0.5").collect();
         assert_eq!(b.len(), 1, "{b:?}");
         assert_eq!(
             (b[0].key.as_str(), b[0].users, b[0].risky),

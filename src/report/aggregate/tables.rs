@@ -287,13 +287,8 @@ fn compliance_table(c: &Compliance) -> Table {
         K::RetentionFailed,
         K::Reload,
     ] {
+        // The reader has paired each failure with its attempt: the counts are disjoint.
         let n = counts.get(&kind).copied().unwrap_or(0);
-        // An erasure is audited before it is made and followed by a `failed` record when it
-        // fails: the ones done are the audited ones less the failed ones.
-        let n = match kind {
-            K::Erasure => n.saturating_sub(counts.get(&K::ErasureFailed).copied().unwrap_or(0)),
-            _ => n,
-        };
         items.push((kind.as_str().into(), n.to_string()));
     }
     for (k, n) in deleted {
