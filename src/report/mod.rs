@@ -40,14 +40,6 @@ pub enum ReportError {
         /// What is wrong (never the value).
         problem: String,
     },
-    /// No input file matched.
-    #[error("--events {pattern}: {problem}")]
-    Pattern {
-        /// The pattern.
-        pattern: String,
-        /// What is wrong.
-        problem: String,
-    },
     /// An event log could not be read (the error names the file, and the row and column).
     #[error(transparent)]
     Dataset(#[from] crate::train::dataset::DatasetError),
