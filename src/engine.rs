@@ -130,6 +130,11 @@ pub struct PreparedRequest<'e> {
 }
 
 impl PreparedRequest<'_> {
+    /// The client IP as checked (absent when the request carried none).
+    pub fn ip(&self) -> Option<std::net::IpAddr> {
+        self.checked.ip
+    }
+
     /// The IP's AS number, when the ASN database knows the address.
     pub fn asn(&self) -> Option<u32> {
         match self.intel.as_ref().map(|i| &i.asn) {

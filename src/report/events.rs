@@ -175,9 +175,12 @@ pub struct Filter {
 impl Filter {
     /// True when the row is counted.
     pub fn keeps(&self, ts_ms: i64, tenant: &str) -> bool {
-        self.from_ms.is_none_or(|f| ts_ms >= f)
-            && self.to_ms.is_none_or(|t| ts_ms < t)
-            && self.tenant.as_deref().is_none_or(|t| t == tenant)
+        self.in_period(ts_ms) && self.tenant.as_deref().is_none_or(|t| t == tenant)
+    }
+
+    /// True when `ts_ms` falls in the period.
+    fn in_period(&self, ts_ms: i64) -> bool {
+        self.from_ms.is_none_or(|f| ts_ms >= f) && self.to_ms.is_none_or(|t| ts_ms < t)
     }
 
     /// Keeps the counted rows of `p`, and the outcomes of those rows' requests (an outcome
@@ -198,13 +201,9 @@ impl Filter {
         p.outcomes = outcomes;
         if let Some(c) = &mut p.compliance {
             // Actions of the period: a tenant's own, and the service-wide ones.
-            c.actions.retain(|a| {
-                self.from_ms.is_none_or(|f| a.ts_ms >= f)
-                    && self.to_ms.is_none_or(|t| a.ts_ms < t)
-                    && match (&self.tenant, &a.tenant) {
-                        (Some(want), Some(t)) => want == t,
-                        _ => true,
-                    }
+            c.actions.retain(|a| match &a.tenant {
+                Some(t) => self.keeps(a.ts_ms, t),
+                None => self.in_period(a.ts_ms),
             });
         }
         p

@@ -61,23 +61,14 @@ impl<'e> Collect<'e> for Judge<'_> {
         let req = event.request;
         let (resp, shadow) = engine.judge_assessment(req, prepared, &a);
         let key = &self.shown.key;
-        let ip = req
-            .network
-            .as_ref()
-            .and_then(|n| n.ip.as_deref())
-            .and_then(|ip| ip.parse().ok());
         rows.push(ScoredRow {
             ts_ms: ts,
             tenant: Tenant::default().as_str().to_string(),
             request_id: a.request_id,
             user: key.id(IdKind::User, &req.user_id).to_hex(),
             channel: req.channel.as_str().to_string(),
-            action: req
-                .action
-                .unwrap_or(crate::domain::Action::Login)
-                .as_str()
-                .to_string(),
-            ip: ip.map(|ip| self.shown.ip(ip)),
+            action: req.action_or_default().as_str().to_string(),
+            ip: prepared.ip().map(|ip| self.shown.ip(ip)),
             asn: prepared.asn(),
             country: a.country,
             device: req
@@ -202,20 +193,14 @@ pub fn rescore(
     data: &Dataset,
     engine: &Engine,
     shown: &Shown,
-    mut progress: impl FnMut(usize),
+    mut progress: impl FnMut(usize) + Send,
 ) -> Result<(Period, Rescored), ReportError> {
     let mut r = Rescorer::new(engine, shown);
-    let mut chunks = data.events.chunks(crate::train::stream::BATCH_ROWS);
-    let mut next = chunks.next().map(|c| (c, replay::prepare(engine, c)));
-    while let Some((chunk, prepared)) = next.take() {
-        let (replayed, following) = rayon::join(
-            || r.batch(chunk, prepared, &data.description.path),
-            || chunks.next().map(|c| (c, replay::prepare(engine, c))),
-        );
-        replayed?;
+    replay::in_batches(&data.events, engine, |chunk, prepared| {
+        r.batch(chunk, prepared, &data.description.path)?;
         progress(r.events());
-        next = following;
-    }
+        Ok::<(), ReportError>(())
+    })?;
     Ok(r.finish())
 }
 

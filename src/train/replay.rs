@@ -44,17 +44,31 @@ pub fn replay(data: &Dataset, engine: &Engine) -> Result<Replayed, TrainError> {
         .filter(|(_, ev)| matches!(ev, LogEvent::Score { .. }))
         .count();
     r.reserve(scores);
-    let mut chunks = data.events.chunks(super::stream::BATCH_ROWS);
+    in_batches(&data.events, engine, |chunk, prepared| {
+        r.batch_prepared(chunk, prepared)
+    })?;
+    Ok(r.finish())
+}
+
+/// Feeds `events` (in memory, in time order) to `f` in batches of
+/// [`super::stream::BATCH_ROWS`], each read ahead by [`prepare`] while `f` replays the batch
+/// before; `f`'s first error stops it.
+pub fn in_batches<'e, E: Send>(
+    events: &[(i64, LogEvent)],
+    engine: &'e Engine,
+    mut f: impl FnMut(&[(i64, LogEvent)], Vec<Prepared<'e>>) -> Result<(), E> + Send,
+) -> Result<(), E> {
+    let mut chunks = events.chunks(super::stream::BATCH_ROWS);
     let mut next = chunks.next().map(|c| (c, prepare(engine, c)));
     while let Some((chunk, prepared)) = next.take() {
         let (done, following) = rayon::join(
-            || r.batch_prepared(chunk, prepared),
+            || f(chunk, prepared),
             || chunks.next().map(|c| (c, prepare(engine, c))),
         );
         done?;
         next = following;
     }
-    Ok(r.finish())
+    Ok(())
 }
 
 /// An event read ahead of the replay, on its own: a score request's checks, enrichment,
