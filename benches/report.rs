@@ -4,12 +4,14 @@
 //! - `rescore`: the parsed events re-scored with the built-in model (`report::rescore::rescore`:
 //!   training's replay — each batch read ahead in parallel, recorded in time order, features
 //!   extracted beside — with each assessment judged by the model and the policy on the
-//!   extraction side), giving the scored-events table;
-//! - `aggregate`: every figure of the report from that table (`report::aggregate::summarize`:
-//!   timeline, KPIs joined with the outcomes, top lists, bursts, shared devices, flagged
-//!   events, drift, shadow agreement, reason counts);
-//! - `tables`: the report's tables built from the summary (`Summary::tables`, the events table
-//!   included), without writing them.
+//!   extraction side), giving the scored rows (collected in memory here);
+//! - `aggregate`: every figure of the report from those rows (`report::aggregate::summarize`:
+//!   the streaming first pass — timeline, KPIs joined with the outcomes in their pending
+//!   window, top lists, bursts, shared devices, drift, shadow agreement, reason counts — and
+//!   the second pass that gathers ids, cases and flagged events, here over the rows in memory);
+//! - `sink`: what `tessera report` does with the rows (`report::Sink`): the events table
+//!   written batch by batch as CSV and Parquet, the first pass, the second pass reading that
+//!   Parquet file back, and every other table and the page written.
 //!
 //! Run: `cargo bench --bench report`. `TESSERA_REPORT_LOG=FILE` times them on that event log
 //! instead (e.g. the 1,003,065-event log of `scripts/train-speed.sh`). The README's "Report
@@ -23,6 +25,8 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use tessera::config::Config;
 use tessera::model::Model;
 use tessera::report::aggregate::{self, Thresholds};
+use tessera::report::events::Filter;
+use tessera::report::{Collected, Sink};
 use tessera::report::rescore::{self, Shown};
 use tessera::train::{dataset, replay_engine};
 
@@ -46,7 +50,8 @@ fn bench(c: &mut Criterion) {
         e.set_model(model.clone());
         e
     };
-    let (period, _) = rescore::rescore(&ds, &engine(), &shown, |_| {}).expect("rescore");
+    let mut scored = Collected::default();
+    rescore::rescore(&ds, &engine(), &shown, &mut scored, |_| {}).expect("rescore");
 
     let mut g = c.benchmark_group("report");
     g.throughput(Throughput::Elements(events));
@@ -56,17 +61,38 @@ fn bench(c: &mut Criterion) {
             engine,
             // The engine goes out with the rows, so that dropping its store is not timed.
             |e| {
-                let out = rescore::rescore(&ds, &e, &shown, |_| {}).expect("rescore");
+                let mut out = Collected::default();
+                rescore::rescore(&ds, &e, &shown, &mut out, |_| {}).expect("rescore");
                 (e, out)
             },
             BatchSize::PerIteration,
         )
     });
+    let (rows, outcomes) = (&scored.rows, &scored.outcomes);
+    let t = Thresholds::default();
     g.bench_function("aggregate", |b| {
-        b.iter(|| aggregate::summarize(&period, (None, None), &Thresholds::default()))
+        b.iter(|| aggregate::summarize(rows, outcomes, (None, None), &t))
     });
-    let summary = aggregate::summarize(&period, (None, None), &Thresholds::default());
-    g.bench_function("tables", |b| b.iter(|| summary.tables(&period)));
+    let window = i64::from(cfg.retention.pending_hours) * 3_600_000;
+    g.bench_function("sink", |b| {
+        b.iter(|| {
+            let out = tempfile::tempdir().expect("temp dir");
+            let mut sink =
+                Sink::new(out.path(), Filter::default(), t, window, false).expect("sink");
+            let mut next = outcomes.iter().peekable();
+            for r in rows {
+                // Outcomes after the rows they follow, as the replay hands them on.
+                while let Some(o) = next.next_if(|o| o.ts_ms < r.ts_ms) {
+                    sink.outcome(o.clone());
+                }
+                sink.row(r.clone()).expect("row");
+            }
+            for o in next {
+                sink.outcome(o.clone());
+            }
+            sink.finish(None, Vec::new()).expect("finish")
+        })
+    });
     g.finish();
 }
 

@@ -859,6 +859,17 @@ impl Engine {
         Ok(store::expire(self.store.as_ref(), now_ms, &self.retention)?)
     }
 
+    /// Deletes the pending evidence older than the pending window at `now_ms`, and nothing
+    /// else ([`store::expire_pending`]): for an offline replay, whose decisions it leaves as
+    /// they are, to run in memory bounded by that window.
+    pub fn expire_pending(&self, now_ms: i64) -> Result<store::ExpiryStats, Error> {
+        Ok(store::expire_pending(
+            self.store.as_ref(),
+            now_ms,
+            &self.retention,
+        )?)
+    }
+
     /// `Err` naming the problem while the store refuses writes (see [`ProfileStore::health`]).
     pub fn store_health(&self) -> Result<(), String> {
         self.store.health()

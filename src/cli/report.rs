@@ -11,7 +11,8 @@ use std::process::ExitCode;
 
 use tessera::model::active;
 use tessera::privacy::Pseudonymizer;
-use tessera::report::aggregate::{self, Thresholds};
+use tessera::report::Sink;
+use tessera::report::aggregate::Thresholds;
 use tessera::report::audit_log::{self, AuditInput};
 use tessera::report::events::Filter;
 use tessera::report::rescore::{self, Shown};
@@ -117,8 +118,23 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             .transpose()?,
         tenant: args.tenant.clone(),
     };
-    let period = match (&args.events, &args.audit) {
-        (Some(pattern), _) => events(&args, pattern, &cfg)?,
+    let window_ms = i64::from(cfg.retention.pending_hours).saturating_mul(3_600_000);
+    let t = Thresholds::default();
+    let summary = match (&args.events, &args.audit) {
+        (Some(pattern), _) => {
+            if args.tenant.is_some() {
+                return Err("--tenant: an event log has no tenants (its requests are the \
+                            default tenant's); --tenant applies to --audit"
+                    .into());
+            }
+            let paths = files(pattern, "--events")?;
+            if args.format == Format::Rba && paths.len() > 1 {
+                return Err("--events: the rba layout reads one file at a time".into());
+            }
+            let mut sink = Sink::new(&args.out, filter, t, window_ms, false)?;
+            let provenance = events(&args, &paths, &cfg, &mut sink)?;
+            sink.finish(None, provenance)?.0
+        }
         (None, Some(audit)) => {
             let labels = match &args.labels {
                 Some(l) => files(l, "--labels")?,
@@ -130,28 +146,23 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 .map(str::parse::<tessera::audit::Verified>)
                 .transpose()
                 .map_err(|e| format!("--anchor: {e}"))?;
-            audit_log::read(&AuditInput {
+            let input = AuditInput {
                 audit: audit.clone(),
                 labels,
                 anchor,
                 truncate_ips: args.truncate_ips,
-            })?
+            };
+            let mut sink = Sink::new(&args.out, filter, t, window_ms, !input.labels.is_empty())?;
+            let (compliance, provenance) = audit_log::read(&input, &mut sink)?;
+            sink.finish(Some(compliance), provenance)?.0
         }
         (None, None) => return Err("give --events or --audit".into()),
     };
-    let period = filter.apply(period);
-    let summary = aggregate::summarize(
-        &period,
-        (filter.from_ms, filter.to_ms),
-        &Thresholds::default(),
-    );
-    let written = tessera::report::write(&args.out, &summary, &period)?;
     println!(
-        "report: {} scored requests, {} outcomes -> {} ({} tables as CSV and Parquet)",
-        period.rows.len(),
-        period.outcomes.len(),
+        "report: {} scored requests, {} outcomes -> {} (tables as CSV and Parquet beside it)",
+        summary.requests,
+        summary.outcomes,
         args.out.join("report.html").display(),
-        written.len()
     );
     if let Some(c) = &summary.compliance
         && c.broken.is_some()
@@ -162,27 +173,20 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads and re-scores the event logs `pattern` names.
+/// Reads and re-scores the event logs at `paths` into `sink`; returns what was read.
 fn events(
     args: &Args,
-    pattern: &str,
+    paths: &[PathBuf],
     cfg: &tessera::config::Config,
-) -> Result<tessera::report::events::Period, CliError> {
-    if args.tenant.is_some() {
-        return Err(
-            "--tenant: an event log has no tenants (its requests are the default \
-                    tenant's); --tenant applies to --audit"
-                .into(),
-        );
-    }
-    let paths = files(pattern, "--events")?;
-    if args.format == Format::Rba && paths.len() > 1 {
-        return Err("--events: the rba layout reads one file at a time".into());
-    }
+    sink: &mut Sink,
+) -> Result<Vec<String>, CliError> {
     // The RBA layout is read whole (its reader derives the users' history and an ASN
     // database from the file); event logs are streamed.
     let rba = match args.format {
-        Format::Rba => Some(offline::read(&paths[0], args.format, cfg)?),
+        Format::Rba => match paths.first() {
+            Some(p) => Some(offline::read(p, args.format, cfg)?),
+            None => return Err("--events: no file".into()),
+        },
         Format::Events => None,
     };
     let config = rba
@@ -228,20 +232,21 @@ fn events(
         progress.inc((n - last) as u64);
         last = n;
     };
-    let (mut period, done) = match &rba {
-        Some(r) => rescore::rescore(&r.dataset, &engine, &shown, &mut step)?,
-        None => rescore::rescore_files(&paths, &engine, &shown, &mut step)?,
+    let done = match &rba {
+        Some(r) => rescore::rescore(&r.dataset, &engine, &shown, sink, &mut step)?,
+        None => rescore::rescore_files(paths, &engine, &shown, sink, &mut step)?,
     };
     progress.finish();
-    for p in &paths {
-        period.provenance.push(format!("event log {}", p.display()));
-    }
-    period.provenance.push(format!(
+    let mut provenance: Vec<String> = paths
+        .iter()
+        .map(|p| format!("event log {}", p.display()))
+        .collect();
+    provenance.push(format!(
         "re-scored with {} ({}); {} repeated ids and {} refused outcomes skipped; {key_note}",
         model,
         engine.model().version(),
         done.skipped.repeated_ids,
         done.skipped.refused_outcomes
     ));
-    Ok(period)
+    Ok(provenance)
 }

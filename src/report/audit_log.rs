@@ -6,15 +6,15 @@
 //! The audit log holds pseudonyms only; nothing here can recover a raw id. A score record
 //! answered as a retry (`replayed`) was counted by its first record and is skipped.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::ReportError;
+use super::{Feed, ReportError};
 use super::events::{
-    ActionKind, AdminAction, Compliance, OutcomeRow, Period, ScoredRow, decision_named,
+    ActionKind, AdminAction, Compliance, OutcomeRow, Reported, ScoredRow, decision_named,
     outcome_named,
 };
 use crate::domain::label::LabelRecord;
@@ -157,10 +157,98 @@ fn io(path: &Path, source: std::io::Error) -> ReportError {
     }
 }
 
-/// Reads and verifies `input`: every score, its outcomes and the compliance counts. A chain
-/// that does not verify is reported in [`Compliance::broken`], not refused: the analyst needs
-/// to see what the log says, and the page says loudly that it cannot be trusted.
-pub fn read(input: &AuditInput) -> Result<Period, ReportError> {
+/// How far records may be out of time order in the log (records are chained in the order the
+/// writer took them, which may differ from their times by a few milliseconds under
+/// concurrency): rows and outcomes wait this long in a small queue to come out in time order.
+const REORDER_MS: i64 = 60_000;
+
+/// A row or an outcome waiting in the queue, ordered by time, rows before outcomes of the
+/// same millisecond, then by reading order.
+struct Queued {
+    ts_ms: i64,
+    seq: u64,
+    item: Item,
+}
+
+enum Item {
+    Row(Box<ScoredRow>),
+    Outcome(OutcomeRow),
+}
+
+impl Queued {
+    fn key(&self) -> (i64, u8, u64) {
+        let class = match self.item {
+            Item::Row(_) => 0,
+            Item::Outcome(_) => 1,
+        };
+        (self.ts_ms, class, self.seq)
+    }
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        // Reversed: the heap's top is the earliest.
+        other.key().cmp(&self.key())
+    }
+}
+
+/// The queue putting rows and outcomes back in time order.
+#[derive(Default)]
+struct Reorder {
+    heap: std::collections::BinaryHeap<Queued>,
+    seq: u64,
+}
+
+impl Reorder {
+    fn push(&mut self, ts_ms: i64, item: Item) {
+        self.seq += 1;
+        self.heap.push(Queued {
+            ts_ms,
+            seq: self.seq,
+            item,
+        });
+    }
+
+    /// Hands on what is older than `before` (everything when `None`), in time order.
+    fn release(&mut self, before: Option<i64>, feed: &mut dyn Feed) -> Result<(), ReportError> {
+        while let Some(top) = self.heap.peek() {
+            if before.is_some_and(|b| top.ts_ms >= b) {
+                break;
+            }
+            let Some(q) = self.heap.pop() else { break };
+            match q.item {
+                Item::Row(r) => feed.row(*r)?,
+                Item::Outcome(o) => feed.outcome(o),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads and verifies `input`, handing every score and every outcome report to `feed` in time
+/// order as it reads (the log is never held whole); returns the compliance counts and what
+/// was read. A chain that does not verify is reported in [`Compliance::broken`], not refused:
+/// the analyst needs to see what the log says, and the page says loudly that it cannot be
+/// trusted.
+///
+/// Outcomes: without label logs, the audit log's own outcome records (each failure cancels
+/// an attempt, see [`super::aggregate::kpi::Fate::of`]); with them, the label lines, one per
+/// attempt, against the audited failures.
+pub fn read(
+    input: &AuditInput,
+    feed: &mut dyn Feed,
+) -> Result<(Compliance, Vec<String>), ReportError> {
     let path = &input.audit;
     let verified = crate::audit::verify_report(path, input.anchor.as_ref());
     let mut c = Compliance {
@@ -180,12 +268,9 @@ pub fn read(input: &AuditInput) -> Result<Period, ReportError> {
         Err(e) => c.broken = Some(e.to_string()),
     }
     let file = std::fs::File::open(path).map_err(|e| io(path, e))?;
-    let mut p = Period::default();
-    let mut audit_outcomes = Vec::new();
-    // Changes audited before they were made, then reported failed: (tenant, request, outcome)
-    // and how many times.
-    let mut failed_outcomes: HashMap<(String, String, crate::domain::OutcomeKind), usize> =
-        HashMap::new();
+    let mut labels = Labels::open(&input.labels);
+    let with_labels = !input.labels.is_empty();
+    let mut queue = Reorder::default();
     // Erasures and exports not yet paired with a failure: (index in the actions, who).
     let mut attempts: Vec<(usize, Who)> = Vec::new();
     let mut reader = std::io::BufReader::new(file);
@@ -218,6 +303,7 @@ pub fn read(input: &AuditInput) -> Result<Period, ReportError> {
             }
             Err(e) => return Err(e),
         };
+        let now = rec.time_ms;
         let tenant = rec.tenant.clone().unwrap_or_else(|| "default".into());
         let failed = rec.status.as_deref() == Some("failed");
         let action = |kind| AdminAction {
@@ -229,33 +315,32 @@ pub fn read(input: &AuditInput) -> Result<Period, ReportError> {
         };
         match rec.method.as_str() {
             "score" if !rec.replayed => {
+                let ts = rec.time_ms;
                 if let Some(row) = score_row(rec, tenant, input.truncate_ips) {
-                    p.rows.push(row);
+                    queue.push(ts, Item::Row(Box::new(row)));
                 }
             }
             "outcome" if !rec.replayed => {
+                let how = if failed {
+                    Reported::Failed
+                } else {
+                    Reported::Made
+                };
+                // Beside a label log, the label lines are the outcomes made; only the
+                // failures come from here.
                 if let (Some(id), Some(kind)) = (
                     rec.request_id,
                     rec.outcome.as_deref().and_then(outcome_named),
-                ) {
-                    if failed {
-                        // One failure cancels one attempt: the latest of that outcome still
-                        // standing (a retry that succeeded afterwards stays).
-                        let key = (tenant, id, kind);
-                        if let Some(at) = audit_outcomes.iter().rposition(|o: &OutcomeRow| {
-                            (&o.tenant, &o.request_id, o.outcome) == (&key.0, &key.1, key.2)
-                        }) {
-                            audit_outcomes.remove(at);
-                        }
-                        *failed_outcomes.entry(key).or_insert(0usize) += 1;
-                    } else {
-                        audit_outcomes.push(OutcomeRow {
-                            ts_ms: rec.time_ms,
-                            tenant,
-                            request_id: id,
-                            outcome: kind,
-                        });
-                    }
+                ) && !(with_labels && how == Reported::Made)
+                {
+                    let o = OutcomeRow {
+                        ts_ms: rec.time_ms,
+                        tenant,
+                        request_id: id,
+                        outcome: kind,
+                        how,
+                    };
+                    queue.push(rec.time_ms, Item::Outcome(o));
                 }
             }
             "erase" | "export" => {
@@ -301,43 +386,18 @@ pub fn read(input: &AuditInput) -> Result<Period, ReportError> {
             }
             _ => {}
         }
+        labels.until(Some(now), &mut queue)?;
+        queue.release(Some(now.saturating_sub(REORDER_MS)), feed)?;
     }
-    // Records are chained in the order the writer took them, which may differ from their
-    // times by a few milliseconds under concurrency.
-    p.rows.sort_by_key(|r| r.ts_ms);
-    p.outcomes = if input.labels.is_empty() {
-        audit_outcomes
-    } else {
-        // The label log holds a line per attempt, failed ones too (it is written before the
-        // change): an outcome stands when it has more lines than failures, and counts once.
-        let mut lines: HashMap<(String, String, crate::domain::OutcomeKind), usize> =
-            HashMap::new();
-        let mut out = Vec::new();
-        for o in read_labels(&input.labels)? {
-            let n = lines
-                .entry((o.tenant.clone(), o.request_id.clone(), o.outcome))
-                .or_insert(0);
-            *n += 1;
-            out.push((o, *n));
-        }
-        out.into_iter()
-            .filter_map(|(o, nth)| {
-                let key = (o.tenant.clone(), o.request_id.clone(), o.outcome);
-                let failures = failed_outcomes.get(&key).copied().unwrap_or(0);
-                let total = lines.get(&key).copied().unwrap_or(0);
-                // Keep the first line of an outcome that has a success among its attempts.
-                (nth == 1 && total > failures).then_some(o)
-            })
-            .collect()
-    };
-    p.outcomes.sort_by_key(|o| o.ts_ms);
-    p.compliance = Some(c);
-    p.provenance.push(format!("audit log {}", path.display()));
+    labels.until(None, &mut queue)?;
+    queue.release(None, feed)?;
+    let mut provenance = vec![format!("audit log {}", path.display())];
     for l in &input.labels {
-        p.provenance.push(format!("label log {}", l.display()));
+        provenance.push(format!("label log {}", l.display()));
     }
-    Ok(p)
+    Ok((c, provenance))
 }
+
 
 fn score_row(rec: Record, tenant: String, truncate: bool) -> Option<ScoredRow> {
     let decision = rec.decision.as_deref().and_then(decision_named)?;
@@ -366,34 +426,74 @@ fn score_row(rec: Record, tenant: String, truncate: bool) -> Option<ScoredRow> {
     })
 }
 
-/// Every line of the label logs, in order.
-fn read_labels(paths: &[PathBuf]) -> Result<Vec<OutcomeRow>, ReportError> {
-    let mut out = Vec::new();
-    for path in paths {
-        let file = std::fs::File::open(path).map_err(|e| io(path, e))?;
-        for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+/// The label logs' lines, read one at a time in file order.
+struct Labels<'p> {
+    paths: std::slice::Iter<'p, PathBuf>,
+    current: Option<(&'p Path, std::io::Lines<std::io::BufReader<std::fs::File>>, usize)>,
+    next: Option<OutcomeRow>,
+}
+
+impl<'p> Labels<'p> {
+    fn open(paths: &'p [PathBuf]) -> Labels<'p> {
+        Labels {
+            paths: paths.iter(),
+            current: None,
+            next: None,
+        }
+    }
+
+    /// The next line, if any.
+    fn peek(&mut self) -> Result<Option<&OutcomeRow>, ReportError> {
+        while self.next.is_none() {
+            let Some((path, lines, n)) = &mut self.current else {
+                let Some(path) = self.paths.next() else {
+                    return Ok(None);
+                };
+                let file = std::fs::File::open(path).map_err(|e| io(path, e))?;
+                self.current = Some((path, std::io::BufReader::new(file).lines(), 0));
+                continue;
+            };
+            let Some(line) = lines.next() else {
+                self.current = None;
+                continue;
+            };
+            *n += 1;
             let line = line.map_err(|e| io(path, e))?;
             if line.trim().is_empty() {
                 continue;
             }
             let (rec, at_ms) = LabelRecord::parse(&line).map_err(|e| ReportError::Malformed {
                 file: path.display().to_string(),
-                line: i + 1,
+                line: *n,
                 // The domain's parser names the field; serde's own pass finds the column.
                 column: serde_json::from_str::<LabelRecord>(&line)
                     .err()
                     .map_or(0, |e| e.column()),
                 problem: e.to_string(),
             })?;
-            out.push(OutcomeRow {
+            self.next = Some(OutcomeRow {
                 ts_ms: at_ms,
                 tenant: rec.tenant,
                 request_id: rec.request_id,
                 outcome: rec.outcome,
+                how: Reported::Label,
             });
         }
+        Ok(self.next.as_ref())
     }
-    Ok(out)
+
+    /// Queues the lines up to `now_ms` (all when `None`).
+    fn until(&mut self, now_ms: Option<i64>, queue: &mut Reorder) -> Result<(), ReportError> {
+        while let Some(o) = self.peek()? {
+            if now_ms.is_some_and(|now| o.ts_ms > now) {
+                break;
+            }
+            if let Some(o) = self.next.take() {
+                queue.push(o.ts_ms, Item::Outcome(o));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -470,24 +570,28 @@ mod tests {
         // A retry's record (`replayed`) is counted by its first.
         let text = std::fs::read_to_string(&path).expect("read");
         assert_eq!(text.lines().count(), events.len());
-        let p = read(&AuditInput {
-            audit: path.clone(),
-            ..AuditInput::default()
-        })
+        let mut got = crate::report::Collected::default();
+        let (c, _) = read(
+            &AuditInput {
+                audit: path.clone(),
+                ..AuditInput::default()
+            },
+            &mut got,
+        )
         .expect("read");
-        let ids: Vec<&str> = p.rows.iter().map(|r| r.request_id.as_str()).collect();
+        let ids: Vec<&str> = got.rows.iter().map(|r| r.request_id.as_str()).collect();
         assert_eq!(ids, ["r1", "a1"]);
-        let outcomes: Vec<_> = p
+        let reports: Vec<_> = got
             .outcomes
             .iter()
-            .map(|o| (o.ts_ms, o.outcome.as_str()))
+            .map(|o| (o.outcome, o.how, o.ts_ms))
             .collect();
+        let (fate, standing) = crate::report::aggregate::kpi::Fate::of(&reports, false);
         assert_eq!(
-            outcomes,
-            [(2_002, "otp_passed"), (2_003, "confirmed_fraud")],
+            (fate.fraud, fate.otp_ms, standing),
+            (true, Some(2_002), 2),
             "the failed confirmation cancels its own attempt, not the retry"
         );
-        let c = p.compliance.clone().expect("compliance");
         assert_eq!(c.broken, None);
         assert_eq!(c.records, events.len() as u64);
         let count =
@@ -503,7 +607,8 @@ mod tests {
             to_ms: Some(9_000),
             tenant: Some("acme".into()),
         };
-        let c = f.apply(p).compliance.expect("compliance");
+        let mut c = c;
+        f.actions(&mut c);
         let kinds: Vec<ActionKind> = c.actions.iter().map(|a| a.kind).collect();
         assert_eq!(
             kinds,

@@ -1,7 +1,8 @@
 //! The one table every report is computed from: scored events (one row per score, with the
 //! decision that was made or that a re-scoring model would have made) and the outcomes that
 //! followed them. Both inputs — an event log re-scored through the replay, and the service's
-//! audit and label logs — become this table first, so every aggregation has one path.
+//! audit and label logs — become batches of these rows first, in time order, so every
+//! aggregation has one path; no input is ever held whole.
 //!
 //! Rows hold no raw user or device id and no keystrokes: users and devices appear as keyed-hash
 //! pseudonyms (hex), as the audit log writes them. Addresses are kept as the report shows them
@@ -65,6 +66,17 @@ impl ScoredRow {
     }
 }
 
+/// How an outcome was reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reported {
+    /// Made: applied by the engine, or audited as made.
+    Made,
+    /// Audited as made, then reported failed (cancels one attempt of that outcome).
+    Failed,
+    /// A label log line (one per attempt, written before the change).
+    Label,
+}
+
 /// One verified outcome of a scored request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutcomeRow {
@@ -76,6 +88,8 @@ pub struct OutcomeRow {
     pub request_id: String,
     /// What happened.
     pub outcome: OutcomeKind,
+    /// How it was reported.
+    pub how: Reported,
 }
 
 /// What the audit log itself shows about compliance (absent for an event-log report).
@@ -148,19 +162,6 @@ pub struct AdminAction {
     pub pruned: std::collections::BTreeMap<String, u64>,
 }
 
-/// Everything one report is computed from, in time order.
-#[derive(Debug, Clone, Default)]
-pub struct Period {
-    /// Scored requests, in time order.
-    pub rows: Vec<ScoredRow>,
-    /// Outcomes, in time order.
-    pub outcomes: Vec<OutcomeRow>,
-    /// The audit log's own checks, for an audit-log report.
-    pub compliance: Option<Compliance>,
-    /// What was read (files, formats, the model that decided), for the page's header.
-    pub provenance: Vec<String>,
-}
-
 /// Which rows a report counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
@@ -183,30 +184,13 @@ impl Filter {
         self.from_ms.is_none_or(|f| ts_ms >= f) && self.to_ms.is_none_or(|t| ts_ms < t)
     }
 
-    /// Keeps the counted rows of `p`, and the outcomes of those rows' requests (an outcome
-    /// after the period still tells what became of a request inside it).
-    pub fn apply(&self, mut p: Period) -> Period {
-        p.rows.retain(|r| self.keeps(r.ts_ms, &r.tenant));
-        let kept: foldhash::HashSet<(&str, &str)> = p
-            .rows
-            .iter()
-            .map(|r| (r.tenant.as_str(), r.request_id.as_str()))
-            .collect();
-        let outcomes = p
-            .outcomes
-            .iter()
-            .filter(|o| kept.contains(&(o.tenant.as_str(), o.request_id.as_str())))
-            .cloned()
-            .collect();
-        p.outcomes = outcomes;
-        if let Some(c) = &mut p.compliance {
-            // Actions of the period: a tenant's own, and the service-wide ones.
-            c.actions.retain(|a| match &a.tenant {
-                Some(t) => self.keeps(a.ts_ms, t),
-                None => self.in_period(a.ts_ms),
-            });
-        }
-        p
+    /// Keeps the compliance actions of the period: a tenant's own, and the service-wide
+    /// ones.
+    pub fn actions(&self, c: &mut Compliance) {
+        c.actions.retain(|a| match &a.tenant {
+            Some(t) => self.keeps(a.ts_ms, t),
+            None => self.in_period(a.ts_ms),
+        });
     }
 }
 
@@ -254,40 +238,39 @@ pub(crate) fn test_row(
 mod tests {
     use super::*;
 
-    fn row(ts_ms: i64, tenant: &str, id: &str) -> ScoredRow {
-        test_row(ts_ms, tenant, id, "u", Decision::Allow)
-    }
-
     #[test]
-    fn the_filter_keeps_the_period_and_tenant_and_the_later_outcomes_of_kept_requests() {
-        let p = Period {
-            rows: vec![row(10, "a", "r1"), row(20, "b", "r2"), row(30, "a", "r3")],
-            outcomes: vec![
-                OutcomeRow {
-                    ts_ms: 99,
-                    tenant: "a".into(),
-                    request_id: "r1".into(),
-                    outcome: OutcomeKind::ConfirmedFraud,
-                },
-                OutcomeRow {
-                    ts_ms: 25,
-                    tenant: "b".into(),
-                    request_id: "r1".into(),
-                    outcome: OutcomeKind::OtpPassed,
-                },
-            ],
-            ..Period::default()
-        };
+    fn the_filter_keeps_the_period_and_tenant() {
         let f = Filter {
             from_ms: Some(10),
             to_ms: Some(30),
             tenant: Some("a".into()),
         };
-        let kept = f.apply(p);
-        let ids: Vec<&str> = kept.rows.iter().map(|r| r.request_id.as_str()).collect();
-        assert_eq!(ids, ["r1"]);
-        assert_eq!(kept.outcomes.len(), 1);
-        assert_eq!(kept.outcomes[0].outcome, OutcomeKind::ConfirmedFraud);
+        assert!(f.keeps(10, "a"));
+        assert!(!f.keeps(30, "a"), "the end is exclusive");
+        assert!(!f.keeps(20, "b"));
+        let action = |ts_ms, tenant: Option<&str>| AdminAction {
+            ts_ms,
+            tenant: tenant.map(str::to_string),
+            kind: ActionKind::Erasure,
+            deleted: Default::default(),
+            pruned: Default::default(),
+        };
+        let mut c = Compliance {
+            actions: vec![
+                action(15, Some("a")),
+                action(15, Some("b")),
+                action(16, None),
+                action(40, None),
+            ],
+            ..Compliance::default()
+        };
+        f.actions(&mut c);
+        let kept: Vec<(i64, Option<&str>)> = c
+            .actions
+            .iter()
+            .map(|a| (a.ts_ms, a.tenant.as_deref()))
+            .collect();
+        assert_eq!(kept, [(15, Some("a")), (16, None)]);
         assert_eq!(
             decision_named("step_up_otp_kba"),
             Some(Decision::StepUpOtpKba)

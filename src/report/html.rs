@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use super::aggregate::{KeyRisk, Summary, utc};
-use super::events::Period;
 use super::table::Table;
 use crate::render::page::{self, Page, esc, figure};
 use crate::render::plots::{self, Line, Segment};
@@ -16,17 +15,25 @@ const PAGE_ROWS: usize = 25;
 /// Event ids shown per row on the page.
 const PAGE_IDS: usize = 12;
 
-/// The page for `s`, computed from `p`; `tables` are the tables written beside it.
-pub fn render(s: &Summary, p: &Period, tables: &[Table]) -> String {
+/// The page for `s`; `tables` are the tables written beside it, with the events table's
+/// rows.
+pub fn render(s: &Summary, tables: &[Table]) -> String {
     let mut page = Page::new("Tessera fraud report");
     let mut intro = format!(
         "Period {} to {} (UTC), {} scored requests, {} outcomes.",
         esc(&utc(s.from_ms)),
         esc(&utc(s.to_ms)),
-        p.rows.len(),
-        p.outcomes.len()
+        s.requests,
+        s.outcomes
     );
-    for what in &p.provenance {
+    if s.unmatched_outcomes > 0 {
+        intro.push_str(&format!(
+            " {} further outcomes matched no request of the period (another period's or \
+             tenant's, or reported after the request's pending window).",
+            s.unmatched_outcomes
+        ));
+    }
+    for what in &s.provenance {
         intro.push_str(&format!("<br>{}", esc(what)));
     }
     page.intro(&intro);
@@ -43,11 +50,15 @@ pub fn render(s: &Summary, p: &Period, tables: &[Table]) -> String {
         "<p>events holds every scored request (pseudonyms only): filter it by the event ids \
          listed above to drill down.</p><ul>",
     );
-    for t in tables {
+    for (name, rows) in tables
+        .iter()
+        .map(|t| (t.name, t.rows() as u64))
+        .chain([("events", s.requests)])
+    {
         files.push_str(&format!(
             "<li>{0}.csv, {0}.parquet ({1} rows)</li>",
-            esc(t.name),
-            t.rows()
+            esc(name),
+            rows
         ));
     }
     files.push_str("</ul>");

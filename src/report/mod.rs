@@ -1,12 +1,15 @@
 //! Batch fraud reports (`tessera report`) for analysts, supervisors and auditors. The page shell
 //! and the plots come from [`crate::render`], shared with the model card and the live dashboard.
 //!
-//! Every input becomes one table of scored events first ([`events::Period`]): an event log
-//! re-scored through the replay training uses ([`rescore`]), or the service's audit log joined
-//! with its label log ([`audit_log`]). [`aggregate`] computes every figure from that table;
-//! [`table`] writes each table as CSV and Parquet; the page is one self-contained HTML file.
-//! Nothing here writes the profile store, and no output holds a raw user or device id or a
-//! keystroke.
+//! Every input becomes batches of scored events and outcomes in time order first
+//! ([`events::ScoredRow`]): an event log re-scored through the replay training uses
+//! ([`rescore`]), or the service's audit log joined with its label log ([`audit_log`]). A
+//! [`Sink`] takes them as they come: it writes the events table batch by batch and feeds
+//! [`aggregate`], which keeps running aggregates only, then reads the events table back once
+//! for the ids and rows its tables list. No input is ever held whole, so a log larger than
+//! memory is reported in bounded memory. [`table`] writes each table as CSV and Parquet; the
+//! page is one self-contained HTML file. Nothing here writes the profile store, and no output
+//! holds a raw user or device id or a keystroke.
 
 pub mod aggregate;
 pub mod audit_log;
@@ -15,7 +18,11 @@ pub mod html;
 pub mod rescore;
 pub mod table;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use aggregate::{Builder, Summary, Thresholds};
+use events::{Compliance, Filter, OutcomeRow, ScoredRow};
+use table::TableWriter;
 
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -64,24 +71,239 @@ pub enum ReportError {
     },
 }
 
-/// Writes every table of `summary` into `dir` (created if missing) as CSV and Parquet, and
-/// `report.html` beside them; returns the tables written.
-pub fn write(
-    dir: &Path,
-    summary: &aggregate::Summary,
-    period: &events::Period,
-) -> Result<Vec<table::Table>, ReportError> {
-    let io = |file: &Path, source| ReportError::Io {
-        file: file.display().to_string(),
-        source,
-    };
-    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    let tables = summary.tables(period);
-    for t in &tables {
-        t.write(dir)?;
+/// Where a reader hands rows and outcomes, in time order (rows before the outcomes that
+/// follow them).
+pub trait Feed: Send {
+    /// A scored request.
+    fn row(&mut self, r: ScoredRow) -> Result<(), ReportError>;
+    /// An outcome report.
+    fn outcome(&mut self, o: OutcomeRow);
+}
+
+impl Feed for Sink {
+    fn row(&mut self, r: ScoredRow) -> Result<(), ReportError> {
+        Sink::row(self, r)
     }
-    let page = html::render(summary, period, &tables);
-    let path = dir.join("report.html");
-    std::fs::write(&path, page).map_err(|e| io(&path, e))?;
-    Ok(tables)
+
+    fn outcome(&mut self, o: OutcomeRow) {
+        Sink::outcome(self, o);
+    }
+}
+
+/// A [`Feed`] that keeps everything in memory, in order (for tests, benches and small inputs
+/// an embedding program aggregates with [`aggregate::summarize`]).
+#[derive(Debug, Clone, Default)]
+pub struct Collected {
+    /// The rows, in time order.
+    pub rows: Vec<ScoredRow>,
+    /// The outcome reports, in time order.
+    pub outcomes: Vec<OutcomeRow>,
+}
+
+impl Feed for Collected {
+    fn row(&mut self, r: ScoredRow) -> Result<(), ReportError> {
+        self.rows.push(r);
+        Ok(())
+    }
+
+    fn outcome(&mut self, o: OutcomeRow) {
+        self.outcomes.push(o);
+    }
+}
+
+/// Scored rows buffered before they are written and aggregated together.
+const SINK_ROWS: usize = crate::train::stream::BATCH_ROWS;
+
+/// Where a report's rows and outcomes go as they come, in time order (rows before the
+/// outcomes that follow them): the rows the filter keeps are appended to the events table in
+/// `dir` and aggregated; nothing is kept but running aggregates and the rows still inside
+/// their pending window.
+pub struct Sink {
+    dir: PathBuf,
+    filter: Filter,
+    events: TableWriter,
+    builder: Builder,
+    rows: Vec<ScoredRow>,
+    outcomes: Vec<OutcomeRow>,
+}
+
+impl Sink {
+    /// A report into `dir` (created if missing) of the rows `filter` keeps; requests wait
+    /// `pending_window_ms` for their outcomes; `labels` when the outcomes are label lines.
+    pub fn new(
+        dir: &Path,
+        filter: Filter,
+        t: Thresholds,
+        pending_window_ms: i64,
+        labels: bool,
+    ) -> Result<Sink, ReportError> {
+        std::fs::create_dir_all(dir).map_err(|e| ReportError::Io {
+            file: dir.display().to_string(),
+            source: e,
+        })?;
+        Ok(Sink {
+            dir: dir.to_path_buf(),
+            filter,
+            events: TableWriter::create(dir, &aggregate::events_table(&[]))?,
+            builder: Builder::new(t, pending_window_ms, labels),
+            rows: Vec::with_capacity(SINK_ROWS),
+            outcomes: Vec::new(),
+        })
+    }
+
+    /// A scored request.
+    pub fn row(&mut self, r: ScoredRow) -> Result<(), ReportError> {
+        if self.filter.keeps(r.ts_ms, &r.tenant) {
+            self.rows.push(r);
+        }
+        if self.rows.len() >= SINK_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// An outcome (after the request it is about).
+    pub fn outcome(&mut self, o: OutcomeRow) {
+        self.outcomes.push(o);
+    }
+
+    /// Writes and aggregates what is buffered: the rows (the table and the aggregates on two
+    /// threads), then the outcomes.
+    fn flush(&mut self) -> Result<(), ReportError> {
+        // Requests whose window closed before anything still to feed are settled first (an
+        // outcome never comes later than its request's window).
+        let next = self.rows.first().map(|r| r.ts_ms);
+        let next = self.outcomes.iter().map(|o| o.ts_ms).chain(next).min();
+        if let Some(now) = next {
+            self.builder.settle_before(now);
+        }
+        let rows = std::mem::take(&mut self.rows);
+        let (events, builder) = (&mut self.events, &mut self.builder);
+        let (written, ()) = rayon::join(
+            || events.append(&aggregate::events_table(&rows)),
+            || builder.rows(&rows),
+        );
+        written?;
+        self.builder.outcomes(&self.outcomes);
+        self.outcomes.clear();
+        self.rows = rows;
+        self.rows.clear();
+        Ok(())
+    }
+
+    /// Finishes the events table, reads it back for the second pass, and writes every other
+    /// table and `report.html` beside it; returns the summary and the tables (the events
+    /// table aside).
+    pub fn finish(
+        mut self,
+        compliance: Option<Compliance>,
+        provenance: Vec<String>,
+    ) -> Result<(Summary, Vec<table::Table>), ReportError> {
+        self.flush()?;
+        self.events.finish()?;
+        let events = self.dir.join("events.parquet");
+        let bounds = (self.filter.from_ms, self.filter.to_ms);
+        let compliance = compliance.map(|mut c| {
+            self.filter.actions(&mut c);
+            c
+        });
+        let summary = self
+            .builder
+            .finish(bounds, compliance, provenance, |f| read_events(&events, f))?;
+        let tables = summary.tables();
+        for t in &tables {
+            t.write(&self.dir)?;
+        }
+        let page = html::render(&summary, &tables);
+        let path = self.dir.join("report.html");
+        std::fs::write(&path, page).map_err(|e| ReportError::Io {
+            file: path.display().to_string(),
+            source: e,
+        })?;
+        Ok((summary, tables))
+    }
+}
+
+/// Reads the events table at `path` back, batch by batch, in the order it was written.
+fn read_events(path: &Path, f: &mut dyn FnMut(&[ScoredRow])) -> Result<(), ReportError> {
+    use polars::prelude::{LazyFrame, PlRefPath, PolarsError, ScanArgsParquet};
+    let fail = |e: PolarsError| ReportError::Table {
+        table: "events",
+        problem: e.to_string(),
+    };
+    let p = PlRefPath::try_from_path(path).map_err(fail)?;
+    let lf = LazyFrame::scan_parquet(p, ScanArgsParquet::default()).map_err(fail)?;
+    crate::train::stream::for_each_frame(lf, SINK_ROWS, |df| -> Result<(), PolarsError> {
+        f(&rows_of(&df)?);
+        Ok(())
+    })
+    .map_err(fail)
+}
+
+/// The scored requests of one batch of the events table.
+fn rows_of(df: &polars::prelude::DataFrame) -> polars::prelude::PolarsResult<Vec<ScoredRow>> {
+    use polars::prelude::PolarsError;
+    let text = |name: &str| df.column(name).and_then(|c| c.str());
+    let int = |name: &str| df.column(name).and_then(|c| c.i64());
+    let (ids, ts, tenants, users) = (
+        text("event_id")?,
+        int("ts_ms")?,
+        text("tenant")?,
+        text("user")?,
+    );
+    let (channels, actions, ips, asns) = (
+        text("channel")?,
+        text("action")?,
+        text("ip")?,
+        int("asn")?,
+    );
+    let (countries, devices, decisions, trust) = (
+        text("country")?,
+        text("device")?,
+        text("decision")?,
+        int("trust")?,
+    );
+    let (reasons, models, shadow, shadow_trust) = (
+        text("reasons")?,
+        text("model_version")?,
+        text("shadow_decision")?,
+        int("shadow_trust")?,
+    );
+    let unreadable =
+        || PolarsError::ComputeError("a row has no decision this version knows".into());
+    let owned = |v: Option<&str>| v.map(str::to_string);
+    let mut out = Vec::with_capacity(df.height());
+    for i in 0..df.height() {
+        out.push(ScoredRow {
+            ts_ms: ts.get(i).unwrap_or(0),
+            tenant: owned(tenants.get(i)).unwrap_or_default(),
+            request_id: owned(ids.get(i)).unwrap_or_default(),
+            user: owned(users.get(i)).unwrap_or_default(),
+            channel: owned(channels.get(i)).unwrap_or_default(),
+            action: owned(actions.get(i)).unwrap_or_default(),
+            ip: owned(ips.get(i)),
+            asn: asns.get(i).and_then(|n| u32::try_from(n).ok()),
+            country: owned(countries.get(i)),
+            device: owned(devices.get(i)),
+            decision: decisions
+                .get(i)
+                .and_then(events::decision_named)
+                .ok_or_else(unreadable)?,
+            trust: trust.get(i).and_then(|n| u8::try_from(n).ok()).unwrap_or(0),
+            reasons: reasons
+                .get(i)
+                .map(|r| {
+                    r.split(' ')
+                        .filter(|c| !c.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            model_version: owned(models.get(i)).unwrap_or_default(),
+            shadow_decision: shadow.get(i).and_then(events::decision_named),
+            shadow_trust: shadow_trust.get(i).and_then(|n| u8::try_from(n).ok()),
+            is_attack: None,
+        });
+    }
+    Ok(out)
 }

@@ -14,8 +14,8 @@ use crate::privacy::{IdKind, Pseudonymizer};
 use crate::train::dataset::{Dataset, LogEvent};
 use crate::train::replay::{self, Collect, Replayer, ScoredEvent, Skipped};
 
-use super::ReportError;
-use super::events::{OutcomeRow, Period, ScoredRow};
+use super::events::{OutcomeRow, Reported, ScoredRow};
+use super::{Feed, ReportError};
 
 /// How rows show what they carry.
 #[derive(Debug, Clone)]
@@ -101,6 +101,7 @@ impl<'e> Collect<'e> for Judge<'_> {
                 tenant: Tenant::default().as_str().to_string(),
                 request_id: o.request_id.clone(),
                 outcome: o.outcome,
+                how: Reported::Made,
             });
         }
     }
@@ -115,17 +116,25 @@ pub struct Rescored {
     pub skipped: Skipped,
 }
 
-/// A re-scoring fed batch by batch, in time order.
-pub struct Rescorer<'e, 'a> {
+/// A re-scoring fed batch by batch, in time order, handing each batch's rows and outcomes to a
+/// [`Feed`] (a report's [`super::Sink`]) as soon as it is judged.
+pub struct Rescorer<'e, 'a, 's> {
     replayer: Replayer<'e, Judge<'a>>,
+    engine: &'e Engine,
+    sink: &'s mut dyn Feed,
     events: usize,
     last_ms: i64,
+    swept_ms: Option<i64>,
 }
 
-impl<'e, 'a> Rescorer<'e, 'a> {
+/// Replay time between two sweeps of the replay's expired pending evidence (it waits a week for
+/// its outcome by default): the replay's memory stays bounded by that window.
+const SWEEP_MS: i64 = 86_400_000;
+
+impl<'e, 'a, 's> Rescorer<'e, 'a, 's> {
     /// A re-scoring through `engine` (a replay engine: empty memory store, the chosen model
-    /// and shadow set), showing users, devices and addresses as `shown` says.
-    pub fn new(engine: &'e Engine, shown: &'a Shown) -> Self {
+    /// and shadow set), showing users, devices and addresses as `shown` says, into `sink`.
+    pub fn new(engine: &'e Engine, shown: &'a Shown, sink: &'s mut dyn Feed) -> Self {
         Rescorer {
             replayer: Replayer::collecting(
                 engine,
@@ -135,13 +144,19 @@ impl<'e, 'a> Rescorer<'e, 'a> {
                     outcomes: Vec::new(),
                 },
             ),
+            engine,
+            sink,
             events: 0,
             last_ms: i64::MIN,
+            swept_ms: None,
         }
     }
 
     /// Replays and judges one batch read ahead by [`replay::prepare`]; batches must come in
     /// time order (an error naming `what` otherwise: several files must not overlap in time).
+    /// Pending evidence past its window is swept on replay time ([`Engine::expire_pending`]:
+    /// nothing a decision can read), so that the replay's store grows with the users, devices
+    /// and addresses of the log, not with its requests.
     pub fn batch(
         &mut self,
         events: &[(i64, LogEvent)],
@@ -160,6 +175,20 @@ impl<'e, 'a> Rescorer<'e, 'a> {
         if let Some((last, _)) = events.last() {
             self.last_ms = *last;
         }
+        let judge = self.replayer.collector();
+        for row in judge.rows.drain(..) {
+            self.sink.row(row)?;
+        }
+        for o in judge.outcomes.drain(..) {
+            self.sink.outcome(o);
+        }
+        let swept = *self.swept_ms.get_or_insert(self.last_ms);
+        if self.last_ms.saturating_sub(swept) >= SWEEP_MS {
+            self.engine
+                .expire_pending(self.last_ms)
+                .map_err(crate::train::TrainError::Engine)?;
+            self.swept_ms = Some(self.last_ms);
+        }
         Ok(())
     }
 
@@ -168,34 +197,26 @@ impl<'e, 'a> Rescorer<'e, 'a> {
         self.events
     }
 
-    /// Every scored event with the decision the model made and the outcomes the log
-    /// reported, in time order.
-    pub fn finish(self) -> (Period, Rescored) {
-        let (judge, skipped) = self.replayer.into_parts();
-        (
-            Period {
-                rows: judge.rows,
-                outcomes: judge.outcomes,
-                compliance: None,
-                provenance: Vec::new(),
-            },
-            Rescored {
-                events: self.events,
-                skipped,
-            },
-        )
+    /// What the re-scoring replayed.
+    pub fn finish(self) -> Rescored {
+        let (_, skipped) = self.replayer.into_parts();
+        Rescored {
+            events: self.events,
+            skipped,
+        }
     }
 }
 
-/// Re-scores `data` (already in memory) through `engine`; `progress` is called with the
-/// events done.
+/// Re-scores `data` (already in memory) through `engine` into `sink`; `progress` is called
+/// with the events done.
 pub fn rescore(
     data: &Dataset,
     engine: &Engine,
     shown: &Shown,
+    sink: &mut dyn Feed,
     mut progress: impl FnMut(usize) + Send,
-) -> Result<(Period, Rescored), ReportError> {
-    let mut r = Rescorer::new(engine, shown);
+) -> Result<Rescored, ReportError> {
+    let mut r = Rescorer::new(engine, shown, sink);
     replay::in_batches(&data.events, engine, |chunk, prepared| {
         r.batch(chunk, prepared, &data.description.path)?;
         progress(r.events());
@@ -204,17 +225,18 @@ pub fn rescore(
     Ok(r.finish())
 }
 
-/// Re-scores the event logs at `paths`, in that order, streamed (polars reads each in bounded
-/// batches, parsed and read ahead on another thread while the previous batch replays; the
-/// whole log is never in memory, only its scored rows). `progress` is called with the events
-/// done.
+/// Re-scores the event logs at `paths`, in that order, streamed into `sink` (polars reads
+/// each in bounded batches, parsed and read ahead on another thread while the previous batch
+/// replays; neither the log nor its scored rows are ever in memory whole). `progress` is
+/// called with the events done.
 pub fn rescore_files(
     paths: &[std::path::PathBuf],
     engine: &Engine,
     shown: &Shown,
+    sink: &mut dyn Feed,
     mut progress: impl FnMut(usize),
-) -> Result<(Period, Rescored), ReportError> {
-    let mut r = Rescorer::new(engine, shown);
+) -> Result<Rescored, ReportError> {
+    let mut r = Rescorer::new(engine, shown, sink);
     for path in paths {
         let shown_path = path.display().to_string();
         crate::train::stream::for_each_batch_prepared(

@@ -160,24 +160,76 @@ impl Table {
     /// Writes `DIR/NAME.csv` (spreadsheet-safe, see [`Table::for_spreadsheets`]) and
     /// `DIR/NAME.parquet`.
     pub fn write(&self, dir: &Path) -> Result<(), ReportError> {
-        let mut csv_df = self.for_spreadsheets().frame()?;
-        let mut df = self.frame()?;
+        let mut w = TableWriter::create(dir, self)?;
+        w.append(self)?;
+        w.finish()
+    }
+}
+
+/// A table written batch by batch (`DIR/NAME.csv`, spreadsheet-safe, and `DIR/NAME.parquet`),
+/// so that a table as long as the input never sits in memory whole.
+pub struct TableWriter {
+    name: &'static str,
+    csv: polars::io::csv::write::BatchedWriter<std::fs::File>,
+    parquet: polars::io::parquet::write::BatchedWriter<std::fs::File>,
+    rows: u64,
+}
+
+impl TableWriter {
+    /// Creates the files of a table shaped like `shape` (its columns; its rows are not
+    /// written).
+    pub fn create(dir: &Path, shape: &Table) -> Result<TableWriter, ReportError> {
+        let fail = |e: PolarsError| ReportError::Table {
+            table: shape.name,
+            problem: e.to_string(),
+        };
+        let schema = shape.frame()?.schema().as_ref().clone();
+        let create = |ext: &str| {
+            let path = dir.join(format!("{}.{ext}", shape.name));
+            std::fs::File::create(&path).map_err(|source| ReportError::Io {
+                file: path.display().to_string(),
+                source,
+            })
+        };
+        Ok(TableWriter {
+            name: shape.name,
+            csv: CsvWriter::new(create("csv")?)
+                .batched(&schema)
+                .map_err(fail)?,
+            parquet: ParquetWriter::new(create("parquet")?)
+                .batched(&schema)
+                .map_err(fail)?,
+            rows: 0,
+        })
+    }
+
+    /// Appends the rows of `t` (shaped as the table was created).
+    pub fn append(&mut self, t: &Table) -> Result<(), ReportError> {
         let fail = |e: PolarsError| ReportError::Table {
             table: self.name,
             problem: e.to_string(),
         };
-        let csv = dir.join(format!("{}.csv", self.name));
-        let f = std::fs::File::create(&csv).map_err(|source| ReportError::Io {
-            file: csv.display().to_string(),
-            source,
-        })?;
-        CsvWriter::new(f).finish(&mut csv_df).map_err(fail)?;
-        let pq = dir.join(format!("{}.parquet", self.name));
-        let f = std::fs::File::create(&pq).map_err(|source| ReportError::Io {
-            file: pq.display().to_string(),
-            source,
-        })?;
-        ParquetWriter::new(f).finish(&mut df).map_err(fail)?;
+        self.csv
+            .write_batch(&t.for_spreadsheets().frame()?)
+            .map_err(fail)?;
+        self.parquet.write_batch(&t.frame()?).map_err(fail)?;
+        self.rows += t.rows() as u64;
+        Ok(())
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Completes both files (a table with no rows still has its header and schema).
+    pub fn finish(mut self) -> Result<(), ReportError> {
+        let fail = |e: PolarsError| ReportError::Table {
+            table: self.name,
+            problem: e.to_string(),
+        };
+        self.csv.finish().map_err(fail)?;
+        self.parquet.finish().map_err(fail)?;
         Ok(())
     }
 }
@@ -208,6 +260,35 @@ mod tests {
             "key,id,asn,share\na,\"'=HYPERLINK(\"\"x\"\")\",15169,0.25\n\"b,c\",'-1,,1.0\n"
         );
         assert_eq!(t.rows(), 2);
+        // Two batches make the same files as one.
+        let halves = tempfile::tempdir().expect("temp dir");
+        let half = |rows: std::ops::Range<usize>| Table {
+            name: t.name,
+            columns: t
+                .columns
+                .iter()
+                .map(|(n, v)| {
+                    let v = match v {
+                        Values::Text(x) => Values::Text(x[rows.clone()].to_vec()),
+                        Values::MaybeText(x) => Values::MaybeText(x[rows.clone()].to_vec()),
+                        Values::Int(x) => Values::Int(x[rows.clone()].to_vec()),
+                        Values::MaybeInt(x) => Values::MaybeInt(x[rows.clone()].to_vec()),
+                        Values::Real(x) => Values::Real(x[rows.clone()].to_vec()),
+                    };
+                    (*n, v)
+                })
+                .collect(),
+        };
+        let mut w = TableWriter::create(halves.path(), &t).expect("create");
+        w.append(&half(0..1)).expect("first half");
+        w.append(&half(1..2)).expect("second half");
+        assert_eq!(w.rows(), 2);
+        w.finish().expect("finish");
+        let csv2 = std::fs::read_to_string(halves.path().join("sample.csv")).expect("csv");
+        assert_eq!(csv2, csv);
+        let pq = std::fs::File::open(halves.path().join("sample.parquet")).expect("parquet");
+        let back = ParquetReader::new(pq).finish().expect("read parquet");
+        assert!(back.equals_missing(&want), "{back} vs {want}");
         assert_eq!(t.column("asn").map(|c| c.cell(1)), Some(String::new()));
         assert_eq!(t.column("share").map(|c| c.cell(0)), Some("0.2500".into()));
     }

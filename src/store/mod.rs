@@ -44,7 +44,9 @@ pub use records::{
     DeviceActivity, GeoFix, IpActivity, KnownDevice, KnownPlace, LearnConfig, PendingEvidence,
     TimingSketch, TypingEvidence, UserActivity, UserProfile,
 };
-pub use retention::{Erasure, ExpiryStats, Retention, TableExpiry, erase_user, expire};
+pub use retention::{
+    Erasure, ExpiryStats, Retention, TableExpiry, erase_user, expire, expire_pending,
+};
 
 /// Which kind of record a key addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

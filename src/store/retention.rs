@@ -316,15 +316,41 @@ pub fn expire(
     now_ms: i64,
     r: &Retention,
 ) -> Result<ExpiryStats, StoreError> {
+    expire_tables(
+        store,
+        now_ms,
+        r,
+        &[
+            Table::Pending,
+            Table::UserActivity,
+            Table::Device,
+            Table::Ip,
+            Table::Profile,
+            Table::Population,
+        ],
+    )
+}
+
+/// Deletes the pending evidence older than `r.pending_ms` at `now_ms`, and nothing else:
+/// what scoring can never read again (an outcome for it is refused as expired), so an offline
+/// replay that sweeps only this decides exactly as one that never sweeps, in memory bounded by
+/// the pending window instead of growing with every request.
+pub fn expire_pending(
+    store: &dyn ProfileStore,
+    now_ms: i64,
+    r: &Retention,
+) -> Result<ExpiryStats, StoreError> {
+    expire_tables(store, now_ms, r, &[Table::Pending])
+}
+
+fn expire_tables(
+    store: &dyn ProfileStore,
+    now_ms: i64,
+    r: &Retention,
+    tables: &[Table],
+) -> Result<ExpiryStats, StoreError> {
     let mut stats = ExpiryStats::default();
-    for table in [
-        Table::Pending,
-        Table::UserActivity,
-        Table::Device,
-        Table::Ip,
-        Table::Profile,
-        Table::Population,
-    ] {
+    for &table in tables {
         let mut candidates = Vec::new();
         store.scan(table, &mut |key, bytes| {
             match verdict(table, bytes, now_ms, r) {

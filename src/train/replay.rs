@@ -346,6 +346,11 @@ impl<'e, C: Collect<'e>> Replayer<'e, C> {
         Ok(())
     }
 
+    /// What has been collected so far (a caller that streams takes it between batches).
+    pub fn collector(&mut self) -> &mut C {
+        &mut self.collect
+    }
+
     /// What was collected, and the events counted without a row.
     pub fn into_parts(self) -> (C, Skipped) {
         (self.collect, self.skipped)

@@ -103,6 +103,30 @@ where
     Ok(description)
 }
 
+/// Runs `lf` with polars' streaming engine and calls `f` with each batch (at most `batch_rows`
+/// rows, in order) on the calling thread while the next is read; `f`'s first error stops the
+/// query and is returned.
+pub fn for_each_frame<E, F>(lf: LazyFrame, batch_rows: usize, mut f: F) -> Result<(), E>
+where
+    E: From<PolarsError>,
+    F: FnMut(DataFrame) -> Result<(), E>,
+{
+    let batch = NonZeroUsize::new(batch_rows.max(1)).unwrap_or(NonZeroUsize::MIN);
+    std::thread::scope(|s| -> Result<(), E> {
+        let (tx, rx) = sync_channel::<Frame>(QUEUED_BATCHES);
+        s.spawn(move || read_frames(lf, batch, tx));
+        for frame in &rx {
+            match frame {
+                Frame::Batch(df) => f(df)?,
+                Frame::End => break,
+                Frame::Failed(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+        // An early return drops `rx`: the reader's next send fails and stops polars.
+    })
+}
+
 /// What the reader hands the parser: a batch, the end, or why the query failed.
 enum Frame {
     Batch(DataFrame),

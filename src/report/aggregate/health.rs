@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::super::events::ScoredRow;
+use crate::domain::Decision;
 
 /// Width of a trust bin (ten bins over 0–100; 100 falls in the last).
 pub const BIN: u8 = 10;
@@ -68,36 +69,53 @@ pub fn psi_ks(a: &[u64; 10], b: &[u64; 10]) -> (f64, f64) {
 }
 
 /// The drift between the first and last week of `[from_ms, to_ms)` (halves when shorter than
-/// two weeks).
-pub fn drift(rows: &[ScoredRow], from_ms: i64, to_ms: i64) -> Drift {
-    let (windows, first, last) = if to_ms.saturating_sub(from_ms) >= 2 * WEEK_MS {
-        (
-            "first and last week",
-            (from_ms, from_ms.saturating_add(WEEK_MS)),
-            (to_ms.saturating_sub(WEEK_MS), to_ms),
-        )
-    } else {
-        let mid = from_ms.saturating_add(to_ms.saturating_sub(from_ms) / 2);
-        ("first and second half", (from_ms, mid), (mid, to_ms))
-    };
-    let (mut fc, mut lc) = ([0u64; 10], [0u64; 10]);
-    for r in rows {
-        if r.ts_ms >= first.0 && r.ts_ms < first.1 {
-            fc[bin(r.trust)] += 1;
-        }
-        if r.ts_ms >= last.0 && r.ts_ms < last.1 {
-            lc[bin(r.trust)] += 1;
+/// two weeks), counted over the rows shown to [`DriftCount::see`].
+#[derive(Debug, Clone)]
+pub struct DriftCount {
+    d: Drift,
+}
+
+impl DriftCount {
+    /// The windows of `[from_ms, to_ms)`, nothing counted yet.
+    pub fn new(from_ms: i64, to_ms: i64) -> DriftCount {
+        let (windows, first, last) = if to_ms.saturating_sub(from_ms) >= 2 * WEEK_MS {
+            (
+                "first and last week",
+                (from_ms, from_ms.saturating_add(WEEK_MS)),
+                (to_ms.saturating_sub(WEEK_MS), to_ms),
+            )
+        } else {
+            let mid = from_ms.saturating_add(to_ms.saturating_sub(from_ms) / 2);
+            ("first and second half", (from_ms, mid), (mid, to_ms))
+        };
+        DriftCount {
+            d: Drift {
+                windows,
+                first,
+                last,
+                first_counts: [0; 10],
+                last_counts: [0; 10],
+                psi: f64::NAN,
+                ks: f64::NAN,
+            },
         }
     }
-    let (psi, ks) = psi_ks(&fc, &lc);
-    Drift {
-        windows,
-        first,
-        last,
-        first_counts: fc,
-        last_counts: lc,
-        psi,
-        ks,
+
+    /// Counts a request scored at `ts_ms` with `trust`.
+    pub fn see(&mut self, ts_ms: i64, trust: u8) {
+        let d = &mut self.d;
+        if ts_ms >= d.first.0 && ts_ms < d.first.1 {
+            d.first_counts[bin(trust)] += 1;
+        }
+        if ts_ms >= d.last.0 && ts_ms < d.last.1 {
+            d.last_counts[bin(trust)] += 1;
+        }
+    }
+
+    /// The counts and the distances between them.
+    pub fn finish(mut self) -> Drift {
+        (self.d.psi, self.d.ks) = psi_ks(&self.d.first_counts, &self.d.last_counts);
+        self.d
     }
 }
 
@@ -112,31 +130,45 @@ pub struct Shadow {
     pub pairs: BTreeMap<(String, String), u64>,
 }
 
-/// Shadow agreement over `rows`.
-pub fn shadow(rows: &[ScoredRow]) -> Shadow {
-    let mut s = Shadow::default();
-    for r in rows {
-        let Some(d) = r.shadow_decision else { continue };
-        s.judged += 1;
-        s.agreed += u64::from(d == r.decision);
-        *s.pairs
-            .entry((r.decision.as_str().into(), d.as_str().into()))
-            .or_default() += 1;
-    }
-    s
+/// Shadow agreement and reason codes, accumulated row by row.
+#[derive(Debug, Default)]
+pub struct HealthAcc {
+    pairs: foldhash::HashMap<(Decision, Decision), u64>,
+    reasons: foldhash::HashMap<String, u64>,
 }
 
-/// Requests per reason code, most frequent first (ties by code).
-pub fn reasons(rows: &[ScoredRow]) -> Vec<(String, u64)> {
-    let mut n: foldhash::HashMap<&str, u64> = foldhash::HashMap::default();
-    for r in rows {
+impl HealthAcc {
+    /// Counts `r`.
+    pub fn add(&mut self, r: &ScoredRow) {
+        if let Some(d) = r.shadow_decision {
+            *self.pairs.entry((r.decision, d)).or_default() += 1;
+        }
         for c in &r.reasons {
-            *n.entry(c).or_default() += 1;
+            match self.reasons.get_mut(c.as_str()) {
+                Some(n) => *n += 1,
+                None => {
+                    self.reasons.insert(c.clone(), 1);
+                }
+            }
         }
     }
-    let mut out: Vec<(String, u64)> = n.into_iter().map(|(c, k)| (c.to_string(), k)).collect();
-    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    out
+
+    /// Shadow agreement, and requests per reason code (most frequent first, ties by code).
+    pub fn finish(self) -> (Shadow, Vec<(String, u64)>) {
+        let mut s = Shadow::default();
+        for ((enforced, shadow), n) in self.pairs {
+            s.judged += n;
+            if enforced == shadow {
+                s.agreed += n;
+            }
+            *s.pairs
+                .entry((enforced.as_str().into(), shadow.as_str().into()))
+                .or_default() += n;
+        }
+        let mut reasons: Vec<(String, u64)> = self.reasons.into_iter().collect();
+        reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        (s, reasons)
+    }
 }
 
 #[cfg(test)]

@@ -16,13 +16,16 @@
 //!   and are left out);
 //! - **escalations**: stepped up to OTP + KBA, and denied.
 
+use std::collections::VecDeque;
+
 use foldhash::HashMap;
 
-use super::super::events::{OutcomeRow, ScoredRow};
+use super::intern::Names;
+use super::super::events::{Reported, ScoredRow};
 use crate::domain::{Decision, OutcomeKind};
 
 /// What became of one request.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Fate {
     /// First passed one-time password, ms.
     pub otp_ms: Option<i64>,
@@ -46,24 +49,166 @@ impl Fate {
             Decision::Allow | Decision::Deny => None,
         }
     }
+
+    /// The request's fate from what was reported about it, in log order, and how many
+    /// outcomes stand. With `labels` (a label log was given) an outcome stands when it has
+    /// more label lines (one per attempt, written before the change) than audited failures,
+    /// and counts once, at its first line; without, each outcome made stands unless a later
+    /// failure of the same kind cancels it (one failure cancels the latest attempt still
+    /// standing: a retry that succeeded afterwards stays).
+    pub fn of(reports: &[(OutcomeKind, Reported, i64)], labels: bool) -> (Fate, u64) {
+        let mut standing: Vec<(OutcomeKind, i64)> = Vec::new();
+        if labels {
+            // Per kind: label lines, failures, first line's time.
+            let mut kinds: Vec<(OutcomeKind, usize, usize, i64)> = Vec::new();
+            for &(kind, how, ts) in reports {
+                let at = match kinds.iter().position(|k| k.0 == kind) {
+                    Some(at) => at,
+                    None => {
+                        kinds.push((kind, 0, 0, ts));
+                        kinds.len() - 1
+                    }
+                };
+                let k = &mut kinds[at];
+                match how {
+                    Reported::Label => {
+                        if k.1 == 0 {
+                            k.3 = ts;
+                        }
+                        k.1 += 1;
+                    }
+                    Reported::Failed => k.2 += 1,
+                    Reported::Made => {}
+                }
+            }
+            standing.extend(
+                kinds
+                    .into_iter()
+                    .filter(|k| k.1 > k.2)
+                    .map(|(kind, _, _, ts)| (kind, ts)),
+            );
+        } else {
+            for &(kind, how, ts) in reports {
+                match how {
+                    Reported::Made => standing.push((kind, ts)),
+                    Reported::Failed => {
+                        if let Some(at) = standing.iter().rposition(|s| s.0 == kind) {
+                            standing.remove(at);
+                        }
+                    }
+                    Reported::Label => {}
+                }
+            }
+        }
+        let first = |at: &mut Option<i64>, ts: i64| *at = Some(at.map_or(ts, |p| p.min(ts)));
+        let mut f = Fate::default();
+        for &(kind, ts) in &standing {
+            match kind {
+                OutcomeKind::OtpPassed => first(&mut f.otp_ms, ts),
+                OutcomeKind::KbaPassed => first(&mut f.kba_ms, ts),
+                OutcomeKind::ConfirmedFraud => f.fraud = true,
+                _ => {}
+            }
+        }
+        (f, standing.len() as u64)
+    }
 }
 
-/// The fate of each (tenant, request id) from its outcomes.
-pub fn fates(outcomes: &[OutcomeRow]) -> HashMap<(&str, &str), Fate> {
-    let first = |at: &mut Option<i64>, ts: i64| *at = Some(at.map_or(ts, |p| p.min(ts)));
-    let mut out: HashMap<(&str, &str), Fate> = HashMap::default();
-    for o in outcomes {
-        let f = out
-            .entry((o.tenant.as_str(), o.request_id.as_str()))
-            .or_default();
-        match o.outcome {
-            OutcomeKind::OtpPassed => first(&mut f.otp_ms, o.ts_ms),
-            OutcomeKind::KbaPassed => first(&mut f.kba_ms, o.ts_ms),
-            OutcomeKind::ConfirmedFraud => f.fraud = true,
-            _ => {}
+/// A scored request waiting for its outcomes.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// When it was scored, ms.
+    pub ts_ms: i64,
+    /// Tenant (interned).
+    pub tenant: u32,
+    /// Channel (interned).
+    pub channel: u32,
+    /// The decision.
+    pub decision: Decision,
+    /// Its keys in the top lists (IP, ASN, country, device), for the fraud counts.
+    pub keys: [Option<u32>; 4],
+    /// Request id.
+    pub id: Box<str>,
+    /// What was reported about it, in order.
+    pub reports: Vec<(OutcomeKind, Reported, i64)>,
+}
+
+/// The join of scored requests with the outcomes that follow them, in time order and in
+/// bounded memory: a request waits at most `window_ms` (the engine's pending window: a later
+/// outcome is refused as expired, by the service and by the replay alike), then its fate is
+/// final and it leaves.
+#[derive(Debug)]
+pub struct Join {
+    window_ms: i64,
+    labels: bool,
+    waiting: VecDeque<Pending>,
+    /// Sequence number of `waiting[0]`.
+    first: u64,
+    /// (tenant, request id) → sequence number of its latest request.
+    index: HashMap<(u32, Box<str>), u64>,
+    /// Outcomes that matched no waiting request of the period (another period's, or one seen
+    /// after its window).
+    pub unmatched: u64,
+}
+
+impl Join {
+    /// A join whose requests wait `window_ms`; `labels` when the outcomes are a label log's
+    /// lines (see [`Fate::of`]).
+    pub fn new(window_ms: i64, labels: bool) -> Join {
+        Join {
+            window_ms: window_ms.max(0),
+            labels,
+            waiting: VecDeque::new(),
+            first: 0,
+            index: HashMap::default(),
+            unmatched: 0,
         }
     }
-    out
+
+    /// True when the outcomes are label lines.
+    pub fn labels(&self) -> bool {
+        self.labels
+    }
+
+    /// A scored request (in time order).
+    pub fn request(&mut self, p: Pending) {
+        let seq = self.first + self.waiting.len() as u64;
+        self.index.insert((p.tenant, p.id.clone()), seq);
+        self.waiting.push_back(p);
+    }
+
+    /// Something reported about request `id` of `tenant` (when the tenant was ever seen).
+    pub fn report(&mut self, tenant: Option<u32>, id: &str, r: (OutcomeKind, Reported, i64)) {
+        let found = tenant
+            .and_then(|t| self.index.get(&(t, Box::from(id))).copied())
+            .and_then(|seq| self.waiting.get_mut((seq - self.first) as usize));
+        match found {
+            Some(p) => p.reports.push(r),
+            // A failure is no outcome; only outcomes made are counted as unmatched.
+            None if r.1 != Reported::Failed => self.unmatched += 1,
+            None => {}
+        }
+    }
+
+    /// The requests whose window has passed by `now_ms` (every one when `None`), oldest first.
+    pub fn due(&mut self, now_ms: Option<i64>) -> Vec<Pending> {
+        let mut out = Vec::new();
+        while let Some(front) = self.waiting.front() {
+            if now_ms.is_some_and(|now| now.saturating_sub(front.ts_ms) <= self.window_ms) {
+                break;
+            }
+            let Some(p) = self.waiting.pop_front() else {
+                break;
+            };
+            let key = (p.tenant, p.id.clone());
+            if self.index.get(&key) == Some(&self.first) {
+                self.index.remove(&key);
+            }
+            self.first += 1;
+            out.push(p);
+        }
+        out
+    }
 }
 
 /// The KPIs of one scope.
@@ -131,36 +276,37 @@ struct Acc {
 }
 
 impl Acc {
-    fn add(&mut self, r: &ScoredRow, fate: Fate) {
+    fn add(&mut self, decision: Decision, ts_ms: i64, fate: Fate) {
         let k = &mut self.k;
         k.requests += 1;
-        let passed_at = fate.passed_at(r.decision);
+        let passed_at = fate.passed_at(decision);
         let passed = passed_at.is_some();
-        match r.decision {
+        let challenged = matches!(decision, Decision::StepUpOtp | Decision::StepUpOtpKba);
+        match decision {
             Decision::Allow => k.allowed += 1,
             Decision::Deny => k.denied += 1,
             Decision::StepUpOtp | Decision::StepUpOtpKba => {
                 k.challenged += 1;
-                if r.decision == Decision::StepUpOtpKba {
+                if decision == Decision::StepUpOtpKba {
                     k.escalated_kba += 1;
                 }
                 if let Some(at) = passed_at {
                     k.challenged_passed += 1;
-                    self.tta_ms.push(at.saturating_sub(r.ts_ms).max(0));
+                    self.tta_ms.push(at.saturating_sub(ts_ms).max(0));
                     if !fate.fraud {
                         k.false_challenges += 1;
                     }
                 }
             }
         }
-        if r.decision == Decision::Allow || (r.challenged() && passed) {
+        if decision == Decision::Allow || (challenged && passed) {
             k.authenticated += 1;
         }
         if fate.fraud {
             k.fraud_confirmed += 1;
-            match r.decision {
+            match decision {
                 Decision::Allow => k.fraud_missed += 1,
-                _ if passed && r.challenged() => k.fraud_past_challenge += 1,
+                _ if passed && challenged => k.fraud_past_challenge += 1,
                 _ => k.fraud_caught += 1,
             }
         }
@@ -183,63 +329,62 @@ impl Acc {
     }
 }
 
-/// The KPIs of all requests, then of each tenant and each channel (by name).
-pub fn kpis(rows: &[ScoredRow], fates: &HashMap<(&str, &str), Fate>) -> Vec<Kpis> {
-    let mut all = Acc::default();
-    let mut tenants: HashMap<&str, Acc> = HashMap::default();
-    let mut channels: HashMap<&str, Acc> = HashMap::default();
-    for r in rows {
-        let fate = fates
-            .get(&(r.tenant.as_str(), r.request_id.as_str()))
-            .copied()
-            .unwrap_or_default();
-        all.add(r, fate);
-        tenants.entry(&r.tenant).or_default().add(r, fate);
-        channels.entry(&r.channel).or_default().add(r, fate);
+/// The KPIs of all requests, each tenant and each channel, accumulated request by request as
+/// each fate becomes final.
+#[derive(Default)]
+pub struct KpiAcc {
+    all: Acc,
+    tenants: HashMap<u32, Acc>,
+    channels: HashMap<u32, Acc>,
+}
+
+impl KpiAcc {
+    /// Counts request `p` with its final fate.
+    pub fn add(&mut self, p: &Pending, fate: Fate) {
+        self.all.add(p.decision, p.ts_ms, fate);
+        let tenant = self.tenants.entry(p.tenant).or_default();
+        tenant.add(p.decision, p.ts_ms, fate);
+        let channel = self.channels.entry(p.channel).or_default();
+        channel.add(p.decision, p.ts_ms, fate);
     }
-    let sorted = |m: HashMap<&str, Acc>, what: &str| {
-        let mut v: Vec<(&str, Acc)> = m.into_iter().collect();
-        v.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        v.into_iter()
-            .map(|(k, a)| a.finish(format!("{what}:{k}")))
-            .collect::<Vec<_>>()
-    };
-    let mut out = vec![all.finish("all".into())];
-    out.extend(sorted(tenants, "tenant"));
-    out.extend(sorted(channels, "channel"));
-    out
+
+    /// The KPIs of all requests, then of each tenant and each channel (by name).
+    pub fn finish(self, tenants: &Names, channels: &Names) -> Vec<Kpis> {
+        let sorted = |m: HashMap<u32, Acc>, names: &Names, what: &str| {
+            let mut v: Vec<(&str, Acc)> = m.into_iter().map(|(k, a)| (names.name(k), a)).collect();
+            v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            v.into_iter()
+                .map(|(k, a)| a.finish(format!("{what}:{k}")))
+                .collect::<Vec<_>>()
+        };
+        let mut out = vec![self.all.finish("all".into())];
+        out.extend(sorted(self.tenants, tenants, "tenant"));
+        out.extend(sorted(self.channels, channels, "channel"));
+        out
+    }
 }
 
 /// A request later confirmed as fraud, and what the decision did about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FraudCase {
-    /// Index of the row in the period.
-    pub row: usize,
+    /// The request.
+    pub row: ScoredRow,
     /// `missed` (allowed passively), `past_challenge` (challenged and passed) or `caught`.
     pub fate: &'static str,
 }
 
-/// Every request confirmed as fraud, in time order.
-pub fn fraud_cases(rows: &[ScoredRow], fates: &HashMap<(&str, &str), Fate>) -> Vec<FraudCase> {
-    rows.iter()
-        .enumerate()
-        .filter_map(|(i, r)| {
-            let f = fates.get(&(r.tenant.as_str(), r.request_id.as_str()))?;
-            if !f.fraud {
-                return None;
-            }
-            let fate = match r.decision {
-                Decision::Allow => "missed",
-                _ if f.passed_at(r.decision).is_some() => "past_challenge",
-                _ => "caught",
-            };
-            Some(FraudCase { row: i, fate })
-        })
-        .collect()
+/// What a decision did about a request confirmed as fraud.
+pub fn fraud_fate(decision: Decision, fate: &Fate) -> &'static str {
+    match decision {
+        Decision::Allow => "missed",
+        _ if fate.passed_at(decision).is_some() => "past_challenge",
+        _ => "caught",
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::events::OutcomeRow;
     use super::*;
 
     fn row(id: &str, decision: Decision) -> ScoredRow {
@@ -252,6 +397,7 @@ mod tests {
             tenant: "default".into(),
             request_id: id.into(),
             outcome,
+            how: Reported::Made,
         }
     }
 
@@ -267,7 +413,7 @@ mod tests {
             row("deny-fraud", Decision::Deny),
             row("otp-fraud", Decision::StepUpOtp),
         ];
-        let outcomes = vec![
+        let mut outcomes = vec![
             out("allow-fraud", 9_000, OutcomeKind::ConfirmedFraud),
             out("otp", 31_000, OutcomeKind::OtpPassed),
             out("kba-half", 5_000, OutcomeKind::OtpPassed),
@@ -279,8 +425,9 @@ mod tests {
             out("otp-fraud", 4_000, OutcomeKind::OtpPassed),
             out("otp-fraud", 8_000, OutcomeKind::ConfirmedFraud),
         ];
-        let f = fates(&outcomes);
-        let k = &kpis(&rows, &f)[0];
+        outcomes.sort_by_key(|o| o.ts_ms);
+        let s = super::super::summarize(&rows, &outcomes, (None, None), &Default::default());
+        let k = &s.kpis[0];
         assert_eq!(
             (k.requests, k.allowed, k.challenged, k.denied),
             (7, 2, 4, 1)
@@ -303,7 +450,73 @@ mod tests {
         assert_eq!((k.tta_median_s, k.tta_p90_s), (Some(30.0), Some(60.0)));
         assert!((k.success_rate() - 5.0 / 7.0).abs() < 1e-12);
         assert!((k.false_challenge_rate() - 0.5).abs() < 1e-12);
-        let fates: Vec<&str> = fraud_cases(&rows, &f).iter().map(|c| c.fate).collect();
-        assert_eq!(fates, ["missed", "caught", "caught", "past_challenge"]);
+        let fates: Vec<(&str, &str)> = s
+            .fraud_cases
+            .iter()
+            .map(|c| (c.row.request_id.as_str(), c.fate))
+            .collect();
+        assert_eq!(
+            fates,
+            [
+                ("allow-fraud", "missed"),
+                ("kba-half", "caught"),
+                ("deny-fraud", "caught"),
+                ("otp-fraud", "past_challenge")
+            ]
+        );
+        assert_eq!(s.outcomes, 10);
+    }
+
+    #[test]
+    fn a_failure_cancels_its_own_attempt_and_label_lines_count_once() {
+        use OutcomeKind::{ConfirmedFraud as Fraud, OtpPassed as Otp};
+        use Reported::{Failed, Label, Made};
+        // Made, failed, made again: the retry stands.
+        let (f, n) = Fate::of(&[(Otp, Made, 5), (Otp, Failed, 6), (Otp, Made, 9)], false);
+        assert_eq!((f.otp_ms, n), (Some(9), 1));
+        // A failure before any attempt cancels nothing later.
+        let (f, n) = Fate::of(&[(Fraud, Failed, 1), (Fraud, Made, 2)], false);
+        assert_eq!((f.fraud, n), (true, 1));
+        // Labels: two lines, one failure: stands once, at the first line; the audit's own
+        // outcome records are not counted beside the label log.
+        let r = [(Otp, Label, 3), (Otp, Failed, 4), (Otp, Label, 7), (Otp, Made, 8)];
+        let want = Fate {
+            otp_ms: Some(3),
+            ..Fate::default()
+        };
+        assert_eq!(Fate::of(&r, true), (want, 1));
+        let r = [(Otp, Label, 3), (Otp, Failed, 4)];
+        assert_eq!(Fate::of(&r, true), (Fate::default(), 0));
+    }
+
+    #[test]
+    fn the_join_waits_the_window_and_no_longer() {
+        let mut j = Join::new(100, false);
+        let p = |ts, id: &str| Pending {
+            ts_ms: ts,
+            tenant: 0,
+            channel: 0,
+            decision: Decision::Allow,
+            keys: [None; 4],
+            id: id.into(),
+            reports: vec![],
+        };
+        j.request(p(0, "a"));
+        j.request(p(50, "b"));
+        j.report(Some(0), "a", (OutcomeKind::OtpPassed, Reported::Made, 100));
+        j.report(Some(1), "a", (OutcomeKind::OtpPassed, Reported::Made, 100));
+        j.report(Some(1), "a", (OutcomeKind::OtpPassed, Reported::Failed, 100));
+        assert!(j.due(Some(100)).is_empty(), "exactly the window still waits");
+        let due = j.due(Some(101));
+        assert_eq!(due.len(), 1);
+        assert_eq!((&*due[0].id, due[0].reports.len()), ("a", 1));
+        j.report(Some(0), "a", (OutcomeKind::ConfirmedFraud, Reported::Made, 102));
+        assert_eq!(
+            j.unmatched, 2,
+            "another tenant's, and one after the window (a failure is no outcome)"
+        );
+        let rest = j.due(None);
+        assert_eq!(rest.len(), 1);
+        assert_eq!(&*rest[0].id, "b");
     }
 }

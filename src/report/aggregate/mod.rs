@@ -1,15 +1,22 @@
-//! Every aggregation of a report, computed from one [`Period`] (scored events and their
-//! outcomes): decisions and trust over time by tenant, channel and action; the KPIs; the
-//! attack patterns; model health; compliance. The same code runs whatever the input was.
+//! Every aggregation of a report, computed in one pass over the period's scored events and
+//! outcomes in time order ([`Builder`]: batch by batch, the independent parts on rayon's
+//! threads), then a second pass over the events as written ([`Builder::finish`]) that gathers
+//! the event ids and rows the tables list. Memory grows with the distinct users, keys and
+//! devices of the period, the requests still inside their pending window, and what the tables
+//! show; never with the events themselves. The same code runs whatever the input was.
 
 pub mod health;
+mod intern;
 pub mod kpi;
 pub mod patterns;
 mod tables;
 
 use foldhash::HashMap;
 
-use super::events::{Compliance, Period};
+use super::events::{Compliance, OutcomeRow, ScoredRow};
+use intern::Names;
+use kpi::{Join, KpiAcc, Pending};
+use patterns::{Bursts, Devices, Gather, KeyKind, RowIds, TopKeys};
 
 pub use health::{Drift, Shadow};
 pub use kpi::Kpis;
@@ -38,6 +45,15 @@ pub struct Bucket {
 /// Everything a report shows.
 #[derive(Debug, Clone)]
 pub struct Summary {
+    /// Scored requests counted.
+    pub requests: u64,
+    /// Outcomes joined to them.
+    pub outcomes: u64,
+    /// Outcomes that matched no request of the period (another period's, another tenant's,
+    /// or reported after the request's pending window).
+    pub unmatched_outcomes: u64,
+    /// What was read (files, formats, the model that decided), for the page's header.
+    pub provenance: Vec<String>,
     /// First and last instant counted, ms (`to` exclusive).
     pub from_ms: i64,
     /// End of the period, ms (exclusive).
@@ -77,106 +93,346 @@ pub struct Summary {
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
 
-/// Aggregates `p` (already filtered) over `[from_ms, to_ms)`; with no bounds given, the
-/// period runs from the first row to just after the last.
-pub fn summarize(p: &Period, bounds: (Option<i64>, Option<i64>), t: &Thresholds) -> Summary {
-    let first = p.rows.first().map_or(0, |r| r.ts_ms);
-    let last = p.rows.last().map_or(0, |r| r.ts_ms.saturating_add(1));
-    let from_ms = bounds.0.unwrap_or(first);
-    let to_ms = bounds.1.unwrap_or(last).max(from_ms);
-    let bucket_ms = if to_ms.saturating_sub(from_ms) > 3 * DAY_MS {
-        DAY_MS
-    } else {
-        HOUR_MS
-    };
-    let fates = kpi::fates(&p.outcomes);
-    let rows = &p.rows;
-    // One lookup per request; then the independent aggregations run on rayon's threads.
-    let fraud: Vec<bool> = rows
-        .iter()
-        .map(|r| {
-            fates
-                .get(&(r.tenant.as_str(), r.request_id.as_str()))
-                .is_some_and(|f| f.fraud)
-        })
-        .collect();
-    use patterns::{asn_key, country_key, device_key, ip_key};
-    let ((timeline, (kpis, fraud_cases)), ((top_ips, top_asns), (top_countries, top_devices))) =
+/// Timeline key: (hour start, tenant, channel, action, decision).
+type Slot = (i64, u32, u32, u32, crate::domain::Decision);
+
+/// The first pass of a report: fed the period's scored events and outcomes in time order
+/// (rows before the outcomes that follow them), it keeps running aggregates only.
+pub struct Builder {
+    t: Thresholds,
+    users: Names,
+    tenants: Names,
+    channels: Names,
+    actions: Names,
+    /// IPs, countries and devices (AS numbers are their own keys).
+    keys: Names,
+    timeline: HashMap<Slot, (u64, u64)>,
+    health: health::HealthAcc,
+    top: [TopKeys; 4],
+    bursts: [Bursts; 2],
+    devices: Devices,
+    join: Join,
+    kpis: KpiAcc,
+    /// Request id → (tenant, what the decision did) of the requests confirmed as fraud.
+    fraud: HashMap<String, Vec<(String, &'static str)>>,
+    requests: u64,
+    outcomes: u64,
+    first_ms: Option<i64>,
+    last_ms: Option<i64>,
+}
+
+impl Builder {
+    /// A first pass whose requests wait `pending_window_ms` for their outcomes (the engine's
+    /// pending window: later ones are refused by the service and the replay alike); `labels`
+    /// when the outcomes are a label log's lines.
+    pub fn new(t: Thresholds, pending_window_ms: i64, labels: bool) -> Builder {
+        Builder {
+            t,
+            users: Names::default(),
+            tenants: Names::default(),
+            channels: Names::default(),
+            actions: Names::default(),
+            keys: Names::default(),
+            timeline: HashMap::default(),
+            health: health::HealthAcc::default(),
+            top: Default::default(),
+            bursts: [Bursts::new(KeyKind::Ip), Bursts::new(KeyKind::Asn)],
+            devices: Devices::default(),
+            join: Join::new(pending_window_ms, labels),
+            kpis: KpiAcc::default(),
+            fraud: HashMap::default(),
+            requests: 0,
+            outcomes: 0,
+            first_ms: None,
+            last_ms: None,
+        }
+    }
+
+    /// Settles the requests whose pending window closed before `now_ms`: every outcome fed
+    /// so far is all they will get, so `now_ms` must be no later than any outcome still to
+    /// come.
+    pub fn settle_before(&mut self, now_ms: i64) {
+        let due = self.join.due(Some(now_ms));
+        self.settle(due);
+    }
+
+    /// Adds scored requests (in time order, after every earlier batch).
+    pub fn rows(&mut self, rows: &[ScoredRow]) {
+        let Some(first) = rows.first() else { return };
+        let ids: Vec<RowIds> = rows
+            .iter()
+            .map(|r| {
+                let mut keys = [None; 4];
+                for (k, kind) in keys.iter_mut().zip(KeyKind::ALL) {
+                    *k = kind.of(r, &mut self.keys);
+                }
+                RowIds {
+                    user: self.users.id(&r.user),
+                    tenant: self.tenants.id(&r.tenant),
+                    keys,
+                }
+            })
+            .collect();
+        let slots: Vec<Slot> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.ts_ms.div_euclid(HOUR_MS).saturating_mul(HOUR_MS),
+                    self.tenants.id(&r.tenant),
+                    self.channels.id(&r.channel),
+                    self.actions.id(&r.action),
+                    r.decision,
+                )
+            })
+            .collect();
+        let t = self.t;
+        let [ip, asn, country, device] = &mut self.top;
+        let [burst_ip, burst_asn] = &mut self.bursts;
+        let (timeline, health, devices) = (&mut self.timeline, &mut self.health, &mut self.devices);
+        let each = |f: &mut dyn FnMut(&ScoredRow, &RowIds)| {
+            for (r, i) in rows.iter().zip(&ids) {
+                f(r, i);
+            }
+        };
+        let top = |acc: &mut TopKeys, list: usize| {
+            each(&mut |r, i| {
+                if let Some(k) = i.keys[list] {
+                    acc.add(r, i, k);
+                }
+            })
+        };
+        let burst = |acc: &mut Bursts, list: usize| {
+            each(&mut |r, i| {
+                if let Some(k) = i.keys[list] {
+                    acc.add(r, i, k, &t);
+                }
+            });
+            if let Some(last) = rows.last() {
+                acc.idle(last.ts_ms, &t);
+            }
+        };
         rayon::join(
             || {
                 rayon::join(
-                    || timeline(p, bucket_ms),
-                    || (kpi::kpis(rows, &fates), kpi::fraud_cases(rows, &fates)),
+                    || rayon::join(|| top(ip, 0), || top(asn, 1)),
+                    || rayon::join(|| top(country, 2), || top(device, 3)),
                 )
             },
             || {
                 rayon::join(
+                    || rayon::join(|| burst(burst_ip, 0), || burst(burst_asn, 1)),
                     || {
                         rayon::join(
-                            || patterns::top_keys(rows, &fraud, t, ip_key),
-                            || patterns::top_keys(rows, &fraud, t, asn_key),
-                        )
-                    },
-                    || {
-                        rayon::join(
-                            || patterns::top_keys(rows, &fraud, t, country_key),
-                            || patterns::top_keys(rows, &fraud, t, device_key),
+                            || {
+                                each(&mut |r, i| {
+                                    if let Some(d) = i.keys[3] {
+                                        devices.add(r, i, d);
+                                    }
+                                })
+                            },
+                            || {
+                                for (r, slot) in rows.iter().zip(&slots) {
+                                    let e = timeline.entry(*slot).or_default();
+                                    e.0 += 1;
+                                    e.1 += u64::from(r.trust);
+                                    health.add(r);
+                                }
+                            },
                         )
                     },
                 )
             },
         );
-    let ((bursts, shared_devices), (flagged, (shadow, reasons))) = rayon::join(
-        || {
-            rayon::join(
-                || {
-                    let mut b = patterns::bursts(rows, t, "ip", ip_key);
-                    b.extend(patterns::bursts(rows, t, "asn", asn_key));
-                    b
-                },
-                || patterns::shared_devices(rows, t),
-            )
-        },
-        || {
-            rayon::join(
-                || patterns::flagged(rows),
-                || (health::shadow(rows), health::reasons(rows)),
-            )
-        },
-    );
-    Summary {
-        from_ms,
-        to_ms,
-        bucket_ms,
-        timeline,
-        kpis,
-        fraud_cases,
-        top_ips,
-        top_asns,
-        top_countries,
-        top_devices,
-        bursts,
-        shared_devices,
-        flagged,
-        // The windows come from the requests themselves: bounds wider than the data would
-        // compare an empty week with a full one.
-        drift: health::drift(rows, first, last.max(first)),
-        shadow,
-        reasons,
-        compliance: p.compliance.clone(),
+        for ((r, i), slot) in rows.iter().zip(&ids).zip(&slots) {
+            self.join.request(Pending {
+                ts_ms: r.ts_ms,
+                tenant: i.tenant,
+                channel: slot.2,
+                decision: r.decision,
+                keys: i.keys,
+                id: r.request_id.as_str().into(),
+                reports: Vec::new(),
+            });
+        }
+        self.requests += rows.len() as u64;
+        self.first_ms.get_or_insert(first.ts_ms);
+        self.last_ms = rows.last().map(|r| r.ts_ms).or(self.last_ms);
+    }
+
+    /// Adds outcomes (in time order, after the rows of their requests).
+    pub fn outcomes(&mut self, outcomes: &[OutcomeRow]) {
+        for o in outcomes {
+            let tenant = self.tenants.get(&o.tenant);
+            self.join
+                .report(tenant, &o.request_id, (o.outcome, o.how, o.ts_ms));
+        }
+    }
+
+    /// Counts requests whose fate is final.
+    fn settle(&mut self, due: Vec<Pending>) {
+        let labels = self.join.labels();
+        for p in due {
+            let (fate, standing) = kpi::Fate::of(&p.reports, labels);
+            self.outcomes += standing;
+            self.kpis.add(&p, fate);
+            if fate.fraud {
+                for (list, key) in p.keys.iter().enumerate() {
+                    if let Some(k) = key {
+                        self.top[list].fraud(*k);
+                    }
+                }
+                self.fraud.entry(p.id.to_string()).or_default().push((
+                    self.tenants.name(p.tenant).to_string(),
+                    kpi::fraud_fate(p.decision, &fate),
+                ));
+            }
+        }
+    }
+
+    /// Every figure over `[from, to)` (`bounds`; without, from the first request to just
+    /// after the last), after a second pass over the period's rows in time order: `again`
+    /// calls its argument with each batch of them (the events table read back).
+    pub fn finish<E>(
+        mut self,
+        bounds: (Option<i64>, Option<i64>),
+        compliance: Option<Compliance>,
+        provenance: Vec<String>,
+        again: impl FnOnce(&mut dyn FnMut(&[ScoredRow])) -> Result<(), E>,
+    ) -> Result<Summary, E> {
+        let due = self.join.due(None);
+        self.settle(due);
+        let first = self.first_ms.unwrap_or(0);
+        let last = self.last_ms.map_or(0, |l| l.saturating_add(1));
+        let from_ms = bounds.0.unwrap_or(first);
+        let to_ms = bounds.1.unwrap_or(last).max(from_ms);
+        let bucket_ms = if to_ms.saturating_sub(from_ms) > 3 * DAY_MS {
+            DAY_MS
+        } else {
+            HOUR_MS
+        };
+        let t = self.t;
+        let [ip, asn, country, device] = self.top;
+        let keys = &self.keys;
+        let mut top_lists = [
+            ip.finish(KeyKind::Ip, keys, &t),
+            asn.finish(KeyKind::Asn, keys, &t),
+            country.finish(KeyKind::Country, keys, &t),
+            device.finish(KeyKind::Device, keys, &t),
+        ];
+        let mut shared_devices = self.devices.finish(keys, &t);
+        let [burst_ip, burst_asn] = self.bursts;
+        let mut bursts = burst_ip.finish(keys);
+        bursts.extend(burst_asn.finish(keys));
+        // The second pass: ids, the rows of the cases, and the drift (whose windows come from
+        // the requests themselves: bounds wider than the data would compare an empty week
+        // with a full one).
+        let mut drift = health::DriftCount::new(first, last.max(first));
+        let mut fraud_cases = Vec::new();
+        let (top_ids, device_ids, flagged) = {
+            let [a, b, c, d] = &top_lists;
+            let mut g = Gather::new([a, b, c, d], &shared_devices, &t);
+            let fraud = &self.fraud;
+            again(&mut |rows: &[ScoredRow]| {
+                for r in rows {
+                    g.see(r);
+                    drift.see(r.ts_ms, r.trust);
+                    if let Some(cases) = fraud.get(r.request_id.as_str())
+                        && let Some((_, fate)) = cases.iter().find(|(t, _)| *t == r.tenant)
+                    {
+                        fraud_cases.push(kpi::FraudCase {
+                            row: r.clone(),
+                            fate,
+                        });
+                    }
+                }
+            })?;
+            (g.top_ids, g.device_ids, g.flagged)
+        };
+        for (list, ids) in top_lists.iter_mut().zip(top_ids) {
+            for (row, ids) in list.iter_mut().zip(ids) {
+                row.ids = ids;
+            }
+        }
+        for (d, ids) in shared_devices.iter_mut().zip(device_ids) {
+            d.ids = ids;
+        }
+        let flagged = flagged
+            .into_iter()
+            .zip(patterns::CASE_CODES)
+            .flat_map(|(rows, code)| rows.into_iter().map(move |row| Flagged { code, row }))
+            .collect();
+        let [top_ips, top_asns, top_countries, top_devices] = top_lists;
+        let (shadow, reasons) = self.health.finish();
+        Ok(Summary {
+            requests: self.requests,
+            outcomes: self.outcomes,
+            unmatched_outcomes: self.join.unmatched,
+            provenance,
+            from_ms,
+            to_ms,
+            bucket_ms,
+            timeline: timeline(
+                self.timeline,
+                bucket_ms,
+                [&self.tenants, &self.channels, &self.actions],
+            ),
+            kpis: self.kpis.finish(&self.tenants, &self.channels),
+            fraud_cases,
+            top_ips,
+            top_asns,
+            top_countries,
+            top_devices,
+            bursts,
+            shared_devices,
+            flagged,
+            drift: drift.finish(),
+            shadow,
+            reasons,
+            compliance,
+        })
     }
 }
 
-fn timeline(p: &Period, bucket_ms: i64) -> Vec<Bucket> {
+/// Aggregates rows and outcomes held in memory (time order, the rows already filtered), with
+/// no pending window: every outcome given joins its request.
+pub fn summarize(
+    rows: &[ScoredRow],
+    outcomes: &[OutcomeRow],
+    bounds: (Option<i64>, Option<i64>),
+    t: &Thresholds,
+) -> Summary {
+    let mut b = Builder::new(*t, i64::MAX, false);
+    for chunk in rows.chunks(crate::train::stream::BATCH_ROWS) {
+        b.rows(chunk);
+    }
+    b.outcomes(outcomes);
+    let again = |f: &mut dyn FnMut(&[ScoredRow])| -> Result<(), std::convert::Infallible> {
+        f(rows);
+        Ok(())
+    };
+    let Ok(s) = b.finish(bounds, None, Vec::new(), again);
+    s
+}
+
+/// The timeline's buckets from hourly slots: by start, then tenant, channel, action and
+/// decision (names); hours merged into days for `bucket_ms` of a day.
+fn timeline(slots: HashMap<Slot, (u64, u64)>, bucket_ms: i64, names: [&Names; 3]) -> Vec<Bucket> {
     type Key<'a> = (i64, &'a str, &'a str, &'a str, &'static str);
+    let [tenants, channels, actions] = names;
     let mut acc: HashMap<Key<'_>, (u64, u64)> = HashMap::default();
-    for r in &p.rows {
-        let start = r.ts_ms.div_euclid(bucket_ms).saturating_mul(bucket_ms);
+    for ((hour, tenant, channel, action, decision), (n, sum)) in slots {
+        let start = hour.div_euclid(bucket_ms).saturating_mul(bucket_ms);
         let e = acc
-            .entry((start, &r.tenant, &r.channel, &r.action, r.decision.as_str()))
+            .entry((
+                start,
+                tenants.name(tenant),
+                channels.name(channel),
+                actions.name(action),
+                decision.as_str(),
+            ))
             .or_default();
-        e.0 += 1;
-        e.1 += u64::from(r.trust);
+        e.0 += n;
+        e.1 += sum;
     }
     let mut acc: Vec<(Key<'_>, (u64, u64))> = acc.into_iter().collect();
     acc.sort_unstable_by(|a, b| a.0.cmp(&b.0));

@@ -4,10 +4,11 @@
 //! engine's own reason codes on the request, so the report finds what scoring found, through
 //! the one feature path); and devices shared across many accounts.
 
-use std::collections::BTreeSet;
+use std::collections::VecDeque;
 
 use foldhash::{HashMap, HashSet};
 
+use super::intern::Names;
 use super::super::events::ScoredRow;
 
 /// Thresholds of the patterns.
@@ -101,231 +102,426 @@ pub struct SharedDevice {
 pub struct Flagged {
     /// The reason code.
     pub code: &'static str,
-    /// Index of the row in the period.
-    pub row: usize,
+    /// The event.
+    pub row: ScoredRow,
 }
 
 /// Reason codes that make a case on their own.
 pub const CASE_CODES: [&str; 3] = ["impossible_travel", "typing_replay", "bot_cadence"];
 
-/// A key a pattern groups by: text borrowed from the rows (an IP, a country, a device
-/// pseudonym) or an AS number; shown as `AS64500` for the latter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Key<'a> {
-    /// Text from the row.
-    Text(&'a str),
-    /// An AS number.
-    Asn(u32),
+/// The lists a key can rank in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// Addresses (as shown).
+    Ip,
+    /// AS numbers.
+    Asn,
+    /// Countries.
+    Country,
+    /// Device pseudonyms.
+    Device,
 }
 
-impl std::fmt::Display for Key<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl KeyKind {
+    /// Every list, in page order.
+    pub const ALL: [KeyKind; 4] = [KeyKind::Ip, KeyKind::Asn, KeyKind::Country, KeyKind::Device];
+
+    /// The row's key of this kind: the text's number in `names` (an AS number as it is).
+    pub fn of(self, r: &ScoredRow, names: &mut Names) -> Option<u32> {
         match self {
-            Key::Text(s) => f.write_str(s),
-            Key::Asn(n) => write!(f, "AS{n}"),
+            KeyKind::Ip => r.ip.as_deref().map(|k| names.id(k)),
+            KeyKind::Asn => r.asn,
+            KeyKind::Country => r.country.as_deref().map(|k| names.id(k)),
+            KeyKind::Device => r.device.as_deref().map(|k| names.id(k)),
+        }
+    }
+
+    /// The key `id` as shown.
+    pub fn show(self, id: u32, names: &Names) -> String {
+        match self {
+            KeyKind::Asn => format!("AS{id}"),
+            _ => names.name(id).to_string(),
         }
     }
 }
 
-/// A row's IP as a key.
-pub fn ip_key(r: &ScoredRow) -> Option<Key<'_>> {
-    r.ip.as_deref().map(Key::Text)
-}
-
-/// A row's AS number as a key.
-pub fn asn_key(r: &ScoredRow) -> Option<Key<'_>> {
-    r.asn.map(Key::Asn)
-}
-
-/// A row's country as a key.
-pub fn country_key(r: &ScoredRow) -> Option<Key<'_>> {
-    r.country.as_deref().map(Key::Text)
-}
-
-/// A row's device pseudonym as a key.
-pub fn device_key(r: &ScoredRow) -> Option<Key<'_>> {
-    r.device.as_deref().map(Key::Text)
+/// The interned facts of one row that the patterns use.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RowIds {
+    /// User pseudonym.
+    pub user: u32,
+    /// Tenant.
+    pub tenant: u32,
+    /// Keys by [`KeyKind::ALL`].
+    pub keys: [Option<u32>; 4],
 }
 
 #[derive(Default)]
-struct KeyAcc<'a> {
+struct KeyAcc {
     events: u64,
-    users: HashSet<&'a str>,
-    tenants: HashSet<&'a str>,
+    users: HashSet<u32>,
+    tenants: Vec<u32>,
     risky: u64,
     denied: u64,
     fraud: u64,
     trust: u64,
-    ids: Vec<&'a str>,
 }
 
-/// The top `t.top` keys of `key` by confirmed fraud, then requests stepped up or denied, then
-/// requests (then by key), skipping rows without one; `fraud[i]` says whether row `i` was
-/// confirmed as fraud.
-pub fn top_keys<'a>(
-    rows: &'a [ScoredRow],
-    fraud: &[bool],
-    t: &Thresholds,
-    key: impl Fn(&'a ScoredRow) -> Option<Key<'a>>,
-) -> Vec<KeyRisk> {
-    let mut acc: HashMap<Key<'a>, KeyAcc<'a>> = HashMap::default();
-    for (r, fraud) in rows.iter().zip(fraud) {
-        let Some(k) = key(r) else { continue };
-        let a = acc.entry(k).or_default();
+/// One top list, accumulated row by row: memory grows with the distinct keys (and their
+/// distinct users), not with the events.
+#[derive(Default)]
+pub struct TopKeys {
+    keys: HashMap<u32, KeyAcc>,
+}
+
+impl TopKeys {
+    /// Counts `r`, whose key (of this list) is `key`.
+    pub fn add(&mut self, r: &ScoredRow, ids: &RowIds, key: u32) {
+        let a = self.keys.entry(key).or_default();
         a.events += 1;
-        a.users.insert(&r.user);
-        a.tenants.insert(&r.tenant);
+        a.users.insert(ids.user);
+        if !a.tenants.contains(&ids.tenant) {
+            a.tenants.push(ids.tenant);
+        }
         a.risky += u64::from(r.challenged_or_denied());
         a.denied += u64::from(r.decision == crate::domain::Decision::Deny);
         a.trust += u64::from(r.trust);
-        a.fraud += u64::from(*fraud);
-        if a.ids.len() < t.ids_per_row {
-            a.ids.push(&r.request_id);
-        }
     }
-    let mut ranked: Vec<(Key<'a>, KeyAcc<'a>)> = acc.into_iter().collect();
-    let order = |a: &(Key<'a>, KeyAcc<'a>), b: &(Key<'a>, KeyAcc<'a>)| {
-        (b.1.fraud, b.1.risky, b.1.events)
-            .cmp(&(a.1.fraud, a.1.risky, a.1.events))
-            .then_with(|| a.0.cmp(&b.0))
-    };
-    if ranked.len() > t.top && t.top > 0 {
-        ranked.select_nth_unstable_by(t.top - 1, order);
-    }
-    ranked.truncate(t.top);
-    ranked.sort_by(order);
-    ranked
-        .into_iter()
-        .map(|(key, a)| KeyRisk {
-            key: key.to_string(),
-            events: a.events,
-            users: a.users.len() as u64,
-            tenants: a.tenants.len() as u64,
-            risky: a.risky,
-            denied: a.denied,
-            fraud: a.fraud,
-            mean_trust: a.trust as f64 / a.events as f64,
-            ids: a.ids.into_iter().map(str::to_string).collect(),
-        })
-        .collect()
-}
 
-/// Bursts of `kind` by `key`: windows of one key's events in time order spanning at most
-/// `burst_window_ms` (inclusive) that hold `burst_users` distinct users, at least half of their
-/// requests stepped up or denied (a carrier NAT or a big ISP serves many genuine people at
-/// once; a stuffing run is challenged), merged where they share events.
-pub fn bursts<'a>(
-    rows: &'a [ScoredRow],
-    t: &Thresholds,
-    kind: &'static str,
-    key: impl Fn(&'a ScoredRow) -> Option<Key<'a>>,
-) -> Vec<Burst> {
-    let mut by_key: HashMap<Key<'a>, Vec<usize>> = HashMap::default();
-    for (i, r) in rows.iter().enumerate() {
-        if let Some(k) = key(r) {
-            by_key.entry(k).or_default().push(i);
+    /// A request from `key` was confirmed as fraud.
+    pub fn fraud(&mut self, key: u32) {
+        if let Some(a) = self.keys.get_mut(&key) {
+            a.fraud += 1;
         }
     }
-    let mut out = Vec::new();
-    for (k, idx) in by_key {
-        if idx.len() < t.burst_users {
-            continue;
-        }
-        // Qualifying windows [left, right] (indices into the key's events), merged only where
-        // they share events.
-        let mut runs: Vec<(usize, usize)> = Vec::new();
-        let mut users: HashMap<&str, usize> = HashMap::default();
-        let (mut left, mut risky) = (0, 0usize);
-        for right in 0..idx.len() {
-            let new = &rows[idx[right]];
-            *users.entry(new.user.as_str()).or_default() += 1;
-            risky += usize::from(new.challenged_or_denied());
-            while new.ts_ms.saturating_sub(rows[idx[left]].ts_ms) > t.burst_window_ms {
-                let old = &rows[idx[left]];
-                risky -= usize::from(old.challenged_or_denied());
-                if let Some(n) = users.get_mut(old.user.as_str()) {
-                    *n -= 1;
-                    if *n == 0 {
-                        users.remove(old.user.as_str());
-                    }
-                }
-                left += 1;
-            }
-            // Enough users, and at least half the window's requests challenged.
-            if users.len() >= t.burst_users && 2 * risky >= right + 1 - left {
-                match runs.last_mut() {
-                    Some(run) if run.1 >= left => run.1 = right,
-                    _ => runs.push((left, right)),
-                }
-            }
-        }
-        for (a, b) in runs {
-            let run = &idx[a..=b];
-            let users: BTreeSet<&str> = run.iter().map(|i| rows[*i].user.as_str()).collect();
-            let tenants: BTreeSet<&str> = run.iter().map(|i| rows[*i].tenant.as_str()).collect();
-            let risky = run
-                .iter()
-                .filter(|i| rows[**i].challenged_or_denied())
-                .count();
-            out.push(Burst {
-                kind,
-                key: k.to_string(),
-                from_ms: rows[run[0]].ts_ms,
-                to_ms: rows[run[run.len() - 1]].ts_ms,
-                users: users.len() as u64,
-                tenants: tenants.len() as u64,
-                risky: risky as u64,
-                ids: run.iter().map(|i| rows[*i].request_id.clone()).collect(),
-            });
-        }
-    }
-    out.sort_by(|a, b| (b.users, a.from_ms, &a.key).cmp(&(a.users, b.from_ms, &b.key)));
-    out
-}
 
-/// Devices used by at least `shared_device_users` distinct accounts over the period.
-pub fn shared_devices(rows: &[ScoredRow], t: &Thresholds) -> Vec<SharedDevice> {
-    let mut by_device: HashMap<&str, Vec<usize>> = HashMap::default();
-    for (i, r) in rows.iter().enumerate() {
-        if let Some(d) = r.device.as_deref() {
-            by_device.entry(d).or_default().push(i);
+    /// The top `t.top` keys by confirmed fraud, then requests stepped up or denied, then
+    /// requests (then by key), without their event ids (see [`Gather`]).
+    pub fn finish(self, kind: KeyKind, names: &Names, t: &Thresholds) -> Vec<KeyRisk> {
+        let mut ranked: Vec<(u32, KeyAcc)> = self.keys.into_iter().collect();
+        let order = |a: &(u32, KeyAcc), b: &(u32, KeyAcc)| {
+            (b.1.fraud, b.1.risky, b.1.events)
+                .cmp(&(a.1.fraud, a.1.risky, a.1.events))
+                .then_with(|| match kind {
+                    KeyKind::Asn => a.0.cmp(&b.0),
+                    _ => names.name(a.0).cmp(names.name(b.0)),
+                })
+        };
+        if ranked.len() > t.top && t.top > 0 {
+            ranked.select_nth_unstable_by(t.top - 1, order);
         }
-    }
-    let mut out: Vec<SharedDevice> = by_device
-        .into_iter()
-        .filter_map(|(d, idx)| {
-            let users: BTreeSet<&str> = idx.iter().map(|i| rows[*i].user.as_str()).collect();
-            (users.len() >= t.shared_device_users).then(|| SharedDevice {
-                device: d.to_string(),
-                users: users.len() as u64,
-                from_ms: rows[idx[0]].ts_ms,
-                to_ms: rows[idx[idx.len() - 1]].ts_ms,
-                ids: idx.iter().map(|i| rows[*i].request_id.clone()).collect(),
+        ranked.truncate(t.top);
+        ranked.sort_by(order);
+        ranked
+            .into_iter()
+            .map(|(key, a)| KeyRisk {
+                key: kind.show(key, names),
+                events: a.events,
+                users: a.users.len() as u64,
+                tenants: a.tenants.len() as u64,
+                risky: a.risky,
+                denied: a.denied,
+                fraud: a.fraud,
+                mean_trust: a.trust as f64 / a.events as f64,
+                ids: Vec::new(),
             })
-        })
-        .collect();
-    out.sort_by(|a, b| (b.users, a.from_ms, &a.device).cmp(&(a.users, b.from_ms, &b.device)));
-    out
+            .collect()
+    }
 }
 
-/// Every event carrying one of [`CASE_CODES`], once per code, by code then time.
-pub fn flagged(rows: &[ScoredRow]) -> Vec<Flagged> {
-    let mut out = Vec::new();
-    for (row, r) in rows.iter().enumerate() {
-        for code in CASE_CODES {
-            if r.has_reason(code) {
-                out.push(Flagged { code, row });
+/// An event in a key's burst window.
+struct WindowEvent {
+    seq: u64,
+    ts_ms: i64,
+    user: u32,
+    tenant: u32,
+    risky: bool,
+    id: Box<str>,
+}
+
+/// A run of qualifying windows being merged.
+struct Run {
+    last_seq: u64,
+    from_ms: i64,
+    to_ms: i64,
+    users: HashSet<u32>,
+    tenants: HashSet<u32>,
+    risky: u64,
+    ids: Vec<String>,
+}
+
+impl Run {
+    fn take(&mut self, e: &WindowEvent) {
+        self.last_seq = e.seq;
+        self.to_ms = e.ts_ms;
+        self.users.insert(e.user);
+        self.tenants.insert(e.tenant);
+        self.risky += u64::from(e.risky);
+        self.ids.push(e.id.to_string());
+    }
+}
+
+/// One key's sliding window.
+#[derive(Default)]
+struct Window {
+    events: VecDeque<WindowEvent>,
+    users: HashMap<u32, u32>,
+    risky: usize,
+    next: u64,
+    run: Option<Run>,
+}
+
+/// Bursts of one kind (`ip` or `asn`), found row by row in time order: windows of one key's
+/// events spanning at most `burst_window_ms` (inclusive) that hold `burst_users` distinct
+/// users, at least half of their requests stepped up or denied (a carrier NAT or a big ISP
+/// serves many genuine people at once; a stuffing run is challenged), merged where they share
+/// events. Memory holds each key's last window and the runs still open, not the period.
+pub struct Bursts {
+    kind: KeyKind,
+    windows: HashMap<u32, Window>,
+    found: Vec<(u32, Run)>,
+}
+
+impl Bursts {
+    /// Bursts by IP or by ASN.
+    pub fn new(kind: KeyKind) -> Bursts {
+        Bursts {
+            kind,
+            windows: HashMap::default(),
+            found: Vec::new(),
+        }
+    }
+
+    /// Adds `r` (after every earlier row), whose key is `key`.
+    pub fn add(&mut self, r: &ScoredRow, ids: &RowIds, key: u32, t: &Thresholds) {
+        let w = self.windows.entry(key).or_default();
+        let e = WindowEvent {
+            seq: w.next,
+            ts_ms: r.ts_ms,
+            user: ids.user,
+            tenant: ids.tenant,
+            risky: r.challenged_or_denied(),
+            id: r.request_id.as_str().into(),
+        };
+        w.next += 1;
+        *w.users.entry(e.user).or_default() += 1;
+        w.risky += usize::from(e.risky);
+        w.events.push_back(e);
+        let now = r.ts_ms;
+        while let Some(old) = w.events.front() {
+            if now.saturating_sub(old.ts_ms) <= t.burst_window_ms {
+                break;
+            }
+            w.risky -= usize::from(old.risky);
+            if let Some(n) = w.users.get_mut(&old.user) {
+                *n -= 1;
+                if *n == 0 {
+                    w.users.remove(&old.user);
+                }
+            }
+            w.events.pop_front();
+        }
+        let left = w.events.front().map_or(0, |e| e.seq);
+        // A run the window has left behind can grow no more.
+        if w.run.as_ref().is_some_and(|run| run.last_seq < left)
+            && let Some(run) = w.run.take()
+        {
+            self.found.push((key, run));
+        }
+        // Enough users, and at least half the window's requests challenged.
+        if w.users.len() >= t.burst_users && 2 * w.risky >= w.events.len() {
+            let run = w.run.get_or_insert_with(|| Run {
+                last_seq: 0,
+                from_ms: w.events.front().map_or(now, |e| e.ts_ms),
+                to_ms: now,
+                users: HashSet::default(),
+                tenants: HashSet::default(),
+                risky: 0,
+                ids: Vec::new(),
+            });
+            let fresh = run.ids.is_empty();
+            for e in &w.events {
+                if fresh || e.seq > run.last_seq {
+                    run.take(e);
+                }
             }
         }
     }
-    out.sort_by_key(|f| (CASE_CODES.iter().position(|c| *c == f.code), f.row));
-    out
+
+    /// Closes the windows of keys idle since before `now_ms` (their runs can grow no more).
+    pub fn idle(&mut self, now_ms: i64, t: &Thresholds) {
+        let found = &mut self.found;
+        self.windows.retain(|key, w| {
+            let last = w.events.back().map_or(i64::MIN, |e| e.ts_ms);
+            if now_ms.saturating_sub(last) <= t.burst_window_ms {
+                return true;
+            }
+            if let Some(run) = w.run.take() {
+                found.push((*key, run));
+            }
+            false
+        });
+    }
+
+    /// Every burst, most users first (then earliest, then by key).
+    pub fn finish(mut self, names: &Names) -> Vec<Burst> {
+        for (key, w) in self.windows.iter_mut() {
+            if let Some(run) = w.run.take() {
+                self.found.push((*key, run));
+            }
+        }
+        let kind = self.kind;
+        let mut out: Vec<Burst> = self
+            .found
+            .into_iter()
+            .map(|(key, run)| Burst {
+                kind: match kind {
+                    KeyKind::Asn => "asn",
+                    _ => "ip",
+                },
+                key: kind.show(key, names),
+                from_ms: run.from_ms,
+                to_ms: run.to_ms,
+                users: run.users.len() as u64,
+                tenants: run.tenants.len() as u64,
+                risky: run.risky,
+                ids: run.ids,
+            })
+            .collect();
+        out.sort_by(|a, b| (b.users, a.from_ms, &a.key).cmp(&(a.users, b.from_ms, &b.key)));
+        out
+    }
+}
+
+#[derive(Default)]
+struct DeviceAcc {
+    users: HashSet<u32>,
+    from_ms: i64,
+    to_ms: i64,
+    requests: u64,
+}
+
+/// Devices and the accounts on them, accumulated row by row.
+#[derive(Default)]
+pub struct Devices {
+    devices: HashMap<u32, DeviceAcc>,
+}
+
+impl Devices {
+    /// Counts `r` on device `device`.
+    pub fn add(&mut self, r: &ScoredRow, ids: &RowIds, device: u32) {
+        let d = self.devices.entry(device).or_insert_with(|| DeviceAcc {
+            from_ms: r.ts_ms,
+            ..DeviceAcc::default()
+        });
+        d.users.insert(ids.user);
+        d.to_ms = r.ts_ms;
+        d.requests += 1;
+    }
+
+    /// Devices used by at least `shared_device_users` distinct accounts over the period, most
+    /// users first, without their event ids (see [`Gather`]).
+    pub fn finish(self, names: &Names, t: &Thresholds) -> Vec<SharedDevice> {
+        let mut out: Vec<SharedDevice> = self
+            .devices
+            .into_iter()
+            .filter(|(_, d)| d.users.len() >= t.shared_device_users)
+            .map(|(id, d)| SharedDevice {
+                device: names.name(id).to_string(),
+                users: d.users.len() as u64,
+                from_ms: d.from_ms,
+                to_ms: d.to_ms,
+                ids: Vec::with_capacity(usize::try_from(d.requests).unwrap_or(0)),
+            })
+            .collect();
+        out.sort_by(|a, b| (b.users, a.from_ms, &a.device).cmp(&(a.users, b.from_ms, &b.device)));
+        out
+    }
+}
+
+/// The second pass over the period's events (read back from the events table): the event ids
+/// of the top keys and the shared devices, the rows of the fraud cases and of the flagged
+/// events. What it keeps is what the report shows.
+pub struct Gather<'s> {
+    /// Per text list (IP, country, device), the row of each key.
+    text: [HashMap<&'s str, usize>; 3],
+    /// The row of each AS number.
+    asn: HashMap<u32, usize>,
+    devices: HashMap<&'s str, usize>,
+    /// Per list (by [`KeyKind::ALL`]), per row of it, the ids found.
+    pub top_ids: [Vec<Vec<String>>; 4],
+    /// Per shared device, every id.
+    pub device_ids: Vec<Vec<String>>,
+    /// Flagged events, per code of [`CASE_CODES`].
+    pub flagged: [Vec<ScoredRow>; 3],
+    ids_per_row: usize,
+}
+
+impl<'s> Gather<'s> {
+    /// Gathers for these top lists (by [`KeyKind::ALL`]) and shared devices.
+    pub fn new(top: [&'s [KeyRisk]; 4], devices: &'s [SharedDevice], t: &Thresholds) -> Self {
+        let index = |list: &'s [KeyRisk]| -> HashMap<&'s str, usize> {
+            list.iter()
+                .enumerate()
+                .map(|(i, k)| (k.key.as_str(), i))
+                .collect()
+        };
+        Gather {
+            text: [index(top[0]), index(top[2]), index(top[3])],
+            asn: top[1]
+                .iter()
+                .enumerate()
+                .filter_map(|(i, k)| Some((k.key.strip_prefix("AS")?.parse().ok()?, i)))
+                .collect(),
+            devices: devices
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (d.device.as_str(), i))
+                .collect(),
+            top_ids: top.map(|l| vec![Vec::new(); l.len()]),
+            device_ids: vec![Vec::new(); devices.len()],
+            flagged: Default::default(),
+            ids_per_row: t.ids_per_row,
+        }
+    }
+
+    /// Looks at the next row (in time order).
+    pub fn see(&mut self, r: &ScoredRow) {
+        let found = [
+            r.ip.as_deref().and_then(|k| self.text[0].get(k)),
+            r.asn.and_then(|n| self.asn.get(&n)),
+            r.country.as_deref().and_then(|k| self.text[1].get(k)),
+            r.device.as_deref().and_then(|k| self.text[2].get(k)),
+        ];
+        for (list, at) in found.into_iter().enumerate() {
+            if let Some(ids) = at.and_then(|at| self.top_ids[list].get_mut(*at))
+                && ids.len() < self.ids_per_row
+            {
+                ids.push(r.request_id.clone());
+            }
+        }
+        if let Some(at) = r.device.as_deref().and_then(|d| self.devices.get(d))
+            && let Some(ids) = self.device_ids.get_mut(*at)
+        {
+            ids.push(r.request_id.clone());
+        }
+        for (i, code) in CASE_CODES.iter().enumerate() {
+            if r.has_reason(code) {
+                self.flagged[i].push(r.clone());
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::Decision;
+
+    /// The bursts the whole aggregation finds in `rows` (idle keys closed between batches).
+    fn bursts(rows: &[ScoredRow], t: &Thresholds) -> Vec<Burst> {
+        super::super::summarize(rows, &[], (None, None), t).bursts
+    }
 
     fn row(ts_ms: i64, user: &str, ip: &str, decision: Decision) -> ScoredRow {
         let id = format!("r-{ts_ms}-{user}");
@@ -398,7 +594,7 @@ mod tests {
             }
         }
         rows.sort_by_key(|r| r.ts_ms);
-        let all = bursts(&rows, &t, "ip", ip_key);
+        let all = bursts(&rows, &t);
         let gateway: Vec<&Burst> = all.iter().filter(|b| b.key == "10.0.0.5").collect();
         assert_eq!(gateway.len(), 2, "{gateway:?}");
         for (w, b) in gateway.iter().enumerate() {
@@ -431,11 +627,11 @@ mod tests {
             .cloned()
             .collect();
         assert_eq!(
-            bursts(&nine, &t, "ip", ip_key).len(),
+            bursts(&nine, &t).len(),
             1,
             "ten users still are"
         );
         let nine: Vec<ScoredRow> = nine.into_iter().filter(|r| r.user != "v-5").collect();
-        assert!(bursts(&nine, &t, "ip", ip_key).is_empty());
+        assert!(bursts(&nine, &t).is_empty());
     }
 }

@@ -1,9 +1,10 @@
-//! The report's tables, built from a [`Summary`] and its [`Period`]: one [`Table`] per figure,
-//! written as CSV and Parquet and shown on the page.
+//! The report's tables, built from a [`Summary`]: one [`Table`] per figure, written as CSV and
+//! Parquet and shown on the page; and the events table, written batch by batch as the rows
+//! come.
 
 use std::collections::BTreeMap;
 
-use super::super::events::{Compliance, Period, ScoredRow};
+use super::super::events::{Compliance, ScoredRow};
 use super::super::table::{Table, Values};
 use super::{KeyRisk, Kpis, Summary, utc};
 
@@ -29,18 +30,18 @@ fn ids(v: &[String]) -> String {
 }
 
 impl Summary {
-    /// Every table of the report, in page order.
-    pub fn tables(&self, p: &Period) -> Vec<Table> {
+    /// Every table of the report but the events table, in page order.
+    pub fn tables(&self) -> Vec<Table> {
         let mut out = vec![
             self.timeline_table(),
             self.kpi_table(),
-            self.fraud_table(p),
+            self.fraud_table(),
             key_table("top_ips", "ip", &self.top_ips),
             key_table("top_asns", "asn", &self.top_asns),
             key_table("top_countries", "country", &self.top_countries),
             key_table("top_devices", "device", &self.top_devices),
             self.burst_table(),
-            self.flagged_table(p),
+            self.flagged_table(),
             self.shared_device_table(),
             self.drift_table(),
             self.shadow_table(),
@@ -54,7 +55,6 @@ impl Summary {
         if let Some(c) = &self.compliance {
             out.push(compliance_table(c));
         }
-        out.push(events_table(p));
         out
     }
 
@@ -127,9 +127,9 @@ impl Summary {
             .with("tta_p90_s", opt(|x| x.tta_p90_s))
     }
 
-    fn fraud_table(&self, p: &Period) -> Table {
+    fn fraud_table(&self) -> Table {
         let f = &self.fraud_cases;
-        let rows: Vec<&ScoredRow> = f.iter().filter_map(|c| p.rows.get(c.row)).collect();
+        let rows: Vec<&ScoredRow> = f.iter().map(|c| &c.row).collect();
         let t = Table::new("fraud_cases").with(
             "fate",
             Values::Text(f.iter().map(|c| c.fate.to_string()).collect()),
@@ -163,9 +163,9 @@ impl Summary {
             )
     }
 
-    fn flagged_table(&self, p: &Period) -> Table {
+    fn flagged_table(&self) -> Table {
         let f = &self.flagged;
-        let rows: Vec<&ScoredRow> = f.iter().filter_map(|x| p.rows.get(x.row)).collect();
+        let rows: Vec<&ScoredRow> = f.iter().map(|x| &x.row).collect();
         let t = Table::new("flagged_events").with(
             "code",
             Values::Text(f.iter().map(|x| x.code.to_string()).collect()),
@@ -308,10 +308,10 @@ fn compliance_table(c: &Compliance) -> Table {
         )
 }
 
-/// Every scored request of the period, for drill-down by event id and for engines that span
-/// machines (the other tables are aggregations of this one).
-pub fn events_table(p: &Period) -> Table {
-    let r = &p.rows;
+/// Scored requests of the period (a batch of them: the table is written batch by batch), for
+/// drill-down by event id and for engines that span machines (the other tables are
+/// aggregations of this one).
+pub fn events_table(r: &[ScoredRow]) -> Table {
     let text = |f: fn(&ScoredRow) -> String| Values::Text(r.iter().map(f).collect());
     let maybe = |f: fn(&ScoredRow) -> Option<String>| Values::MaybeText(r.iter().map(f).collect());
     Table::new("events")
