@@ -26,8 +26,8 @@ use tessera::config::Config;
 use tessera::model::Model;
 use tessera::report::aggregate::{self, Thresholds};
 use tessera::report::events::Filter;
-use tessera::report::{Collected, Sink};
 use tessera::report::rescore::{self, Shown};
+use tessera::report::{Collected, Sink};
 use tessera::train::{dataset, replay_engine};
 
 #[global_allocator]

@@ -123,9 +123,11 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let summary = match (&args.events, &args.audit) {
         (Some(pattern), _) => {
             if args.tenant.is_some() {
-                return Err("--tenant: an event log has no tenants (its requests are the \
+                return Err(
+                    "--tenant: an event log has no tenants (its requests are the \
                             default tenant's); --tenant applies to --audit"
-                    .into());
+                        .into(),
+                );
             }
             let paths = files(pattern, "--events")?;
             if args.format == Format::Rba && paths.len() > 1 {

@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{Feed, ReportError};
 use super::events::{
     ActionKind, AdminAction, Compliance, OutcomeRow, Reported, ScoredRow, decision_named,
     outcome_named,
 };
+use super::{Feed, ReportError};
 use crate::domain::label::LabelRecord;
 
 /// The fields of an audit record a report reads (unknown fields are ignored, so every version
@@ -398,7 +398,6 @@ pub fn read(
     Ok((c, provenance))
 }
 
-
 fn score_row(rec: Record, tenant: String, truncate: bool) -> Option<ScoredRow> {
     let decision = rec.decision.as_deref().and_then(decision_named)?;
     let ip = rec.ip.map(|ip| match ip.parse::<std::net::IpAddr>() {
@@ -429,7 +428,11 @@ fn score_row(rec: Record, tenant: String, truncate: bool) -> Option<ScoredRow> {
 /// The label logs' lines, read one at a time in file order.
 struct Labels<'p> {
     paths: std::slice::Iter<'p, PathBuf>,
-    current: Option<(&'p Path, std::io::Lines<std::io::BufReader<std::fs::File>>, usize)>,
+    current: Option<(
+        &'p Path,
+        std::io::Lines<std::io::BufReader<std::fs::File>>,
+        usize,
+    )>,
     next: Option<OutcomeRow>,
 }
 

@@ -125,6 +125,7 @@ pub struct Sink {
     builder: Builder,
     rows: Vec<ScoredRow>,
     outcomes: Vec<OutcomeRow>,
+    batch_rows: usize,
 }
 
 impl Sink {
@@ -148,7 +149,15 @@ impl Sink {
             builder: Builder::new(t, pending_window_ms, labels),
             rows: Vec::with_capacity(SINK_ROWS),
             outcomes: Vec::new(),
+            batch_rows: SINK_ROWS,
         })
+    }
+
+    /// The same sink buffering `rows` rows (at least 1) between two flushes instead of
+    /// [`SINK_ROWS`]: the report does not depend on it.
+    pub fn with_batch_rows(mut self, rows: usize) -> Sink {
+        self.batch_rows = rows.max(1);
+        self
     }
 
     /// A scored request.
@@ -156,7 +165,7 @@ impl Sink {
         if self.filter.keeps(r.ts_ms, &r.tenant) {
             self.rows.push(r);
         }
-        if self.rows.len() >= SINK_ROWS {
+        if self.rows.len() >= self.batch_rows {
             self.flush()?;
         }
         Ok(())
@@ -251,12 +260,8 @@ fn rows_of(df: &polars::prelude::DataFrame) -> polars::prelude::PolarsResult<Vec
         text("tenant")?,
         text("user")?,
     );
-    let (channels, actions, ips, asns) = (
-        text("channel")?,
-        text("action")?,
-        text("ip")?,
-        int("asn")?,
-    );
+    let (channels, actions, ips, asns) =
+        (text("channel")?, text("action")?, text("ip")?, int("asn")?);
     let (countries, devices, decisions, trust) = (
         text("country")?,
         text("device")?,
@@ -306,4 +311,103 @@ fn rows_of(df: &polars::prelude::DataFrame) -> polars::prelude::PolarsResult<Vec
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::events::{Reported, test_row};
+    use super::*;
+    use crate::domain::{Decision, OutcomeKind};
+
+    #[test]
+    fn a_streamed_report_joins_every_outcome_in_its_window_whatever_the_batches() {
+        const HOUR: i64 = 3_600_000;
+        // A request every 4 hours for 30 days, each confirmed or passed 70 hours later, handed
+        // on in time order and flushed every few rows: each request waits its window.
+        let mut rows = Vec::new();
+        let mut outcomes = Vec::new();
+        for i in 0..180i64 {
+            let decision = if i % 3 == 0 {
+                Decision::Allow
+            } else {
+                Decision::StepUpOtp
+            };
+            let row = test_row(i * 4 * HOUR, "default", &format!("r{i}"), "u", decision);
+            outcomes.push(OutcomeRow {
+                ts_ms: row.ts_ms + 70 * HOUR,
+                tenant: "default".into(),
+                request_id: row.request_id.clone(),
+                outcome: if i % 3 == 0 {
+                    OutcomeKind::ConfirmedFraud
+                } else {
+                    OutcomeKind::OtpPassed
+                },
+                how: Reported::Made,
+            });
+            rows.push(row);
+        }
+        outcomes.sort_by_key(|o| o.ts_ms);
+        let whole = aggregate::summarize(&rows, &outcomes, (None, None), &Thresholds::default());
+        for batch_rows in [7, 1, 1000] {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let mut sink = Sink::new(
+                dir.path(),
+                Filter::default(),
+                Thresholds::default(),
+                168 * HOUR,
+                false,
+            )
+            .expect("sink")
+            .with_batch_rows(batch_rows);
+            let mut next = outcomes.iter().peekable();
+            for r in &rows {
+                while let Some(o) = next.next_if(|o| o.ts_ms < r.ts_ms) {
+                    sink.outcome(o.clone());
+                }
+                sink.row(r.clone()).expect("row");
+            }
+            for o in next {
+                sink.outcome(o.clone());
+            }
+            let (s, tables) = sink.finish(None, Vec::new()).expect("finish");
+            assert_eq!(
+                (s.outcomes, s.unmatched_outcomes),
+                (180, 0),
+                "{batch_rows} rows"
+            );
+            assert_eq!(s.kpis, whole.kpis, "{batch_rows} rows");
+            assert_eq!(s.fraud_cases, whole.fraud_cases);
+            assert_eq!(s.fraud_cases.len(), 60);
+            assert!(tables.iter().any(|t| t.name == "kpis"));
+            let events = std::fs::read_to_string(dir.path().join("events.csv")).expect("csv");
+            assert_eq!(events.lines().count(), 181, "header and every row");
+        }
+        // An outcome after its request's window joins nothing, and says so.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut sink = Sink::new(
+            dir.path(),
+            Filter::default(),
+            Thresholds::default(),
+            69 * HOUR,
+            false,
+        )
+        .expect("sink")
+        .with_batch_rows(1);
+        let mut next = outcomes.iter().peekable();
+        for r in &rows {
+            while let Some(o) = next.next_if(|o| o.ts_ms < r.ts_ms) {
+                sink.outcome(o.clone());
+            }
+            sink.row(r.clone()).expect("row");
+        }
+        for o in next {
+            sink.outcome(o.clone());
+        }
+        let (s, _) = sink.finish(None, Vec::new()).expect("finish");
+        assert_eq!(
+            (s.outcomes, s.unmatched_outcomes),
+            (0, 180),
+            "70 hours is past a 69-hour window"
+        );
+    }
 }

@@ -175,11 +175,21 @@ impl<'e, 'a, 's> Rescorer<'e, 'a, 's> {
         if let Some((last, _)) = events.last() {
             self.last_ms = *last;
         }
+        // The step's rows and outcomes merged back into time order (an outcome before the
+        // rows that follow it), as a sink requires.
         let judge = self.replayer.collector();
-        for row in judge.rows.drain(..) {
+        let (rows, outcomes) = (
+            std::mem::take(&mut judge.rows),
+            std::mem::take(&mut judge.outcomes),
+        );
+        let mut outcomes = outcomes.into_iter().peekable();
+        for row in rows {
+            while let Some(o) = outcomes.next_if(|o| o.ts_ms < row.ts_ms) {
+                self.sink.outcome(o);
+            }
             self.sink.row(row)?;
         }
-        for o in judge.outcomes.drain(..) {
+        for o in outcomes {
             self.sink.outcome(o);
         }
         let swept = *self.swept_ms.get_or_insert(self.last_ms);

@@ -20,8 +20,8 @@ use std::collections::VecDeque;
 
 use foldhash::HashMap;
 
-use super::intern::Names;
 use super::super::events::{Reported, ScoredRow};
+use super::intern::Names;
 use crate::domain::{Decision, OutcomeKind};
 
 /// What became of one request.
@@ -179,9 +179,12 @@ impl Join {
 
     /// Something reported about request `id` of `tenant` (when the tenant was ever seen).
     pub fn report(&mut self, tenant: Option<u32>, id: &str, r: (OutcomeKind, Reported, i64)) {
+        let window = self.window_ms;
         let found = tenant
             .and_then(|t| self.index.get(&(t, Box::from(id))).copied())
-            .and_then(|seq| self.waiting.get_mut((seq - self.first) as usize));
+            .and_then(|seq| self.waiting.get_mut((seq - self.first) as usize))
+            // Past the window the engine refuses an outcome as expired, whenever it is read.
+            .filter(|p| r.2.saturating_sub(p.ts_ms) <= window);
         match found {
             Some(p) => p.reports.push(r),
             // A failure is no outcome; only outcomes made are counted as unmatched.
@@ -479,7 +482,12 @@ mod tests {
         assert_eq!((f.fraud, n), (true, 1));
         // Labels: two lines, one failure: stands once, at the first line; the audit's own
         // outcome records are not counted beside the label log.
-        let r = [(Otp, Label, 3), (Otp, Failed, 4), (Otp, Label, 7), (Otp, Made, 8)];
+        let r = [
+            (Otp, Label, 3),
+            (Otp, Failed, 4),
+            (Otp, Label, 7),
+            (Otp, Made, 8),
+        ];
         let want = Fate {
             otp_ms: Some(3),
             ..Fate::default()
@@ -505,12 +513,23 @@ mod tests {
         j.request(p(50, "b"));
         j.report(Some(0), "a", (OutcomeKind::OtpPassed, Reported::Made, 100));
         j.report(Some(1), "a", (OutcomeKind::OtpPassed, Reported::Made, 100));
-        j.report(Some(1), "a", (OutcomeKind::OtpPassed, Reported::Failed, 100));
-        assert!(j.due(Some(100)).is_empty(), "exactly the window still waits");
+        j.report(
+            Some(1),
+            "a",
+            (OutcomeKind::OtpPassed, Reported::Failed, 100),
+        );
+        assert!(
+            j.due(Some(100)).is_empty(),
+            "exactly the window still waits"
+        );
         let due = j.due(Some(101));
         assert_eq!(due.len(), 1);
         assert_eq!((&*due[0].id, due[0].reports.len()), ("a", 1));
-        j.report(Some(0), "a", (OutcomeKind::ConfirmedFraud, Reported::Made, 102));
+        j.report(
+            Some(0),
+            "a",
+            (OutcomeKind::ConfirmedFraud, Reported::Made, 102),
+        );
         assert_eq!(
             j.unmatched, 2,
             "another tenant's, and one after the window (a failure is no outcome)"

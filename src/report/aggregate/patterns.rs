@@ -8,8 +8,8 @@ use std::collections::VecDeque;
 
 use foldhash::{HashMap, HashSet};
 
-use super::intern::Names;
 use super::super::events::ScoredRow;
+use super::intern::Names;
 
 /// Thresholds of the patterns.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -626,11 +626,7 @@ mod tests {
             .filter(|r| r.ip.as_deref() == Some("10.0.0.3") && r.user != "v-0" && r.user != "v-11")
             .cloned()
             .collect();
-        assert_eq!(
-            bursts(&nine, &t).len(),
-            1,
-            "ten users still are"
-        );
+        assert_eq!(bursts(&nine, &t).len(), 1, "ten users still are");
         let nine: Vec<ScoredRow> = nine.into_iter().filter(|r| r.user != "v-5").collect();
         assert!(bursts(&nine, &t).is_empty());
     }
