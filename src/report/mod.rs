@@ -142,11 +142,12 @@ impl Sink {
             file: dir.display().to_string(),
             source: e,
         })?;
+        let bounds = (filter.from_ms, filter.to_ms);
         Ok(Sink {
             dir: dir.to_path_buf(),
             filter,
             events: TableWriter::create(dir, &aggregate::events_table(&[]))?,
-            builder: Builder::new(t, pending_window_ms, labels),
+            builder: Builder::new(t, bounds, pending_window_ms, labels),
             rows: Vec::with_capacity(SINK_ROWS),
             outcomes: Vec::new(),
             batch_rows: SINK_ROWS,
@@ -211,14 +212,13 @@ impl Sink {
         self.flush()?;
         self.events.finish()?;
         let events = self.dir.join("events.parquet");
-        let bounds = (self.filter.from_ms, self.filter.to_ms);
         let compliance = compliance.map(|mut c| {
             self.filter.actions(&mut c);
             c
         });
         let summary = self
             .builder
-            .finish(bounds, compliance, provenance, |f| read_events(&events, f))?;
+            .finish(compliance, provenance, |f| read_events(&events, f))?;
         let tables = summary.tables();
         for t in &tables {
             t.write(&self.dir)?;

@@ -100,6 +100,11 @@ type Slot = (i64, u32, u32, u32, crate::domain::Decision);
 /// (rows before the outcomes that follow them), it keeps running aggregates only.
 pub struct Builder {
     t: Thresholds,
+    /// The period's bounds, when given.
+    bounds: (Option<i64>, Option<i64>),
+    /// Width of the timeline's slots: an hour until the period is known to span more than
+    /// three days, then a day (the buckets the page shows).
+    slot_ms: i64,
     users: Names,
     tenants: Names,
     channels: Names,
@@ -122,12 +127,20 @@ pub struct Builder {
 }
 
 impl Builder {
-    /// A first pass whose requests wait `pending_window_ms` for their outcomes (the engine's
+    /// A first pass over `[from, to)` (`bounds`; without, from the first request to just after
+    /// the last) whose requests wait `pending_window_ms` for their outcomes (the engine's
     /// pending window: later ones are refused by the service and the replay alike); `labels`
     /// when the outcomes are a label log's lines.
-    pub fn new(t: Thresholds, pending_window_ms: i64, labels: bool) -> Builder {
+    pub fn new(
+        t: Thresholds,
+        bounds: (Option<i64>, Option<i64>),
+        pending_window_ms: i64,
+        labels: bool,
+    ) -> Builder {
         Builder {
             t,
+            bounds,
+            slot_ms: HOUR_MS,
             users: Names::default(),
             tenants: Names::default(),
             channels: Names::default(),
@@ -177,7 +190,9 @@ impl Builder {
             .iter()
             .map(|r| {
                 (
-                    r.ts_ms.div_euclid(HOUR_MS).saturating_mul(HOUR_MS),
+                    r.ts_ms
+                        .div_euclid(self.slot_ms)
+                        .saturating_mul(self.slot_ms),
                     self.tenants.id(&r.tenant),
                     self.channels.id(&r.channel),
                     self.actions.id(&r.action),
@@ -257,6 +272,30 @@ impl Builder {
         self.requests += rows.len() as u64;
         self.first_ms.get_or_insert(first.ts_ms);
         self.last_ms = rows.last().map(|r| r.ts_ms).or(self.last_ms);
+        // Once the period surely spans more than three days the page shows days: the slots
+        // become days, so that they grow with the days of the period, not its hours.
+        if self.slot_ms == HOUR_MS && self.period().1.saturating_sub(self.period().0) > 3 * DAY_MS {
+            let hours = std::mem::take(&mut self.timeline);
+            for ((hour, tenant, channel, action, decision), (n, sum)) in hours {
+                let day = hour.div_euclid(DAY_MS).saturating_mul(DAY_MS);
+                let e = self
+                    .timeline
+                    .entry((day, tenant, channel, action, decision))
+                    .or_default();
+                e.0 += n;
+                e.1 += sum;
+            }
+            self.slot_ms = DAY_MS;
+        }
+    }
+
+    /// The period so far: the bounds given, else from the first request to just after the
+    /// last (the end only grows as rows come).
+    fn period(&self) -> (i64, i64) {
+        let first = self.first_ms.unwrap_or(0);
+        let last = self.last_ms.map_or(0, |l| l.saturating_add(1));
+        let from_ms = self.bounds.0.unwrap_or(first);
+        (from_ms, self.bounds.1.unwrap_or(last).max(from_ms))
     }
 
     /// Adds outcomes (in time order, after the rows of their requests).
@@ -289,12 +328,10 @@ impl Builder {
         }
     }
 
-    /// Every figure over `[from, to)` (`bounds`; without, from the first request to just
-    /// after the last), after a second pass over the period's rows in time order: `again`
+    /// Every figure over the period, after a second pass over the period's rows in time order: `again`
     /// calls its argument with each batch of them (the events table read back).
     pub fn finish<E>(
         mut self,
-        bounds: (Option<i64>, Option<i64>),
         compliance: Option<Compliance>,
         provenance: Vec<String>,
         again: impl FnOnce(&mut dyn FnMut(&[ScoredRow])) -> Result<(), E>,
@@ -303,8 +340,7 @@ impl Builder {
         self.settle(due);
         let first = self.first_ms.unwrap_or(0);
         let last = self.last_ms.map_or(0, |l| l.saturating_add(1));
-        let from_ms = bounds.0.unwrap_or(first);
-        let to_ms = bounds.1.unwrap_or(last).max(from_ms);
+        let (from_ms, to_ms) = self.period();
         let bucket_ms = if to_ms.saturating_sub(from_ms) > 3 * DAY_MS {
             DAY_MS
         } else {
@@ -401,7 +437,7 @@ pub fn summarize(
     bounds: (Option<i64>, Option<i64>),
     t: &Thresholds,
 ) -> Summary {
-    let mut b = Builder::new(*t, i64::MAX, false);
+    let mut b = Builder::new(*t, bounds, i64::MAX, false);
     for chunk in rows.chunks(crate::train::stream::BATCH_ROWS) {
         b.rows(chunk);
     }
@@ -410,7 +446,7 @@ pub fn summarize(
         f(rows);
         Ok(())
     };
-    let Ok(s) = b.finish(bounds, None, Vec::new(), again);
+    let Ok(s) = b.finish(None, Vec::new(), again);
     s
 }
 
