@@ -83,12 +83,12 @@ fn bench(c: &mut Criterion) {
             for r in rows {
                 // Outcomes after the rows they follow, as the replay hands them on.
                 while let Some(o) = next.next_if(|o| o.ts_ms < r.ts_ms) {
-                    sink.outcome(o.clone());
+                    sink.outcome(o.clone()).expect("outcome");
                 }
                 sink.row(r.clone()).expect("row");
             }
             for o in next {
-                sink.outcome(o.clone());
+                sink.outcome(o.clone()).expect("outcome");
             }
             sink.finish(None, Vec::new()).expect("finish")
         })

@@ -229,7 +229,7 @@ impl Reorder {
             let Some(q) = self.heap.pop() else { break };
             match q.item {
                 Item::Row(r) => feed.row(*r)?,
-                Item::Outcome(o) => feed.outcome(o),
+                Item::Outcome(o) => feed.outcome(o)?,
             }
         }
         Ok(())

@@ -71,13 +71,13 @@ pub enum ReportError {
     },
 }
 
-/// Where a reader hands rows and outcomes, in time order (rows before the outcomes that
-/// follow them).
+/// Where a reader hands rows and outcomes, in time order (a request before the outcomes that
+/// follow it).
 pub trait Feed: Send {
     /// A scored request.
     fn row(&mut self, r: ScoredRow) -> Result<(), ReportError>;
     /// An outcome report.
-    fn outcome(&mut self, o: OutcomeRow);
+    fn outcome(&mut self, o: OutcomeRow) -> Result<(), ReportError>;
 }
 
 impl Feed for Sink {
@@ -85,8 +85,8 @@ impl Feed for Sink {
         Sink::row(self, r)
     }
 
-    fn outcome(&mut self, o: OutcomeRow) {
-        Sink::outcome(self, o);
+    fn outcome(&mut self, o: OutcomeRow) -> Result<(), ReportError> {
+        Sink::outcome(self, o)
     }
 }
 
@@ -106,8 +106,9 @@ impl Feed for Collected {
         Ok(())
     }
 
-    fn outcome(&mut self, o: OutcomeRow) {
+    fn outcome(&mut self, o: OutcomeRow) -> Result<(), ReportError> {
         self.outcomes.push(o);
+        Ok(())
     }
 }
 
@@ -173,8 +174,12 @@ impl Sink {
     }
 
     /// An outcome (after the request it is about).
-    pub fn outcome(&mut self, o: OutcomeRow) {
+    pub fn outcome(&mut self, o: OutcomeRow) -> Result<(), ReportError> {
         self.outcomes.push(o);
+        if self.outcomes.len() >= self.batch_rows {
+            self.flush()?;
+        }
+        Ok(())
     }
 
     /// Writes and aggregates what is buffered: the rows (the table and the aggregates on two
@@ -188,12 +193,14 @@ impl Sink {
             self.builder.settle_before(now);
         }
         let rows = std::mem::take(&mut self.rows);
-        let (events, builder) = (&mut self.events, &mut self.builder);
-        let (written, ()) = rayon::join(
-            || events.append(&aggregate::events_table(&rows)),
-            || builder.rows(&rows),
-        );
-        written?;
+        if !rows.is_empty() {
+            let (events, builder) = (&mut self.events, &mut self.builder);
+            let (written, ()) = rayon::join(
+                || events.append(&aggregate::events_table(&rows)),
+                || builder.rows(&rows),
+            );
+            written?;
+        }
         self.builder.outcomes(&self.outcomes);
         self.outcomes.clear();
         self.rows = rows;
@@ -362,12 +369,12 @@ mod tests {
             let mut next = outcomes.iter().peekable();
             for r in &rows {
                 while let Some(o) = next.next_if(|o| o.ts_ms < r.ts_ms) {
-                    sink.outcome(o.clone());
+                    sink.outcome(o.clone()).expect("outcome");
                 }
                 sink.row(r.clone()).expect("row");
             }
             for o in next {
-                sink.outcome(o.clone());
+                sink.outcome(o.clone()).expect("outcome");
             }
             let (s, tables) = sink.finish(None, Vec::new()).expect("finish");
             assert_eq!(
@@ -396,12 +403,12 @@ mod tests {
         let mut next = outcomes.iter().peekable();
         for r in &rows {
             while let Some(o) = next.next_if(|o| o.ts_ms < r.ts_ms) {
-                sink.outcome(o.clone());
+                sink.outcome(o.clone()).expect("outcome");
             }
             sink.row(r.clone()).expect("row");
         }
         for o in next {
-            sink.outcome(o.clone());
+            sink.outcome(o.clone()).expect("outcome");
         }
         let (s, _) = sink.finish(None, Vec::new()).expect("finish");
         assert_eq!(

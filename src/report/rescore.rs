@@ -185,12 +185,12 @@ impl<'e, 'a, 's> Rescorer<'e, 'a, 's> {
         let mut outcomes = outcomes.into_iter().peekable();
         for row in rows {
             while let Some(o) = outcomes.next_if(|o| o.ts_ms < row.ts_ms) {
-                self.sink.outcome(o);
+                self.sink.outcome(o)?;
             }
             self.sink.row(row)?;
         }
         for o in outcomes {
-            self.sink.outcome(o);
+            self.sink.outcome(o)?;
         }
         let swept = *self.swept_ms.get_or_insert(self.last_ms);
         if self.last_ms.saturating_sub(swept) >= SWEEP_MS {
