@@ -71,7 +71,7 @@ fn bench(c: &mut Criterion) {
     let (rows, outcomes) = (&scored.rows, &scored.outcomes);
     let t = Thresholds::default();
     g.bench_function("aggregate", |b| {
-        b.iter(|| aggregate::summarize(rows, outcomes, (None, None), &t))
+        b.iter(|| aggregate::summarize(rows, outcomes, (None, None), &t).expect("summary"))
     });
     let window = i64::from(cfg.retention.pending_hours) * 3_600_000;
     g.bench_function("sink", |b| {

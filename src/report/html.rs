@@ -11,7 +11,7 @@ use crate::render::page::{self, Page, esc, figure};
 use crate::render::plots::{self, Line, Segment};
 
 /// Rows of a table shown on the page (the CSV has them all).
-const PAGE_ROWS: usize = 25;
+const PAGE_ROWS: usize = super::aggregate::PREVIEW_ROWS;
 /// Event ids shown per row on the page.
 const PAGE_IDS: usize = 12;
 
@@ -52,7 +52,7 @@ pub fn render(s: &Summary, tables: &[Table]) -> String {
     );
     for (name, rows) in tables
         .iter()
-        .map(|t| (t.name, t.rows() as u64))
+        .map(|t| (t.name, t.total_rows()))
         .chain([("events", s.requests)])
     {
         files.push_str(&format!(
@@ -92,10 +92,10 @@ fn shown(t: &Table) -> String {
         })
         .collect();
     let mut html = page::table(&headers, &rows, &numeric);
-    if t.rows() > PAGE_ROWS {
+    if t.total_rows() > PAGE_ROWS as u64 {
         html.push_str(&format!(
             "<p>First {PAGE_ROWS} of {} rows: all in {}.csv.</p>",
-            t.rows(),
+            t.total_rows(),
             esc(t.name)
         ));
     }
@@ -133,7 +133,7 @@ fn kpi_section(tables: &[Table]) -> String {
     }
     html.push_str("<h3>Requests confirmed as fraud</h3>");
     match named(tables, "fraud_cases") {
-        Some(t) if t.rows() > 0 => html.push_str(&shown(t)),
+        Some(t) if t.total_rows() > 0 => html.push_str(&shown(t)),
         _ => html.push_str("<p>None in this period.</p>"),
     }
     html
@@ -325,7 +325,7 @@ fn pattern_section(s: &Summary, tables: &[Table]) -> String {
     for (name, title) in cases {
         html.push_str(&format!("<h3>{}</h3>", esc(title)));
         match named(tables, name) {
-            Some(t) if t.rows() > 0 => html.push_str(&shown(t)),
+            Some(t) if t.total_rows() > 0 => html.push_str(&shown(t)),
             _ => html.push_str("<p>None in this period.</p>"),
         }
     }

@@ -225,9 +225,12 @@ impl Sink {
         });
         let summary = self
             .builder
-            .finish(compliance, provenance, |f| read_events(&events, f))?;
+            .finish(compliance, provenance, Some(&self.dir), |f| {
+                read_events(&events, f)
+            })?;
         let tables = summary.tables();
-        for t in &tables {
+        // The case lists were written during the second pass.
+        for t in tables.iter().filter(|t| t.written.is_none()) {
             t.write(&self.dir)?;
         }
         let page = html::render(&summary, &tables);
@@ -354,7 +357,8 @@ mod tests {
             rows.push(row);
         }
         outcomes.sort_by_key(|o| o.ts_ms);
-        let whole = aggregate::summarize(&rows, &outcomes, (None, None), &Thresholds::default());
+        let whole = aggregate::summarize(&rows, &outcomes, (None, None), &Thresholds::default())
+            .expect("summary");
         for batch_rows in [7, 1, 1000] {
             let dir = tempfile::tempdir().expect("temp dir");
             let mut sink = Sink::new(
@@ -383,8 +387,11 @@ mod tests {
                 "{batch_rows} rows"
             );
             assert_eq!(s.kpis, whole.kpis, "{batch_rows} rows");
-            assert_eq!(s.fraud_cases, whole.fraud_cases);
-            assert_eq!(s.fraud_cases.len(), 60);
+            // Written batch by batch; the summary keeps the first rows for the page.
+            assert_eq!((s.fraud_written, whole.fraud_cases.len()), (Some(60), 60));
+            assert_eq!(s.fraud_cases, whole.fraud_cases[..aggregate::PREVIEW_ROWS]);
+            let cases = std::fs::read_to_string(dir.path().join("fraud_cases.csv")).expect("csv");
+            assert_eq!(cases.lines().count(), 61, "header and every case");
             assert!(tables.iter().any(|t| t.name == "kpis"));
             let events = std::fs::read_to_string(dir.path().join("events.csv")).expect("csv");
             assert_eq!(events.lines().count(), 181, "header and every row");

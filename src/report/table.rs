@@ -73,6 +73,9 @@ pub struct Table {
     pub name: &'static str,
     /// Columns in order.
     pub columns: Vec<(&'static str, Values)>,
+    /// Rows on disk, when the table was written batch by batch and holds only its first rows
+    /// here.
+    pub written: Option<u64>,
 }
 
 impl Table {
@@ -81,7 +84,19 @@ impl Table {
         Table {
             name,
             columns: Vec::new(),
+            written: None,
         }
+    }
+
+    /// The table marked as written batch by batch with `rows` rows (when `Some`).
+    pub fn written(mut self, rows: Option<u64>) -> Table {
+        self.written = rows;
+        self
+    }
+
+    /// All its rows: those on disk when written batch by batch, else those here.
+    pub fn total_rows(&self) -> u64 {
+        self.written.unwrap_or(self.rows() as u64)
     }
 
     /// Adds a column.
@@ -154,6 +169,7 @@ impl Table {
         Table {
             name: self.name,
             columns,
+            written: None,
         }
     }
 
@@ -264,6 +280,7 @@ mod tests {
         let halves = tempfile::tempdir().expect("temp dir");
         let half = |rows: std::ops::Range<usize>| Table {
             name: t.name,
+            written: None,
             columns: t
                 .columns
                 .iter()

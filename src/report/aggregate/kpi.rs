@@ -429,7 +429,8 @@ mod tests {
             out("otp-fraud", 8_000, OutcomeKind::ConfirmedFraud),
         ];
         outcomes.sort_by_key(|o| o.ts_ms);
-        let s = super::super::summarize(&rows, &outcomes, (None, None), &Default::default());
+        let s = super::super::summarize(&rows, &outcomes, (None, None), &Default::default())
+            .expect("summary");
         let k = &s.kpis[0];
         assert_eq!(
             (k.requests, k.allowed, k.challenged, k.denied),

@@ -13,6 +13,7 @@ mod tables;
 
 use foldhash::HashMap;
 
+use super::ReportError;
 use super::events::{Compliance, OutcomeRow, ScoredRow};
 use intern::Names;
 use kpi::{Join, KpiAcc, Pending};
@@ -64,8 +65,11 @@ pub struct Summary {
     pub timeline: Vec<Bucket>,
     /// KPIs of all requests, each tenant and each channel.
     pub kpis: Vec<Kpis>,
-    /// Requests confirmed as fraud and their fate.
+    /// Requests confirmed as fraud and their fate (the first [`PREVIEW_ROWS`] when the table
+    /// was written batch by batch, see `fraud_written`).
     pub fraud_cases: Vec<kpi::FraudCase>,
+    /// Rows of the fraud-cases table already written, when it was written batch by batch.
+    pub fraud_written: Option<u64>,
     /// Riskiest IPs.
     pub top_ips: Vec<KeyRisk>,
     /// Riskiest ASNs.
@@ -78,8 +82,11 @@ pub struct Summary {
     pub bursts: Vec<Burst>,
     /// Devices shared across accounts.
     pub shared_devices: Vec<SharedDevice>,
-    /// Events flagged by impossible travel, typing replay or bot cadence.
+    /// Events flagged by impossible travel, typing replay or bot cadence, in time order (the
+    /// first [`PREVIEW_ROWS`] when the table was written batch by batch).
     pub flagged: Vec<Flagged>,
+    /// Rows of the flagged-events table already written, when it was written batch by batch.
+    pub flagged_written: Option<u64>,
     /// Trust drift.
     pub drift: Drift,
     /// Shadow agreement.
@@ -88,6 +95,74 @@ pub struct Summary {
     pub reasons: Vec<(String, u64)>,
     /// The audit log's checks, when the input was one.
     pub compliance: Option<Compliance>,
+}
+
+/// Rows of a long table the page shows (and a summary keeps of a table written batch by
+/// batch).
+pub const PREVIEW_ROWS: usize = 25;
+
+/// A table listing cases row by row (fraud cases, flagged events): kept whole, or, given a
+/// directory, written there batch by batch, keeping its first rows for the page.
+struct Listed<T> {
+    shape: fn(&[T]) -> super::table::Table,
+    writer: Option<super::table::TableWriter>,
+    batch: Vec<T>,
+    shown: Vec<T>,
+    count: u64,
+    failed: Option<ReportError>,
+}
+
+impl<T: Clone> Listed<T> {
+    fn new(
+        dir: Option<&std::path::Path>,
+        shape: fn(&[T]) -> super::table::Table,
+    ) -> Result<Self, ReportError> {
+        Ok(Listed {
+            shape,
+            writer: dir
+                .map(|d| super::table::TableWriter::create(d, &shape(&[])))
+                .transpose()?,
+            batch: Vec::new(),
+            shown: Vec::new(),
+            count: 0,
+            failed: None,
+        })
+    }
+
+    fn push(&mut self, item: T) {
+        self.count += 1;
+        let Some(w) = &mut self.writer else {
+            self.shown.push(item);
+            return;
+        };
+        if self.shown.len() < PREVIEW_ROWS {
+            self.shown.push(item.clone());
+        }
+        self.batch.push(item);
+        if self.batch.len() >= crate::train::stream::BATCH_ROWS {
+            if let Err(e) = w.append(&(self.shape)(&self.batch)) {
+                self.failed.get_or_insert(e);
+            }
+            self.batch.clear();
+        }
+    }
+
+    /// The rows kept, and the rows written when the table was written batch by batch.
+    fn finish(self) -> Result<(Vec<T>, Option<u64>), ReportError> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        match self.writer {
+            None => Ok((self.shown, None)),
+            Some(mut w) => {
+                if !self.batch.is_empty() {
+                    w.append(&(self.shape)(&self.batch))?;
+                }
+                w.finish()?;
+                Ok((self.shown, Some(self.count)))
+            }
+        }
+    }
 }
 
 const HOUR_MS: i64 = 3_600_000;
@@ -328,12 +403,15 @@ impl Builder {
         }
     }
 
-    /// Every figure over the period, after a second pass over the period's rows in time order: `again`
-    /// calls its argument with each batch of them (the events table read back).
-    pub fn finish<E>(
+    /// Every figure over the period, after a second pass over the period's rows in time order:
+    /// `again` calls its argument with each batch of them (the events table read back). With
+    /// `spill`, the tables that list cases row by row (fraud cases, flagged events) are written
+    /// there batch by batch during that pass, and the summary keeps their first rows.
+    pub fn finish<E: From<ReportError>>(
         mut self,
         compliance: Option<Compliance>,
         provenance: Vec<String>,
+        spill: Option<&std::path::Path>,
         again: impl FnOnce(&mut dyn FnMut(&[ScoredRow])) -> Result<(), E>,
     ) -> Result<Summary, E> {
         let due = self.join.due(None);
@@ -363,8 +441,9 @@ impl Builder {
         // the requests themselves: bounds wider than the data would compare an empty week
         // with a full one).
         let mut drift = health::DriftCount::new(first, last.max(first));
-        let mut fraud_cases = Vec::new();
-        let (top_ids, device_ids, flagged) = {
+        let mut fraud_cases = Listed::new(spill, tables::fraud_table)?;
+        let mut flagged = Listed::new(spill, tables::flagged_table)?;
+        let (top_ids, device_ids) = {
             let [a, b, c, d] = &top_lists;
             let mut g = Gather::new([a, b, c, d], &shared_devices, &t);
             let fraud = &self.fraud;
@@ -380,10 +459,20 @@ impl Builder {
                             fate,
                         });
                     }
+                    for code in patterns::CASE_CODES {
+                        if r.has_reason(code) {
+                            flagged.push(Flagged {
+                                code,
+                                row: r.clone(),
+                            });
+                        }
+                    }
                 }
             })?;
-            (g.top_ids, g.device_ids, g.flagged)
+            (g.top_ids, g.device_ids)
         };
+        let (fraud_cases, fraud_written) = fraud_cases.finish()?;
+        let (flagged, flagged_written) = flagged.finish()?;
         for (list, ids) in top_lists.iter_mut().zip(top_ids) {
             for (row, ids) in list.iter_mut().zip(ids) {
                 row.ids = ids;
@@ -392,11 +481,6 @@ impl Builder {
         for (d, ids) in shared_devices.iter_mut().zip(device_ids) {
             d.ids = ids;
         }
-        let flagged = flagged
-            .into_iter()
-            .zip(patterns::CASE_CODES)
-            .flat_map(|(rows, code)| rows.into_iter().map(move |row| Flagged { code, row }))
-            .collect();
         let [top_ips, top_asns, top_countries, top_devices] = top_lists;
         let (shadow, reasons) = self.health.finish();
         Ok(Summary {
@@ -414,6 +498,7 @@ impl Builder {
             ),
             kpis: self.kpis.finish(&self.tenants, &self.channels),
             fraud_cases,
+            fraud_written,
             top_ips,
             top_asns,
             top_countries,
@@ -421,6 +506,7 @@ impl Builder {
             bursts,
             shared_devices,
             flagged,
+            flagged_written,
             drift: drift.finish(),
             shadow,
             reasons,
@@ -430,24 +516,23 @@ impl Builder {
 }
 
 /// Aggregates rows and outcomes held in memory (time order, the rows already filtered), with
-/// no pending window: every outcome given joins its request.
+/// no pending window: every outcome given joins its request. Writes nothing.
 pub fn summarize(
     rows: &[ScoredRow],
     outcomes: &[OutcomeRow],
     bounds: (Option<i64>, Option<i64>),
     t: &Thresholds,
-) -> Summary {
+) -> Result<Summary, ReportError> {
     let mut b = Builder::new(*t, bounds, i64::MAX, false);
     for chunk in rows.chunks(crate::train::stream::BATCH_ROWS) {
         b.rows(chunk);
     }
     b.outcomes(outcomes);
-    let again = |f: &mut dyn FnMut(&[ScoredRow])| -> Result<(), std::convert::Infallible> {
+    let again = |f: &mut dyn FnMut(&[ScoredRow])| -> Result<(), ReportError> {
         f(rows);
         Ok(())
     };
-    let Ok(s) = b.finish(None, Vec::new(), again);
-    s
+    b.finish(None, Vec::new(), None, again)
 }
 
 /// The timeline's buckets from hourly slots: by start, then tenant, channel, action and

@@ -440,8 +440,7 @@ impl Devices {
 }
 
 /// The second pass over the period's events (read back from the events table): the event ids
-/// of the top keys and the shared devices, the rows of the fraud cases and of the flagged
-/// events. What it keeps is what the report shows.
+/// of the top keys and the shared devices. What it keeps is what the report shows.
 pub struct Gather<'s> {
     /// Per text list (IP, country, device), the row of each key.
     text: [HashMap<&'s str, usize>; 3],
@@ -452,8 +451,6 @@ pub struct Gather<'s> {
     pub top_ids: [Vec<Vec<String>>; 4],
     /// Per shared device, every id.
     pub device_ids: Vec<Vec<String>>,
-    /// Flagged events, per code of [`CASE_CODES`].
-    pub flagged: [Vec<ScoredRow>; 3],
     ids_per_row: usize,
 }
 
@@ -480,7 +477,6 @@ impl<'s> Gather<'s> {
                 .collect(),
             top_ids: top.map(|l| vec![Vec::new(); l.len()]),
             device_ids: vec![Vec::new(); devices.len()],
-            flagged: Default::default(),
             ids_per_row: t.ids_per_row,
         }
     }
@@ -505,11 +501,6 @@ impl<'s> Gather<'s> {
         {
             ids.push(r.request_id.clone());
         }
-        for (i, code) in CASE_CODES.iter().enumerate() {
-            if r.has_reason(code) {
-                self.flagged[i].push(r.clone());
-            }
-        }
     }
 }
 
@@ -520,7 +511,9 @@ mod tests {
 
     /// The bursts the whole aggregation finds in `rows` (idle keys closed between batches).
     fn bursts(rows: &[ScoredRow], t: &Thresholds) -> Vec<Burst> {
-        super::super::summarize(rows, &[], (None, None), t).bursts
+        super::super::summarize(rows, &[], (None, None), t)
+            .expect("summary")
+            .bursts
     }
 
     fn row(ts_ms: i64, user: &str, ip: &str, decision: Decision) -> ScoredRow {

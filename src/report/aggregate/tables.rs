@@ -35,13 +35,13 @@ impl Summary {
         let mut out = vec![
             self.timeline_table(),
             self.kpi_table(),
-            self.fraud_table(),
+            fraud_table(&self.fraud_cases).written(self.fraud_written),
             key_table("top_ips", "ip", &self.top_ips),
             key_table("top_asns", "asn", &self.top_asns),
             key_table("top_countries", "country", &self.top_countries),
             key_table("top_devices", "device", &self.top_devices),
             self.burst_table(),
-            self.flagged_table(),
+            flagged_table(&self.flagged).written(self.flagged_written),
             self.shared_device_table(),
             self.drift_table(),
             self.shadow_table(),
@@ -126,17 +126,19 @@ impl Summary {
             .with("tta_median_s", opt(|x| x.tta_median_s))
             .with("tta_p90_s", opt(|x| x.tta_p90_s))
     }
+}
 
-    fn fraud_table(&self) -> Table {
-        let f = &self.fraud_cases;
-        let rows: Vec<&ScoredRow> = f.iter().map(|c| &c.row).collect();
-        let t = Table::new("fraud_cases").with(
-            "fate",
-            Values::Text(f.iter().map(|c| c.fate.to_string()).collect()),
-        );
-        event_columns(t, &rows)
-    }
+/// The fraud-cases table of `f`.
+pub(super) fn fraud_table(f: &[super::kpi::FraudCase]) -> Table {
+    let rows: Vec<&ScoredRow> = f.iter().map(|c| &c.row).collect();
+    let t = Table::new("fraud_cases").with(
+        "fate",
+        Values::Text(f.iter().map(|c| c.fate.to_string()).collect()),
+    );
+    event_columns(t, &rows)
+}
 
+impl Summary {
     fn burst_table(&self) -> Table {
         let b = &self.bursts;
         Table::new("stuffing_bursts")
@@ -162,17 +164,19 @@ impl Summary {
                 Values::Text(b.iter().map(|x| ids(&x.ids)).collect()),
             )
     }
+}
 
-    fn flagged_table(&self) -> Table {
-        let f = &self.flagged;
-        let rows: Vec<&ScoredRow> = f.iter().map(|x| &x.row).collect();
-        let t = Table::new("flagged_events").with(
-            "code",
-            Values::Text(f.iter().map(|x| x.code.to_string()).collect()),
-        );
-        event_columns(t, &rows)
-    }
+/// The flagged-events table of `f`.
+pub(super) fn flagged_table(f: &[super::Flagged]) -> Table {
+    let rows: Vec<&ScoredRow> = f.iter().map(|x| &x.row).collect();
+    let t = Table::new("flagged_events").with(
+        "code",
+        Values::Text(f.iter().map(|x| x.code.to_string()).collect()),
+    );
+    event_columns(t, &rows)
+}
 
+impl Summary {
     fn shared_device_table(&self) -> Table {
         let d = &self.shared_devices;
         Table::new("shared_devices")
