@@ -144,8 +144,8 @@ pub struct Join {
     waiting: VecDeque<Pending>,
     /// Sequence number of `waiting[0]`.
     first: u64,
-    /// (tenant, request id) → sequence number of its latest request.
-    index: HashMap<(u32, Box<str>), u64>,
+    /// Request id → (tenant, sequence number of its latest request of that tenant).
+    index: HashMap<Box<str>, Vec<(u32, u64)>>,
     /// Outcomes that matched no waiting request of the period (another period's, or one seen
     /// after its window).
     pub unmatched: u64,
@@ -173,7 +173,15 @@ impl Join {
     /// A scored request (in time order).
     pub fn request(&mut self, p: Pending) {
         let seq = self.first + self.waiting.len() as u64;
-        self.index.insert((p.tenant, p.id.clone()), seq);
+        match self.index.get_mut(&*p.id) {
+            Some(seqs) => match seqs.iter_mut().find(|(t, _)| *t == p.tenant) {
+                Some(at) => at.1 = seq,
+                None => seqs.push((p.tenant, seq)),
+            },
+            None => {
+                self.index.insert(p.id.clone(), vec![(p.tenant, seq)]);
+            }
+        }
         self.waiting.push_back(p);
     }
 
@@ -181,7 +189,10 @@ impl Join {
     pub fn report(&mut self, tenant: Option<u32>, id: &str, r: (OutcomeKind, Reported, i64)) {
         let window = self.window_ms;
         let found = tenant
-            .and_then(|t| self.index.get(&(t, Box::from(id))).copied())
+            .and_then(|t| {
+                let seqs = self.index.get(id)?;
+                seqs.iter().find(|(at, _)| *at == t).map(|(_, seq)| *seq)
+            })
             .and_then(|seq| self.waiting.get_mut((seq - self.first) as usize))
             // Past the window the engine refuses an outcome as expired, whenever it is read.
             .filter(|p| r.2.saturating_sub(p.ts_ms) <= window);
@@ -203,9 +214,11 @@ impl Join {
             let Some(p) = self.waiting.pop_front() else {
                 break;
             };
-            let key = (p.tenant, p.id.clone());
-            if self.index.get(&key) == Some(&self.first) {
-                self.index.remove(&key);
+            if let Some(seqs) = self.index.get_mut(&*p.id) {
+                seqs.retain(|(t, seq)| !(*t == p.tenant && *seq == self.first));
+                if seqs.is_empty() {
+                    self.index.remove(&*p.id);
+                }
             }
             self.first += 1;
             out.push(p);

@@ -247,32 +247,50 @@ impl Builder {
     /// Adds scored requests (in time order, after every earlier batch).
     pub fn rows(&mut self, rows: &[ScoredRow]) {
         let Some(first) = rows.first() else { return };
-        let ids: Vec<RowIds> = rows
-            .iter()
-            .map(|r| {
-                let mut keys = [None; 4];
-                for (k, kind) in keys.iter_mut().zip(KeyKind::ALL) {
-                    *k = kind.of(r, &mut self.keys);
-                }
-                RowIds {
-                    user: self.users.id(&r.user),
-                    tenant: self.tenants.id(&r.tenant),
-                    keys,
-                }
-            })
-            .collect();
-        let slots: Vec<Slot> = rows
-            .iter()
-            .map(|r| {
-                (
-                    r.ts_ms
-                        .div_euclid(self.slot_ms)
-                        .saturating_mul(self.slot_ms),
-                    self.tenants.id(&r.tenant),
-                    self.channels.id(&r.channel),
-                    self.actions.id(&r.action),
-                    r.decision,
+        // Names become numbers, three interners on three threads.
+        let slot_ms = self.slot_ms;
+        let (users, keys) = (&mut self.users, &mut self.keys);
+        let (tenants, channels, actions) =
+            (&mut self.tenants, &mut self.channels, &mut self.actions);
+        let ((user_ids, key_ids), slots) = rayon::join(
+            || {
+                rayon::join(
+                    || rows.iter().map(|r| users.id(&r.user)).collect::<Vec<u32>>(),
+                    || {
+                        rows.iter()
+                            .map(|r| {
+                                let mut k = [None; 4];
+                                for (k, kind) in k.iter_mut().zip(KeyKind::ALL) {
+                                    *k = kind.of(r, keys);
+                                }
+                                k
+                            })
+                            .collect::<Vec<[Option<u32>; 4]>>()
+                    },
                 )
+            },
+            || {
+                rows.iter()
+                    .map(|r| {
+                        (
+                            r.ts_ms.div_euclid(slot_ms).saturating_mul(slot_ms),
+                            tenants.id(&r.tenant),
+                            channels.id(&r.channel),
+                            actions.id(&r.action),
+                            r.decision,
+                        )
+                    })
+                    .collect::<Vec<Slot>>()
+            },
+        );
+        let ids: Vec<RowIds> = user_ids
+            .into_iter()
+            .zip(key_ids)
+            .zip(&slots)
+            .map(|((user, keys), slot)| RowIds {
+                user,
+                tenant: slot.1,
+                keys,
             })
             .collect();
         let t = self.t;
