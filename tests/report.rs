@@ -665,6 +665,10 @@ fn a_malformed_input_is_refused_naming_file_line_and_column_but_never_the_value(
     assert!(err.contains("labels.jsonl: line 2, column "), "{err}");
     assert!(err.contains("outcome"), "names the field: {err}");
     assert!(!err.contains("secret-value"), "{err}");
+    // Nothing of a report is left behind by one that failed.
+    for f in ["events.csv", "events.parquet", "report.html"] {
+        assert!(!dir.path().join("out").join(f).exists(), "{f} left behind");
+    }
     // An audit line that does not even read breaks the chain: the report says where reading
     // stopped (field, line) and exits 1, still without the value.
     std::fs::write(

@@ -134,7 +134,13 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 return Err("--events: the rba layout reads one file at a time".into());
             }
             let mut sink = Sink::new(&args.out, filter, t, window_ms, false)?;
-            let provenance = events(&args, &paths, &cfg, &mut sink)?;
+            let provenance = match events(&args, &paths, &cfg, &mut sink) {
+                Ok(p) => p,
+                Err(e) => {
+                    sink.abandon();
+                    return Err(e);
+                }
+            };
             sink.finish(None, provenance)?.0
         }
         (None, Some(audit)) => {
@@ -155,7 +161,13 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 truncate_ips: args.truncate_ips,
             };
             let mut sink = Sink::new(&args.out, filter, t, window_ms, !input.labels.is_empty())?;
-            let (compliance, provenance) = audit_log::read(&input, &mut sink)?;
+            let (compliance, provenance) = match audit_log::read(&input, &mut sink) {
+                Ok(read) => read,
+                Err(e) => {
+                    sink.abandon();
+                    return Err(e.into());
+                }
+            };
             sink.finish(Some(compliance), provenance)?.0
         }
         (None, None) => return Err("give --events or --audit".into()),

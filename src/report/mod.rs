@@ -208,6 +208,15 @@ impl Sink {
         Ok(())
     }
 
+    /// Gives up (the input failed): removes the events table written so far, so that no part of
+    /// a report is left looking like one.
+    pub fn abandon(self) {
+        drop(self.events);
+        for ext in ["csv", "parquet"] {
+            let _ = std::fs::remove_file(self.dir.join(format!("events.{ext}")));
+        }
+    }
+
     /// Finishes the events table, reads it back for the second pass, and writes every other
     /// table and `report.html` beside it; returns the summary and the tables (the events
     /// table aside).

@@ -193,7 +193,8 @@ impl Join {
                 let seqs = self.index.get(id)?;
                 seqs.iter().find(|(at, _)| *at == t).map(|(_, seq)| *seq)
             })
-            .and_then(|seq| self.waiting.get_mut((seq - self.first) as usize))
+            .and_then(|seq| seq.checked_sub(self.first))
+            .and_then(|at| self.waiting.get_mut(usize::try_from(at).ok()?))
             // Past the window the engine refuses an outcome as expired, whenever it is read.
             .filter(|p| r.2.saturating_sub(p.ts_ms) <= window);
         match found {
