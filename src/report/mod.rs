@@ -338,6 +338,20 @@ mod tests {
     use super::*;
     use crate::domain::{Decision, OutcomeKind};
 
+    /// Hands `rows` and `outcomes` to `sink` merged in time order.
+    fn feed(sink: &mut Sink, rows: &[ScoredRow], outcomes: &[OutcomeRow]) {
+        let mut next = outcomes.iter().peekable();
+        for r in rows {
+            while let Some(o) = next.next_if(|o| o.ts_ms < r.ts_ms) {
+                sink.outcome(o.clone()).expect("outcome");
+            }
+            sink.row(r.clone()).expect("row");
+        }
+        for o in next {
+            sink.outcome(o.clone()).expect("outcome");
+        }
+    }
+
     #[test]
     fn a_streamed_report_joins_every_outcome_in_its_window_whatever_the_batches() {
         const HOUR: i64 = 3_600_000;
@@ -379,16 +393,7 @@ mod tests {
             )
             .expect("sink")
             .with_batch_rows(batch_rows);
-            let mut next = outcomes.iter().peekable();
-            for r in &rows {
-                while let Some(o) = next.next_if(|o| o.ts_ms < r.ts_ms) {
-                    sink.outcome(o.clone()).expect("outcome");
-                }
-                sink.row(r.clone()).expect("row");
-            }
-            for o in next {
-                sink.outcome(o.clone()).expect("outcome");
-            }
+            feed(&mut sink, &rows, &outcomes);
             let (s, tables) = sink.finish(None, Vec::new()).expect("finish");
             assert_eq!(
                 (s.outcomes, s.unmatched_outcomes),
@@ -416,16 +421,7 @@ mod tests {
         )
         .expect("sink")
         .with_batch_rows(1);
-        let mut next = outcomes.iter().peekable();
-        for r in &rows {
-            while let Some(o) = next.next_if(|o| o.ts_ms < r.ts_ms) {
-                sink.outcome(o.clone()).expect("outcome");
-            }
-            sink.row(r.clone()).expect("row");
-        }
-        for o in next {
-            sink.outcome(o.clone()).expect("outcome");
-        }
+        feed(&mut sink, &rows, &outcomes);
         let (s, _) = sink.finish(None, Vec::new()).expect("finish");
         assert_eq!(
             (s.outcomes, s.unmatched_outcomes),
