@@ -43,6 +43,21 @@ pub use tenants::TenantParts;
 pub const BUILTIN_MODEL: &str = include_str!("../models/default/model.json");
 
 /// One model's view of a request (see [`Engine::judge`]).
+/// What [`Engine::judge_codes`] keeps of a judgement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judgement {
+    /// The active model's decision.
+    pub decision: crate::domain::Decision,
+    /// Its trust score.
+    pub trust: TrustScore,
+    /// The response's reason codes, in its order.
+    pub reasons: Vec<ReasonCode>,
+    /// The active model's version.
+    pub model_version: String,
+    /// The shadow model's decision and trust score, when one is set.
+    pub shadow: Option<(crate::domain::Decision, TrustScore)>,
+}
+
 struct Judged {
     trust: TrustScore,
     /// The row's log-odds terms, what imputing each missing source added, and the scored logit.
@@ -652,9 +667,9 @@ impl Engine {
         let policy = self.tenants.policy(tenant).unwrap_or(&self.policy);
         // How much evidence the request carries: the assessment's, whichever model judges.
         let confidence = confidence(a);
-        let j = self.judge(&model, policy, a, valid, confidence);
+        let j = self.judge(&model, policy, a, valid, confidence, true);
         let shadow = self.shadow_model().map(|m| {
-            let sj = self.judge(&m, policy, a, valid, confidence);
+            let sj = self.judge(&m, policy, a, valid, confidence, false);
             let s = ShadowScore {
                 model_version: m.version().to_string(),
                 trust_score: sj.trust,
@@ -704,7 +719,8 @@ impl Engine {
     }
 
     /// One model's view of an assessed request: imputation of unavailable signals, logit,
-    /// trust score, reason findings and the policy's outcome.
+    /// trust score, reason findings (with their analyst detail when `details`) and the
+    /// policy's outcome.
     fn judge(
         &self,
         model: &Model,
@@ -712,13 +728,18 @@ impl Engine {
         a: &Assessment,
         valid: &ValidRequest<'_>,
         confidence: f64,
+        details: bool,
     ) -> Judged {
         let split = explain::Split::new(model, &a.row, &a.findings.unavailable);
         let trust = TrustScore::from_attack_probability(crate::model::runtime::sigmoid(f64::from(
             split.logit(),
         )));
         let mut found = Vec::with_capacity(8);
-        explain::find(&split, &a.row, &a.findings, &mut found);
+        if details {
+            explain::find(&split, &a.row, &a.findings, &mut found);
+        } else {
+            explain::find_codes(&split, &a.row, &a.findings, &mut found);
+        }
         let codes: Vec<ReasonCode> = found.iter().map(|f| f.code).collect();
         let ctx = PolicyContext {
             country: a.country.as_deref(),
@@ -834,6 +855,40 @@ impl Engine {
         let valid = prepared.checked.bind(req);
         let receipt = self.receipt(&prepared.request);
         self.answer(&Tenant::default(), a, &valid, &receipt)
+    }
+
+    /// [`Engine::judge_assessment`] without the response's text: the decision, trust score and
+    /// reason codes (in the response's order) of the active model, and the shadow model's
+    /// decision and trust. The same judgement, field for field, without building reason
+    /// messages, analyst detail or a receipt: what an offline re-scoring keeps of each request.
+    pub fn judge_codes(
+        &self,
+        req: &ScoreRequest,
+        prepared: &PreparedRequest<'_>,
+        a: &Assessment,
+    ) -> Judgement {
+        let valid = prepared.checked.bind(req);
+        let tenant = Tenant::default();
+        let model = self.tenants.model(&tenant).unwrap_or_else(|| self.model());
+        let policy = self.tenants.policy(&tenant).unwrap_or(&self.policy);
+        let confidence = confidence(a);
+        let j = self.judge(&model, policy, a, &valid, confidence, false);
+        let shadow = self.shadow_model().map(|m| {
+            let sj = self.judge(&m, policy, a, &valid, confidence, false);
+            (sj.out.decision, sj.trust)
+        });
+        let mut reasons =
+            explain::finish_codes(&j.found, &j.out.added, &j.split, &a.row, &a.findings);
+        if valid.clock_skew_ms.is_some() {
+            reasons.push(ReasonCode::ClockSkew);
+        }
+        Judgement {
+            decision: j.out.decision,
+            trust: j.trust,
+            reasons,
+            model_version: model.version().to_string(),
+            shadow,
+        }
     }
 
     /// Extracts the features of a validated request against its history snapshot.

@@ -1,7 +1,8 @@
 //! Re-scoring an event log: every event goes through the replay training uses
 //! ([`crate::train::replay`]: read ahead in parallel, recorded in time order against an empty
 //! memory store, features extracted beside), and each assessment is judged by the chosen model
-//! and the policy exactly as `score()` judges it ([`Engine::judge_assessment`]), on the
+//! and the policy exactly as `score()` judges it ([`Engine::judge_codes`]: the decision, trust
+//! and reason codes of [`Engine::judge_assessment`] without their text), on the
 //! extraction side of the replay. The result is what that model would have decided, request
 //! by request, with history as it was at each moment and never the future.
 //!
@@ -59,7 +60,7 @@ impl<'e> Collect<'e> for Judge<'_> {
         rows: &mut Vec<ScoredRow>,
     ) {
         let req = event.request;
-        let (resp, shadow) = engine.judge_assessment(req, prepared, &a);
+        let j = engine.judge_codes(req, prepared, &a);
         let key = &self.shown.key;
         rows.push(ScoredRow {
             ts_ms: ts,
@@ -76,16 +77,12 @@ impl<'e> Collect<'e> for Judge<'_> {
                 .as_ref()
                 .and_then(|d| d.id.as_deref())
                 .map(|id| key.id(IdKind::Device, id).to_hex()),
-            decision: resp.decision,
-            trust: resp.trust_score.value(),
-            reasons: resp
-                .reasons
-                .iter()
-                .map(|r| r.code.as_str().to_string())
-                .collect(),
-            model_version: resp.model_version,
-            shadow_decision: shadow.as_ref().map(|s| s.decision),
-            shadow_trust: shadow.as_ref().map(|s| s.trust_score.value()),
+            decision: j.decision,
+            trust: j.trust.value(),
+            reasons: j.reasons.iter().map(|r| r.as_str().to_string()).collect(),
+            model_version: j.model_version,
+            shadow_decision: j.shadow.map(|s| s.0),
+            shadow_trust: j.shadow.map(|s| s.1.value()),
             is_attack: event.is_attack,
         });
     }
@@ -263,4 +260,84 @@ pub fn rescore_files(
         )?;
     }
     Ok(r.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::config::Config;
+    use crate::engine::load_model;
+    use crate::train::{dataset, replay_engine};
+
+    /// Judges every assessment both ways and counts the ones compared (panicking on the first
+    /// difference).
+    struct Both {
+        compared: AtomicUsize,
+        reasons: AtomicUsize,
+    }
+
+    impl<'e> Collect<'e> for Both {
+        type Rows = ();
+
+        fn add(
+            &self,
+            engine: &'e Engine,
+            ts: i64,
+            event: ScoredEvent<'_>,
+            prepared: &PreparedRequest<'e>,
+            a: Assessment,
+            _: &mut (),
+        ) {
+            let (resp, shadow) = engine.judge_assessment(event.request, prepared, &a);
+            let j = engine.judge_codes(event.request, prepared, &a);
+            let codes: Vec<_> = resp.reasons.iter().map(|r| r.code).collect();
+            assert_eq!(j.reasons, codes, "reasons at {ts}");
+            assert_eq!(j.decision, resp.decision, "decision at {ts}");
+            assert_eq!(j.trust, resp.trust_score, "trust at {ts}");
+            assert_eq!(j.model_version, resp.model_version, "model at {ts}");
+            let shadow = shadow.map(|s| (s.decision, s.trust_score));
+            assert_eq!(j.shadow, shadow, "shadow at {ts}");
+            self.compared.fetch_add(1, Ordering::Relaxed);
+            self.reasons.fetch_add(codes.len(), Ordering::Relaxed);
+        }
+
+        fn append(&mut self, _: ()) {}
+    }
+
+    /// The light judgement a re-scoring keeps is the response's, field for field: decision,
+    /// trust, reason codes in the response's order, model version and the shadow's view.
+    #[test]
+    fn judge_codes_is_the_judgement_of_judge_assessment() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("events.parquet");
+        let gen_cfg = crate::gen_data::GenConfig {
+            users: 60,
+            days: 20,
+            seed: 5,
+            ..Default::default()
+        };
+        let rows = crate::gen_data::generate(&gen_cfg).expect("generate");
+        crate::gen_data::write_parquet(&rows, &path).expect("write");
+        let ds = dataset::read_dataset(&path).expect("read");
+        let engine = replay_engine(&Config::default()).expect("engine");
+        engine.set_model(load_model("builtin").expect("builtin"));
+        engine.set_shadow(Some(load_model("rules").expect("rules")));
+        let mut r = Replayer::collecting(
+            &engine,
+            Both {
+                compared: AtomicUsize::new(0),
+                reasons: AtomicUsize::new(0),
+            },
+        );
+        replay::in_batches(&ds.events, &engine, |chunk, prepared| {
+            r.batch_prepared(chunk, prepared)
+        })
+        .expect("replay");
+        let (both, _) = r.into_parts();
+        let compared = both.compared.into_inner();
+        assert!(compared > 500, "{compared} judged");
+        assert!(both.reasons.into_inner() > compared, "reasons were listed");
+    }
 }

@@ -43,14 +43,33 @@ fn on(row: &FeatureRow, f: F) -> bool {
     row[f as usize] >= 0.5
 }
 
-/// Finds the reasons for an event. `raw` is the row before imputation, `split` its terms.
+/// Finds the reasons for an event, with their analyst detail. `raw` is the row before
+/// imputation, `split` its terms.
 pub fn find(split: &Split, raw: &FeatureRow, findings: &Findings, out: &mut Vec<Found>) {
+    find_with(split, raw, findings, true, out)
+}
+
+/// [`find`] without the analyst detail (every `detail` is `null`): the same codes and sizes,
+/// for a judgement that only needs the codes (a shadow model's, a re-scoring's).
+pub fn find_codes(split: &Split, raw: &FeatureRow, findings: &Findings, out: &mut Vec<Found>) {
+    find_with(split, raw, findings, false, out)
+}
+
+fn find_with(
+    split: &Split,
+    raw: &FeatureRow,
+    findings: &Findings,
+    details: bool,
+    out: &mut Vec<Found>,
+) {
     let imputed = &split.imputed;
-    let mut push = |code: ReasonCode, delta: f32, detail: Value| {
+    let empty = || Value::Object(Default::default());
+    // The detail is built only when it is wanted.
+    let mut push = |code: ReasonCode, delta: f32, detail: &dyn Fn() -> Value| {
         out.push(Found {
             code,
             delta,
-            detail,
+            detail: if details { detail() } else { Value::Null },
         })
     };
     let simple: [(F, ReasonCode); 17] = [
@@ -95,12 +114,13 @@ pub fn find(split: &Split, raw: &FeatureRow, findings: &Findings, out: &mut Vec<
     };
     for (f, code) in simple {
         if on(raw, f) {
-            let (extra, detail) = match f {
+            let delta = sum(split, &[f]);
+            match f {
                 F::NetworkTor
                 | F::NetworkVpn
                 | F::NetworkHosting
                 | F::NetworkProxy
-                | F::NetworkBlocklisted => (0.0, network_detail(f)),
+                | F::NetworkBlocklisted => push(code, delta, &|| network_detail(f)),
                 F::NetworkIpAbsent | F::DeviceAbsent => {
                     let source = if f == F::NetworkIpAbsent {
                         Source::Ip
@@ -108,25 +128,23 @@ pub fn find(split: &Split, raw: &FeatureRow, findings: &Findings, out: &mut Vec<
                         Source::Device
                     };
                     match findings.unavailable.get(source) {
-                        Some(Absence::ClientOmitted) => (
-                            imputed[source as usize],
-                            json!({"treated_as": "worst_case"}),
+                        Some(Absence::ClientOmitted) => push(
+                            code,
+                            delta + imputed[source as usize],
+                            &|| json!({"treated_as": "worst_case"}),
                         ),
-                        _ => (0.0, Value::Object(Default::default())),
+                        _ => push(code, delta, &empty),
                     }
                 }
-                _ => (0.0, Value::Object(Default::default())),
-            };
-            push(code, sum(split, &[f]) + extra, detail);
+                _ => push(code, delta, &empty),
+            }
         }
     }
     if on(raw, F::DeviceFraudLinked) || on(raw, F::NetworkFraudLinked) {
-        let detail =
-            json!({"device": on(raw, F::DeviceFraudLinked), "ip": on(raw, F::NetworkFraudLinked)});
         push(
             ReasonCode::FraudLinked,
             sum(split, &[F::DeviceFraudLinked, F::NetworkFraudLinked]),
-            detail,
+            &|| json!({"device": on(raw, F::DeviceFraudLinked), "ip": on(raw, F::NetworkFraudLinked)}),
         );
     }
     if let Some(d) = findings.typing_distance {
@@ -135,13 +153,13 @@ pub fn find(split: &Split, raw: &FeatureRow, findings: &Findings, out: &mut Vec<
             push(
                 ReasonCode::TypingMismatch,
                 delta,
-                json!({"distance": round2(f64::from(d)), "threshold": 2.5}),
+                &|| json!({"distance": round2(f64::from(d)), "threshold": 2.5}),
             );
         } else if d < 1.2 {
             push(
                 ReasonCode::TypingMatch,
                 delta,
-                json!({"distance": round2(f64::from(d))}),
+                &|| json!({"distance": round2(f64::from(d))}),
             );
         }
     }
@@ -149,7 +167,7 @@ pub fn find(split: &Split, raw: &FeatureRow, findings: &Findings, out: &mut Vec<
         push(
             ReasonCode::DeviceSharedAccounts,
             sum(split, &[F::DeviceAccounts24hLog]),
-            counts(findings, ReasonCode::DeviceSharedAccounts),
+            &|| counts(findings, ReasonCode::DeviceSharedAccounts),
         );
     }
     if findings
@@ -165,46 +183,44 @@ pub fn find(split: &Split, raw: &FeatureRow, findings: &Findings, out: &mut Vec<
                 F::NetworkIpUsers1hLog,
             ],
         );
-        push(
-            ReasonCode::IpVelocity,
-            delta,
-            counts(findings, ReasonCode::IpVelocity),
-        );
+        push(ReasonCode::IpVelocity, delta, &|| {
+            counts(findings, ReasonCode::IpVelocity)
+        });
     }
     if on(raw, F::GeoImpossibleTravel) {
         let delta = sum(
             split,
             &[F::GeoImpossibleTravel, F::GeoSpeedLog, F::GeoDistanceLog],
         );
-        push(ReasonCode::ImpossibleTravel, delta, travel_detail(findings));
+        push(ReasonCode::ImpossibleTravel, delta, &|| {
+            travel_detail(findings)
+        });
     }
     if on(raw, F::GeoNewCountry) {
         push(
             ReasonCode::NewCountry,
             sum(split, &[F::GeoNewCountry]),
-            place_detail(findings),
+            &|| place_detail(findings),
         );
     }
     if on(raw, F::GeoNewCity) {
-        push(
-            ReasonCode::NewCity,
-            sum(split, &[F::GeoNewCity]),
-            place_detail(findings),
-        );
+        push(ReasonCode::NewCity, sum(split, &[F::GeoNewCity]), &|| {
+            place_detail(findings)
+        });
     }
     if raw[F::GeoHomeDistanceLog as usize] >= 501f32.ln() && !on(raw, F::GeoImpossibleTravel) {
         let km = f64::from(raw[F::GeoHomeDistanceLog as usize].exp_m1());
         push(
             ReasonCode::FarFromHome,
             sum(split, &[F::GeoHomeDistanceLog]),
-            json!({"distance_from_home_km": km.round()}),
+            &|| json!({"distance_from_home_km": km.round()}),
         );
     }
     if raw[F::ContextHourUnusual as usize] >= 0.8 {
         push(
             ReasonCode::UnusualHour,
             sum(split, &[F::ContextHourUnusual]),
-            Value::Object(Default::default()),
+            &empty,
         );
     }
     if raw[F::ContextFailedAttemptsLog as usize] > 0.0 {
@@ -212,7 +228,7 @@ pub fn find(split: &Split, raw: &FeatureRow, findings: &Findings, out: &mut Vec<
         push(
             ReasonCode::FailedAttempts,
             sum(split, &[F::ContextFailedAttemptsLog]),
-            json!({"failed_attempts": n}),
+            &|| json!({"failed_attempts": n}),
         );
     }
     if raw[F::ContextUserFailures24hLog as usize] >= 4f32.ln() - 1e-6 {
@@ -220,7 +236,7 @@ pub fn find(split: &Split, raw: &FeatureRow, findings: &Findings, out: &mut Vec<
         push(
             ReasonCode::UserFailureVelocity,
             sum(split, &[F::ContextUserFailures24hLog]),
-            json!({"failures_24h": n}),
+            &|| json!({"failures_24h": n}),
         );
     }
     // A deployment source that failed (or has no answer for the address) or that the client
@@ -234,7 +250,7 @@ pub fn find(split: &Split, raw: &FeatureRow, findings: &Findings, out: &mut Vec<
             Absence::ClientOmitted => "worst_case",
             Absence::Failed | Absence::ByDesign => "neutral",
         };
-        let detail = match source {
+        let detail = || match source {
             Source::Geo => json!({
                 "cause": findings.geo_cause.unwrap_or("database_failed"),
                 "treated_as": treated_as
@@ -243,14 +259,10 @@ pub fn find(split: &Split, raw: &FeatureRow, findings: &Findings, out: &mut Vec<
                 json!({"treated_as": treated_as})
             }
         };
-        push(source.reason(), imputed[source as usize], detail);
+        push(source.reason(), imputed[source as usize], &detail);
     }
     if findings.allowlisted {
-        push(
-            ReasonCode::IpAllowlisted,
-            0.0,
-            Value::Object(Default::default()),
-        );
+        push(ReasonCode::IpAllowlisted, 0.0, &empty);
     }
 }
 
@@ -266,39 +278,76 @@ pub fn finish(
     raw: &FeatureRow,
     findings: &Findings,
 ) -> Vec<Reason> {
-    let ip_velocity_found = found.iter().any(|f| f.code == ReasonCode::IpVelocity);
-    let a = attribute_imputed(split, raw, findings, ip_velocity_found);
-    let mut listed = [false; N_CODES];
-    let mut reasons = Vec::with_capacity(found.len() + policy_added.len() + 4);
-    let mut push = |code: ReasonCode, detail: Value, reasons: &mut Vec<Reason>| {
-        let k = code as usize;
-        if !listed[k] {
-            listed[k] = true;
-            reasons.push(Reason {
+    let tenths = shares(&found, split, raw, findings);
+    let mut found: Vec<Option<Found>> = found.into_iter().map(Some).collect();
+    listing(&found_codes(&found), policy_added, &tenths)
+        .into_iter()
+        .map(|code| {
+            // The detail of the code's first finding; a policy's code carries none; any other
+            // is listed for its share alone.
+            let detail = match found
+                .iter_mut()
+                .find(|f| f.as_ref().is_some_and(|f| f.code == code))
+                .and_then(Option::take)
+            {
+                Some(f) => f.detail,
+                None if policy_added.contains(&code) => Value::Object(Default::default()),
+                None => attributed_detail(code, raw, findings),
+            };
+            Reason {
                 code,
-                contribution: f64::from(a.tenths[k]) / 10.0,
+                contribution: f64::from(tenths[code as usize]) / 10.0,
                 message: code.message().into(),
                 detail,
-            });
+            }
+        })
+        .collect()
+}
+
+/// The codes [`finish`] lists, in its order, without their text, detail or contribution: what
+/// a judgement that keeps only the codes needs (a re-scoring's rows).
+pub fn finish_codes(
+    found: &[Found],
+    policy_added: &[ReasonCode],
+    split: &Split,
+    raw: &FeatureRow,
+    findings: &Findings,
+) -> Vec<ReasonCode> {
+    let codes: Vec<ReasonCode> = found.iter().map(|f| f.code).collect();
+    listing(&codes, policy_added, &shares(found, split, raw, findings))
+}
+
+fn found_codes(found: &[Option<Found>]) -> Vec<ReasonCode> {
+    found.iter().flatten().map(|f| f.code).collect()
+}
+
+/// Each code's share of `100 − trust`, in tenths.
+fn shares(found: &[Found], split: &Split, raw: &FeatureRow, findings: &Findings) -> [i32; N_CODES] {
+    let ip_velocity_found = found.iter().any(|f| f.code == ReasonCode::IpVelocity);
+    attribute_imputed(split, raw, findings, ip_velocity_found).tenths
+}
+
+/// The codes listed, each once: the found ones, the policy's, then every other code with a
+/// share; strongest share first, then by code.
+fn listing(
+    found: &[ReasonCode],
+    policy_added: &[ReasonCode],
+    tenths: &[i32; N_CODES],
+) -> Vec<ReasonCode> {
+    let mut listed = [false; N_CODES];
+    let mut codes = Vec::with_capacity(found.len() + policy_added.len() + 4);
+    let attributed = ReasonCode::ALL
+        .iter()
+        .zip(tenths)
+        .filter(|(_, t)| **t != 0)
+        .map(|(c, _)| c);
+    for &code in found.iter().chain(policy_added).chain(attributed) {
+        if !std::mem::replace(&mut listed[code as usize], true) {
+            codes.push(code);
         }
-    };
-    for f in found {
-        push(f.code, f.detail, &mut reasons);
     }
-    for &code in policy_added {
-        push(code, Value::Object(Default::default()), &mut reasons);
-    }
-    for (&code, &t) in ReasonCode::ALL.iter().zip(&a.tenths) {
-        if t != 0 && !reasons.iter().any(|r| r.code == code) {
-            push(code, attributed_detail(code, raw, findings), &mut reasons);
-        }
-    }
-    reasons.sort_by(|a, b| {
-        b.contribution
-            .total_cmp(&a.contribution)
-            .then(a.code.cmp(&b.code))
-    });
-    reasons
+    codes.sort_by(|a, b| tenths[*b as usize].cmp(&tenths[*a as usize]).then(a.cmp(b)));
+    codes
 }
 
 /// Detail for a code listed for its share alone (its condition in [`find`] did not fire).
