@@ -129,6 +129,8 @@ pub struct Pending {
     pub keys: [Option<u32>; 4],
     /// Request id.
     pub id: Box<str>,
+    /// The id's hash in the join's index (set by [`Join::request`]).
+    pub hash: u64,
     /// What was reported about it, in order.
     pub reports: Vec<(OutcomeKind, Reported, i64)>,
 }
@@ -138,29 +140,71 @@ pub struct Pending {
 /// outcome is refused as expired, by the service and by the replay alike), then its fate is
 /// final and it leaves.
 #[derive(Debug)]
-pub struct Join {
+pub struct Join<S = foldhash::fast::RandomState> {
     window_ms: i64,
     labels: bool,
     waiting: VecDeque<Pending>,
     /// Sequence number of `waiting[0]`.
     first: u64,
-    /// Request id → (tenant, sequence number of its latest request of that tenant).
-    index: HashMap<Box<str>, Vec<(u32, u64)>>,
+    /// Hash of a request id → (tenant, sequence number of its latest request of that tenant)
+    /// for each waiting id with that hash: the id itself is the waiting request's, compared on
+    /// every lookup, so ids whose hashes collide stay apart (and the hasher is seeded per run,
+    /// so a log cannot be crafted to make them collide).
+    index: HashMap<u64, Seqs>,
+    hasher: S,
     /// Outcomes that matched no waiting request of the period (another period's, or one seen
     /// after its window).
     pub unmatched: u64,
+}
+
+/// The waiting requests of one id hash: nearly always one, held without allocating.
+#[derive(Debug)]
+struct Seqs {
+    one: (u32, u64),
+    more: Vec<(u32, u64)>,
+}
+
+impl Seqs {
+    fn iter(&self) -> impl Iterator<Item = &(u32, u64)> {
+        std::iter::once(&self.one).chain(&self.more)
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut (u32, u64)> {
+        std::iter::once(&mut self.one).chain(&mut self.more)
+    }
+
+    /// Removes `entry`; true when none is left.
+    fn remove(&mut self, entry: (u32, u64)) -> bool {
+        if self.one == entry {
+            match self.more.pop() {
+                Some(last) => self.one = last,
+                None => return true,
+            }
+        } else {
+            self.more.retain(|e| *e != entry);
+        }
+        false
+    }
 }
 
 impl Join {
     /// A join whose requests wait `window_ms`; `labels` when the outcomes are a label log's
     /// lines (see [`Fate::of`]).
     pub fn new(window_ms: i64, labels: bool) -> Join {
+        Join::with_hasher(window_ms, labels, foldhash::fast::RandomState::default())
+    }
+}
+
+impl<S: std::hash::BuildHasher> Join<S> {
+    /// [`Join::new`] hashing ids with `hasher`.
+    pub fn with_hasher(window_ms: i64, labels: bool, hasher: S) -> Join<S> {
         Join {
             window_ms: window_ms.max(0),
             labels,
             waiting: VecDeque::new(),
             first: 0,
             index: HashMap::default(),
+            hasher,
             unmatched: 0,
         }
     }
@@ -170,16 +214,44 @@ impl Join {
         self.labels
     }
 
-    /// A scored request (in time order).
+    /// Makes room for `requests` more waiting requests (a caller that knows how many will
+    /// wait at once saves the growth of the queue and the index).
+    pub fn reserve(&mut self, requests: usize) {
+        self.waiting.reserve(requests);
+        self.index.reserve(requests);
+    }
+
+    fn hash(&self, id: &str) -> u64 {
+        self.hasher.hash_one(id)
+    }
+
+    /// The waiting request numbered `seq`.
+    fn at(waiting: &VecDeque<Pending>, first: u64, seq: u64) -> Option<&Pending> {
+        waiting.get(usize::try_from(seq.checked_sub(first)?).ok()?)
+    }
+
+    /// A scored request (in time order). A request id seen again for the same tenant replaces
+    /// the earlier one as the request its outcomes name.
     pub fn request(&mut self, p: Pending) {
         let seq = self.first + self.waiting.len() as u64;
-        match self.index.get_mut(&*p.id) {
-            Some(seqs) => match seqs.iter_mut().find(|(t, _)| *t == p.tenant) {
-                Some(at) => at.1 = seq,
-                None => seqs.push((p.tenant, seq)),
-            },
-            None => {
-                self.index.insert(p.id.clone(), vec![(p.tenant, seq)]);
+        let mut p = p;
+        p.hash = self.hash(&p.id);
+        let (waiting, first) = (&self.waiting, self.first);
+        match self.index.entry(p.hash) {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                let same = e.get_mut().iter_mut().find(|(t, s)| {
+                    *t == p.tenant && Self::at(waiting, first, *s).is_some_and(|w| w.id == p.id)
+                });
+                match same {
+                    Some(at) => at.1 = seq,
+                    None => e.get_mut().more.push((p.tenant, seq)),
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(Seqs {
+                    one: (p.tenant, seq),
+                    more: Vec::new(),
+                });
             }
         }
         self.waiting.push_back(p);
@@ -188,10 +260,16 @@ impl Join {
     /// Something reported about request `id` of `tenant` (when the tenant was ever seen).
     pub fn report(&mut self, tenant: Option<u32>, id: &str, r: (OutcomeKind, Reported, i64)) {
         let window = self.window_ms;
+        let (waiting, first) = (&self.waiting, self.first);
         let found = tenant
             .and_then(|t| {
-                let seqs = self.index.get(id)?;
-                seqs.iter().find(|(at, _)| *at == t).map(|(_, seq)| *seq)
+                self.index
+                    .get(&self.hash(id))?
+                    .iter()
+                    .find_map(|(at, seq)| {
+                        let w = Self::at(waiting, first, *seq)?;
+                        (*at == t && &*w.id == id).then_some(*seq)
+                    })
             })
             .and_then(|seq| seq.checked_sub(self.first))
             .and_then(|at| self.waiting.get_mut(usize::try_from(at).ok()?))
@@ -215,11 +293,10 @@ impl Join {
             let Some(p) = self.waiting.pop_front() else {
                 break;
             };
-            if let Some(seqs) = self.index.get_mut(&*p.id) {
-                seqs.retain(|(t, seq)| !(*t == p.tenant && *seq == self.first));
-                if seqs.is_empty() {
-                    self.index.remove(&*p.id);
-                }
+            if let Some(seqs) = self.index.get_mut(&p.hash)
+                && seqs.remove((p.tenant, self.first))
+            {
+                self.index.remove(&p.hash);
             }
             self.first += 1;
             out.push(p);
@@ -512,6 +589,70 @@ mod tests {
         assert_eq!(Fate::of(&r, true), (Fate::default(), 0));
     }
 
+    /// Every id hashes alike: the index must still tell them apart by the ids themselves.
+    struct Colliding;
+
+    impl std::hash::BuildHasher for Colliding {
+        type Hasher = Constant;
+        fn build_hasher(&self) -> Constant {
+            Constant
+        }
+    }
+
+    struct Constant;
+
+    impl std::hash::Hasher for Constant {
+        fn finish(&self) -> u64 {
+            7
+        }
+        fn write(&mut self, _: &[u8]) {}
+    }
+
+    #[test]
+    fn ids_whose_hashes_collide_stay_apart() {
+        let mut j = Join::with_hasher(100, false, Colliding);
+        let p = |ts, tenant, id: &str| Pending {
+            ts_ms: ts,
+            tenant,
+            channel: 0,
+            decision: Decision::StepUpOtp,
+            keys: [None; 4],
+            id: id.into(),
+            hash: 0,
+            reports: vec![],
+        };
+        j.request(p(0, 0, "a"));
+        j.request(p(1, 0, "b"));
+        j.request(p(2, 1, "a"));
+        // "a" of tenant 0 again: its outcomes now name the later request.
+        j.request(p(3, 0, "a"));
+        let made = |ts| (OutcomeKind::OtpPassed, Reported::Made, ts);
+        j.report(Some(0), "b", made(10));
+        j.report(Some(0), "a", made(11));
+        j.report(Some(1), "a", made(12));
+        j.report(Some(1), "b", made(13));
+        j.report(Some(0), "c", made(14));
+        assert_eq!(j.unmatched, 2, "b of tenant 1 and c were never requested");
+        let settled: Vec<(i64, u32, Vec<i64>)> = j
+            .due(Some(103))
+            .into_iter()
+            .map(|p| (p.ts_ms, p.tenant, p.reports.iter().map(|r| r.2).collect()))
+            .collect();
+        assert_eq!(
+            settled,
+            vec![(0, 0, vec![]), (1, 0, vec![10]), (2, 1, vec![12])]
+        );
+        // The first "a" left without taking the later one's place in the index.
+        j.report(Some(0), "a", made(20));
+        let rest = j.due(None);
+        assert_eq!(rest.len(), 1);
+        assert_eq!(
+            rest[0].reports.iter().map(|r| r.2).collect::<Vec<_>>(),
+            vec![11, 20]
+        );
+        assert_eq!(j.unmatched, 2);
+    }
+
     #[test]
     fn the_join_waits_the_window_and_no_longer() {
         let mut j = Join::new(100, false);
@@ -522,6 +663,7 @@ mod tests {
             decision: Decision::Allow,
             keys: [None; 4],
             id: id.into(),
+            hash: 0,
             reports: vec![],
         };
         j.request(p(0, "a"));

@@ -359,6 +359,7 @@ impl Builder {
                 decision: r.decision,
                 keys: i.keys,
                 id: r.request_id.as_str().into(),
+                hash: 0,
                 reports: Vec::new(),
             });
         }
@@ -542,6 +543,8 @@ pub fn summarize(
     t: &Thresholds,
 ) -> Result<Summary, ReportError> {
     let mut b = Builder::new(*t, bounds, i64::MAX, false);
+    // Every request waits to the end here: room for all of them at once.
+    b.join.reserve(rows.len());
     for chunk in rows.chunks(crate::train::stream::BATCH_ROWS) {
         b.rows(chunk);
     }
