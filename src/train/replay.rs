@@ -115,7 +115,7 @@ pub enum Keep {
 pub const STEP_EVENTS: usize = 2048;
 
 /// What a replay keeps of each scored event, made on the extraction side of the replay (beside
-/// the in-order recording, on another rayon thread). Training keeps feature rows
+/// the in-order recording, in pieces on rayon's threads). Training keeps feature rows
 /// ([`FeatureRows`]); `tessera report` judges each assessment with a model.
 pub trait Collect<'e>: Sync {
     /// What the extraction of one step adds, in order.
@@ -290,8 +290,8 @@ impl<'e, C: Collect<'e>> Replayer<'e, C> {
     /// Replays a batch prepared by [`prepare`], in order: each step of the batch is recorded in
     /// the ledger in time order ([`Engine::record_assessment`], [`Engine::finish_outcome`])
     /// while the features of the step before are extracted ([`Engine::extract_assessment`],
-    /// against the history each request was recorded with) and collected on another rayon
-    /// thread.
+    /// against the history each request was recorded with) and collected beside it, in pieces
+    /// on rayon's threads ([`extract_step`]).
     pub fn batch_prepared(
         &mut self,
         events: &[(i64, LogEvent)],
@@ -318,7 +318,7 @@ impl<'e, C: Collect<'e>> Replayer<'e, C> {
                     })
                 },
             );
-            if let Some(rows) = extracted {
+            for rows in extracted.into_iter().flatten() {
                 self.collect.append(rows);
             }
             let steps = recorded?;
@@ -394,41 +394,53 @@ fn record_step(
 }
 
 /// Extracts the features of the recorded score events among `events` (the first
-/// `steps.len()`), in order, and collects those `collect` wants.
+/// `steps.len()`) and collects those `collect` wants, in order: in pieces of at least
+/// [`EXTRACT_PIECE`] events on rayon's threads (each assessment reads only the history recorded
+/// with it, so the pieces are independent), the rows of each piece in order, the pieces in
+/// order. A thread that has finished recording its step takes pieces too.
 fn extract_step<'e, C: Collect<'e>>(
     engine: &'e Engine,
     collect: &C,
     events: &[(i64, LogEvent)],
     prepared: &[Prepared<'e>],
     steps: Vec<Step>,
-) -> C::Rows {
-    let mut out = C::Rows::default();
-    for (((ts, ev), p), s) in events.iter().zip(prepared).zip(steps) {
-        let (
-            LogEvent::Score {
+) -> Vec<C::Rows> {
+    let n = steps.len();
+    steps
+        .into_par_iter()
+        .zip(&events[..n])
+        .zip(&prepared[..n])
+        .with_min_len(EXTRACT_PIECE)
+        .fold(C::Rows::default, |mut out, ((s, (ts, ev)), p)| {
+            let (
+                LogEvent::Score {
+                    request,
+                    is_attack,
+                    scenario,
+                },
+                Prepared::Score(Ok(p)),
+                Step::Recorded(recorded),
+            ) = (ev, p, s)
+            else {
+                return out;
+            };
+            if !collect.wants(*is_attack) {
+                return out;
+            }
+            let a = engine.extract_assessment(request, p, &recorded);
+            let event = ScoredEvent {
                 request,
-                is_attack,
+                is_attack: *is_attack,
                 scenario,
-            },
-            Prepared::Score(Ok(p)),
-            Step::Recorded(recorded),
-        ) = (ev, p, s)
-        else {
-            continue;
-        };
-        if !collect.wants(*is_attack) {
-            continue;
-        }
-        let a = engine.extract_assessment(request, p, &recorded);
-        let event = ScoredEvent {
-            request,
-            is_attack: *is_attack,
-            scenario,
-        };
-        collect.add(engine, *ts, event, p, a, &mut out);
-    }
-    out
+            };
+            collect.add(engine, *ts, event, p, a, &mut out);
+            out
+        })
+        .collect()
 }
+
+/// Fewest events one piece of a step's extraction takes (see [`extract_step`]).
+const EXTRACT_PIECE: usize = 128;
 
 #[cfg(test)]
 mod tests {
