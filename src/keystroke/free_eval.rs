@@ -18,6 +18,7 @@ use serde::Serialize;
 use super::digraph::{DigraphProfile, DigraphSample, TypingKey, Verdict};
 use super::free_data::FreeText;
 use super::metrics::equal_error_rate;
+use super::verifier::{self, Background, TypingProfile, TypingSample};
 use crate::domain::KeyEvent;
 
 /// Enrolment sizes (sentences) reported.
@@ -31,8 +32,11 @@ pub const FOLDS: usize = 4;
 /// Seed of the fold split and the impostor draw.
 pub const SEED: u64 = 13;
 /// Query-length bands (key events, inclusive lower, exclusive upper) of the EER by length.
-pub const LENGTH_BANDS: [(&str, usize, usize); 3] =
-    [("20-34", 20, 35), ("35-49", 35, 50), ("50+", 50, usize::MAX)];
+pub const LENGTH_BANDS: [(&str, usize, usize); 3] = [
+    ("20-34", 20, 35),
+    ("35-49", 35, 50),
+    ("50+", 50, usize::MAX),
+];
 
 /// A free-text verifier as the protocol drives it.
 pub trait FreeTextVerifier: Sync {
@@ -78,6 +82,35 @@ impl FreeTextVerifier for DigraphVerifier {
     }
 }
 
+/// The engine's free-text verifier ([`TypingProfile`] against a population [`Background`]).
+pub struct FactorVerifier {
+    /// Entry names.
+    pub key: TypingKey,
+    /// Population background, under `key`'s names.
+    pub background: Background,
+}
+
+impl FreeTextVerifier for FactorVerifier {
+    type Sample = TypingSample;
+    type Profile = TypingProfile;
+    fn sample(&self, events: &[KeyEvent]) -> TypingSample {
+        TypingSample::from_events(events, &self.key)
+    }
+    fn enrol(&self, samples: &[&TypingSample]) -> TypingProfile {
+        let mut p = TypingProfile::default();
+        for s in samples {
+            p.enroll(s, &self.background);
+        }
+        p
+    }
+    fn score(&self, p: &TypingProfile, s: &TypingSample) -> Option<f64> {
+        match p.verify(s, &self.background) {
+            verifier::Verdict::Score { distance, .. } => Some(f64::from(distance)),
+            verifier::Verdict::Insufficient { .. } => None,
+        }
+    }
+}
+
 /// Folds and impostor draws of one data set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Protocol {
@@ -118,7 +151,9 @@ impl Protocol {
 
     /// Users of fold `k`, ascending.
     pub fn fold_users(&self, k: usize) -> Vec<usize> {
-        (0..self.fold.len()).filter(|&u| self.fold[u] == k).collect()
+        (0..self.fold.len())
+            .filter(|&u| self.fold[u] == k)
+            .collect()
     }
 }
 
@@ -291,8 +326,14 @@ fn summarise(enrol: usize, users: &[UserScores]) -> EnrolResult {
         .filter_map(|u| equal_error_rate(&scored(&u.genuine, all), &scored(&u.impostor, all)))
         .collect();
     let pool = |band: (usize, usize)| {
-        let g: Vec<f64> = users.iter().flat_map(|u| scored(&u.genuine, band)).collect();
-        let i: Vec<f64> = users.iter().flat_map(|u| scored(&u.impostor, band)).collect();
+        let g: Vec<f64> = users
+            .iter()
+            .flat_map(|u| scored(&u.genuine, band))
+            .collect();
+        let i: Vec<f64> = users
+            .iter()
+            .flat_map(|u| scored(&u.impostor, band))
+            .collect();
         (g, i)
     };
     let (g, i) = pool(all);
@@ -307,10 +348,15 @@ fn summarise(enrol: usize, users: &[UserScores]) -> EnrolResult {
         .count();
     EnrolResult {
         enrol,
-        eer_mean: (!per_user.is_empty()).then(|| per_user.iter().sum::<f64>() / per_user.len() as f64),
+        eer_mean: (!per_user.is_empty())
+            .then(|| per_user.iter().sum::<f64>() / per_user.len() as f64),
         eer_global: equal_error_rate(&g, &i),
         fnmr_at_fmr_1pct: fnmr_at_fmr(&g, &i, 0.01),
-        insufficient_share: if total == 0 { 0.0 } else { refused as f64 / total as f64 },
+        insufficient_share: if total == 0 {
+            0.0
+        } else {
+            refused as f64 / total as f64
+        },
         by_length: LENGTH_BANDS
             .iter()
             .map(|&(keys, lo, hi)| {

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod plot;
 #[cfg(test)]
 mod tests;
+pub mod verifier;
 
 pub use data::{Dataset, Subject};
 pub use detector::{Detector, Scratch, Template, detectors};
