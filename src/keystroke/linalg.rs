@@ -124,6 +124,7 @@ pub(crate) fn forward_substitute(l: &Array2<f64>, b: &mut [f64]) {
 /// Solves `a x = b` for a small symmetric positive-definite `a` held in a fixed array (no
 /// allocation): `b` becomes `x` and `a` its lower Cholesky factor. Returns ln det `a`, or `None`
 /// (and `b` untouched) when a pivot is not positive and finite.
+#[allow(clippy::needless_range_loop)] // dense algebra reads best with explicit indices
 pub(crate) fn spd_solve<const N: usize>(a: &mut [[f64; N]; N], b: &mut [f64; N]) -> Option<f64> {
     for i in 0..N {
         for j in 0..=i {

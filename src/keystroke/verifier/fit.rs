@@ -17,6 +17,9 @@
 //! Only entries seen by ≥ [`MIN_USERS`] users are written; the others take their kind's default
 //! (type-mean loading and mean, a prior widened by the spread of the means).
 
+// Dense r×r algebra reads best with explicit indices.
+#![allow(clippy::needless_range_loop)]
+
 use std::collections::HashMap;
 
 use rand::SeedableRng;
@@ -110,7 +113,7 @@ pub fn fit(data: &FreeText, users: &[usize]) -> BackgroundFile {
     let nu_users = users.len();
     let kind_of: Vec<usize> = col_of.iter().map(|c| c.0.index()).collect();
     // Cells: per (user, col) count, mean and within SS.
-    triples.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    triples.sort_unstable_by_key(|a| (a.0, a.1));
     let mut cells: Vec<Cell> = Vec::new();
     let mut ss_within = Vec::new();
     let mut k = 0;

@@ -114,7 +114,7 @@ pub fn for_each_entry(events: &[KeyEvent], mut f: impl FnMut(EntryKind, usize, u
 
 /// Sorts `(name, value)` occurrences by name and averages each name's values in place.
 pub(crate) fn average_by_name<N: Ord + Copy>(raw: &mut Vec<(N, f64)>) {
-    raw.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    raw.sort_unstable_by_key(|a| a.0);
     let mut out = 0;
     let mut i = 0;
     while i < raw.len() {

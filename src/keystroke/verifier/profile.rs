@@ -2,6 +2,9 @@
 //! sample that last contained it (at most [`CAP`] entries), and the user's style factors; the
 //! enrolment rule, the eviction rule and the score. Stored as one compact versioned blob.
 
+// Dense r×r algebra reads best with explicit indices.
+#![allow(clippy::needless_range_loop)]
+
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
