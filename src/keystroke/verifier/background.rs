@@ -224,6 +224,41 @@ impl BackgroundFile {
     }
 }
 
+/// An entry's statistics in the form the score uses them (computed once at load).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Prepared {
+    pub mu: f64,
+    pub inv_tau2: f64,
+    pub sig2: f64,
+    pub inv_sig2: f64,
+    /// `tau2 + sig2`: the population's variance before the style factors.
+    pub v0: f64,
+    pub inv_v0: f64,
+    /// `½ ln v0`.
+    pub half_ln_v0: f64,
+    /// Clip of `x − mu`: [`super::CLIP_SD`] `√v0`.
+    pub lim: f64,
+    pub a: [f64; RANK],
+}
+
+impl Prepared {
+    fn new(s: &Stats) -> Prepared {
+        let (tau2, sig2) = (f64::from(s.tau2), f64::from(s.sig2));
+        let v0 = tau2 + sig2;
+        Prepared {
+            mu: f64::from(s.mu),
+            inv_tau2: 1.0 / tau2,
+            sig2,
+            inv_sig2: 1.0 / sig2,
+            v0,
+            inv_v0: 1.0 / v0,
+            half_ln_v0: 0.5 * v0.ln(),
+            lim: super::CLIP_SD * v0.sqrt(),
+            a: s.a.map(f64::from),
+        }
+    }
+}
+
 /// The background in memory, keyed by hashed entry names.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Background {
@@ -233,6 +268,9 @@ pub struct Background {
     stats: Vec<Stats>,
     /// Defaults by kind.
     defaults: [Stats; 2],
+    /// `stats` and `defaults` as the score uses them.
+    prepared: Vec<Prepared>,
+    prepared_defaults: [Prepared; 2],
     /// Identifies the fitted values (a profile's stored style factors were estimated under it).
     fingerprint: u32,
 }
@@ -260,6 +298,8 @@ impl Background {
             names: rows.iter().map(|r| r.0).collect(),
             stats: rows.iter().map(|r| r.1).collect(),
             defaults: file.defaults,
+            prepared: rows.iter().map(|r| Prepared::new(&r.1)).collect(),
+            prepared_defaults: file.defaults.map(|d| Prepared::new(&d)),
             fingerprint: u32::from_le_bytes([fp[0], fp[1], fp[2], fp[3]]),
         }
     }
@@ -276,6 +316,15 @@ impl Background {
         match self.names.binary_search(&name) {
             Ok(i) => (&self.stats[i], true),
             Err(_) => (&self.defaults[EntryKind::of(name).index()], false),
+        }
+    }
+
+    /// [`Self::get`] in the score's form.
+    #[inline]
+    pub(crate) fn prepared(&self, name: u32) -> (&Prepared, bool) {
+        match self.names.binary_search(&name) {
+            Ok(i) => (&self.prepared[i], true),
+            Err(_) => (&self.prepared_defaults[EntryKind::of(name).index()], false),
         }
     }
 

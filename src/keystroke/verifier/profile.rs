@@ -168,30 +168,27 @@ impl TypingProfile {
                 Some(e) if e.name == name => (f64::from(e.n), f64::from(e.mean)),
                 _ => (0.0, 0.0),
             };
-            let (st, listed) = bg.get(name);
+            let (p, listed) = bg.prepared(name);
             known += usize::from(listed);
-            let (mu, tau2, sig2) = (f64::from(st.mu), f64::from(st.tau2), f64::from(st.sig2));
             let x = f64::from(x);
-            let mut prior = mu;
-            for (a, yk) in st.a.iter().zip(&y) {
-                prior += f64::from(*a) * f64::from(*yk);
+            let mut prior = p.mu;
+            for (a, yk) in p.a.iter().zip(&y) {
+                prior += a * f64::from(*yk);
             }
             // The user's entry: population prior shrunk towards the enrolled mean.
-            let prec = 1.0 / tau2 + n / sig2;
-            let centre = (prior / tau2 + n * mean / sig2) / prec;
-            let v1 = 1.0 / prec + sig2;
+            let prec = p.inv_tau2 + n * p.inv_sig2;
+            let centre = (prior * p.inv_tau2 + n * mean * p.inv_sig2) / prec;
+            let v1 = 1.0 / prec + p.sig2;
             let z = ((x - centre) / v1.sqrt()).clamp(-CLIP_SD, CLIP_SD);
             ll1 += -0.5 * z * z - 0.5 * v1.ln();
             // The population, before the (marginalised) style factors.
-            let v0 = tau2 + sig2;
-            let lim = CLIP_SD * v0.sqrt();
-            let d = (x - mu).clamp(-lim, lim);
-            ll0 += -0.5 * d * d / v0 - 0.5 * v0.ln();
+            let d = (x - p.mu).clamp(-p.lim, p.lim);
+            ll0 += -0.5 * d * d * p.inv_v0 - p.half_ln_v0;
             for k in 0..RANK {
-                let ak = f64::from(st.a[k]) / v0;
+                let ak = p.a[k] * p.inv_v0;
                 s[k] += d * ak;
                 for l in 0..=k {
-                    m[k][l] += ak * f64::from(st.a[l]);
+                    m[k][l] += ak * p.a[l];
                 }
             }
         }
