@@ -187,3 +187,58 @@ impl TypingSample {
         &self.entries
     }
 }
+
+/// Layout version of a stored sample (its first byte).
+const SAMPLE_VERSION: u8 = 1;
+
+/// Stored (as pending evidence, until its outcome) as one blob: version byte, key events u32,
+/// then (name u32, value f32) per entry, little-endian.
+impl serde::Serialize for TypingSample {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut out = Vec::with_capacity(5 + 8 * self.entries.len());
+        out.push(SAMPLE_VERSION);
+        out.extend_from_slice(&self.keys.to_le_bytes());
+        for (name, x) in &self.entries {
+            out.extend_from_slice(&name.to_le_bytes());
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        s.serialize_bytes(&out)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TypingSample {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let b: &[u8] = serde_bytes::Deserialize::deserialize(d)?;
+        let word = |c: &[u8]| u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        match b.first() {
+            Some(&SAMPLE_VERSION) => {}
+            Some(v) => {
+                return Err(D::Error::custom(format!(
+                    "typing sample layout {v}, expected {SAMPLE_VERSION}"
+                )));
+            }
+            None => return Err(D::Error::invalid_length(0, &"a typing sample")),
+        }
+        if b.len() < 5 || !(b.len() - 5).is_multiple_of(8) {
+            return Err(D::Error::invalid_length(
+                b.len(),
+                &"5 bytes + 8 bytes an entry",
+            ));
+        }
+        let entries: Vec<(u32, f32)> = b[5..]
+            .chunks_exact(8)
+            .map(|c| (word(c), f32::from_bits(word(&c[4..]))))
+            .collect();
+        if !entries.windows(2).all(|w| w[0].0 < w[1].0) || !entries.iter().all(|e| e.1.is_finite())
+        {
+            return Err(D::Error::custom(
+                "typing sample entries out of order or not finite",
+            ));
+        }
+        Ok(TypingSample {
+            entries,
+            keys: word(&b[1..]),
+        })
+    }
+}

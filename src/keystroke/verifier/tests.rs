@@ -71,6 +71,10 @@ fn entries_are_holds_and_up_down_flights_of_named_keys() {
             .iter()
             .any(|e| e.0 == ab && (f64::from(e.1) - l(-20.0)).abs() < 1e-6)
     );
+    // Stored and read back unchanged.
+    let back: TypingSample =
+        postcard::from_bytes(&postcard::to_stdvec(&s).expect("encode")).expect("decode");
+    assert_eq!(back, s);
     // Repeated entries are averaged per message.
     let twice = [ev(Some("a"), 0.0, 100.0), ev(Some("a"), 300.0, 500.0)];
     let s = TypingSample::from_events(&twice, &key);
