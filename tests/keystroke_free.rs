@@ -29,7 +29,12 @@ fn aalto_dev_split_loads_with_the_documented_shape() {
     assert_eq!(d.n_sentences(), 9_690);
     assert!(d.users.windows(2).all(|w| w[0].id < w[1].id));
     // README: 20 key events a sentence at least.
-    assert!(d.users.iter().flat_map(|u| &u.sentences).all(|s| s.len() >= 20));
+    assert!(
+        d.users
+            .iter()
+            .flat_map(|u| &u.sentences)
+            .all(|s| s.len() >= 20)
+    );
 }
 
 fn eval(extra: &[&str]) -> serde_json::Value {
