@@ -73,5 +73,49 @@ fn verify_digraphs(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, verify, verify_digraphs);
+/// The engine's free-text verifier (issue 13): a 40+ key chat message turned into hold and
+/// up-down entries, and scored against a profile enrolled from 30 messages of the same person
+/// under the builtin background (factor-prior LLR, r = 8).
+fn verify_factor(c: &mut Criterion) {
+    use rand::SeedableRng;
+    use tessera::gen_data::typing::Rhythm;
+    use tessera::keystroke::digraph::TypingKey;
+    use tessera::keystroke::verifier::{Background, TypingProfile, TypingSample};
+    let key = TypingKey::new([9; 16]);
+    let bg = Background::builtin(&key);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let person = Rhythm::sample(&mut rng);
+    let mut profile = TypingProfile::default();
+    for _ in 0..30 {
+        profile.enroll(
+            &TypingSample::from_events(&person.type_message(&mut rng), &key),
+            &bg,
+        );
+    }
+    let events = loop {
+        let m = person.type_message(&mut rng);
+        if m.len() >= 40 {
+            break m;
+        }
+    };
+    let sample = TypingSample::from_events(&events, &key);
+    c.bench_function("typing factor: sample from 40+ key events", |b| {
+        b.iter(|| TypingSample::from_events(black_box(&events), &key))
+    });
+    c.bench_function("typing factor: verify against a 30-message profile", |b| {
+        b.iter(|| profile.verify(black_box(&sample), &bg))
+    });
+    c.bench_function(
+        "typing factor: enrol one message (30-message profile)",
+        |b| {
+            b.iter(|| {
+                let mut p = profile.clone();
+                p.enroll(black_box(&sample), &bg);
+                p
+            })
+        },
+    );
+}
+
+criterion_group!(benches, verify, verify_digraphs, verify_factor);
 criterion_main!(benches);

@@ -1,6 +1,8 @@
 //! `tessera eval keystroke --data FILE [--json] [--train-reps N] [--quantize-ms MS] [--curve]
 //! [--plot FILE.svg]`: runs the CMU keystroke benchmark protocol over every detector and prints
-//! a table beside the published figures, or the JSON report. `tessera eval decisions --data FILE
+//! a table beside the published figures, or the JSON report. `tessera eval keystroke-free --data
+//! FILE [--json]`: the engine's free-text typing verifier under issue 13's protocol
+//! (`keystroke::free_eval`). `tessera eval decisions --data FILE
 //! [--format events|rba] [--config FILE] [--json]`: the whole engine's held-out decisions on a
 //! labelled event log or RBA-layout login file. `tessera eval models --data FILE --model A
 //! [--model B]... [--json]`: trained models ranked and calibrated on a dataset none of them was
@@ -25,6 +27,10 @@ pub struct Args {
 enum What {
     /// Keystroke detectors on a CMU-layout timing file (Killourhy & Maxion's protocol).
     Keystroke(KeystrokeArgs),
+    /// The engine's free-text typing verifier on a free-text typing file (JSON lines, the
+    /// Aalto layout): enrol on 1, 2, 5, 10 sentences, query with the last 5 sentences of the user
+    /// and of 100 others.
+    KeystrokeFree(KeystrokeFreeArgs),
     /// Held-out decisions of the whole engine (sources, model, policy) on a labelled event
     /// log: genuine requests challenged, attacks caught.
     Decisions(DecisionsArgs),
@@ -75,6 +81,35 @@ struct DecisionsArgs {
     json: bool,
 }
 
+/// Arguments of `tessera eval keystroke-free`.
+#[derive(Debug, clap::Args)]
+struct KeystrokeFreeArgs {
+    /// JSON lines: `{"u": user, "i": sentence, "ev": [[code, down_ms, up_ms], ...]}`.
+    #[arg(long)]
+    data: PathBuf,
+    /// Print the JSON report instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Verifier: `factor` (the engine's) or `digraph` (the previous one, for comparison).
+    #[arg(long, value_enum, default_value_t = FreeVerifier::Factor)]
+    verifier: FreeVerifier,
+    /// Evaluate this background (a file, or `builtin` for the embedded one) on every user
+    /// instead of fitting one per fold (4-fold user-disjoint cross-validation, the default).
+    /// Optimistic on the users it was fitted on: the builtin one was fitted on the Aalto dev
+    /// users.
+    #[arg(long, value_name = "FILE|builtin")]
+    background: Option<String>,
+}
+
+/// Free-text verifier evaluated by `eval keystroke-free`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FreeVerifier {
+    /// Factor-prior likelihood ratio on holds and up-down flights (`keystroke::verifier`).
+    Factor,
+    /// Robust scaled Manhattan on holds and digraphs (`keystroke::digraph`).
+    Digraph,
+}
+
 /// Arguments of `tessera eval keystroke`.
 #[derive(Debug, clap::Args)]
 struct KeystrokeArgs {
@@ -102,6 +137,7 @@ struct KeystrokeArgs {
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     match args.what {
         What::Keystroke(a) => keystroke(a),
+        What::KeystrokeFree(a) => keystroke_free(a),
         What::Decisions(a) => decisions(a),
         What::Models(a) => models(a),
     }
@@ -211,6 +247,102 @@ fn keystroke(a: KeystrokeArgs) -> Result<ExitCode, CliError> {
         println!("({:.1} s)", started.elapsed().as_secs_f64());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn keystroke_free(a: KeystrokeFreeArgs) -> Result<ExitCode, CliError> {
+    use tessera::keystroke::free_eval::{self, DigraphVerifier, FactorVerifier};
+    use tessera::keystroke::verifier::{Background, BackgroundFile, background, fit};
+    let started = Instant::now();
+    let data = tessera::keystroke::free_data::load(&a.data).map_err(tessera::Error::from)?;
+    // Entry names need some key; the figures do not depend on which.
+    let key = tessera::keystroke::digraph::TypingKey::new([0x5a; 16]);
+    let (report, what) = match (a.verifier, &a.background) {
+        (FreeVerifier::Digraph, Some(_)) => {
+            return Err("--background: only for --verifier factor".into());
+        }
+        (FreeVerifier::Digraph, None) => {
+            let min_weight = tessera::store::records::LearnConfig::default().template_min_weight;
+            let r = free_eval::evaluate(&data, false, |_| {
+                Ok::<_, CliError>(DigraphVerifier {
+                    key: key.clone(),
+                    min_weight,
+                })
+            })?;
+            (r, "digraph verifier".to_string())
+        }
+        (FreeVerifier::Factor, Some(spec)) => {
+            let text = if spec == "builtin" {
+                background::BUILTIN.to_string()
+            } else {
+                std::fs::read_to_string(spec).map_err(|e| format!("--background {spec}: {e}"))?
+            };
+            let file = BackgroundFile::parse(&text)?;
+            let r = free_eval::evaluate(&data, false, |_| {
+                Ok::<_, CliError>(FactorVerifier {
+                    key: key.clone(),
+                    background: Background::new(&file, &key),
+                })
+            })?;
+            (
+                r,
+                format!(
+                    "factor verifier, background {spec} (optimistic on its own training users)"
+                ),
+            )
+        }
+        (FreeVerifier::Factor, None) => {
+            let r = free_eval::evaluate(&data, true, |train| {
+                let file = fit::fit(&data, train);
+                Ok::<_, CliError>(FactorVerifier {
+                    key: key.clone(),
+                    background: Background::new(&file, &key),
+                })
+            })?;
+            (
+                r,
+                format!(
+                    "factor verifier, {}-fold user-disjoint cross-validation",
+                    free_eval::FOLDS
+                ),
+            )
+        }
+    };
+    if a.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_free_table(&report, &what);
+    println!("({:.1} s)", started.elapsed().as_secs_f64());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_free_table(r: &tessera::keystroke::free_eval::FreeEvalReport, what: &str) {
+    let pct = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{:.1}", 100.0 * v));
+    println!("{what}: {} subjects (rates in %)", r.subjects);
+    print!(
+        "{:>5} {:>10} {:>10} {:>11} {:>12}",
+        "enrol", "EER global", "EER mean", "FNMR@FMR1%", "insufficient"
+    );
+    if let Some(first) = r.results.first() {
+        for b in &first.by_length {
+            print!(" {:>9}", format!("EER {}", b.keys));
+        }
+    }
+    println!();
+    for e in &r.results {
+        print!(
+            "{:>5} {:>10} {:>10} {:>11} {:>12.1}",
+            e.enrol,
+            pct(e.eer_global),
+            pct(e.eer_mean),
+            pct(e.fnmr_at_fmr_1pct),
+            100.0 * e.insufficient_share
+        );
+        for b in &e.by_length {
+            print!(" {:>9}", pct(b.eer_global));
+        }
+        println!();
+    }
 }
 
 fn print_table(r: &EvalReport, quantize_ms: Option<f64>) {

@@ -14,6 +14,7 @@ mod score;
 mod serve;
 mod store;
 mod train;
+mod train_typing;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +44,8 @@ enum Command {
     GenData(gen_data::Args),
     /// Train a model from an event log and write its artifact.
     Train(train::Args),
+    /// Fit the typing verifier's population background on a free-text typing file.
+    TrainTyping(train_typing::Args),
     /// Model directories: `models list`, `models compare A B`, `models promote NAME`.
     Models(models::Args),
     /// Replay a period with a candidate and the active model: decision rates side by side.
@@ -70,6 +73,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Geodb(a) => geodb::run(a),
         Command::GenData(a) => gen_data::run(a),
         Command::Train(a) => train::run(a),
+        Command::TrainTyping(a) => train_typing::run(a),
         Command::Models(a) => models::run(a),
         Command::Backtest(a) => backtest::run(a),
         Command::Features(a) => features::run(a),

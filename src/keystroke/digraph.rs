@@ -70,7 +70,7 @@ impl TypingKey {
 
     /// The secret 64-bit image of one key name (SipHash-2-4). Entry names are derived from
     /// these, so each key of a sample is hashed once.
-    fn key_image(&self, key: &str) -> u64 {
+    pub(crate) fn key_image(&self, key: &str) -> u64 {
         self.hasher.hash(key.as_bytes())
     }
 
@@ -92,13 +92,13 @@ fn finish(mut z: u64) -> u32 {
     (z ^ (z >> 31)) as u32
 }
 
-fn hold_name(k: u64) -> u32 {
+pub(crate) fn hold_name(k: u64) -> u32 {
     finish(k ^ 0x6A09_E667_F3BC_C908)
 }
 
 /// Ordered: (a, b) and (b, a) are different pairs. The inputs are secret pseudo-random images,
 /// so the names stay unlinkable to keys without the secret.
-fn pair_name(a: u64, b: u64) -> u32 {
+pub(crate) fn pair_name(a: u64, b: u64) -> u32 {
     finish(a.rotate_left(21) ^ b.wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 

@@ -1,4 +1,5 @@
-//! Small dense linear algebra for covariance-based detectors: column statistics, the sample
+//! Small dense linear algebra for covariance-based detectors and the typing background: column
+//! statistics, a fixed-size positive-definite solve ([`spd_solve`]), the sample
 //! covariance (as an `ndarray` matrix), a regularised Cholesky factor and the symmetric Jacobi
 //! eigen-decomposition. Dimensions are the timing count (31 on CMU), so O(p³) is microseconds.
 
@@ -120,6 +121,46 @@ pub(crate) fn forward_substitute(l: &Array2<f64>, b: &mut [f64]) {
     }
 }
 
+/// Solves `a x = b` for a small symmetric positive-definite `a` held in a fixed array (no
+/// allocation): `b` becomes `x` and `a` its lower Cholesky factor. Returns ln det `a`, or `None`
+/// (and `b` untouched) when a pivot is not positive and finite.
+#[allow(clippy::needless_range_loop)] // dense algebra reads best with explicit indices
+pub(crate) fn spd_solve<const N: usize>(a: &mut [[f64; N]; N], b: &mut [f64; N]) -> Option<f64> {
+    for i in 0..N {
+        for j in 0..=i {
+            let mut s = a[i][j];
+            for k in 0..j {
+                s -= a[i][k] * a[j][k];
+            }
+            if i == j {
+                if !(s > 0.0 && s.is_finite()) {
+                    return None;
+                }
+                a[i][i] = s.sqrt();
+            } else {
+                a[i][j] = s / a[j][j];
+            }
+        }
+    }
+    let mut log_det = 0.0;
+    for i in 0..N {
+        let mut s = b[i];
+        for k in 0..i {
+            s -= a[i][k] * b[k];
+        }
+        b[i] = s / a[i][i];
+        log_det += 2.0 * a[i][i].ln();
+    }
+    for i in (0..N).rev() {
+        let mut s = b[i];
+        for k in i + 1..N {
+            s -= a[k][i] * b[k];
+        }
+        b[i] = s / a[i][i];
+    }
+    Some(log_det)
+}
+
 /// Rotates columns `i` and `j` of the row-major `p × p` matrix `a` by (c, s).
 fn rotate_columns(a: &mut [f64], p: usize, i: usize, j: usize, c: f64, s: f64) {
     for row in a.chunks_exact_mut(p) {
@@ -215,6 +256,20 @@ mod tests {
             assert!((2.0 * x + y - vals[k] * x).abs() < 1e-12);
             assert!((x * x + y * y - 1.0).abs() < 1e-12);
         }
+    }
+
+    #[test]
+    fn fixed_spd_solve_by_hand() {
+        // [[4, 2], [2, 3]] x = [2, 1]: x = [0.5, 0]; det = 8.
+        let mut a = [[4.0, 2.0], [2.0, 3.0]];
+        let mut b = [2.0, 1.0];
+        let log_det = spd_solve(&mut a, &mut b).expect("positive definite");
+        assert!((b[0] - 0.5).abs() < 1e-12 && b[1].abs() < 1e-12, "{b:?}");
+        assert!((log_det - 8f64.ln()).abs() < 1e-12);
+        let mut singular = [[1.0, 1.0], [1.0, 1.0]];
+        let mut b = [1.0, 2.0];
+        assert_eq!(spd_solve(&mut singular, &mut b), None);
+        assert_eq!(b, [1.0, 2.0]);
     }
 
     #[test]

@@ -11,6 +11,8 @@ pub mod data;
 pub mod detector;
 pub mod digraph;
 pub mod eval;
+pub mod free_data;
+pub mod free_eval;
 mod fusion;
 mod linalg;
 mod mahalanobis;
@@ -18,6 +20,7 @@ pub mod metrics;
 pub mod plot;
 #[cfg(test)]
 mod tests;
+pub mod verifier;
 
 pub use data::{Dataset, Subject};
 pub use detector::{Detector, Scratch, Template, detectors};
@@ -120,6 +123,16 @@ pub enum KeystrokeError {
         option: &'static str,
         /// What is wrong.
         problem: String,
+    },
+    /// A line of a free-text typing file is malformed (never quotes the value).
+    #[error("line {line}, field `{field}`: {problem}")]
+    BadLine {
+        /// Line number.
+        line: usize,
+        /// Field path within the line (`ev[3][1]`), or `(line)`.
+        field: String,
+        /// What is wrong.
+        problem: &'static str,
     },
     /// Writing the plot failed.
     #[error("plot {path}: {message}")]
