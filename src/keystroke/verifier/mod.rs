@@ -1,5 +1,5 @@
 //! The free-text typing verifier of issue 13: a factor-prior likelihood ratio on holds and up-down
-//! flights (design: `DESIGN.md` of the issue; Prince & Elder, ICCV 2007, applied to key timings).
+//! flights (design: `docs/typing-verifier.md`; Prince & Elder, ICCV 2007, applied to key timings).
 //!
 //! - A message becomes *entries* ([`TypingSample`]): the hold of each named key, and the up-down
 //!   flight of each consecutive pair of named keys whose down-down latency is at most
