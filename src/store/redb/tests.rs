@@ -537,7 +537,7 @@ fn a_format_5_file_is_upgraded_in_place_and_learns_attributes_after() {
         .get("format")
         .expect("get")
         .map(|v| v.value());
-    assert_eq!(stamp, Some(6));
+    assert_eq!(stamp, Some(STORE_FORMAT));
     let bytes = txn
         .open_table(def(Table::Profile))
         .expect("profiles")
@@ -545,6 +545,6 @@ fn a_format_5_file_is_upgraded_in_place_and_learns_attributes_after() {
         .expect("get")
         .map(|v| v.value().to_vec())
         .expect("profile");
-    let p: UserProfile = postcard::from_bytes(&bytes).expect("format 6");
+    let p: UserProfile = postcard::from_bytes(&bytes).expect("current format");
     assert_eq!(p.verified_count, 5);
 }
