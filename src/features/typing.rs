@@ -240,6 +240,7 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
             } => {
                 let (lo, hi) = DISTANCE_RANGE;
                 set(row, F::TypingTemplateDistance, distance.clamp(lo, hi));
+                set(row, F::TypingProfileConfidence, confidence);
                 findings.typing = Some(Comparison {
                     distance,
                     mismatch_above: mismatch_above(p.keys),

@@ -90,7 +90,7 @@ pub fn code_of(f: F, raw: &FeatureRow, findings: &Findings, ip_velocity_found: b
         F::TypingAbsent if findings.typing_consent_missing => R::TypingConsentMissing,
         F::TypingAbsent => R::TypingAbsent,
         F::TypingKeysLog | F::TypingDwellMeanS | F::TypingFlightMeanS => R::TypingStyle,
-        F::TypingTemplateDistance => match &findings.typing {
+        F::TypingTemplateDistance | F::TypingProfileConfidence => match &findings.typing {
             Some(c) if c.is_match() => R::TypingMatch,
             Some(c) if !c.is_mismatch() => R::TypingPartialMatch,
             _ => R::TypingMismatch,

@@ -139,7 +139,10 @@ pub fn find(split: &Split, raw: &FeatureRow, findings: &Findings, out: &mut Vec<
         );
     }
     if let Some(c) = &findings.typing {
-        let delta = sum(split, &[F::TypingTemplateDistance]);
+        let delta = sum(
+            split,
+            &[F::TypingTemplateDistance, F::TypingProfileConfidence],
+        );
         if c.is_mismatch() {
             push(
                 ReasonCode::TypingMismatch,
