@@ -34,6 +34,9 @@
 //! device_fraud_mark_days = 90   # how long a confirmed-fraud mark on a device counts
 //! ip_fraud_mark_days = 30       # … on an address (reassigned; carrier NAT serves many)
 //! max_travel_speed_kmh = 1000.0
+//! [typing]
+//! require_consent = false       # true: typing is compared and learned only with the request's
+//!                               # consent.behavioral_biometrics = true
 //! [server]                      # `tessera serve`
 //! listen = "127.0.0.1:8480"
 //! audit_log = "tessera-data/audit.jsonl"
@@ -56,6 +59,7 @@
 //! [tenants.globex]              # optional per-tenant policy and model (keys name their tenant)
 //! policy = "/etc/tessera/globex-policy.toml"
 //! model = ""                    # "" = [model] path
+//! typing_require_consent = true # unset = [typing] require_consent
 //! [retention]                   # what is deleted when (`tessera serve` sweeps in the background)
 //! activity_days = 30            # counters, seen timing sketches, device/IP activity; 2–3650
 //! profile_days = 365            # profiles with no verified event since; ≥ trusted_device_days
@@ -145,6 +149,8 @@ pub struct Config {
     pub policy: PolicyConfig,
     /// Feature tunables.
     pub features: FeaturesConfig,
+    /// Typing biometrics.
+    pub typing: TypingConfig,
     /// Request bounds.
     pub limits: LimitsConfig,
     /// HTTP service (`tessera serve`).
@@ -165,6 +171,20 @@ pub struct TenantConfig {
     /// A model artifact (`builtin`, `rules` or a file) for this tenant; `""` = the `[model]`
     /// one. Loaded at start-up (the admin reload and SIGHUP replace only the default model).
     pub model: String,
+    /// Whether this tenant's typing needs the request's `consent.behavioral_biometrics`;
+    /// unset = `[typing] require_consent`.
+    pub typing_require_consent: Option<bool>,
+}
+
+/// `[typing]`: behavioural biometrics.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TypingConfig {
+    /// When true, a request's typing is compared with the user's profile, kept as pending
+    /// evidence and learned only when the request carries `consent.behavioral_biometrics =
+    /// true`; without it typing is scored as absent (`typing_consent_missing`). Default false
+    /// (tenants may override it with `typing_require_consent`).
+    pub require_consent: bool,
 }
 
 /// `[geo]`: each is a path to a MaxMind-DB-format file (GeoIP2/GeoLite2, DB-IP, ip-location-db
@@ -759,6 +779,26 @@ mod tests {
             e.to_string().contains("features.trusted_device_days"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn typing_consent_is_required_per_deployment_or_per_tenant() {
+        let c = Config::from_toml("", "c.toml").expect("defaults");
+        assert!(!c.typing.require_consent);
+        let c = Config::from_toml(
+            "[typing]\nrequire_consent = true\n[tenants.acme]\ntyping_require_consent = false\n\
+             [tenants.globex]\n",
+            "c.toml",
+        )
+        .expect("valid");
+        assert!(c.typing.require_consent);
+        assert_eq!(c.tenants["acme"].typing_require_consent, Some(false));
+        assert_eq!(c.tenants["globex"].typing_require_consent, None);
+        let e = Config::from_toml("[typing]\nrequire_consent = \"yes\"\n", "c.toml")
+            .expect_err("not a boolean");
+        assert!(e.to_string().contains("expected a boolean"), "{e}");
+        let e = Config::from_toml("[typing]\nconsent = true\n", "c.toml").expect_err("typo");
+        assert!(e.to_string().contains("consent"), "{e}");
     }
 
     #[test]

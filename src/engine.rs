@@ -213,6 +213,9 @@ pub struct Scored {
     /// The request IP's country (ISO 3166-1 alpha-2, e.g. `FR`), when the City database
     /// located it: for the audit record, never part of the answer.
     pub country: Option<String>,
+    /// The request's consent to behavioural biometrics, and whether its tenant requires it:
+    /// for the audit record.
+    pub typing_consent: (crate::domain::BiometricConsent, bool),
     /// The request IP's AS number, when the ASN database knows it: for the audit record,
     /// never part of the answer.
     pub asn: Option<u32>,
@@ -232,6 +235,12 @@ pub struct Engine {
     learn: LearnConfig,
     retention: Retention,
     typing_key: crate::keystroke::digraph::TypingKey,
+    /// The typing verifier's builtin background under `typing_key`'s entry names (also in
+    /// `learn.typing`, for enrolment).
+    typing_background: Arc<crate::keystroke::verifier::Background>,
+    /// Whether typing needs the request's consent (`[typing] require_consent`), unless the
+    /// tenant says otherwise.
+    typing_require_consent: bool,
     warnings: Vec<String>,
     nonce: u64,
     receipt_key: [u8; 32],
@@ -340,6 +349,7 @@ impl Engine {
             engine.set_shadow(Some(load_model(&shadow)?));
         }
         engine.warnings = warnings;
+        engine.typing_require_consent = cfg.typing.require_consent;
         engine.tenants = tenants::Tenants::from_config(cfg)?;
         engine.retention = cfg.retention();
         engine.learn.pending_ttl_ms = engine.retention.pending_ms;
@@ -353,6 +363,12 @@ impl Engine {
             use rand::RngCore;
             rand::rngs::OsRng.next_u64()
         };
+        let typing_key = crate::keystroke::digraph::TypingKey::new(
+            parts.pseudonymizer.sub_key("typing-entries"),
+        );
+        // Built once: the embedded file's key names hashed with the deployment's typing key.
+        let typing_background =
+            Arc::new(crate::keystroke::verifier::Background::builtin(&typing_key));
         Engine {
             receipt_key: parts.pseudonymizer.secret("receipts"),
             receipts: AtomicU64::new(0),
@@ -363,13 +379,16 @@ impl Engine {
             model: RwLock::new(Arc::new(parts.model)),
             shadow: RwLock::new(None),
             policy: parts.policy,
-            typing_key: crate::keystroke::digraph::TypingKey::new(
-                parts.pseudonymizer.sub_key("typing-entries"),
-            ),
+            typing_key,
+            learn: LearnConfig {
+                typing: Some(Arc::clone(&typing_background)),
+                ..LearnConfig::default()
+            },
+            typing_background,
+            typing_require_consent: false,
             pseudo: parts.pseudonymizer,
             features: parts.features,
             limits: parts.limits,
-            learn: LearnConfig::default(),
             retention: Retention::default(),
             warnings: Vec::new(),
             nonce,
@@ -475,7 +494,15 @@ impl Engine {
         };
         let request = pseudo.id(IdKind::Request, &request_id);
         let receipt = self.receipt(&request);
-        let mut read = self.read_request(&pseudo, &valid, request_id, request);
+        let consent = crate::domain::BiometricConsent::of(req);
+        let required = self.typing_consent_required(tenant);
+        let mut read = self.read_request(
+            &pseudo,
+            &valid,
+            request_id,
+            request,
+            typing_allowed(consent, required),
+        );
         read.pending.receipt = receipt;
         read.pending.digest = request_digest(caller, req);
         let intel = read.intel.as_ref();
@@ -492,6 +519,7 @@ impl Engine {
                 return self.retry(&request).map(|first| Scored {
                     country,
                     asn,
+                    typing_consent: (consent, required),
                     ..first
                 });
             }
@@ -514,7 +542,16 @@ impl Engine {
             replayed: false,
             country,
             asn,
+            typing_consent: (consent, required),
         })
+    }
+
+    /// Whether `tenant`'s typing needs the request's consent: its `typing_require_consent`,
+    /// else `[typing] require_consent`.
+    pub fn typing_consent_required(&self, tenant: &Tenant) -> bool {
+        self.tenants
+            .typing_require_consent(tenant)
+            .unwrap_or(self.typing_require_consent)
     }
 
     /// The first answer to `request`, for an identical retry; a conflict when it is no longer
@@ -536,6 +573,7 @@ impl Engine {
             replayed: true,
             country: None,
             asn: None,
+            typing_consent: Default::default(),
         })
     }
 
@@ -549,6 +587,7 @@ impl Engine {
         valid: &ValidRequest<'_>,
         request_id: String,
         request: crate::privacy::Pseudonym,
+        typing_allowed: bool,
     ) -> PreparedRequest<'e> {
         let intel = valid.ip.map(|ip| self.enricher.lookup(ip));
         let keys = subject_keys(pseudo, valid);
@@ -559,6 +598,7 @@ impl Engine {
             intel.as_ref(),
             &self.features,
             &self.typing_key,
+            typing_allowed,
             &attr_key,
         );
         let pending = pending_evidence(valid, &keys, &evidence);
@@ -628,6 +668,7 @@ impl Engine {
             evidence: &read.evidence,
             keys: &read.keys,
             cfg: &self.features,
+            background: &self.typing_background,
         };
         self.extract(&inputs, &read.request_id)
     }
@@ -783,7 +824,11 @@ impl Engine {
             None => self.generated_id(),
         };
         let request = self.pseudo.id(IdKind::Request, &request_id);
-        Ok(self.read_request(&self.pseudo, &valid, request_id, request))
+        let allowed = typing_allowed(
+            crate::domain::BiometricConsent::of(req),
+            self.typing_consent_required(&Tenant::default()),
+        );
+        Ok(self.read_request(&self.pseudo, &valid, request_id, request, allowed))
     }
 
     /// The second half of [`Engine::assess`]: records the request `prepared` was read from
@@ -1082,6 +1127,12 @@ fn request_digest(caller: &str, req: &ScoreRequest) -> [u8; 16] {
             None => text(buf, None),
         }
         buf.extend_from_slice(&req.schema.to_le_bytes());
+        buf.push(match req.consent.map(|c| c.behavioral_biometrics) {
+            None => 0,
+            Some(None) => 1,
+            Some(Some(false)) => 2,
+            Some(Some(true)) => 3,
+        });
         for ev in req.typing.iter().flat_map(|t| &t.events) {
             buf.extend_from_slice(&ev.down_ms.to_bits().to_le_bytes());
             buf.extend_from_slice(&ev.up_ms.to_bits().to_le_bytes());
@@ -1092,6 +1143,11 @@ fn request_digest(caller: &str, req: &ScoreRequest) -> [u8; 16] {
         out.copy_from_slice(&blake3::hash(buf).as_bytes()[..16]);
         out
     })
+}
+
+/// Whether a request's typing may be compared and kept: consent given, or not required.
+fn typing_allowed(consent: crate::domain::BiometricConsent, required: bool) -> bool {
+    !required || consent == crate::domain::BiometricConsent::Given
 }
 
 /// The session already had failed attempts.

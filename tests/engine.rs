@@ -1004,7 +1004,15 @@ fn typing_is_verified_on_shared_key_timings_per_form_factor() {
         &request("carol", "t-other", at, PARIS_IP, phone(), Some(other)),
     );
     let d = typing_detail(&r, "typing_mismatch").expect("typing_mismatch");
-    assert!(d >= 2.5, "{d}");
+    let mismatch = r
+        .reasons
+        .iter()
+        .find(|r| r.code.as_str() == "typing_mismatch")
+        .expect("reason");
+    // Twelve messages of 10-60 keys: the threshold 0.4 + 90/K is well under 1.
+    let threshold = mismatch.detail["threshold"].as_f64().expect("threshold");
+    assert!(threshold > 0.4 && threshold < 1.0, "{threshold}");
+    assert!(d > threshold + 1.0, "{d}");
     // Keys that share nothing with her profile: no judgement, and it says so.
     let odd = TypingInfo {
         events: (0..20)
@@ -1045,5 +1053,122 @@ fn typing_is_verified_on_shared_key_timings_per_form_factor() {
             && !c.contains(&"typing_match")
             && !c.contains(&"typing_insufficient"),
         "{c:?}"
+    );
+}
+
+#[test]
+fn without_the_consent_a_tenant_requires_typing_is_neither_compared_nor_kept() {
+    use tessera::domain::{Clock, ConsentInfo, Tenant};
+    let mut cfg = memory_config();
+    cfg.typing.require_consent = true;
+    // One tenant that does not require it.
+    cfg.tenants.insert(
+        "acme".into(),
+        tessera::config::TenantConfig {
+            typing_require_consent: Some(false),
+            ..Default::default()
+        },
+    );
+    let e = engine(&cfg);
+    assert!(e.typing_consent_required(&Tenant::default()));
+    let acme = Tenant::parse("tenant", "acme").expect("tenant");
+    assert!(!e.typing_consent_required(&acme));
+    let phone = || device("dora-phone", "Europe/Paris", "fr-FR");
+    let consent = |given: Option<bool>| {
+        Some(ConsentInfo {
+            behavioral_biometrics: given,
+        })
+    };
+    // Verified logins whose typing came without consent (unstated, then refused): the rest
+    // of the profile learns, typing does not, and each says why typing was not used.
+    for (i, given) in [None, Some(false), None].into_iter().enumerate() {
+        let at = T0 - (3 - i as i64) * 2 * DAY;
+        let id = format!("dora-{i}");
+        let mut req = request(
+            "dora",
+            &id,
+            at,
+            PARIS_IP,
+            phone(),
+            Some(typing(105.0, 190.0, i as u64)),
+        );
+        req.consent = consent(given);
+        let r = score(&e, &req);
+        let c = codes(&r);
+        assert!(c.contains(&"typing_consent_missing"), "{c:?}");
+        assert!(
+            !c.contains(&"typing_absent") && !c.contains(&"typing_style"),
+            "{c:?}"
+        );
+        let reason = r
+            .reasons
+            .iter()
+            .find(|x| x.code == ReasonCode::TypingConsentMissing)
+            .expect("reason");
+        assert_eq!(reason.detail["treated_as"], "typing_absent");
+        e.record_outcome(&OutcomeRecord::new(
+            &id,
+            "dora",
+            &ts(at + 90_000),
+            OutcomeKind::OtpPassed,
+        ))
+        .expect("outcome");
+    }
+    let p = e.export_profile("dora").expect("export").expect("profile");
+    assert_eq!(p.verified_count, 3);
+    assert_eq!(
+        (
+            p.typing_desktop_samples,
+            p.typing_mobile_samples,
+            p.typing_entries
+        ),
+        (None, None, 0)
+    );
+    // With consent, typing is compared (no profile yet) and learned once verified.
+    let mut req = request(
+        "dora",
+        "dora-yes",
+        T0,
+        PARIS_IP,
+        phone(),
+        Some(typing(105.0, 190.0, 7)),
+    );
+    req.consent = consent(Some(true));
+    let c = codes(&score(&e, &req)).join(",");
+    assert!(
+        !c.contains("typing_consent_missing") && !c.contains("typing_absent"),
+        "{c}"
+    );
+    e.record_outcome(&OutcomeRecord::new(
+        "dora-yes",
+        "dora",
+        &ts(T0 + 90_000),
+        OutcomeKind::OtpPassed,
+    ))
+    .expect("outcome");
+    let p = e.export_profile("dora").expect("export").expect("profile");
+    assert_eq!(p.typing_mobile_samples, Some(1));
+    // The tenant that does not require consent uses typing without it.
+    let req = request(
+        "erin",
+        "erin-1",
+        T0,
+        PARIS_IP,
+        phone(),
+        Some(typing(105.0, 190.0, 8)),
+    );
+    let scored = e
+        .score_request(&acme, "", &req, Clock::Replay(T0 + 60_000))
+        .expect("score");
+    let c: Vec<&str> = scored
+        .response
+        .reasons
+        .iter()
+        .map(|r| r.code.as_str())
+        .collect();
+    assert!(!c.contains(&"typing_consent_missing"), "{c:?}");
+    assert_eq!(
+        scored.typing_consent,
+        (tessera::domain::BiometricConsent::Unstated, false)
     );
 }

@@ -80,9 +80,11 @@ fn eight_scores_in_a_second_name_the_users_own_velocity() {
 /// Codes that may name the own term of a feature (the raw part, before imputation).
 fn acceptable(feature: &str) -> &'static [&'static str] {
     match feature {
-        "typing.absent" => &["typing_absent"],
+        "typing.absent" => &["typing_absent", "typing_consent_missing"],
         "typing.keys_log" | "typing.dwell_mean_s" | "typing.flight_mean_s" => &["typing_style"],
-        "typing.template_distance" => &["typing_mismatch", "typing_partial_match", "typing_match"],
+        "typing.template_distance" | "typing.profile_confidence" => {
+            &["typing_mismatch", "typing_partial_match", "typing_match"]
+        }
         "typing.no_template" => &["typing_not_enrolled"],
         "typing.insufficient" => &["typing_insufficient"],
         "typing.bot_cadence" => &["bot_cadence"],

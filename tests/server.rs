@@ -569,6 +569,10 @@ fn a_shadow_model_is_scored_and_audited_but_never_enforced() {
     );
     assert_eq!(rec["shadow_trust_score"], enforced_by_rules["trust_score"]);
     assert_eq!(rec["shadow_decision"], enforced_by_rules["decision"]);
+    // The consent state to typing biometrics is audited (this request states none, and the
+    // default config requires none).
+    assert_eq!(rec["biometric_consent"], "unstated");
+    assert!(rec.get("biometric_consent_required").is_none());
     let agree = if scored["decision"] == enforced_by_rules["decision"] {
         "agree"
     } else {

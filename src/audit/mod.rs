@@ -152,6 +152,14 @@ pub struct AuditEvent {
     /// answered as the first was and changed nothing.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub replayed: bool,
+    /// For scores: the request's consent to behavioural biometrics (typing rhythm): `given`,
+    /// `refused` or `unstated`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub biometric_consent: Option<String>,
+    /// For scores: the tenant requires that consent before typing is compared or kept (without
+    /// it, typing was not used).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub biometric_consent_required: bool,
     /// For a change recorded before it was made (outcome, erasure) that then failed: `failed`,
     /// in a second record naming the same request or user. For `retention`: `failed` when the
     /// sweep stopped with an error (it may have deleted part of what was due). Absent otherwise.

@@ -261,7 +261,7 @@ fn keystroke_free(a: KeystrokeFreeArgs) -> Result<ExitCode, CliError> {
             return Err("--background: only for --verifier factor".into());
         }
         (FreeVerifier::Digraph, None) => {
-            let min_weight = tessera::store::records::LearnConfig::default().template_min_weight;
+            let min_weight = tessera::keystroke::digraph::TEMPLATE_MIN_WEIGHT;
             let r = free_eval::evaluate(&data, false, |_| {
                 Ok::<_, CliError>(DigraphVerifier {
                     key: key.clone(),

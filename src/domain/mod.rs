@@ -22,7 +22,10 @@ pub use error::InputError;
 pub use label::LabelRecord;
 pub use outcome::{OutcomeKind, OutcomeRecord};
 pub use reason::{Reason, ReasonCode};
-pub use request::{AuthInfo, DeviceInfo, KeyEvent, NetworkInfo, ScoreRequest, TypingInfo};
+pub use request::{
+    AuthInfo, BiometricConsent, ConsentInfo, DeviceInfo, KeyEvent, NetworkInfo, ScoreRequest,
+    TypingInfo,
+};
 pub use response::{ScoreResponse, ShadowScore};
 pub use score::{Decision, RiskBand, TrustScore};
 pub use source::{Absence, Source, Sources};

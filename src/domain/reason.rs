@@ -115,6 +115,10 @@ reason_codes! {
     TypingPartialMatch = "typing_partial_match", "Your typing rhythm is only partly like your usual pattern.";
     /// Typing speed and key hold times as such (not compared with a profile).
     TypingStyle = "typing_style", "Your typing speed affected this check.";
+    /// Typing was sent without the consent to behavioural biometrics the tenant requires
+    /// (`consent.behavioral_biometrics`): it was neither compared nor kept, and is scored as
+    /// absent typing.
+    TypingConsentMissing = "typing_consent_missing", "We didn't use your typing rhythm because consent to it wasn't given.";
     /// The kind of device (phone or tablet) or browser family.
     ClientType = "client_type", "The kind of device or browser you're using affected this check.";
     /// How long ago the device was first verified for the user.

@@ -2,7 +2,7 @@
 //!
 //! These are plain serde types: they say what may arrive, not whether it makes sense. Use
 //! [`crate::domain::validate`] before trusting any field. Raw typed text never appears here: a key
-//! event carries a key *class or code* and its timing, never the character's meaning in context.
+//! event carries a key *code or class* and its timing, never the character's meaning in context.
 
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +41,53 @@ pub struct ScoreRequest {
     /// Authentication context of this session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthInfo>,
+    /// What the customer consented to, as the broker recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<ConsentInfo>,
+}
+
+/// The customer's consents, as the broker recorded them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentInfo {
+    /// Consent to behavioural biometrics: the rhythm of `typing.events` compared with, and
+    /// learned into, the customer's typing profile. Where the tenant requires it
+    /// (`[typing] require_consent`), typing without `true` here is neither compared nor
+    /// stored and is scored as absent (`typing_consent_missing`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behavioral_biometrics: Option<bool>,
+}
+
+/// The state of a request's consent to behavioural biometrics, as the audit log records it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BiometricConsent {
+    /// `consent.behavioral_biometrics` is `true`.
+    Given,
+    /// It is `false`.
+    Refused,
+    /// The request does not say.
+    #[default]
+    Unstated,
+}
+
+impl BiometricConsent {
+    /// The request's consent state.
+    pub fn of(req: &ScoreRequest) -> BiometricConsent {
+        match req.consent.and_then(|c| c.behavioral_biometrics) {
+            Some(true) => BiometricConsent::Given,
+            Some(false) => BiometricConsent::Refused,
+            None => BiometricConsent::Unstated,
+        }
+    }
+
+    /// `given`, `refused` or `unstated`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BiometricConsent::Given => "given",
+            BiometricConsent::Refused => "refused",
+            BiometricConsent::Unstated => "unstated",
+        }
+    }
 }
 
 /// Network evidence for the event.
@@ -99,8 +146,9 @@ pub struct TypingInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyEvent {
-    /// Key class (`letter`, `digit`, `space` …) or DOM key code (`KeyA`, `Digit1`, `Backspace` …).
-    /// Only its class is ever used or kept.
+    /// DOM key code (`KeyA`, `Digit1`, `Backspace` …; the typing background is keyed by them) or
+    /// a key class (`letter`, `digit`, `space` …). Used only as a keyed hash naming the key's
+    /// hold and its up-down flight to the next key; never kept in clear.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// Key-down time, ms, finite and ≥ 0.
@@ -141,6 +189,7 @@ impl ScoreRequest {
             device: None,
             typing: None,
             auth: None,
+            consent: None,
         }
     }
 

@@ -429,6 +429,36 @@ mod tests {
     }
 
     #[test]
+    fn consent_is_a_boolean_and_its_object_takes_no_other_field() {
+        let head =
+            r#"{"schema":1,"user_id":"alice","timestamp":"2025-01-01T00:00:00Z","channel":"sms","#;
+        let ok = ScoreRequest::from_json(&format!(
+            r#"{head}"consent":{{"behavioral_biometrics":true}}}}"#
+        ))
+        .expect("consent");
+        assert_eq!(
+            crate::domain::BiometricConsent::of(&ok),
+            crate::domain::BiometricConsent::Given
+        );
+        let err = ScoreRequest::from_json(&format!(
+            r#"{head}"consent":{{"behavioral_biometrics":"yes"}}}}"#
+        ))
+        .expect_err("a string");
+        assert_eq!(err.field(), "consent.behavioral_biometrics");
+        assert!(err.to_string().contains("a boolean"), "{err}");
+        assert!(!err.to_string().contains("yes"), "{err}");
+        let err = ScoreRequest::from_json(&format!(r#"{head}"consent":{{"biometrics":true}}}}"#))
+            .expect_err("unknown field");
+        assert_eq!(err.field(), "consent");
+        assert!(err.to_string().contains("behavioral_biometrics"), "{err}");
+        let none = ScoreRequest::from_json(&format!(r#"{head}"consent":{{}}}}"#)).expect("{}");
+        assert_eq!(
+            crate::domain::BiometricConsent::of(&none),
+            crate::domain::BiometricConsent::Unstated
+        );
+    }
+
+    #[test]
     fn control_characters_are_found_in_ascii_and_beyond() {
         assert!(!has_control("letter"));
         assert!(!has_control("é café ß"));

@@ -1,5 +1,5 @@
-//! Per-tenant scoring parts: the policy and model a tenant's requests are judged with, when the
-//! config gives it its own (`[tenants.NAME]`). Every other tenant, and the default one, uses the
+//! Per-tenant scoring parts: the policy and model a tenant's requests are judged with, and
+//! whether its typing needs consent, when the config gives it its own (`[tenants.NAME]`). Every other tenant, and the default one, uses the
 //! engine's `[policy]` and `[model]`. Tenants' *data* needs nothing here: it is kept apart by
 //! keying every pseudonym per tenant ([`crate::privacy::Pseudonymizer::for_tenant`]).
 
@@ -19,6 +19,8 @@ pub struct TenantParts {
     pub policy: Option<PolicyTable>,
     /// Its model, if it has its own.
     pub model: Option<Arc<Model>>,
+    /// Whether its typing needs the request's consent, if it differs from the engine's.
+    pub typing_require_consent: Option<bool>,
 }
 
 /// Tenants with their own parts, by name.
@@ -44,7 +46,14 @@ impl Tenants {
                 let path = crate::model::active::resolve(&t.model, &cfg.model.dir)?;
                 Some(Arc::new(super::load_model(&path)?))
             };
-            out.insert(name.clone(), TenantParts { policy, model });
+            out.insert(
+                name.clone(),
+                TenantParts {
+                    policy,
+                    model,
+                    typing_require_consent: t.typing_require_consent,
+                },
+            );
         }
         Ok(Tenants(out))
     }
@@ -60,6 +69,13 @@ impl Tenants {
             return None;
         }
         self.0.get(tenant.as_str()).and_then(|t| t.policy.as_ref())
+    }
+
+    /// The tenant's own consent requirement for typing, if any.
+    pub(crate) fn typing_require_consent(&self, tenant: &Tenant) -> Option<bool> {
+        self.0
+            .get(tenant.as_str())
+            .and_then(|t| t.typing_require_consent)
     }
 
     /// The tenant's own model, if any.

@@ -44,7 +44,8 @@ pub struct FeatureDef {
     pub needs: Needs,
     /// Which way its weight may point.
     pub direction: Direction,
-    /// Largest value it takes (smallest is 0); the worst case used for fail-secure imputation.
+    /// Largest value it takes (smallest is 0, but −3 for `typing.template_distance`); the worst
+    /// case used for fail-secure imputation.
     pub max: f32,
     /// What it measures, with units.
     pub doc: &'static str,
@@ -81,14 +82,15 @@ macro_rules! features {
 }
 
 /// Version of the feature schema; bump on any change to names, order or meaning.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 features! {
     TypingAbsent = "typing.absent", NONE, RISK, 1.0, "1 when the request has fewer than 4 key events (autofill, paste, passkey, no timing on the channel)";
     TypingKeysLog = "typing.keys_log", NONE, RISK, 7.7, "ln(1 + key events)";
     TypingDwellMeanS = "typing.dwell_mean_s", NONE, RISK, 2.0, "mean key hold time, s, capped at 2";
     TypingFlightMeanS = "typing.flight_mean_s", NONE, RISK, 5.0, "mean key-down to next key-down interval, s, capped at 5";
-    TypingTemplateDistance = "typing.template_distance", STORE, RISK, 10.0, "robust scaled Manhattan distance of the sample's log key timings to the user's profile for this form factor, on the holds and digraphs they share (0 when not compared), capped at 10";
+    TypingTemplateDistance = "typing.template_distance", STORE, RISK, 10.0, "the free-text verifier's D = −LLR/√entries of the sample's hold and up-down timings against the user's profile for this form factor (population background, user style factors), clamped to [−3, 10]: below −0.5 matches (about 1 % of other people), above 0.4 + 90/K does not (K enrolled key events); 0 when not compared. The one feature whose smallest value is below 0";
+    TypingProfileConfidence = "typing.profile_confidence", STORE, RISK, 1.0, "K / (K + 100), K the key events enrolled in the compared profile (0 when not compared): how far typing.template_distance can be trusted; may only raise risk (a confident mismatch)";
     TypingNoTemplate = "typing.no_template", STORE, RISK, 1.0, "1 when typing is present but the user has no usable profile for this form factor";
     TypingInsufficient = "typing.insufficient", STORE, RISK, 1.0, "1 when a profile exists but the sample shares too few holds and digraphs with it (or is too short or bot-like) to compare";
     TypingBotCadence = "typing.bot_cadence", NONE, RISK, 1.0, "1 for machine-regular or humanly impossible timing";

@@ -1,12 +1,51 @@
-//! Typing-cadence features: dwell and flight statistics, distance to the user's enrolled template
-//! (scaled Manhattan over a summary vector), bot cadence, and replay of a timing vector already
-//! seen. Only timings and key *classes* are used; key identities never leave this function.
+//! Typing-cadence features: dwell and flight statistics, the free-text verifier's distance of
+//! the sample to the user's profile for the form factor ([`crate::keystroke::verifier`]: a
+//! likelihood ratio on the holds and up-down flights of hashed key names, against the population
+//! background) and the profile's confidence, bot cadence, and replay of a timing vector already
+//! seen. Key names are hashed with the deployment's key here and never leave this function in
+//! clear; no text and no key order is kept. Never writes the store.
 
 use super::{Evidence, F, FeatureConfig, FeatureRow, Findings, Inputs, set};
 use crate::domain::ValidRequest;
-use crate::keystroke::digraph::{DigraphSample, TypingKey, Verdict};
+use crate::keystroke::digraph::TypingKey;
+use crate::keystroke::verifier::{MATCH_BELOW, TypingSample, Verdict};
 use crate::store::TimingSketch;
 use crate::store::records::{SKETCH_LEN, TypingEvidence};
+
+/// Smallest and largest `typing.template_distance` (the verifier's `D`, clamped).
+pub const DISTANCE_RANGE: (f32, f32) = (-3.0, 10.0);
+
+/// `D` above which a sample does not match a profile of `enrolled_keys` key events:
+/// `0.4 + 90 / K` (about 2.2, 1.3, 0.76 and 0.58 after 1, 2, 5 and 10 sentences of about 50
+/// keys; 2–4 % of genuine messages above it on the Aalto development users, DESIGN §6). Looser
+/// while enrolment is thin.
+pub fn mismatch_above(enrolled_keys: u32) -> f32 {
+    0.4 + 90.0 / enrolled_keys.max(1) as f32
+}
+
+/// What comparing the sample with the user's profile found (for reasons and their detail).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Comparison {
+    /// The verifier's `D` (−LLR / √entries): negative is more like the user than like the
+    /// population.
+    pub distance: f32,
+    /// [`mismatch_above`] for the profile.
+    pub mismatch_above: f32,
+    /// The profile's confidence, `K / (K + 100)`, 0–1.
+    pub confidence: f32,
+}
+
+impl Comparison {
+    /// `D` below [`MATCH_BELOW`]: about 1 % of other people's messages, at any enrolment.
+    pub fn is_match(&self) -> bool {
+        self.distance < MATCH_BELOW
+    }
+
+    /// `D` above [`mismatch_above`].
+    pub fn is_mismatch(&self) -> bool {
+        self.distance > self.mismatch_above
+    }
+}
 
 /// Fewer key events than this is `typing.absent`.
 pub const MIN_KEYS: usize = 4;
@@ -138,7 +177,7 @@ fn typed_on_mobile(ev: &Evidence) -> bool {
 
 /// The typing evidence of a request: cadence statistics, the timing sketch, and the keyed
 /// timing entries when the sample may be compared or enrolled (human, at least
-/// `min_template_keys` keys).
+/// `min_template_keys` keys, and the user's consent where the tenant requires it).
 pub(super) fn evidence(
     req: &ValidRequest<'_>,
     cfg: &FeatureConfig,
@@ -158,7 +197,7 @@ pub(super) fn evidence(
     if !c.is_bot_like() && c.keys >= cfg.min_template_keys {
         ev.typing = Some(TypingEvidence {
             mobile: typed_on_mobile(ev),
-            sample: DigraphSample::from_events(events, key),
+            sample: TypingSample::from_events(events, key),
         });
     }
     ev.sketch = Some(sketch(events));
@@ -168,6 +207,7 @@ pub(super) fn evidence(
 pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut Findings) {
     let Some(c) = &inputs.evidence.cadence else {
         set(row, F::TypingAbsent, 1.0);
+        findings.typing_consent_missing = inputs.evidence.typing_consent_missing;
         return;
     };
     set(row, F::TypingKeysLog, (1.0 + c.keys as f32).ln());
@@ -192,10 +232,20 @@ pub(super) fn extract(inputs: &Inputs<'_>, row: &mut FeatureRow, findings: &mut 
         .filter(|t| t.samples >= inputs.cfg.min_template_samples);
     match (profile, &inputs.evidence.typing) {
         (None, _) => set(row, F::TypingNoTemplate, 1.0),
-        (Some(p), Some(t)) => match p.verify(&t.sample) {
-            Verdict::Distance { distance, .. } => {
-                set(row, F::TypingTemplateDistance, distance);
-                findings.typing_distance = Some(distance);
+        (Some(p), Some(t)) => match p.verify(&t.sample, inputs.background) {
+            Verdict::Score {
+                distance,
+                confidence,
+                ..
+            } => {
+                let (lo, hi) = DISTANCE_RANGE;
+                set(row, F::TypingTemplateDistance, distance.clamp(lo, hi));
+                set(row, F::TypingProfileConfidence, confidence);
+                findings.typing = Some(Comparison {
+                    distance,
+                    mismatch_above: mismatch_above(p.keys),
+                    confidence,
+                });
             }
             Verdict::Insufficient { .. } => set(row, F::TypingInsufficient, 1.0),
         },

@@ -354,4 +354,75 @@ mod tests {
             .collect();
         assert!((interval_std_ms(&ev) - 50.0).abs() < 1e-12);
     }
+    /// The generator's typists under the engine's verifier: each of 60 people enrolls E
+    /// messages, then 5 more of theirs (genuine) and 5 of the next person's (another human:
+    /// account takeover), a bot's and a jittered replay of their own are scored. Prints the
+    /// table (`--nocapture`); genuine messages must score well below other people's.
+    #[test]
+    fn generated_typists_are_told_apart_by_the_verifier() {
+        use crate::keystroke::digraph::TypingKey;
+        use crate::keystroke::verifier::{
+            Background, MATCH_BELOW, TypingProfile, TypingSample, Verdict,
+        };
+        let key = TypingKey::new([9; 16]);
+        let bg = Background::builtin(&key);
+        let mut rng = ChaCha8Rng::seed_from_u64(13);
+        let people: Vec<Rhythm> = (0..60).map(|_| Rhythm::sample(&mut rng)).collect();
+        let d = |p: &TypingProfile, events: &[KeyEvent]| match p
+            .verify(&TypingSample::from_events(events, &key), &bg)
+        {
+            Verdict::Score { distance, .. } => Some(distance),
+            Verdict::Insufficient { .. } => None,
+        };
+        let median = |v: &mut Vec<f32>| {
+            v.sort_by(f32::total_cmp);
+            v[v.len() / 2]
+        };
+        println!(
+            "E | genuine median D | other human | bot | own replay | genuine < -0.5 | other < -0.5"
+        );
+        for e in [1usize, 5] {
+            let (mut genuine, mut other, mut bot, mut replayed) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for (i, r) in people.iter().enumerate() {
+                let mut p = TypingProfile::default();
+                for _ in 0..e {
+                    p.enroll(
+                        &TypingSample::from_events(&r.type_message(&mut rng), &key),
+                        &bg,
+                    );
+                }
+                let next = people[(i + 1) % people.len()];
+                for _ in 0..5 {
+                    let own = r.type_message(&mut rng);
+                    genuine.extend(d(&p, &own));
+                    replayed.extend(d(&p, &replay(&own, true, &mut rng)));
+                    other.extend(d(&p, &next.type_message(&mut rng)));
+                }
+                bot.extend(d(&p, &bot_typing(&mut rng, 120.0)));
+            }
+            let share =
+                |v: &[f32]| v.iter().filter(|x| **x < MATCH_BELOW).count() as f32 / v.len() as f32;
+            let (sg, so) = (share(&genuine), share(&other));
+            let (mg, mo, mb, mr) = (
+                median(&mut genuine),
+                median(&mut other),
+                median(&mut bot),
+                median(&mut replayed),
+            );
+            println!("{e} | {mg:.2} | {mo:.2} | {mb:.2} | {mr:.2} | {sg:.2} | {so:.2}");
+            assert!(
+                mg + 1.0 < mo,
+                "E={e}: genuine {mg} against other people {mo}"
+            );
+            assert!(
+                mb > mo,
+                "E={e}: a bot {mb} should look less like the user than a person"
+            );
+            assert!(
+                sg > 2.0 * so,
+                "E={e}: matches {sg} genuine against {so} others"
+            );
+        }
+    }
 }

@@ -113,6 +113,7 @@ pub fn to_rows(
             device: d.device,
             typing: d.typing.map(|events| TypingInfo { events }),
             auth,
+            consent: None,
         };
         rows.push(Row {
             ts_ms: d.at_ms,

@@ -1,5 +1,7 @@
 //! Verification on key-pair timings, for free text (chat messages) and for strings typed again
-//! and again (an account number, a passphrase): the engine's typing verifier.
+//! and again (an account number, a passphrase). The engine's verifier before issue 13 (now
+//! [`super::verifier`]); kept for `eval keystroke-free --verifier digraph` and the hashing of
+//! key names ([`TypingKey`]), which the new verifier shares.
 //!
 //! A sample becomes a set of timing *entries*: the hold time of each key and the keydown-to-keydown
 //! latency of each consecutive pair (a digraph), every timing on the [`log_timing`] scale that
@@ -38,6 +40,9 @@ pub const PRIOR_SPREAD: f32 = 0.15;
 pub const PRIOR_WEIGHT: f32 = 3.0;
 /// Largest distance reported (a sample that shares nothing of the rhythm saturates here).
 pub const MAX_DISTANCE: f32 = 10.0;
+/// Smallest weight a new sample got in a profile in the engine (old habits fade): what
+/// `eval keystroke-free --verifier digraph` enrolls with.
+pub const TEMPLATE_MIN_WEIGHT: f32 = 0.1;
 /// Pauses longer than this (ms) are thinking, not typing rhythm, and are not entries.
 pub const MAX_LATENCY_MS: f64 = 1_500.0;
 

@@ -185,6 +185,8 @@ fn score_event(
         key_id: Some(key.to_string()),
         tenant: Some(tenant.as_str().to_string()),
         replayed: scored.replayed,
+        biometric_consent: Some(scored.typing_consent.0.as_str().into()),
+        biometric_consent_required: scored.typing_consent.1,
         ..AuditEvent::default()
     }
 }

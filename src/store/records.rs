@@ -4,14 +4,16 @@
 use serde::{Deserialize, Serialize};
 
 use super::freeman::{AttrHistory, AttrKeys};
-use crate::keystroke::digraph::{DigraphProfile, DigraphSample};
+use std::sync::Arc;
+
+use crate::keystroke::verifier::{Background, TypingProfile, TypingSample};
 use crate::privacy::Pseudonym;
 
 /// Most intervals kept in one timing sketch.
 pub const SKETCH_LEN: usize = 64;
 
 /// Tunables for learning and for the activity ledger.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LearnConfig {
     /// Distinct users remembered per device or IP.
     pub max_users: usize,
@@ -23,10 +25,12 @@ pub struct LearnConfig {
     pub max_sketches: usize,
     /// How long a scored request waits for its outcome, ms.
     pub pending_ttl_ms: i64,
-    /// Smallest weight a new typing sample gets in the template (old habits fade).
-    pub template_min_weight: f32,
     /// Decay of the hour histogram per verified event.
     pub hour_decay: f32,
+    /// The typing verifier's population background under the deployment's entry names, which
+    /// enrolment needs (the user's style factors are estimated against it). `None`: typing
+    /// evidence is not enrolled (the engine always sets it).
+    pub typing: Option<Arc<Background>>,
 }
 
 impl Default for LearnConfig {
@@ -37,8 +41,8 @@ impl Default for LearnConfig {
             max_places: 24,
             max_sketches: 16,
             pending_ttl_ms: 7 * 24 * 3_600_000,
-            template_min_weight: 0.1,
             hour_decay: 0.98,
+            typing: None,
         }
     }
 }
@@ -361,8 +365,8 @@ pub struct GeoFix {
 pub struct TypingEvidence {
     /// Typed on a phone or tablet (kept apart from keyboard typing).
     pub mobile: bool,
-    /// The sample's timing entries.
-    pub sample: DigraphSample,
+    /// The sample's timing entries (hold and up-down flight per hashed key name or pair).
+    pub sample: TypingSample,
 }
 
 /// Timing intervals of one sample, quantised to whole ms, for replay detection.
@@ -529,9 +533,9 @@ pub struct UserProfile {
     /// Decayed histogram of verified event hours (UTC).
     pub hours: [f32; 24],
     /// Typing profile on a keyboard, once enrolled.
-    pub typing_desktop: Option<DigraphProfile>,
+    pub typing_desktop: Option<TypingProfile>,
     /// Typing profile on a phone or tablet, once enrolled.
-    pub typing_mobile: Option<DigraphProfile>,
+    pub typing_mobile: Option<TypingProfile>,
     /// Decayed counts of the attribute values (country, AS, address, browser, OS) of verified
     /// events, for the Freeman et al. likelihood ratios (format 6).
     pub attributes: AttrHistory,
@@ -739,10 +743,10 @@ impl UserProfile {
         if let Some(slot) = self.hours.get_mut(usize::from(ev.hour)) {
             *slot += 1.0;
         }
-        if let Some(t) = &ev.typing {
+        if let (Some(t), Some(bg)) = (&ev.typing, &cfg.typing) {
             self.typing_for_mut(t.mobile)
-                .get_or_insert_with(DigraphProfile::default)
-                .enroll(&t.sample, cfg.template_min_weight);
+                .get_or_insert_with(TypingProfile::default)
+                .enroll(&t.sample, bg);
         }
         if let Some(keys) = &ev.attributes {
             self.attributes.learn(keys, ev.at_ms);
@@ -790,7 +794,7 @@ impl UserProfile {
     }
 
     /// The typing profile for a form factor.
-    pub fn typing_for(&self, mobile: bool) -> Option<&DigraphProfile> {
+    pub fn typing_for(&self, mobile: bool) -> Option<&TypingProfile> {
         if mobile {
             self.typing_mobile.as_ref()
         } else {
@@ -798,7 +802,7 @@ impl UserProfile {
         }
     }
 
-    fn typing_for_mut(&mut self, mobile: bool) -> &mut Option<DigraphProfile> {
+    fn typing_for_mut(&mut self, mobile: bool) -> &mut Option<TypingProfile> {
         if mobile {
             &mut self.typing_mobile
         } else {
@@ -997,22 +1001,32 @@ mod tests {
     #[test]
     fn learning_tracks_devices_places_and_fades_typing() {
         use crate::domain::KeyEvent;
-        use crate::keystroke::digraph::{DigraphSample, TypingKey, Verdict};
-        let cfg = LearnConfig::default();
+        use crate::keystroke::digraph::TypingKey;
+        use crate::keystroke::verifier::{MATCH_BELOW, Verdict};
         let key = TypingKey::new([3; 16]);
+        let bg = Arc::new(Background::builtin(&key));
+        let cfg = LearnConfig {
+            typing: Some(Arc::clone(&bg)),
+            ..LearnConfig::default()
+        };
         let typing = |mobile: bool, hold: f64| {
+            // DOM key codes, as browsers send them and the background lists them.
             let events: Vec<KeyEvent> = "account balance please"
                 .chars()
                 .enumerate()
                 .map(|(i, c)| KeyEvent {
-                    key: Some(c.to_string()),
+                    key: Some(if c == ' ' {
+                        "Space".to_string()
+                    } else {
+                        format!("Key{}", c.to_ascii_uppercase())
+                    }),
                     down_ms: 170.0 * i as f64,
                     up_ms: 170.0 * i as f64 + hold,
                 })
                 .collect();
             TypingEvidence {
                 mobile,
-                sample: DigraphSample::from_events(&events, &key),
+                sample: TypingSample::from_events(&events, &key),
             }
         };
         let mut p = UserProfile::default();
@@ -1043,14 +1057,20 @@ mod tests {
         let (lat, lon) = p.home.expect("home");
         assert!((lat - 48.8566).abs() < 1e-9 && (lon - 2.3522).abs() < 1e-9);
         assert!(p.hours[9] > p.hours[8]);
-        // Keyboard typing went to the desktop profile only; the same rhythm verifies at 0.
+        // Keyboard typing went to the desktop profile only; the same rhythm matches it, a
+        // much shorter hold does not.
         assert!(p.typing_for(true).is_none());
         let desk = p.typing_for(false).expect("desktop profile");
         assert_eq!(desk.samples, 20);
-        let same = desk.verify(&typing(false, 100.0).sample);
+        let same = desk.verify(&typing(false, 100.0).sample, &bg);
         assert!(
-            matches!(same, Verdict::Distance { distance, .. } if distance < 1e-6),
+            matches!(same, Verdict::Score { distance, .. } if distance < MATCH_BELOW),
             "{same:?}"
+        );
+        let other = desk.verify(&typing(false, 40.0).sample, &bg);
+        assert!(
+            matches!(other, Verdict::Score { distance, .. } if distance > 2.0),
+            "{other:?}"
         );
         // A phone sample starts the mobile profile and leaves the desktop one alone.
         let phone = PendingEvidence {
@@ -1065,5 +1085,17 @@ mod tests {
         p.unlearn(&phone);
         assert!(p.typing_for(true).is_none());
         assert_eq!(p.typing_for(false).map(|t| t.samples), Some(20));
+        // Without the background (a learning config the engine did not build) typing is not
+        // enrolled; the rest is.
+        let mut q = UserProfile::default();
+        q.learn(
+            &PendingEvidence {
+                typing: Some(typing(false, 100.0)),
+                hour: 9,
+                ..Default::default()
+            },
+            &LearnConfig::default(),
+        );
+        assert_eq!((q.verified_count, q.typing_desktop.is_none()), (1, true));
     }
 }

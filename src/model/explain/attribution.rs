@@ -87,11 +87,12 @@ pub fn code_of(f: F, raw: &FeatureRow, findings: &Findings, ip_velocity_found: b
     use ReasonCode as R;
     let impossible = raw[F::GeoImpossibleTravel as usize] >= 0.5;
     match f {
+        F::TypingAbsent if findings.typing_consent_missing => R::TypingConsentMissing,
         F::TypingAbsent => R::TypingAbsent,
         F::TypingKeysLog | F::TypingDwellMeanS | F::TypingFlightMeanS => R::TypingStyle,
-        F::TypingTemplateDistance => match findings.typing_distance {
-            Some(d) if d < 1.2 => R::TypingMatch,
-            Some(d) if d < 2.5 => R::TypingPartialMatch,
+        F::TypingTemplateDistance | F::TypingProfileConfidence => match &findings.typing {
+            Some(c) if c.is_match() => R::TypingMatch,
+            Some(c) if !c.is_mismatch() => R::TypingPartialMatch,
             _ => R::TypingMismatch,
         },
         F::TypingNoTemplate => R::TypingNotEnrolled,

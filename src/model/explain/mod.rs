@@ -114,6 +114,15 @@ fn find_with(
     };
     for (f, code) in simple {
         if on(raw, f) {
+            if f == F::TypingAbsent && findings.typing_consent_missing {
+                // Scored as absent typing, under the code that says why.
+                push(
+                    ReasonCode::TypingConsentMissing,
+                    sum(split, &[f]),
+                    &|| json!({"treated_as": "typing_absent"}),
+                );
+                continue;
+            }
             let delta = sum(split, &[f]);
             match f {
                 F::NetworkTor
@@ -147,20 +156,19 @@ fn find_with(
             &|| json!({"device": on(raw, F::DeviceFraudLinked), "ip": on(raw, F::NetworkFraudLinked)}),
         );
     }
-    if let Some(d) = findings.typing_distance {
-        let delta = sum(split, &[F::TypingTemplateDistance]);
-        if d >= 2.5 {
-            push(
-                ReasonCode::TypingMismatch,
-                delta,
-                &|| json!({"distance": round2(f64::from(d)), "threshold": 2.5}),
-            );
-        } else if d < 1.2 {
-            push(
-                ReasonCode::TypingMatch,
-                delta,
-                &|| json!({"distance": round2(f64::from(d))}),
-            );
+    if let Some(c) = &findings.typing {
+        let delta = sum(
+            split,
+            &[F::TypingTemplateDistance, F::TypingProfileConfidence],
+        );
+        if c.is_mismatch() {
+            push(ReasonCode::TypingMismatch, delta, &|| {
+                typing_detail(c, c.mismatch_above)
+            });
+        } else if c.is_match() {
+            push(ReasonCode::TypingMatch, delta, &|| {
+                typing_detail(c, crate::keystroke::verifier::MATCH_BELOW)
+            });
         }
     }
     if raw[F::DeviceAccounts24hLog as usize] >= 3f32.ln() - 1e-6 {
@@ -368,17 +376,29 @@ fn attributed_detail(code: ReasonCode, raw: &FeatureRow, findings: &Findings) ->
         ReasonCode::FarFromHome => {
             json!({"distance_from_home_km": count(F::GeoHomeDistanceLog)})
         }
-        ReasonCode::TypingPartialMatch | ReasonCode::TypingMismatch | ReasonCode::TypingMatch => {
-            match findings.typing_distance {
-                Some(d) => json!({"distance": round2(f64::from(d))}),
-                None => Value::Object(Default::default()),
-            }
-        }
+        ReasonCode::TypingMatch => match &findings.typing {
+            Some(c) => typing_detail(c, crate::keystroke::verifier::MATCH_BELOW),
+            None => Value::Object(Default::default()),
+        },
+        ReasonCode::TypingPartialMatch | ReasonCode::TypingMismatch => match &findings.typing {
+            Some(c) => typing_detail(c, c.mismatch_above),
+            None => Value::Object(Default::default()),
+        },
         ReasonCode::VerifiedHistory => {
             json!({"verified_events": count(F::ContextHistoryLog)})
         }
         _ => Value::Object(Default::default()),
     }
+}
+
+/// Detail of a typing comparison: the verifier's distance `D`, the threshold the code is about
+/// (below `typing_match`'s, above `typing_mismatch`'s) and the profile's confidence.
+fn typing_detail(c: &crate::features::typing::Comparison, threshold: f32) -> Value {
+    json!({
+        "distance": round2(f64::from(c.distance)),
+        "threshold": round2(f64::from(threshold)),
+        "confidence": round2(f64::from(c.confidence)),
+    })
 }
 
 fn counts(findings: &Findings, code: ReasonCode) -> Value {

@@ -53,12 +53,14 @@ fn def(table: Table) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
 /// format-2 build would ignore; format 4 adds to pending evidence its receipt, first answer and
 /// applied outcomes; format 5 adds to a profile's known devices the user-scoped fraud mark;
 /// format 6 adds the Freeman attribute history to profiles, the attribute keys to pending
-/// evidence and the `population` table. A format-2 file (no log) is upgraded in place by
-/// dropping its pending evidence (the outcomes of requests scored before the upgrade are then
-/// refused as unknown); a format-2 to -5 file has its profiles and pending evidence re-encoded
-/// ([`super::upgrade`]), after its write-ahead log is replayed, in the transaction that stamps
-/// format 6.
-pub const STORE_FORMAT: u32 = 6;
+/// evidence and the `population` table; format 7 replaces the typing profiles and pending typing
+/// evidence by the free-text verifier's ([`crate::keystroke::verifier`], issue 13). A format-2
+/// file (no log) is upgraded in place by dropping its pending evidence (the outcomes of requests
+/// scored before the upgrade are then refused as unknown); a format-2 to -6 file has its
+/// profiles and pending evidence re-encoded ([`super::upgrade`]; old typing profiles and
+/// evidence become `None`), after its write-ahead log is replayed, in the transaction that
+/// stamps format 7.
+pub const STORE_FORMAT: u32 = 7;
 
 /// The directory of the write-ahead log of the store at `path`: `PATH.wal`.
 pub fn wal_dir(path: &Path) -> std::path::PathBuf {
@@ -125,13 +127,13 @@ impl RedbStore {
             match found {
                 Some(v) if v == STORE_FORMAT => {}
                 Some(2) => {
-                    // Stamped 4 now (pending dropped); 6 once the profiles are re-encoded.
+                    // Stamped 4 now (pending dropped); current once the profiles are re-encoded.
                     meta.insert("format", 4)
                         .map_err(|e| open_err(e.to_string()))?;
                     drop_pending = true;
                     upgrade_from = Some(4);
                 }
-                Some(v @ (4 | 5)) => upgrade_from = Some(v),
+                Some(v @ (4..=6)) => upgrade_from = Some(v),
                 Some(v) => {
                     return Err(open_err(format!(
                         "written with store format {v}; this build reads format {STORE_FORMAT} \
@@ -325,7 +327,7 @@ impl ProfileStore for RedbStore {
     }
 }
 
-/// Re-encodes every profile and pending record written by format `from` (4 or 5; a format-2
+/// Re-encodes every profile and pending record written by format `from` (4–6; a format-2
 /// file arrives here as 4 with its pending evidence dropped) and stamps the current format, in
 /// one transaction (a crash before its commit leaves the file at its old format, and the next
 /// open does it again). Returns the numbers of profiles and pending records re-encoded.
@@ -336,7 +338,9 @@ fn upgrade_records(db: &Database, from: u32) -> Result<(usize, usize), String> {
     let profiles = reencode(&txn, Table::Profile, |b| {
         super::upgrade::upgrade_profile(b, from)
     })?;
-    let pending = reencode(&txn, Table::Pending, super::upgrade::upgrade_pending)?;
+    let pending = reencode(&txn, Table::Pending, |b| {
+        super::upgrade::upgrade_pending(b, from)
+    })?;
     {
         let mut meta = txn.open_table(META).map_err(|e| e.to_string())?;
         meta.insert("format", STORE_FORMAT)

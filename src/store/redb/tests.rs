@@ -537,7 +537,7 @@ fn a_format_5_file_is_upgraded_in_place_and_learns_attributes_after() {
         .get("format")
         .expect("get")
         .map(|v| v.value());
-    assert_eq!(stamp, Some(6));
+    assert_eq!(stamp, Some(STORE_FORMAT));
     let bytes = txn
         .open_table(def(Table::Profile))
         .expect("profiles")
@@ -545,6 +545,108 @@ fn a_format_5_file_is_upgraded_in_place_and_learns_attributes_after() {
         .expect("get")
         .map(|v| v.value().to_vec())
         .expect("profile");
-    let p: UserProfile = postcard::from_bytes(&bytes).expect("format 6");
+    let p: UserProfile = postcard::from_bytes(&bytes).expect("current format");
     assert_eq!(p.verified_count, 5);
+}
+
+#[test]
+fn a_format_6_file_is_upgraded_with_only_its_typing_dropped() {
+    use crate::keystroke::digraph::{DigraphProfile, DigraphSample, TypingKey};
+    use crate::store::records::{PendingEvidence, UserProfile};
+    use crate::store::upgrade::v6;
+    use crate::store::{ProfileStore, load};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("six.redb");
+    let user = crate::privacy::Pseudonym([1; 16]);
+    let events: Vec<crate::domain::KeyEvent> = (0..12)
+        .map(|i| crate::domain::KeyEvent {
+            key: Some(format!("Key{}", char::from(b'A' + i as u8))),
+            down_ms: 180.0 * f64::from(i),
+            up_ms: 180.0 * f64::from(i) + 90.0,
+        })
+        .collect();
+    let sample = DigraphSample::from_events(&events, &TypingKey::new([2; 16]));
+    let mut typing = DigraphProfile::default();
+    typing.enroll(&sample, 0.1);
+    let old = v6::UserProfile {
+        verified_count: 7,
+        first_verified_ms: 5,
+        last_verified_ms: 9,
+        devices: Vec::new(),
+        places: Vec::new(),
+        last_fix: None,
+        home: None,
+        hours: [0.5; 24],
+        typing_desktop: Some(typing),
+        typing_mobile: None,
+        attributes: Default::default(),
+    };
+    let pending = v6::PendingEvidence {
+        user,
+        at_ms: 1_000,
+        device: None,
+        ip: None,
+        fix: None,
+        typing: Some(v6::TypingEvidence {
+            mobile: false,
+            sample,
+        }),
+        hour: 3,
+        learned: false,
+        receipt: [6; 16],
+        applied: 0,
+        digest: [0; 16],
+        attributes: None,
+    };
+    {
+        let db = Database::create(&path).expect("create");
+        let txn = db.begin_write().expect("txn");
+        txn.open_table(META)
+            .expect("meta")
+            .insert("format", 6)
+            .expect("stamp");
+        txn.open_table(def(Table::Profile))
+            .expect("profiles")
+            .insert(
+                user.0.as_slice(),
+                postcard::to_stdvec(&old).expect("v6").as_slice(),
+            )
+            .expect("insert");
+        txn.open_table(def(Table::Pending))
+            .expect("pending")
+            .insert(
+                [2u8; 16].as_slice(),
+                postcard::to_stdvec(&pending).expect("v6").as_slice(),
+            )
+            .expect("insert");
+        txn.commit().expect("commit");
+    }
+    let s = RedbStore::open(&path).expect("upgrade");
+    let mut p: Option<UserProfile> = None;
+    let mut e: Option<PendingEvidence> = None;
+    s.read(&mut |kv| {
+        p = load(kv, Table::Profile, &user)?;
+        e = load(kv, Table::Pending, &crate::privacy::Pseudonym([2; 16]))?;
+        Ok(())
+    })
+    .expect("read");
+    let p = p.expect("profile kept");
+    assert_eq!((p.verified_count, p.hours), (7, [0.5; 24]));
+    assert_eq!((p.typing_desktop, p.typing_mobile), (None, None));
+    let e = e.expect("pending kept");
+    assert_eq!(
+        (e.user, e.hour, e.receipt, e.typing),
+        (user, 3, [6; 16], None)
+    );
+    drop(s);
+    let db = Database::create(&path).expect("open");
+    let txn = db.begin_read().expect("read");
+    let stamp = txn
+        .open_table(META)
+        .expect("meta")
+        .get("format")
+        .expect("get")
+        .map(|v| v.value());
+    assert_eq!(stamp, Some(STORE_FORMAT));
+    assert_eq!(STORE_FORMAT, 7);
 }
