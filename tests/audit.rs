@@ -106,6 +106,7 @@ fn a_score_record_carries_channel_action_full_ip_place_and_device_pseudonym() {
         [
             "action",
             "asn",
+            "biometric_consent",
             "channel",
             "country",
             "decision",
@@ -125,6 +126,8 @@ fn a_score_record_carries_channel_action_full_ip_place_and_device_pseudonym() {
         ],
         "nothing else: no typing, no raw ids"
     );
+    // The consent state, not the consent itself: this request did not say.
+    assert_eq!(pay["biometric_consent"], "unstated");
     // The SMS login: `login` by default, the address in canonical form, nothing located.
     assert_eq!(sms["channel"], "sms");
     assert_eq!(sms["action"], "login");
