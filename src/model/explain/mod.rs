@@ -287,8 +287,9 @@ pub fn finish(
     findings: &Findings,
 ) -> Vec<Reason> {
     let tenths = shares(&found, split, raw, findings);
+    let codes: Vec<ReasonCode> = found.iter().map(|f| f.code).collect();
     let mut found: Vec<Option<Found>> = found.into_iter().map(Some).collect();
-    listing(&found_codes(&found), policy_added, &tenths)
+    listing(&codes, policy_added, &tenths)
         .into_iter()
         .map(|code| {
             // The detail of the code's first finding; a policy's code carries none; any other
@@ -323,10 +324,6 @@ pub fn finish_codes(
 ) -> Vec<ReasonCode> {
     let codes: Vec<ReasonCode> = found.iter().map(|f| f.code).collect();
     listing(&codes, policy_added, &shares(found, split, raw, findings))
-}
-
-fn found_codes(found: &[Option<Found>]) -> Vec<ReasonCode> {
-    found.iter().flatten().map(|f| f.code).collect()
 }
 
 /// Each code's share of `100 − trust`, in tenths.
