@@ -236,6 +236,26 @@ pub(crate) fn opaque_id(prefix: &str, stream: u64, n: u64) -> String {
     format!("{prefix}-{z:016x}")
 }
 
+/// A generated event log of `users` over `days` (seed `seed`) written as `events.parquet` in
+/// `dir`, for the unit tests that replay one.
+#[cfg(test)]
+pub(crate) fn test_log(
+    dir: &std::path::Path,
+    users: usize,
+    days: u32,
+    seed: u64,
+) -> std::path::PathBuf {
+    let cfg = GenConfig {
+        users,
+        days,
+        seed,
+        ..Default::default()
+    };
+    let path = dir.join("events.parquet");
+    write_parquet(&generate(&cfg).expect("generate"), &path).expect("write");
+    path
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -311,15 +311,7 @@ mod tests {
     #[test]
     fn judge_codes_is_the_judgement_of_judge_assessment() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("events.parquet");
-        let gen_cfg = crate::gen_data::GenConfig {
-            users: 60,
-            days: 20,
-            seed: 5,
-            ..Default::default()
-        };
-        let rows = crate::gen_data::generate(&gen_cfg).expect("generate");
-        crate::gen_data::write_parquet(&rows, &path).expect("write");
+        let path = crate::gen_data::test_log(dir.path(), 60, 20, 5);
         let ds = dataset::read_dataset(&path).expect("read");
         let engine = replay_engine(&Config::default()).expect("engine");
         engine.set_model(load_model("builtin").expect("builtin"));

@@ -500,15 +500,7 @@ mod tests {
     #[test]
     fn prepared_replay_extracts_exactly_the_rows_of_one_by_one_assessment() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("events.parquet");
-        let gen_cfg = crate::gen_data::GenConfig {
-            users: 60,
-            days: 20,
-            seed: 11,
-            ..Default::default()
-        };
-        let rows = crate::gen_data::generate(&gen_cfg).expect("generate");
-        crate::gen_data::write_parquet(&rows, &path).expect("write");
+        let path = crate::gen_data::test_log(dir.path(), 60, 20, 11);
         let ds = dataset::read_dataset(&path).expect("read");
         let cfg = Config::default();
 
@@ -553,16 +545,8 @@ mod tests {
 
     #[test]
     fn a_prepared_request_finishes_only_for_its_own_request() {
-        let gen_cfg = crate::gen_data::GenConfig {
-            users: 5,
-            days: 3,
-            seed: 3,
-            ..Default::default()
-        };
-        let rows = crate::gen_data::generate(&gen_cfg).expect("generate");
         let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("events.parquet");
-        crate::gen_data::write_parquet(&rows, &path).expect("write");
+        let path = crate::gen_data::test_log(dir.path(), 5, 3, 3);
         let ds = dataset::read_dataset(&path).expect("read");
         let mut scores = ds.events.iter().filter_map(|(ts, e)| match e {
             LogEvent::Score { request, .. } => Some((*ts, request)),
